@@ -1,0 +1,25 @@
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.fakes import BrokenBackend, MemoryCameraBackend
+from vcamswap.config import AppPaths
+
+
+@pytest.fixture
+def app_paths(tmp_path: Path) -> AppPaths:
+    return AppPaths.under(tmp_path / "home")
+
+
+@pytest.fixture
+def memory_camera() -> Iterator[type[MemoryCameraBackend]]:
+    import pyvirtualcam
+
+    MemoryCameraBackend.instances.clear()
+    pyvirtualcam.register_backend("memory", MemoryCameraBackend)
+    pyvirtualcam.register_backend("broken", BrokenBackend)
+    yield MemoryCameraBackend
+    MemoryCameraBackend.instances.clear()

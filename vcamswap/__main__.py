@@ -1,0 +1,3 @@
+from vcamswap.cli.main import main
+
+raise SystemExit(main())

@@ -1,0 +1,1 @@
+"""Command line: argument parsing and the only place that exits. Heavy imports stay lazy."""

@@ -1,0 +1,122 @@
+"""Command handlers. Each returns an exit code; heavy modules are imported inside."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+from vcamswap.config import AppPaths, Config, ensure_config, load_config
+from vcamswap.errors import ConfigError
+
+log = logging.getLogger("vcamswap")
+
+
+def _out(text: str) -> None:
+    sys.stdout.write(text + "\n")
+
+
+def load_user_config(args: argparse.Namespace, paths: AppPaths) -> Config:
+    """The --config file (must exist) or the user config (created with defaults on first run)."""
+    path: Path | None = getattr(args, "config", None)
+    if path is not None:
+        if not path.is_file():
+            raise ConfigError(f"config file {path} does not exist; create it with "
+                              "`vcamswap check-config` defaults or drop --config")
+        return load_config(path)
+    config, created = ensure_config(paths.config_file)
+    if created:
+        log.info("wrote the default configuration to %s", paths.config_file)
+    return config
+
+
+def cmd_check_config(args: argparse.Namespace) -> int:
+    path: Path = args.path or AppPaths.for_user().config_file
+    if not path.is_file():
+        raise ConfigError(f"{path}: no such file", [f"{path}:1: (file): no such file"])
+    load_config(path)
+    _out(f"{path}: OK")
+    return 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from vcamswap.app import RunSpec, build_supervisor, run_daemon
+    from vcamswap.log import setup_logging
+
+    paths = AppPaths.for_user()
+    config = load_user_config(args, paths)
+    level = "DEBUG" if args.verbose else config.logging.level
+    setup_logging(level, paths.log_dir / "vcamswap.log" if config.logging.file else None,
+                  config.logging.max_bytes, config.logging.backups)
+    swap = config.swap
+    if args.engine:
+        swap = swap.model_copy(update={"engine": args.engine})
+    if args.face:
+        swap = swap.model_copy(update={"face": args.face})
+    config = config.model_copy(update={"swap": swap})
+    camera: int | str | None = args.camera
+    if isinstance(camera, str) and camera.isdigit():
+        camera = int(camera)
+    supervisor = build_supervisor(config, paths, RunSpec(camera=camera, output=args.output))
+    if args.seconds is not None:
+        stop = supervisor.stop_event
+        import threading
+
+        threading.Timer(args.seconds, stop.set).start()
+    run_daemon(supervisor)
+    status = supervisor.status()
+    log.info("stopped: %d frames in, %d out, %d dropped", status.frames_in, status.frames_out,
+             status.dropped)
+    return 0
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    from vcamswap.bench import BenchRequest, run_bench
+
+    size = None
+    if args.size:
+        try:
+            w, h = (int(v) for v in args.size.lower().split("x"))
+        except ValueError as exc:
+            raise ConfigError(f"--size {args.size!r}: expected WxH such as 1280x720") from exc
+        size = (w, h)
+    result = run_bench(BenchRequest(
+        engine=args.engine, input=args.input, frames=args.frames, size=size, paced=args.paced,
+        models=args.models, providers=args.providers, faces_per_frame=args.faces_per_frame),
+        AppPaths.for_user())
+    if args.json:
+        _out(json.dumps(result))
+    else:
+        for key, value in result.items():
+            _out(f"{key}: {value}")
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from vcamswap.demo import run_demo
+
+    out = run_demo(args.out, AppPaths.for_user(), virtual=args.virtual)
+    _out(f"wrote {out} (left: original clip, right: lite-engine swap with the synthetic label)")
+    return 0
+
+
+def cmd_doctor(args: argparse.Namespace) -> int:
+    from vcamswap.doctor import run_doctor
+
+    paths = AppPaths.for_user()
+    ok = True
+    for line, good in run_doctor(paths):
+        ok = ok and good
+        _out(("ok    " if good else "FIX   ") + line)
+    return 0 if ok else 1
+
+
+def not_yet(name: str, issue: int) -> Callable[[argparse.Namespace], int]:
+    def handler(_args: argparse.Namespace) -> int:
+        sys.stderr.write(f"vcamswap {name}: not available in this version yet "
+                         f"(tracked as issue {issue}).\n")
+        return 2
+    return handler

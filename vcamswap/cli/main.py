@@ -1,0 +1,114 @@
+"""`vcamswap` entry point. Parsing imports nothing heavy: cv2, dlib and onnxruntime load only
+inside the commands that need them, so `--help` and `check-config` stay instant."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from vcamswap import __version__
+from vcamswap.cli import commands
+from vcamswap.errors import ConfigError, VCamSwapError
+
+log = logging.getLogger("vcamswap")
+
+Handler = Callable[[argparse.Namespace], int]
+
+
+def _add_common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--config", type=Path, default=None,
+                        help="config file (default: the user config folder)")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log at DEBUG level")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="vcamswap",
+        description="Live face-swap virtual camera: your webcam in, the 'VCamSwap' camera out.")
+    parser.add_argument("--version", action="version", version=f"vcamswap {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    p = sub.add_parser("run", help="run the daemon: camera -> swap -> virtual camera")
+    _add_common(p)
+    p.add_argument("--no-tray", action="store_true", help="run without a tray icon")
+    p.add_argument("--camera", default=None,
+                   help="camera: index, name, /dev/videoN, file:PATH or pattern")
+    p.add_argument("--output", default=None, help="output: virtual, file:PATH or null")
+    p.add_argument("--engine", choices=["auto", "neural", "lite"], default=None)
+    p.add_argument("--face", default=None, help="source face: a name in the faces folder or "
+                   "an image path")
+    p.add_argument("--seconds", type=float, default=None, help="stop after this long")
+    p.set_defaults(handler=commands.cmd_run)
+
+    p = sub.add_parser("demo", help="swap a built-in sample face onto a built-in clip "
+                       "(lite engine, no downloads) and write a side-by-side mp4")
+    p.add_argument("--out", type=Path, default=Path("vcamswap-demo.mp4"))
+    p.add_argument("--virtual", action="store_true",
+                   help="also stream to the virtual camera if one exists")
+    p.add_argument("-v", "--verbose", action="store_true")
+    p.set_defaults(handler=commands.cmd_demo)
+
+    p = sub.add_parser("bench", help="measure the pipeline unpaced from a file into a null sink")
+    _add_common(p)
+    p.add_argument("--engine", choices=["passthrough", "copy", "lite", "neural"],
+                   default="lite")
+    p.add_argument("--input", default="sample",
+                   help="video file, 'sample' (built-in clip) or 'pattern'")
+    p.add_argument("--frames", type=int, default=300)
+    p.add_argument("--size", default=None, help="WxH to scale the input to, e.g. 1280x720")
+    p.add_argument("--paced", action="store_true",
+                   help="pace the input at its fps (latency) instead of as fast as possible")
+    p.add_argument("--models", type=Path, default=None)
+    p.add_argument("--providers", default=None)
+    p.add_argument("--faces-per-frame", type=int, default=1)
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.set_defaults(handler=commands.cmd_bench)
+
+    p = sub.add_parser("check-config", help="validate a config file; exit 2 listing problems")
+    p.add_argument("path", nargs="?", type=Path, default=None)
+    p.add_argument("-v", "--verbose", action="store_true")
+    p.set_defaults(handler=commands.cmd_check_config)
+
+    p = sub.add_parser("doctor", help="check cameras, virtual camera, engines and models")
+    _add_common(p)
+    p.set_defaults(handler=commands.cmd_doctor)
+
+    for name, text, issue in (
+        ("swap", "swap faces in image and video files", 8),
+        ("models", "list, verify and fetch neural model files", 4),
+        ("faces", "list, add and remove source faces", 7),
+        ("ctl", "control a running daemon", 6),
+        ("autostart", "start VCamSwap at login", 7),
+    ):
+        p = sub.add_parser(name, help=f"{text} (coming: issue {issue})")
+        p.add_argument("args", nargs=argparse.REMAINDER)
+        p.add_argument("-v", "--verbose", action="store_true")
+        p.set_defaults(handler=commands.not_yet(name, issue))
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
+                        format="%(levelname)s %(name)s: %(message)s")
+    handler: Handler = args.handler
+    try:
+        return handler(args)
+    except ConfigError as exc:
+        print(f"vcamswap: {exc}", file=sys.stderr)  # noqa: T201
+        for problem in exc.problems:
+            print(problem, file=sys.stderr)  # noqa: T201
+        return 2
+    except VCamSwapError as exc:
+        print(f"vcamswap: {exc}", file=sys.stderr)  # noqa: T201
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

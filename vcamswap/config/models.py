@@ -1,0 +1,241 @@
+"""The configuration schema: pydantic v2 models, unknown keys rejected, every field described.
+
+The YAML file, `config/default.yaml` (comments included) and `config/schema.json` are all generated
+from these models, so the description here is the one documentation of each setting.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+Engine = Literal["auto", "neural", "lite"]
+OnFaceLost = Literal["passthrough", "blur", "freeze", "placeholder"]
+Corner = Literal["top-left", "top-right", "bottom-left", "bottom-right"]
+LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR"]
+
+
+class Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, frozen=False)
+
+
+class CameraConfig(Section):
+    """The physical webcam VCamSwap reads from."""
+
+    device: int | str = Field(
+        0,
+        description="Camera to open: an index (0 = first camera), a device name or path "
+        "(e.g. '/dev/video0', 'HD Pro Webcam C920'), 'file:PATH' to play a video file in a loop, "
+        "or 'pattern' for a generated test pattern.",
+    )
+    width: int = Field(1280, ge=160, le=7680, description="Requested capture width in pixels.")
+    height: int = Field(720, ge=120, le=4320, description="Requested capture height in pixels.")
+    fps: float = Field(30.0, gt=0, le=240, description="Requested capture frame rate.")
+    fourcc: Literal["auto", "MJPG", "YUYV", "H264"] = Field(
+        "auto",
+        description="Pixel format asked of the camera. 'auto' asks for MJPG at 1280x720 and "
+        "above (most USB webcams deliver only 5-10 fps uncompressed there) and lets the driver "
+        "choose below.",
+    )
+    backend: Literal["auto", "v4l2", "dshow", "msmf", "avfoundation", "any"] = Field(
+        "auto",
+        description="OpenCV capture backend. 'auto' picks V4L2 on Linux, Media Foundation on "
+        "Windows, AVFoundation on macOS.",
+    )
+
+
+class OutputConfig(Section):
+    """Where swapped frames go."""
+
+    target: str = Field(
+        "virtual",
+        description="'virtual' for the VCamSwap virtual camera, 'file:PATH' to record an mp4, "
+        "'null' to discard frames (benchmarks).",
+    )
+    device_name: str = Field(
+        "VCamSwap",
+        min_length=1,
+        description="Name of the virtual camera: the v4l2loopback card_label on Linux, the "
+        "Unity Capture device name on Windows. OBS Virtual Camera keeps its own name.",
+    )
+    width: int | None = Field(
+        None,
+        ge=160,
+        le=7680,
+        description="Fixed output width; frames are fitted with their aspect ratio kept. "
+        "Empty follows the camera's size.",
+    )
+    height: int | None = Field(
+        None, ge=120, le=4320, description="Fixed output height; empty follows the camera."
+    )
+    fps: float = Field(
+        30.0,
+        gt=0,
+        le=120,
+        description="Rate announced to the virtual camera and the rate at which the last frame "
+        "is re-sent when no new one is ready, so video apps never lose the device.",
+    )
+    backend: str | None = Field(
+        None,
+        description="pyvirtualcam backend ('v4l2loopback', 'obs', 'unitycapture'); empty tries "
+        "each available one.",
+    )
+
+
+class SwapConfig(Section):
+    """What happens to each frame."""
+
+    enabled: bool = Field(True, description="Swap faces; off passes the camera through.")
+    engine: Engine = Field(
+        "auto",
+        description="'neural' (SCRFD + ArcFace + inswapper, needs the model files, fast on a "
+        "GPU), 'lite' (dlib landmarks, CPU real time, no downloads) or 'auto' (neural when its "
+        "verified model files are present, else lite).",
+    )
+    faces_dir: Path | None = Field(
+        None,
+        description="Folder of source face photos. Empty uses the user data folder "
+        "(e.g. ~/.local/share/vcamswap/faces).",
+    )
+    face: str | None = Field(
+        None,
+        description="Name of the current source face in the faces folder, or a path to an "
+        "image. Empty uses the first face in the folder.",
+    )
+    enhancer: bool = Field(False, description="Run the GFPGAN face enhancer (neural engine).")
+    enhancer_every: int = Field(
+        1, ge=1, le=10, description="Run the enhancer on every Nth frame; in between the "
+        "cached result is pasted again."
+    )
+    mouth_mask: bool = Field(False, description="Keep the target's own mouth (lip sync).")
+    color_correction: bool = Field(
+        True, description="Match the swapped face's colour to the target's skin."
+    )
+    opacity: float = Field(
+        1.0, ge=0.0, le=1.0, description="Blend of the swapped face over the original (0..1)."
+    )
+    sharpness: float = Field(
+        0.0, ge=0.0, le=1.0, description="Unsharp mask applied to the swapped face (0..1)."
+    )
+    many_faces: bool = Field(
+        False, description="Swap every face in the frame instead of only the largest."
+    )
+    on_face_lost: OnFaceLost = Field(
+        "passthrough",
+        description="Privacy guard: what to show when the swap fails on a frame after a face "
+        "was tracked. 'passthrough' shows the camera frame, 'blur' blurs the last known face "
+        "region, 'freeze' repeats the last swapped frame, 'placeholder' shows a still card.",
+    )
+    detect_every: int = Field(
+        10,
+        ge=1,
+        le=300,
+        description="Run the face detector every Nth frame; faces are tracked from their "
+        "landmarks in between.",
+    )
+
+
+class ModelOverride(Section):
+    """A user-supplied model file replacing a catalog entry."""
+
+    path: Path = Field(description="Path to the ONNX file.")
+    sha256: str = Field(
+        pattern=r"^[0-9a-fA-F]{64}$", description="Expected sha256 digest of that file."
+    )
+
+
+class ModelsConfig(Section):
+    """Neural model files and how they run."""
+
+    folder: Path | None = Field(
+        None,
+        description="Folder of downloaded model files. Empty uses the user data folder "
+        "(e.g. ~/.local/share/vcamswap/models).",
+    )
+    providers: list[str] = Field(
+        default_factory=lambda: ["auto"],
+        description="onnxruntime execution providers in order of preference: 'auto' "
+        "(CUDA > TensorRT > CoreML > DirectML > OpenVINO > CPU) or names such as 'cuda', 'cpu'.",
+    )
+    swapper: Literal["inswapper_128", "inswapper_128_fp16"] = Field(
+        "inswapper_128", description="Which swapper file to use; fp16 is faster on GPUs."
+    )
+    overrides: dict[str, ModelOverride] = Field(
+        default_factory=dict,
+        description="Per catalog model name, your own file and its sha256 instead of the "
+        "catalog's.",
+    )
+
+
+class TrayConfig(Section):
+    """The system tray icon."""
+
+    enabled: bool = Field(True, description="Show a tray icon (falls back to none if the "
+                          "desktop has no tray).")
+
+
+class ControlConfig(Section):
+    """The loopback control API used by `vcamswap ctl`, the tray and the preview page."""
+
+    enabled: bool = Field(True, description="Serve the control API on 127.0.0.1.")
+    port: int = Field(
+        8765, ge=0, le=65535, description="TCP port on 127.0.0.1 (0 picks a free port)."
+    )
+    preview_fps: float = Field(
+        10.0, gt=0, le=30, description="Frame rate of the browser preview stream."
+    )
+
+
+class LabelConfig(Section):
+    """The visible synthetic-media badge drawn on swapped frames."""
+
+    enabled: bool = Field(
+        True,
+        description="Draw the badge. Turning it off makes you responsible for telling viewers "
+        "that the video is synthetic.",
+    )
+    text: str = Field("AI-generated", min_length=1, max_length=40, description="Badge text.")
+    position: Corner = Field("bottom-right", description="Corner of the frame for the badge.")
+    scale: float = Field(
+        1.0, ge=0.5, le=4.0, description="Badge size relative to the default (0.5..4)."
+    )
+    opacity: float = Field(0.85, ge=0.3, le=1.0, description="Badge opacity (0.3..1).")
+
+
+class SafetyConfig(Section):
+    """Consent and labelling."""
+
+    consent_accepted: bool = Field(
+        False,
+        description="Set when you accepted the consent notice: you have the consent of the "
+        "person whose face you use, you label the output as synthetic, and local laws apply.",
+    )
+    label: LabelConfig = Field(default_factory=LabelConfig, description="Visible label.")
+
+
+class LoggingConfig(Section):
+    """Log output."""
+
+    level: LogLevel = Field("INFO", description="Log level; `-v` on the command line "
+                            "raises it to DEBUG.")
+    file: bool = Field(True, description="Also write a rotating log file in the user log "
+                       "folder.")
+    max_bytes: int = Field(
+        1_000_000, ge=10_000, description="Size at which the log file rotates."
+    )
+    backups: int = Field(3, ge=0, le=20, description="Rotated log files kept.")
+
+
+class Config(Section):
+    """VCamSwap settings."""
+
+    camera: CameraConfig = Field(default_factory=CameraConfig, description="Physical webcam.")
+    output: OutputConfig = Field(default_factory=OutputConfig, description="Output.")
+    swap: SwapConfig = Field(default_factory=SwapConfig, description="Face swap.")
+    models: ModelsConfig = Field(default_factory=ModelsConfig, description="Model files.")
+    tray: TrayConfig = Field(default_factory=TrayConfig, description="Tray icon.")
+    control: ControlConfig = Field(default_factory=ControlConfig, description="Control API.")
+    safety: SafetyConfig = Field(default_factory=SafetyConfig, description="Safety.")
+    logging: LoggingConfig = Field(default_factory=LoggingConfig, description="Logging.")

@@ -1,0 +1,25 @@
+"""Typed errors raised at boundaries. Each message names the thing that failed and the fix."""
+
+
+class VCamSwapError(Exception):
+    """Base of every error VCamSwap reports to a user."""
+
+
+class ConfigError(VCamSwapError):
+    """The configuration file cannot be read or does not validate."""
+
+    def __init__(self, message: str, problems: list[str] | None = None) -> None:
+        super().__init__(message)
+        self.problems = problems or []
+
+
+class DeviceError(VCamSwapError):
+    """A camera, video file or virtual camera could not be opened or used."""
+
+
+class ModelError(VCamSwapError):
+    """A model file is missing, corrupt, or does not have the expected signature."""
+
+
+class FaceError(VCamSwapError):
+    """A face image is unreadable or does not contain exactly one usable face."""

@@ -1,0 +1,86 @@
+"""Values that cross every layer: frames and faces. Frozen, slotted, free of heavy imports."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+import numpy as np
+from numpy.typing import NDArray
+
+BgrImage = NDArray[np.uint8]
+"""HxWx3 C-contiguous BGR uint8: the one pixel format inside the pipeline."""
+
+Points = NDArray[np.float32]
+"""Nx2 float32 pixel coordinates (x, y)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Frame:
+    """One image on its way through the pipeline.
+
+    ``seq`` increases per source; ``captured_at`` is ``time.monotonic()`` at capture, used for
+    end-to-end latency. Processors return a new Frame and never mutate ``image`` in place.
+    """
+
+    image: BgrImage
+    seq: int
+    captured_at: float
+    swapped: bool = False
+
+    def with_image(self, image: BgrImage, *, swapped: bool | None = None) -> Frame:
+        return Frame(
+            image=image,
+            seq=self.seq,
+            captured_at=self.captured_at,
+            swapped=self.swapped if swapped is None else swapped,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class FaceBox:
+    """An axis-aligned face box in frame pixels, with the detector's score."""
+
+    left: float
+    top: float
+    right: float
+    bottom: float
+    score: float = 1.0
+
+    @property
+    def width(self) -> float:
+        return self.right - self.left
+
+    @property
+    def height(self) -> float:
+        return self.bottom - self.top
+
+    @property
+    def area(self) -> float:
+        return max(0.0, self.width) * max(0.0, self.height)
+
+
+def validate_bgr(image: object, where: str) -> BgrImage:
+    """Check the pipeline pixel contract once at a boundary; raise ValueError naming ``where``."""
+    if not isinstance(image, np.ndarray):
+        raise ValueError(f"{where}: expected a numpy array, got {type(image).__name__}")
+    if image.dtype != np.uint8 or image.ndim != 3 or image.shape[2] != 3:
+        raise ValueError(
+            f"{where}: expected an HxWx3 uint8 BGR image, got shape {image.shape} {image.dtype}"
+        )
+    if not image.flags["C_CONTIGUOUS"]:
+        return np.ascontiguousarray(image)
+    return image
+
+
+class StageRecorder(Protocol):
+    """Receives per-stage timings (milliseconds) from processors, on the inference thread."""
+
+    def record_stage(self, stage: str, ms: float) -> None: ...
+
+
+class NullStageRecorder:
+    """Discards stage timings (offline jobs, tests)."""
+
+    def record_stage(self, stage: str, ms: float) -> None:
+        return None
