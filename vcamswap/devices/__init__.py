@@ -1,0 +1,1 @@
+"""Concrete frame sources and sinks: cameras, files, patterns, the virtual camera, recordings."""

@@ -1,0 +1,285 @@
+"""Frame sources: a webcam through OpenCV, a looping video file, a generated test pattern."""
+
+from __future__ import annotations
+
+import logging
+import sys
+import time
+from collections import deque
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+
+from vcamswap.errors import DeviceError
+from vcamswap.types import BgrImage
+
+log = logging.getLogger(__name__)
+
+_BACKENDS = {
+    "v4l2": cv2.CAP_V4L2, "dshow": cv2.CAP_DSHOW, "msmf": cv2.CAP_MSMF,
+    "avfoundation": cv2.CAP_AVFOUNDATION, "any": cv2.CAP_ANY,
+}
+
+
+def default_capture_backend(platform: str = sys.platform) -> int:
+    """The OpenCV backend that works best per OS."""
+    if platform.startswith("linux"):
+        return int(cv2.CAP_V4L2)
+    if platform == "win32":
+        return int(cv2.CAP_MSMF)
+    if platform == "darwin":
+        return int(cv2.CAP_AVFOUNDATION)
+    return int(cv2.CAP_ANY)
+
+
+def find_linux_camera(name: str, sysfs: Path = Path("/sys/class/video4linux")) -> str | None:
+    """The /dev/videoN whose driver name matches ``name`` (case-insensitive substring)."""
+    if not sysfs.is_dir():
+        return None
+    for entry in sorted(sysfs.iterdir()):
+        try:
+            label = (entry / "name").read_text(encoding="utf-8").strip()
+        except OSError:
+            continue
+        if name.lower() in label.lower():
+            return f"/dev/{entry.name}"
+    return None
+
+
+class FpsMeter:
+    """Measures the real delivery rate over the last ``window`` frames (drivers often lie)."""
+
+    def __init__(self, window: int = 60) -> None:
+        self._times: deque[float] = deque(maxlen=window)
+
+    def tick(self, now: float) -> None:
+        self._times.append(now)
+
+    @property
+    def fps(self) -> float:
+        if len(self._times) < 2 or self._times[-1] == self._times[0]:
+            return 0.0
+        return (len(self._times) - 1) / (self._times[-1] - self._times[0])
+
+
+class OpenCvCameraSource:
+    """A webcam by index, device path or name. Asks for MJPG at 720p and above, sets size and
+    fps, then reports what the driver really delivers."""
+
+    def __init__(self, device: int | str, width: int, height: int, fps: float, *,
+                 fourcc: str = "auto", backend: str = "auto",
+                 capture_factory: Callable[[int | str, int], Any] = cv2.VideoCapture) -> None:
+        self._device = device
+        self._width, self._height, self._fps = width, height, fps
+        self._fourcc = fourcc
+        self._backend = default_capture_backend() if backend == "auto" else _BACKENDS[backend]
+        self._factory = capture_factory
+        self._capture: Any = None
+        self.meter = FpsMeter()
+        self.negotiated: tuple[int, int, float] | None = None
+
+    @property
+    def nominal_fps(self) -> float:
+        return self._fps
+
+    @property
+    def paced_by_device(self) -> bool:
+        return True
+
+    @property
+    def description(self) -> str:
+        return f"camera {self._device!r}"
+
+    def _resolve(self) -> int | str:
+        device = self._device
+        if isinstance(device, str) and not device.startswith("/dev/") and not device.isdigit():
+            found = find_linux_camera(device) if sys.platform.startswith("linux") else None
+            if found is None and sys.platform.startswith("linux"):
+                raise DeviceError(
+                    f"no camera named {device!r}; list cameras with "
+                    "`v4l2-ctl --list-devices` and set camera.device to an index or path")
+            return found or device
+        if isinstance(device, str) and device.isdigit():
+            return int(device)
+        return device
+
+    def open(self) -> None:
+        if self._capture is not None:
+            return
+        device = self._resolve()
+        capture = self._factory(device, self._backend)
+        if capture is None or not capture.isOpened():
+            if capture is not None:
+                capture.release()
+            raise DeviceError(
+                f"cannot open camera {self._device!r}: it is missing, unplugged or used by "
+                "another app; check the cable, close other video apps, or set camera.device")
+        fourcc = self._fourcc
+        if fourcc == "auto":
+            fourcc = "MJPG" if self._width * self._height >= 1280 * 720 else ""
+        if fourcc:
+            capture.set(cv2.CAP_PROP_FOURCC, cv2.VideoWriter.fourcc(*fourcc))
+        capture.set(cv2.CAP_PROP_FRAME_WIDTH, self._width)
+        capture.set(cv2.CAP_PROP_FRAME_HEIGHT, self._height)
+        capture.set(cv2.CAP_PROP_FPS, self._fps)
+        capture.set(cv2.CAP_PROP_BUFFERSIZE, 1)
+        self.negotiated = (int(capture.get(cv2.CAP_PROP_FRAME_WIDTH)),
+                           int(capture.get(cv2.CAP_PROP_FRAME_HEIGHT)),
+                           float(capture.get(cv2.CAP_PROP_FPS)))
+        log.info("camera %r negotiated %dx%d at %.1f fps (driver's claim; measured rate in "
+                 "status)", self._device, *self.negotiated)
+        self._capture = capture
+        self.meter = FpsMeter()
+
+    def read(self) -> BgrImage | None:
+        if self._capture is None:
+            return None
+        ok, image = self._capture.read()
+        if not ok or image is None:
+            return None
+        self.meter.tick(time.monotonic())
+        if image.ndim == 2:
+            image = cv2.cvtColor(image, cv2.COLOR_GRAY2BGR)
+        return np.ascontiguousarray(image)
+
+    def close(self) -> None:
+        capture, self._capture = self._capture, None
+        if capture is not None:
+            capture.release()
+
+
+class VideoFileSource:
+    """A video file played in a loop at its own fps (demos, tests, benchmarks)."""
+
+    def __init__(self, path: Path, *, loop: bool = True, fps: float | None = None) -> None:
+        self._path = path
+        self._loop = loop
+        self._fps_override = fps
+        self._fps = fps or 30.0
+        self._capture: Any = None
+
+    @property
+    def nominal_fps(self) -> float:
+        return self._fps
+
+    @property
+    def paced_by_device(self) -> bool:
+        return False
+
+    @property
+    def description(self) -> str:
+        return f"video file {self._path}"
+
+    def open(self) -> None:
+        if self._capture is not None:
+            return
+        if not self._path.is_file():
+            raise DeviceError(f"video file {self._path} does not exist; check the path")
+        capture = cv2.VideoCapture(str(self._path))
+        if not capture.isOpened():
+            capture.release()
+            raise DeviceError(f"cannot decode {self._path}: not a video format OpenCV/FFmpeg "
+                              "reads (try mp4 with H.264)")
+        fps = capture.get(cv2.CAP_PROP_FPS)
+        if self._fps_override is None and fps and 1 <= fps <= 240:
+            self._fps = float(fps)
+        self._capture = capture
+
+    def read(self) -> BgrImage | None:
+        if self._capture is None:
+            return None
+        ok, image = self._capture.read()
+        if not ok and self._loop:
+            self._capture.set(cv2.CAP_PROP_POS_FRAMES, 0)
+            ok, image = self._capture.read()
+        return np.ascontiguousarray(image) if ok else None
+
+    def close(self) -> None:
+        capture, self._capture = self._capture, None
+        if capture is not None:
+            capture.release()
+
+
+class TestPatternSource:
+    """Colour bars with a moving bar and a frame counter: proves the path works without a camera."""
+
+    __test__ = False  # not a pytest class
+
+    def __init__(self, width: int = 1280, height: int = 720, fps: float = 30.0) -> None:
+        self._width, self._height, self._fps = width, height, fps
+        self._base: BgrImage | None = None
+        self._count = 0
+
+    @property
+    def nominal_fps(self) -> float:
+        return self._fps
+
+    @property
+    def paced_by_device(self) -> bool:
+        return False
+
+    @property
+    def description(self) -> str:
+        return f"test pattern {self._width}x{self._height}"
+
+    def open(self) -> None:
+        colors = [(255, 255, 255), (0, 255, 255), (255, 255, 0), (0, 255, 0),
+                  (255, 0, 255), (0, 0, 255), (255, 0, 0), (0, 0, 0)]
+        base: BgrImage = np.zeros((self._height, self._width, 3), dtype=np.uint8)
+        step = self._width // len(colors) + 1
+        for i, color in enumerate(colors):
+            base[:, i * step:(i + 1) * step] = color
+        self._base = base
+
+    def read(self) -> BgrImage | None:
+        if self._base is None:
+            return None
+        image: BgrImage = self._base.copy()
+        x = (self._count * 8) % self._width
+        image[:, x:x + 8] = 128
+        cv2.putText(image, f"VCamSwap {self._count}", (20, 50), cv2.FONT_HERSHEY_SIMPLEX,
+                    1.2, (40, 40, 40), 2, cv2.LINE_AA)
+        self._count += 1
+        return image
+
+    def close(self) -> None:
+        self._base = None
+
+
+class MemoryFramesSource:
+    """Cycles through frames held in memory: benchmarks measure processing, not decoding."""
+
+    def __init__(self, frames: list[BgrImage], fps: float = 30.0,
+                 description: str = "frames in memory") -> None:
+        if not frames:
+            raise DeviceError("no frames to play")
+        self._frames = frames
+        self._fps = fps
+        self._description = description
+        self._index = 0
+
+    @property
+    def nominal_fps(self) -> float:
+        return self._fps
+
+    @property
+    def paced_by_device(self) -> bool:
+        return False
+
+    @property
+    def description(self) -> str:
+        return self._description
+
+    def open(self) -> None:
+        self._index = 0
+
+    def read(self) -> BgrImage | None:
+        image = self._frames[self._index % len(self._frames)]
+        self._index += 1
+        return image
+
+    def close(self) -> None:
+        return None

@@ -1,0 +1,87 @@
+"""The seams the pipeline is built from. Concrete parts are wired in by ``vcamswap.app``."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from vcamswap.types import BgrImage, Frame
+
+
+class FrameSource(Protocol):
+    """A camera, file or generator. Opened, read and closed on the capture thread only.
+
+    ``paced_by_device`` is True when ``read`` blocks until the device delivers the next frame
+    (a webcam); otherwise the capture worker paces reads at ``nominal_fps``.
+    """
+
+    @property
+    def nominal_fps(self) -> float: ...
+
+    @property
+    def paced_by_device(self) -> bool: ...
+
+    @property
+    def description(self) -> str: ...
+
+    def open(self) -> None:
+        """Open the device; raise DeviceError with an actionable message if unavailable."""
+
+    def read(self) -> BgrImage | None:
+        """The next frame, or None when the device stopped delivering (unplugged, failed)."""
+
+    def close(self) -> None:
+        """Release the device. Idempotent."""
+
+
+class FrameSink(Protocol):
+    """A virtual camera, recording or discard. Owned by the output thread."""
+
+    @property
+    def description(self) -> str: ...
+
+    def open(self) -> None:
+        """Open the output; raise DeviceError with the per-OS fix if unavailable."""
+
+    def send(self, image: BgrImage) -> None:
+        """Write one BGR frame; the sink fits it to its own size if needed."""
+
+    def close(self) -> None:
+        """Release the output. Idempotent."""
+
+
+class FrameProcessor(Protocol):
+    """Turns a frame into the frame to show. Runs on the inference thread.
+
+    ``start`` runs once on that thread before the first frame (create sessions, warm up);
+    ``close`` runs once on it at the end. ``process`` never mutates ``frame.image`` in place.
+    """
+
+    def start(self) -> None: ...
+
+    def process(self, frame: Frame) -> Frame: ...
+
+    def close(self) -> None: ...
+
+
+class FailurePolicy(Protocol):
+    """Decides what to show when ``process`` raised (the privacy guard)."""
+
+    def on_success(self, frame: Frame) -> None: ...
+
+    def on_failure(self, frame: Frame, error: BaseException) -> Frame: ...
+
+
+class PlaceholderRenderer(Protocol):
+    """Draws a still card ("Camera unavailable", "Paused") at a given size."""
+
+    def render(self, reason: str, width: int, height: int) -> BgrImage: ...
+
+
+class PassthroughPolicy:
+    """Shows the camera frame when processing fails."""
+
+    def on_success(self, frame: Frame) -> None:
+        return None
+
+    def on_failure(self, frame: Frame, error: BaseException) -> Frame:
+        return frame

@@ -1,0 +1,71 @@
+"""Health: what the workers report about their devices, lock-guarded."""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Literal
+
+CameraState = Literal["starting", "ok", "lost", "paused"]
+
+
+class Health:
+    """What the workers know about their devices, for placeholders and Status."""
+
+    def __init__(self, stale_after_s: float = 1.0) -> None:
+        self._lock = threading.Lock()
+        self._camera: CameraState = "starting"
+        self._sink_ok = False
+        self._last_frame_at: float | None = None
+        self._last_error: str | None = None
+        self._stale_after = stale_after_s
+
+    def camera(self, state: CameraState, error: str | None = None) -> None:
+        with self._lock:
+            self._camera = state
+            if error:
+                self._last_error = error
+
+    def frame_captured(self, at: float) -> None:
+        with self._lock:
+            self._last_frame_at = at
+            self._camera = "ok"
+
+    def sink(self, ok: bool, error: str | None = None) -> None:
+        with self._lock:
+            self._sink_ok = ok
+            if error:
+                self._last_error = error
+
+    def error(self, message: str) -> None:
+        with self._lock:
+            self._last_error = message
+
+    @property
+    def camera_state(self) -> CameraState:
+        with self._lock:
+            return self._camera
+
+    @property
+    def sink_ok(self) -> bool:
+        with self._lock:
+            return self._sink_ok
+
+    @property
+    def last_error(self) -> str | None:
+        with self._lock:
+            return self._last_error
+
+    def placeholder_reason(self, now: float | None = None) -> str | None:
+        """Why the output should show a card instead of the last frame, or None."""
+        now = time.monotonic() if now is None else now
+        with self._lock:
+            if self._camera == "paused":
+                return "Paused"
+            if self._camera == "lost":
+                return "Camera unavailable"
+            if self._camera == "ok" and self._last_frame_at is not None and (
+                now - self._last_frame_at > self._stale_after
+            ):
+                return "Camera unavailable"
+            return None

@@ -1,0 +1,148 @@
+"""Supervisor: starts the three workers in order, stops them within a second, reports Status."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from vcamswap.pipeline.protocols import (
+    FailurePolicy,
+    FrameProcessor,
+    FrameSink,
+    FrameSource,
+    PassthroughPolicy,
+    PlaceholderRenderer,
+)
+from vcamswap.pipeline.slot import LatestSlot
+from vcamswap.pipeline.state import Health
+from vcamswap.pipeline.status import PipelineStats, State, Status
+from vcamswap.pipeline.workers import Backoff, CaptureWorker, InferenceWorker, OutputWorker
+from vcamswap.runtime import RuntimeState
+from vcamswap.types import Frame
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class PipelineOptions:
+    """How the pipeline runs; built from Config by the app, or by tests and bench directly."""
+
+    output_fps: float = 30.0
+    default_size: tuple[int, int] = (1280, 720)
+    paced: bool = True
+    lockstep: bool = False
+    """Files, demo, throughput bench: every frame is processed and written once, in order (each
+    stage waits for the next to take its frame; no resends); the run stops after ``max_frames``."""
+    max_frames: int | None = None
+    backoff: Backoff = field(default_factory=Backoff)
+    join_timeout_s: float = 0.3
+
+
+class Supervisor:
+    """Owns the slots, the stop event and the three threads.
+
+    Start order: output (the virtual device exists before frames do), inference (sessions load
+    on its own thread), capture. Stop order: capture, inference, output; each worker closes its
+    own resource in ``finally``, so nothing is closed from a foreign thread.
+    """
+
+    def __init__(self, source: FrameSource, processor: FrameProcessor, sink: FrameSink,
+                 placeholder: PlaceholderRenderer, *, state: RuntimeState | None = None,
+                 policy: FailurePolicy | None = None,
+                 options: PipelineOptions | None = None,
+                 stats: PipelineStats | None = None) -> None:
+        self.options = options or PipelineOptions()
+        self.state = state or RuntimeState()
+        self.health = Health()
+        self.stats = stats or PipelineStats()
+        self.stop_event = threading.Event()
+        self._in: LatestSlot[Frame] = LatestSlot()
+        self._out: LatestSlot[Frame] = LatestSlot()
+        self._source = source
+        self._sink = sink
+        opts = self.options
+        self._capture = CaptureWorker(
+            source, self._in, self.state, self.health, self.stats, self.stop_event,
+            paced=opts.paced, backpressure=opts.lockstep, backoff=opts.backoff,
+            max_frames=opts.max_frames)
+        self._infer = InferenceWorker(
+            processor, policy or PassthroughPolicy(), self._in, self._out, self.state,
+            self.health, self.stats, self.stop_event, backpressure=opts.lockstep)
+        self._output = OutputWorker(
+            sink, self._out, placeholder, self.health, self.stats, self.stop_event,
+            fps=opts.output_fps, default_size=opts.default_size, backoff=opts.backoff,
+            resend=not opts.lockstep, max_frames=opts.max_frames)
+        self._threads: list[threading.Thread] = []
+        self._started = False
+
+    def start(self) -> None:
+        if self._started:
+            raise RuntimeError("the pipeline was already started")
+        self._started = True
+        for name, target in (("vcamswap-output", self._output.run),
+                             ("vcamswap-infer", self._infer.run),
+                             ("vcamswap-capture", self._capture.run)):
+            thread = threading.Thread(target=self._guard(name, target), name=name, daemon=True)
+            self._threads.append(thread)
+            thread.start()
+
+    def _guard(self, name: str, target: Callable[[], None]) -> Callable[[], None]:
+        def run() -> None:
+            try:
+                target()
+            except Exception:
+                log.exception("%s crashed; stopping the pipeline", name)
+                self.health.error(f"{name} crashed")
+                self.stop_event.set()
+        return run
+
+    def stop(self) -> None:
+        """Stop and join capture, inference, output in that order. Idempotent."""
+        self.stop_event.set()
+        self._in.close()
+        self._out.close()
+        for thread in reversed(self._threads):
+            thread.join(self.options.join_timeout_s)
+            if thread.is_alive():
+                log.warning("%s did not stop within %.1f s", thread.name,
+                            self.options.join_timeout_s)
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Block until stopped (or ``timeout``); True when stopped."""
+        return self.stop_event.wait(timeout)
+
+    @property
+    def alive(self) -> bool:
+        return any(t.is_alive() for t in self._threads)
+
+    def _state(self) -> State:
+        if not self._started:
+            return "starting"
+        if self.stop_event.is_set():
+            return "stopped"
+        camera = self.health.camera_state
+        if camera == "paused":
+            return "paused"
+        if camera == "lost" or not self.health.sink_ok or self.health.placeholder_reason():
+            return "degraded"
+        if camera == "starting":
+            return "starting"
+        return "running"
+
+    def status(self) -> Status:
+        return self.stats.snapshot(self._state(), self._source.description,
+                                   self._sink.description, self.health.last_error)
+
+    def run_for(self, seconds: float) -> Status:
+        """Start, run ``seconds`` (or until stopped), stop; for tests and benchmarks."""
+        self.start()
+        deadline = time.monotonic() + seconds
+        while not self.stop_event.wait(min(0.1, max(0.0, deadline - time.monotonic()))):
+            if time.monotonic() >= deadline:
+                break
+        status = self.status()
+        self.stop()
+        return status

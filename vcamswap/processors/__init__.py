@@ -1,0 +1,1 @@
+"""FrameProcessor implementations: passthrough, lite swap, neural swap, visible label."""

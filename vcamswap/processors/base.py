@@ -1,0 +1,56 @@
+"""The simplest processors and the chain that runs several in order."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Protocol
+
+from vcamswap.types import Frame
+
+
+class Processor(Protocol):
+    def start(self) -> None: ...
+
+    def process(self, frame: Frame) -> Frame: ...
+
+    def close(self) -> None: ...
+
+
+class PassthroughProcessor:
+    """Returns each frame unchanged (swap off, benchmarks of the bare pipeline)."""
+
+    def start(self) -> None:
+        return None
+
+    def process(self, frame: Frame) -> Frame:
+        return frame
+
+    def close(self) -> None:
+        return None
+
+
+class CopyProcessor(PassthroughProcessor):
+    """Returns a copy of each frame: the cost floor of any processor that writes pixels."""
+
+    def process(self, frame: Frame) -> Frame:
+        return frame.with_image(frame.image.copy())
+
+
+class ProcessorChain:
+    """Runs processors in order; starts and closes them all on the inference thread."""
+
+    def __init__(self, processors: Sequence[Processor]) -> None:
+        self._processors = list(processors)
+
+    def start(self) -> None:
+        for processor in self._processors:
+            processor.start()
+
+    def process(self, frame: Frame) -> Frame:
+        for processor in self._processors:
+            frame = processor.process(frame)
+        return frame
+
+    def close(self) -> None:
+        for processor in reversed(self._processors):
+            processor.close()
