@@ -1,0 +1,102 @@
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import av
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def env_for(home: Path) -> dict[str, str]:
+    return {**os.environ, "VCAMSWAP_HOME": str(home)}
+
+
+def test_demo_writes_a_side_by_side_swap(tmp_path: Path) -> None:
+    out = tmp_path / "demo.mp4"
+    result = subprocess.run(
+        [sys.executable, "-m", "vcamswap", "demo", "--out", str(out)], capture_output=True,
+        text=True, timeout=300, env=env_for(tmp_path / "home"), check=False)
+    assert result.returncode == 0, result.stderr
+    with av.open(str(out)) as container:
+        stream = container.streams.video[0]
+        assert (stream.codec_context.width, stream.codec_context.height) == (1280, 480)
+        frames = sum(1 for _ in container.decode(stream))
+    assert frames == 120
+    assert not list(tmp_path.glob(".*part*")), "no partial file left behind"
+
+
+def test_bench_prints_one_json_object(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "vcamswap", "bench", "--engine", "lite", "--frames", "30",
+         "--size", "320x240", "--json"], capture_output=True, text=True, timeout=300,
+        env=env_for(tmp_path / "home"), check=False)
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert data["engine"] == "lite" and data["frames"] == 30 and data["dropped"] == 0
+    assert data["fps"] > 0 and data["latency_ms"]["p95"] >= data["latency_ms"]["p50"] > 0
+    assert set(data["stages_ms"]) == {"detect", "landmarks", "embed", "swap", "enhance",
+                                      "paste", "total"}
+    assert data["machine"]["cores"] >= 1
+
+
+def test_bench_rejects_a_bad_size(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "vcamswap", "bench", "--size", "big"], capture_output=True,
+        text=True, timeout=60, env=env_for(tmp_path / "home"), check=False)
+    assert result.returncode == 2
+    assert "expected WxH" in result.stderr
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
+def test_run_stops_within_a_second_of_a_signal(tmp_path: Path, signum: int) -> None:
+    home = tmp_path / "home"
+    out = tmp_path / "run.mp4"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "vcamswap", "run", "--no-tray", "--camera", "pattern",
+         "--output", f"file:{out}", "--engine", "lite"], stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT, text=True, env=env_for(home))
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and not (out.exists() and out.stat().st_size > 0):
+            time.sleep(0.1)
+        assert out.exists(), "the daemon started recording"
+        time.sleep(0.5)
+        sent = time.monotonic()
+        process.send_signal(signum)
+        process.wait(timeout=5)
+        assert time.monotonic() - sent < 1.0
+    finally:
+        if process.poll() is None:
+            process.kill()
+    output = process.stdout.read() if process.stdout else ""
+    assert process.returncode == 0, output
+    assert (home / "config.yaml").is_file(), "first run writes the commented defaults"
+    assert "no source face" in output, "a missing face is explained, frames pass through"
+    with av.open(str(out)) as container:
+        assert sum(1 for _ in container.decode(video=0)) > 5
+
+
+def test_run_with_a_bad_config_exits_2_and_names_the_line(tmp_path: Path) -> None:
+    config = tmp_path / "c.yaml"
+    config.write_text("swap:\n  opacty: 0.5\n")
+    result = subprocess.run(
+        [sys.executable, "-m", "vcamswap", "run", "--config", str(config), "--camera",
+         "pattern", "--output", "null"], capture_output=True, text=True, timeout=60,
+        env=env_for(tmp_path / "home"), check=False)
+    assert result.returncode == 2
+    assert f"{config}:2: swap.opacty: unknown key; did you mean 'opacity'?" in result.stderr
+
+
+def test_commands_of_later_issues_say_so(tmp_path: Path) -> None:
+    result = subprocess.run([sys.executable, "-m", "vcamswap", "models", "list"],
+                            capture_output=True, text=True, timeout=60,
+                            env=env_for(tmp_path / "home"), check=False)
+    assert result.returncode == 2
+    assert "not available in this version yet" in result.stderr

@@ -1,0 +1,96 @@
+"""Composition root: turns a Config into concrete sources, processors and sinks, wires them into
+the pipeline's Protocols, and runs the daemon until a signal or a quit."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from types import FrameType
+
+from vcamswap.config import AppPaths, Config
+from vcamswap.config.models import CameraConfig, OutputConfig
+from vcamswap.devices.imaging import TextCardRenderer
+from vcamswap.devices.sinks import NullSink, RecordingSink, VirtualCameraSink
+from vcamswap.devices.sources import OpenCvCameraSource, TestPatternSource, VideoFileSource
+from vcamswap.errors import ConfigError
+from vcamswap.pipeline.protocols import FrameProcessor, FrameSink, FrameSource
+from vcamswap.pipeline.supervisor import PipelineOptions, Supervisor
+from vcamswap.processors.engines import build_swap_processor
+from vcamswap.runtime import RuntimeState, Toggles
+
+log = logging.getLogger(__name__)
+
+
+def build_source(spec: int | str, camera: CameraConfig) -> FrameSource:
+    """``pattern``, ``file:PATH``, or a camera index, path or name."""
+    if spec == "pattern":
+        return TestPatternSource(camera.width, camera.height, camera.fps)
+    if isinstance(spec, str) and spec.startswith("file:"):
+        return VideoFileSource(Path(spec[5:]).expanduser())
+    return OpenCvCameraSource(spec, camera.width, camera.height, camera.fps,
+                              fourcc=camera.fourcc, backend=camera.backend)
+
+
+def build_sink(spec: str, output: OutputConfig, expected_size: tuple[int, int]) -> FrameSink:
+    """``virtual``, ``file:PATH`` or ``null``."""
+    if spec == "virtual":
+        return VirtualCameraSink(width=output.width, height=output.height, fps=output.fps,
+                                 device_name=output.device_name, backend=output.backend,
+                                 initial_size=expected_size)
+    if spec.startswith("file:"):
+        return RecordingSink(Path(spec[5:]).expanduser(), fps=output.fps)
+    if spec == "null":
+        return NullSink()
+    raise ConfigError(f"unknown output {spec!r}: use 'virtual', 'file:PATH' or 'null'")
+
+
+@dataclass(frozen=True, slots=True)
+class RunSpec:
+    """What `vcamswap run` overrides on the command line."""
+
+    camera: int | str | None = None
+    output: str | None = None
+
+
+def build_supervisor(config: Config, paths: AppPaths, spec: RunSpec,
+                     processor: FrameProcessor | None = None) -> Supervisor:
+    camera_spec = spec.camera if spec.camera is not None else config.camera.device
+    output_spec = spec.output or config.output.target
+    size = (config.output.width or config.camera.width,
+            config.output.height or config.camera.height)
+    state = RuntimeState(Toggles(swap_enabled=config.swap.enabled, face=config.swap.face,
+                                 enhancer=config.swap.enhancer,
+                                 mouth_mask=config.swap.mouth_mask))
+    return Supervisor(
+        build_source(camera_spec, config.camera),
+        processor or build_swap_processor(config, paths, state),
+        build_sink(output_spec, config.output, size),
+        TextCardRenderer(),
+        state=state,
+        options=PipelineOptions(output_fps=config.output.fps, default_size=size),
+    )
+
+
+def run_daemon(supervisor: Supervisor, status_every_s: float = 30.0) -> None:
+    """Run until SIGINT/SIGTERM (or a quit); the signal handler only sets the stop event."""
+    stop = supervisor.stop_event
+
+    def on_signal(signum: int, _frame: FrameType | None) -> None:
+        log.info("received %s; stopping", signal.Signals(signum).name)
+        stop.set()
+
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGINT, on_signal)
+        signal.signal(signal.SIGTERM, on_signal)
+    supervisor.start()
+    try:
+        while not stop.wait(status_every_s):
+            status = supervisor.status()
+            log.info("%s: in %.1f fps, out %.1f fps, latency p95 %.1f ms, dropped %d",
+                     status.state, status.input_fps, status.output_fps,
+                     status.latency_ms_p95, status.dropped)
+    finally:
+        supervisor.stop()

@@ -1,0 +1,90 @@
+"""Source faces: resolve a name to an image file, read it, and cache what an engine derives from
+it (lite mesh, neural latent) by the file's content hash."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections import OrderedDict
+from collections.abc import Callable
+from pathlib import Path
+from typing import Generic, TypeVar
+
+import cv2
+import numpy as np
+
+from vcamswap.errors import FaceError
+from vcamswap.types import BgrImage
+
+T = TypeVar("T")
+log = logging.getLogger(__name__)
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".bmp")
+
+
+def read_image(path: Path) -> BgrImage:
+    """Read a photo as BGR; FaceError naming the file if it is missing or not an image."""
+    try:
+        data = np.fromfile(str(path), dtype=np.uint8)
+    except OSError as exc:
+        raise FaceError(f"cannot read face image {path}: {exc}") from exc
+    image = cv2.imdecode(data, cv2.IMREAD_COLOR) if data.size else None
+    if image is None:
+        raise FaceError(f"{path} is not a readable image (use jpg, png or webp)")
+    return np.ascontiguousarray(image)
+
+
+def folder_resolver(folder: Path) -> Callable[[str | None], Path]:
+    """Resolve a face name (file stem in ``folder``), a path, or None (first face in folder)."""
+    def resolve(name: str | None) -> Path:
+        if name:
+            candidate = Path(name).expanduser()
+            if candidate.is_file():
+                return candidate
+            for suffix in IMAGE_SUFFIXES:
+                path = folder / f"{name}{suffix}"
+                if path.is_file():
+                    return path
+            raise FaceError(f"no face named {name!r} in {folder}; add it with "
+                            "`vcamswap faces add PHOTO --name NAME` or give an image path")
+        faces = sorted(p for p in folder.glob("*") if p.suffix.lower() in IMAGE_SUFFIXES) \
+            if folder.is_dir() else []
+        if not faces:
+            raise FaceError(f"no source face: put a photo in {folder} or set swap.face "
+                            "(or run with --face PHOTO)")
+        return faces[0]
+    return resolve
+
+
+class SourceFaceCache(Generic[T]):
+    """Builds an engine's source data once per face file content (sha256), keeps a few."""
+
+    def __init__(self, resolve: Callable[[str | None], Path],
+                 build: Callable[[BgrImage, str], T], capacity: int = 8) -> None:
+        self._resolve = resolve
+        self._build = build
+        self._capacity = capacity
+        self._by_hash: OrderedDict[str, T] = OrderedDict()
+        self._by_name: dict[str | None, tuple[Path, float, str]] = {}
+
+    def _digest(self, name: str | None) -> tuple[str, Path]:
+        path = self._resolve(name)
+        mtime = path.stat().st_mtime
+        known = self._by_name.get(name)
+        if known and known[0] == path and known[1] == mtime:
+            return known[2], path
+        digest = hashlib.sha256(path.read_bytes()).hexdigest()
+        self._by_name[name] = (path, mtime, digest)
+        return digest, path
+
+    def get(self, name: str | None) -> T:
+        digest, path = self._digest(name)
+        item = self._by_hash.get(digest)
+        if item is None:
+            item = self._build(read_image(path), str(path))
+            log.info("loaded source face %s", path)
+            self._by_hash[digest] = item
+            while len(self._by_hash) > self._capacity:
+                self._by_hash.popitem(last=False)
+        else:
+            self._by_hash.move_to_end(digest)
+        return item

@@ -1,0 +1,271 @@
+"""Lite engine: a real-time CPU face swap from dlib's 68 landmarks.
+
+Per frame: track each face from its last landmarks (detection only every N frames, on a
+downscaled image), 68 landmarks, temporal smoothing, a piecewise-affine warp of the source
+texture onto the target mesh inside the face box only, LAB colour transfer, a feathered blend
+that keeps the target's eyes and mouth interior so gaze and expression stay live.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+
+from vcamswap.errors import FaceError
+from vcamswap.inference.landmarks import DlibLandmarker, GrayImage
+from vcamswap.processors import mesh
+from vcamswap.processors.compositing import blend_into, feather, sharpen, transfer_color
+from vcamswap.processors.detection import BackgroundDetector, detect_scaled
+from vcamswap.processors.faces import SourceFaceCache
+from vcamswap.runtime import RuntimeState
+from vcamswap.types import (
+    BgrImage,
+    FaceBox,
+    Frame,
+    NullStageRecorder,
+    Points,
+    StageRecorder,
+)
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class LiteOptions:
+    detect_every: int = 10
+    detect_max_side: int = 960
+    upsample: int = 0
+    min_score: float = 0.1
+    detect_async: bool = True
+    """Live: detect on a side thread, never making a frame wait. Files and tests: inline, so the
+    result does not depend on timing."""
+    many_faces: bool = False
+    color_correction: bool = True
+    opacity: float = 1.0
+    sharpness: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class SourceMesh:
+    """A source face ready to warp: texture crop, 78 mesh points in crop pixels, triangles."""
+
+    texture: BgrImage
+    points: Points
+    triangles: np.ndarray[Any, np.dtype[np.int32]]
+
+
+def build_source_mesh(landmarker: DlibLandmarker, image: BgrImage, name: str) -> SourceMesh:
+    """Find the largest face in ``image`` and build its mesh; FaceError if there is none."""
+    gray = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
+    boxes = landmarker.detect(gray, upsample=1)
+    if not boxes:
+        raise FaceError(f"no face found in {name}: use a clear, frontal, well-lit photo with "
+                        "the face at least 80 pixels wide")
+    points = mesh.with_forehead(landmarker.landmarks(gray, boxes[0]))
+    margin = 0.15 * float(np.ptp(points[:, 0]))
+    h, w = image.shape[:2]
+    x0 = max(0, int(points[:, 0].min() - margin))
+    y0 = max(0, int(points[:, 1].min() - margin))
+    x1 = min(w, int(points[:, 0].max() + margin) + 1)
+    y1 = min(h, int(points[:, 1].max() + margin) + 1)
+    local = (points - np.array([x0, y0], dtype=np.float32)).astype(np.float32)
+    return SourceMesh(np.ascontiguousarray(image[y0:y1, x0:x1]), local,
+                      mesh.triangulate(local))
+
+
+BoxFit = tuple[float, float, float, float]
+"""A detector box relative to the landmarks' bounding box: centre offset and size, in units of
+that box. The shape predictor is trained on detector boxes, so tracking must feed it the same
+kind of box; feeding the landmarks' own bounds instead makes the face drift and grow."""
+DEFAULT_FIT: BoxFit = (0.0, -0.05, 0.9, 0.9)
+
+
+def _bounds(points: Points) -> tuple[float, float, float, float]:
+    x0, y0 = points.min(axis=0)
+    x1, y1 = points.max(axis=0)
+    return float(x0), float(y0), float(max(x1 - x0, 1.0)), float(max(y1 - y0, 1.0))
+
+
+def box_fit(points: Points, box: FaceBox) -> BoxFit:
+    x, y, w, h = _bounds(points)
+    cx, cy = (box.left + box.right) / 2, (box.top + box.bottom) / 2
+    return ((cx - (x + w / 2)) / w, (cy - (y + h / 2)) / h, box.width / w, box.height / h)
+
+
+def _box_of(points: Points, fit: BoxFit = DEFAULT_FIT) -> FaceBox:
+    x, y, w, h = _bounds(points)
+    cx, cy = x + w / 2 + fit[0] * w, y + h / 2 + fit[1] * h
+    half_w, half_h = fit[2] * w / 2, fit[3] * h / 2
+    return FaceBox(cx - half_w, cy - half_h, cx + half_w, cy + half_h)
+
+
+@dataclass(slots=True, eq=False)
+class _Track:
+    points: Points
+    fit: BoxFit = DEFAULT_FIT
+    misses: int = 0
+
+    @property
+    def box(self) -> FaceBox:
+        return _box_of(self.points, self.fit)
+
+
+def _iou(a: FaceBox, b: FaceBox) -> float:
+    w = min(a.right, b.right) - max(a.left, b.left)
+    h = min(a.bottom, b.bottom) - max(a.top, b.top)
+    inter = max(0.0, w) * max(0.0, h)
+    union = a.area + b.area - inter
+    return inter / union if union > 0 else 0.0
+
+
+def smooth_landmarks(previous: Points, new: Points) -> Points:
+    """Damp jitter when the face is still, follow at once when it moves fast."""
+    iod = max(mesh.inter_ocular(new), 1.0)
+    motion = float(np.abs(new - previous).mean()) / iod
+    alpha = min(1.0, 0.35 + 8.0 * motion)
+    return (previous + alpha * (new - previous)).astype(np.float32)
+
+
+class LiteSwapProcessor:
+    """FrameProcessor for the lite engine. Reads the current face and mouth-mask toggle from
+    RuntimeState once per frame; loads each source face once (cached by content hash)."""
+
+    def __init__(self, landmarker: DlibLandmarker, faces: SourceFaceCache[SourceMesh],
+                 state: RuntimeState, options: LiteOptions = LiteOptions(),
+                 stages: StageRecorder | None = None) -> None:
+        self._landmarker = landmarker
+        self._faces = faces
+        self._state = state
+        self._options = options
+        self._stages = stages or NullStageRecorder()
+        self._tracks: list[_Track] = []
+        self._count = 0
+        self._last_submit = -(10**9)
+        self._detector: BackgroundDetector | None = None
+
+    @contextmanager
+    def _stage(self, name: str) -> Iterator[None]:
+        started = time.perf_counter()
+        yield
+        self._stages.record_stage(name, (time.perf_counter() - started) * 1000.0)
+
+    def _find(self, gray: GrayImage) -> list[FaceBox]:
+        opts = self._options
+        return detect_scaled(self._landmarker.detect, gray, opts.detect_max_side, opts.upsample,
+                             opts.min_score)
+
+    def start(self) -> None:
+        self._landmarker.load()
+        if self._options.detect_async:
+            self._detector = BackgroundDetector(self._find)
+            self._detector.start()
+
+    def close(self) -> None:
+        self._tracks = []
+        if self._detector is not None:
+            self._detector.close()
+            self._detector = None
+
+    def process(self, frame: Frame) -> Frame:
+        toggles = self._state.get()
+        source = self._faces.get(toggles.face)
+        gray = cv2.cvtColor(frame.image, cv2.COLOR_BGR2GRAY)
+        self._count += 1
+        due = not self._tracks or self._count - self._last_submit >= self._options.detect_every
+        if self._detector is not None:
+            detection = self._detector.poll()
+            if detection is not None:
+                with self._stage("detect"):
+                    self._merge(gray, detection.boxes)
+            if due and self._detector.idle:
+                self._detector.submit(gray)
+                self._last_submit = self._count
+        elif due:
+            with self._stage("detect"):
+                self._merge(gray, self._find(gray))
+            self._last_submit = self._count
+        with self._stage("landmarks"):
+            self._follow(gray)
+        if not self._tracks:
+            return frame
+        out = frame.image.copy()
+        with self._stage("swap"):
+            for track in self._tracks:
+                self._swap_one(out, frame.image, source, track.points, toggles.mouth_mask)
+        return frame.with_image(out, swapped=True)
+
+    def _merge(self, gray: GrayImage, found: list[FaceBox]) -> None:
+        """Match detections to tracks by overlap; start tracks for new faces; a track missed
+        by two detections in a row ends."""
+        if not self._options.many_faces:
+            found = found[:1]
+        kept: list[_Track] = []
+        for box in found:
+            match = max(self._tracks, key=lambda t: _iou(t.box, box), default=None)
+            if match is not None and _iou(match.box, box) > 0.3:
+                match.misses = 0  # tracked landmarks are newer than an async detection's box
+                kept.append(match)
+            else:
+                points = self._landmarker.landmarks(gray, box)
+                kept.append(_Track(points, box_fit(points, box)))
+        for track in self._tracks:
+            if not any(track is k for k in kept):
+                track.misses += 1
+                if track.misses < 2:
+                    kept.append(track)
+        self._tracks = kept
+
+    def _follow(self, gray: GrayImage) -> None:
+        h, w = gray.shape[:2]
+        alive: list[_Track] = []
+        for track in self._tracks:
+            new = self._landmarker.landmarks(gray, track.box)
+            old_iod, new_iod = mesh.inter_ocular(track.points), mesh.inter_ocular(new)
+            jump = float(np.linalg.norm(new.mean(axis=0) - track.points.mean(axis=0)))
+            centre = new.mean(axis=0)
+            if (new_iod < 4 or abs(new_iod - old_iod) > 0.4 * old_iod or jump > old_iod
+                    or not (0 <= centre[0] < w and 0 <= centre[1] < h)):
+                continue
+            track.points = smooth_landmarks(track.points, new)
+            alive.append(track)
+        self._tracks = alive
+
+    def _swap_one(self, out: BgrImage, original: BgrImage, source: SourceMesh,
+                  points: Points, mouth_mask: bool) -> None:
+        dst = mesh.with_forehead(points)
+        h, w = out.shape[:2]
+        maps = mesh.warp_maps(source.points, dst, source.triangles, (w, h))
+        if maps is None:
+            return
+        warped = cv2.remap(source.texture, maps.map_x, maps.map_y, cv2.INTER_LINEAR,
+                           borderMode=cv2.BORDER_REPLICATE)
+        mask = maps.inside.astype(np.uint8) * 255
+        offset = np.array([maps.left, maps.top], dtype=np.float32)
+        holes = [mesh.LEFT_EYE, mesh.RIGHT_EYE, mesh.OUTER_LIPS if mouth_mask
+                 else mesh.INNER_MOUTH]
+        for part in holes:
+            cv2.fillConvexPoly(mask, np.round(points[part] - offset).astype(np.int32), 0)
+        ph, pw = mask.shape
+        region = original[maps.top:maps.top + ph, maps.left:maps.left + pw]
+        if self._options.color_correction:
+            warped = transfer_color(warped, region, mask)
+        warped = sharpen(warped, self._options.sharpness)
+        alpha = feather(mask, face_size=mesh.inter_ocular(points) * 2.2)
+        if self._options.opacity < 1.0:
+            alpha *= self._options.opacity
+        blend_into(out, warped, alpha, maps.left, maps.top)
+
+
+def lite_face_cache(landmarker: DlibLandmarker,
+                    resolve: Callable[[str | None], Path]) -> SourceFaceCache[SourceMesh]:
+    """A cache that builds lite meshes for face names resolved to image files."""
+    return SourceFaceCache(resolve, lambda image, name: build_source_mesh(landmarker, image,
+                                                                           name))

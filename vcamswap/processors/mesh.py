@@ -1,0 +1,94 @@
+"""Pure geometry of the lite engine: the face mesh and its piecewise-affine warp."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import cv2
+import numpy as np
+
+from vcamswap.types import Points
+
+JAW = slice(0, 17)
+BROWS = slice(17, 27)
+LEFT_EYE = slice(36, 42)
+RIGHT_EYE = slice(42, 48)
+OUTER_LIPS = slice(48, 60)
+INNER_MOUTH = slice(60, 68)
+FOREHEAD_RISE = 0.22  # brow-to-forehead height as a fraction of nose-bridge-to-chin
+
+
+def with_forehead(landmarks: Points) -> Points:
+    """68 landmarks plus 10 forehead points, raised from the brow line along the face's up axis
+    (chin to nose bridge), so the mesh covers the forehead as well."""
+    up = landmarks[27] - landmarks[8]
+    length = float(np.linalg.norm(up))
+    if length < 1e-3:
+        return np.vstack([landmarks, landmarks[BROWS]]).astype(np.float32)
+    raised = landmarks[BROWS] + up * FOREHEAD_RISE
+    return np.vstack([landmarks, raised]).astype(np.float32)
+
+
+def inter_ocular(landmarks: Points) -> float:
+    """Distance between the eye centres: the face's scale."""
+    left = landmarks[LEFT_EYE].mean(axis=0)
+    right = landmarks[RIGHT_EYE].mean(axis=0)
+    return float(np.linalg.norm(right - left))
+
+
+def triangulate(points: Points) -> np.ndarray[Any, np.dtype[np.int32]]:
+    """Delaunay triangles over ``points`` as an Nx3 array of point indices."""
+    x0, y0 = np.floor(points.min(axis=0)) - 2
+    x1, y1 = np.ceil(points.max(axis=0)) + 2
+    subdiv = cv2.Subdiv2D((int(x0), int(y0), int(x1 - x0) + 1, int(y1 - y0) + 1))
+    for x, y in points:
+        subdiv.insert((float(x), float(y)))
+    lookup = {(round(float(x), 2), round(float(y), 2)): i for i, (x, y) in enumerate(points)}
+    triangles = []
+    for t in subdiv.getTriangleList():
+        corners = [(round(float(t[k]), 2), round(float(t[k + 1]), 2)) for k in (0, 2, 4)]
+        ids = [lookup.get(c) for c in corners]
+        if None not in ids and len(set(ids)) == 3:
+            triangles.append(ids)
+    return np.array(triangles, dtype=np.int32).reshape(-1, 3)
+
+
+@dataclass(frozen=True, slots=True)
+class WarpMaps:
+    """Where each pixel of a target box samples the source texture; -1 outside the mesh."""
+
+    left: int
+    top: int
+    map_x: np.ndarray[Any, np.dtype[np.float32]]
+    map_y: np.ndarray[Any, np.dtype[np.float32]]
+    inside: np.ndarray[Any, np.dtype[np.bool_]]
+
+
+def warp_maps(src: Points, dst: Points, triangles: np.ndarray[Any, np.dtype[np.int32]],
+              frame_size: tuple[int, int]) -> WarpMaps | None:
+    """Piecewise-affine maps from the target mesh ``dst`` back to the source mesh ``src``,
+    computed only over the target's bounding box clipped to the frame."""
+    width, height = frame_size
+    left = max(0, int(np.floor(dst[:, 0].min())))
+    top = max(0, int(np.floor(dst[:, 1].min())))
+    right = min(width, int(np.ceil(dst[:, 0].max())) + 1)
+    bottom = min(height, int(np.ceil(dst[:, 1].max())) + 1)
+    if right - left < 4 or bottom - top < 4:
+        return None
+    index = np.full((bottom - top, right - left), -1, dtype=np.int32)
+    offset = np.array([left, top], dtype=np.float32)
+    affines = np.zeros((len(triangles), 2, 3), dtype=np.float32)
+    for i, tri in enumerate(triangles):
+        d = dst[tri] - offset
+        affines[i] = cv2.getAffineTransform(d.astype(np.float32), src[tri].astype(np.float32))
+        cv2.fillConvexPoly(index, np.round(d).astype(np.int32), i)
+    inside = index >= 0
+    ys, xs = np.nonzero(inside)
+    chosen = affines[index[ys, xs]]
+    map_x = np.full(index.shape, -1.0, dtype=np.float32)
+    map_y = np.full(index.shape, -1.0, dtype=np.float32)
+    fx, fy = xs.astype(np.float32), ys.astype(np.float32)
+    map_x[ys, xs] = chosen[:, 0, 0] * fx + chosen[:, 0, 1] * fy + chosen[:, 0, 2]
+    map_y[ys, xs] = chosen[:, 1, 0] * fx + chosen[:, 1, 1] * fy + chosen[:, 1, 2]
+    return WarpMaps(left, top, map_x, map_y, inside)
