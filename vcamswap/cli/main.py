@@ -24,6 +24,15 @@ def _add_common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-v", "--verbose", action="store_true", help="log at DEBUG level")
 
 
+def _lazy(module: str, name: str) -> Handler:
+    def handler(args: argparse.Namespace) -> int:
+        import importlib
+
+        target: Handler = getattr(importlib.import_module(module), name)
+        return target(args)
+    return handler
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="vcamswap",
@@ -76,9 +85,16 @@ def build_parser() -> argparse.ArgumentParser:
     _add_common(p)
     p.set_defaults(handler=commands.cmd_doctor)
 
+    p = sub.add_parser("models", help="list, verify and fetch the neural engine's model files")
+    _add_common(p)
+    p.add_argument("action", choices=["list", "verify", "fetch"])
+    p.add_argument("name", nargs="?", default=None, help="one catalog model (default: all)")
+    p.add_argument("--dir", type=Path, default=None, help="model folder (default: config)")
+    p.add_argument("--yes", action="store_true", help="accept the licences without asking")
+    p.set_defaults(handler=_lazy("vcamswap.cli.models_cmd", "cmd_models"))
+
     for name, text, issue in (
         ("swap", "swap faces in image and video files", 8),
-        ("models", "list, verify and fetch neural model files", 4),
         ("faces", "list, add and remove source faces", 7),
         ("ctl", "control a running daemon", 6),
         ("autostart", "start VCamSwap at login", 7),

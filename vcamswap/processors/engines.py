@@ -1,48 +1,125 @@
-"""Engine selection: which swap processor the config asks for, and why."""
+"""Engine selection and assembly: which swap processor the config asks for, and why."""
 
 from __future__ import annotations
 
+import importlib.util
 import logging
 from collections.abc import Callable
 from pathlib import Path
 
+import numpy as np
+
 from vcamswap.config import AppPaths, Config
-from vcamswap.errors import ConfigError
+from vcamswap.errors import ConfigError, ModelError
+from vcamswap.inference.catalog import CATALOG, engine_models
 from vcamswap.inference.landmarks import DlibLandmarker
+from vcamswap.inference.models import (
+    ArcFaceEmbedder,
+    GfpganEnhancer,
+    InSwapper,
+    ScrfdDetector,
+    read_emap,
+)
+from vcamswap.inference.session import SessionFactory, SessionOptions
+from vcamswap.inference.store import ModelStore, Override
 from vcamswap.processors.base import Processor, ProcessorChain
 from vcamswap.processors.faces import folder_resolver
 from vcamswap.processors.label import LabelStyle, SyntheticLabelProcessor
 from vcamswap.processors.lite import LiteOptions, LiteSwapProcessor, lite_face_cache
+from vcamswap.processors.neural import NeuralModels, NeuralOptions, NeuralSwapProcessor
 from vcamswap.runtime import RuntimeState
 from vcamswap.types import StageRecorder
 
 log = logging.getLogger(__name__)
 
 
-def choose_engine(config: Config) -> str:
-    """'lite' or 'neural'. The neural engine is not in this version, so 'auto' picks lite."""
-    if config.swap.engine == "neural":
-        raise ConfigError("swap.engine: the neural engine is not part of this version yet; "
-                          "set swap.engine to 'lite' or 'auto'")
-    if config.swap.engine == "auto":
-        log.info("engine auto: using lite (dlib landmarks, CPU) because this version has no "
-                 "neural engine")
-    return "lite"
+def model_store(config: Config, paths: AppPaths, folder: Path | None = None) -> ModelStore:
+    overrides = {name: Override(o.path, o.sha256) for name, o in config.models.overrides.items()}
+    unknown = set(overrides) - set(CATALOG)
+    if unknown:
+        raise ConfigError(f"models.overrides: unknown model(s) {', '.join(sorted(unknown))}; "
+                          f"known: {', '.join(CATALOG)}")
+    return ModelStore(folder or config.models.folder or paths.models_dir,
+                      paths.cache_dir / "model-digests.json", overrides)
+
+
+def choose_engine(config: Config, store: ModelStore) -> str:
+    """'neural' or 'lite'. ``auto`` takes neural only when onnxruntime is installed and every
+    needed file verifies; it says why in one log line either way."""
+    engine = config.swap.engine
+    if engine == "lite":
+        return "lite"
+    needed = engine_models(config.models.swapper, config.swap.enhancer)
+    if importlib.util.find_spec("onnxruntime") is None:
+        reason = "onnxruntime is not installed (pip install 'vcamswap[neural]' or '[gpu]')"
+        if engine == "neural":
+            raise ModelError(f"the neural engine needs onnxruntime: {reason}")
+        log.info("engine auto: using lite because %s", reason)
+        return "lite"
+    if engine == "neural":
+        store.require(needed)
+        return "neural"
+    bad = [v for v in (store.verify(spec) for spec in needed) if not v.ok]
+    if bad:
+        log.info("engine auto: using lite because the neural model files are not ready (%s); "
+                 "`vcamswap models list` says what is missing",
+                 ", ".join(f"{v.spec.file}: {v.state}" for v in bad))
+        return "lite"
+    log.info("engine auto: using neural (all model files verified)")
+    return "neural"
+
+
+def neural_loader(config: Config, store: ModelStore, paths: AppPaths,
+                  providers: tuple[str, ...] | None = None) -> Callable[[], NeuralModels]:
+    """A function that builds the neural models; call it on the inference thread."""
+    def load() -> NeuralModels:
+        files = store.require(engine_models(config.models.swapper, config.swap.enhancer))
+        factory = SessionFactory(SessionOptions(
+            providers=providers or tuple(config.models.providers),
+            trt_cache_dir=paths.cache_dir / "tensorrt"))
+        det_spec, arc_spec = CATALOG["det_10g"], CATALOG["w600k_r50"]
+        swap_spec = CATALOG[config.models.swapper]
+        detector = ScrfdDetector(factory.create(files[det_spec.name]), det_spec,
+                                 files[det_spec.name])
+        embedder = ArcFaceEmbedder(factory.create(files[arc_spec.name]), arc_spec,
+                                   files[arc_spec.name])
+        swap_path = files[swap_spec.name]
+        swapper = InSwapper(factory.create(swap_path), swap_spec, read_emap(swap_path),
+                            swap_path)
+        enhancer = None
+        if config.swap.enhancer:
+            spec = CATALOG["gfpgan_1.4"]
+            enhancer = GfpganEnhancer(factory.create(files[spec.name]), spec, files[spec.name])
+        blank = np.zeros((swap_spec.input_size, swap_spec.input_size, 3), np.uint8)
+        detector.detect(np.zeros((480, 640, 3), np.uint8))  # warm-up: first runs allocate
+        swapper.swap([blank], np.ones((1, 512), np.float32) / np.sqrt(512.0))
+        return NeuralModels(detector, embedder, swapper, enhancer)
+    return load
 
 
 def build_swap_processor(config: Config, paths: AppPaths, state: RuntimeState,
                          stages: StageRecorder | None = None,
-                         resolve: Callable[[str | None], Path] | None = None) -> Processor:
+                         resolve: Callable[[str | None], Path] | None = None,
+                         store: ModelStore | None = None) -> Processor:
     """The swap processor for ``swap.engine`` followed by the visible label when enabled."""
-    choose_engine(config)
     swap = config.swap
-    landmarker = DlibLandmarker()
-    faces = lite_face_cache(landmarker, resolve or folder_resolver(
-        swap.faces_dir or paths.faces_dir))
-    options = LiteOptions(detect_every=swap.detect_every, many_faces=swap.many_faces,
-                          color_correction=swap.color_correction, opacity=swap.opacity,
-                          sharpness=swap.sharpness)
-    chain: list[Processor] = [LiteSwapProcessor(landmarker, faces, state, options, stages)]
+    store = store or model_store(config, paths)
+    resolve = resolve or folder_resolver(swap.faces_dir or paths.faces_dir)
+    swapper: Processor
+    if choose_engine(config, store) == "neural":
+        swapper = NeuralSwapProcessor(
+            neural_loader(config, store, paths), resolve, state,
+            NeuralOptions(many_faces=swap.many_faces, color_correction=swap.color_correction,
+                          opacity=swap.opacity, sharpness=swap.sharpness,
+                          enhancer_every=swap.enhancer_every), stages)
+    else:
+        landmarker = DlibLandmarker()
+        swapper = LiteSwapProcessor(
+            landmarker, lite_face_cache(landmarker, resolve), state,
+            LiteOptions(detect_every=swap.detect_every, many_faces=swap.many_faces,
+                        color_correction=swap.color_correction, opacity=swap.opacity,
+                        sharpness=swap.sharpness), stages)
+    chain: list[Processor] = [swapper]
     label = config.safety.label
     if label.enabled:
         chain.append(SyntheticLabelProcessor(LabelStyle(label.text, label.position, label.scale,

@@ -1,0 +1,197 @@
+"""Neural engine correctness on generated models with the real signatures, compared with the
+insightface 2.1 reference implementation where one exists."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+from typing import Any
+
+import cv2
+import insightface  # noqa: F401 - the reference implementation (README test command installs it)
+import numpy as np
+import onnxruntime as ort
+import pytest
+
+from tests.onnx_models import make_arcface, make_gfpgan, make_inswapper, make_scrfd
+from vcamswap.inference import align
+from vcamswap.inference.catalog import CATALOG
+from vcamswap.inference.landmarks import DlibLandmarker
+from vcamswap.inference.models import (
+    ArcFaceEmbedder,
+    DetectedFace,
+    GfpganEnhancer,
+    InSwapper,
+    ScrfdDetector,
+    read_emap,
+)
+from vcamswap.processors.neural import NeuralModels, NeuralOptions, NeuralSwapProcessor
+from vcamswap.runtime import RuntimeState, Toggles
+from vcamswap.samples import sample_photo, sample_photo_path
+from vcamswap.types import BgrImage, FaceBox, Frame
+
+
+def session(path: Path) -> Any:
+    options = ort.SessionOptions()
+    options.log_severity_level = 3
+    return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+
+
+@pytest.fixture(scope="module")
+def model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("models")
+    make_scrfd(folder / "det_10g.onnx")
+    make_arcface(folder / "w600k_r50.onnx")
+    make_inswapper(folder / "inswapper_128.onnx")
+    make_inswapper(folder / "inswapper_batch.onnx", batch="N")
+    make_inswapper(folder / "inswapper_invert.onnx", identity=False)
+    make_gfpgan(folder / "GFPGANv1.4.onnx")
+    return folder
+
+
+@pytest.fixture(scope="module")
+def group_photo() -> BgrImage:
+    spec = importlib.util.find_spec("insightface")
+    assert spec and spec.submodule_search_locations
+    path = Path(spec.submodule_search_locations[0]) / "data" / "images" / "t1.jpg"
+    image = cv2.imread(str(path))
+    assert image is not None
+    return np.ascontiguousarray(image)
+
+
+def five_points(image: BgrImage) -> np.ndarray[Any, np.dtype[np.float32]]:
+    """Real 5-point keypoints of the largest face, from dlib's 68 landmarks."""
+    landmarker = DlibLandmarker()
+    gray = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
+    box = landmarker.detect(gray, 1)[0]
+    p = landmarker.landmarks(gray, box)
+    return np.array([p[36:42].mean(0), p[42:48].mean(0), p[30], p[48], p[54]], np.float32)
+
+
+def test_scrfd_matches_insightface(model_dir: Path, group_photo: BgrImage) -> None:
+    from insightface.model_zoo.scrfd import SCRFD
+
+    reference = SCRFD(str(model_dir / "det_10g.onnx"))
+    reference.prepare(-1, input_size=(640, 640))
+    ref_boxes, ref_kps = reference.detect(group_photo, input_size=(640, 640))
+    ours = ScrfdDetector(session(model_dir / "det_10g.onnx"), CATALOG["det_10g"]).detect(
+        group_photo)
+    assert len(ours) == len(ref_boxes) > 10
+    boxes = np.array([[f.box.left, f.box.top, f.box.right, f.box.bottom, f.box.score]
+                      for f in ours])
+    np.testing.assert_allclose(boxes, ref_boxes, atol=1e-3)
+    np.testing.assert_allclose(np.stack([f.kps for f in ours]), ref_kps, atol=1e-3)
+
+
+@pytest.mark.parametrize("size", [112, 128])
+def test_aligned_crops_match_insightface(size: int) -> None:
+    from insightface.utils import face_align
+
+    image = sample_photo("astronaut")
+    kps = five_points(image)
+    ref_crop, ref_matrix = face_align.norm_crop2(image, kps, size)
+    matrix = align.estimate_norm(kps, size, "arcface_128")
+    np.testing.assert_allclose(matrix, ref_matrix, atol=1e-4)
+    ours = align.crop(image, matrix, size)
+    assert np.abs(ours.astype(int) - ref_crop.astype(int)).max() <= 1
+
+
+def test_latent_matches_insightface(model_dir: Path) -> None:
+    from insightface.model_zoo.inswapper import INSwapper as Reference
+
+    path = model_dir / "inswapper_128.onnx"
+    reference = Reference(str(path), session=session(path))
+    ours = InSwapper(session(path), CATALOG["inswapper_128"], read_emap(path))
+    embedding = np.random.default_rng(3).normal(size=512).astype(np.float32)
+    embedding /= np.linalg.norm(embedding)
+    expected = embedding.reshape(1, -1) @ reference.emap
+    expected /= np.linalg.norm(expected)
+    np.testing.assert_allclose(ours.latent(embedding), expected, atol=1e-4)
+
+
+def test_embedding_is_unit_length_and_uses_the_arcface_crop(model_dir: Path) -> None:
+    image = sample_photo("astronaut")
+    embedder = ArcFaceEmbedder(session(model_dir / "w600k_r50.onnx"), CATALOG["w600k_r50"])
+    vector = embedder.embed(image, five_points(image))
+    assert vector.shape == (512,) and abs(float(np.linalg.norm(vector)) - 1.0) < 1e-5
+
+
+class FixedDetector:
+    """Returns the real keypoints of the photo's face (the generated SCRFD's boxes are noise)."""
+
+    def __init__(self, kps: np.ndarray[Any, Any]) -> None:
+        self.kps = kps
+
+    def detect(self, image: BgrImage) -> list[DetectedFace]:
+        x0, y0 = self.kps.min(axis=0) - 40
+        x1, y1 = self.kps.max(axis=0) + 40
+        return [DetectedFace(FaceBox(float(x0), float(y0), float(x1), float(y1), 0.9), self.kps)]
+
+
+def processor_for(model_dir: Path, swapper_file: str, image: BgrImage,
+                  **options: Any) -> NeuralSwapProcessor:
+    kps = five_points(image)
+    path = model_dir / swapper_file
+
+    def load() -> NeuralModels:
+        return NeuralModels(
+            FixedDetector(kps),
+            ArcFaceEmbedder(session(model_dir / "w600k_r50.onnx"), CATALOG["w600k_r50"]),
+            InSwapper(session(path), CATALOG["inswapper_128"], read_emap(path)),
+            GfpganEnhancer(session(model_dir / "GFPGANv1.4.onnx"), CATALOG["gfpgan_1.4"]))
+
+    face = sample_photo_path("grace_hopper")
+    processor = NeuralSwapProcessor(load, lambda _n: face, RuntimeState(Toggles(enhancer=True)),
+                                    NeuralOptions(**options))
+    processor.start()
+    return processor
+
+
+def test_identity_model_leaves_the_frame_nearly_unchanged(model_dir: Path) -> None:
+    # At 256 px the face is about as large as the 128 crop, so the crop loses no detail; what is
+    # left is two bilinear resamplings (crop, then paste back), worst at sharp edges.
+    image = cv2.resize(sample_photo("astronaut"), (256, 256), interpolation=cv2.INTER_AREA)
+    processor = processor_for(model_dir, "inswapper_128.onnx", image, color_correction=False)
+    out = processor.process(Frame(image, 1, 0.0))
+    assert out.swapped
+    diff = np.abs(out.image.astype(int) - image.astype(int))
+    assert diff.mean() < 0.5
+    box = align.paste_box(align.estimate_norm(five_points(image), 128, "arcface_128"), 128,
+                          256, 256)
+    assert box is not None
+    face = diff[box[1]:box[3], box[0]:box[2]]
+    assert np.median(face) <= 1 and np.percentile(face, 95) <= 8
+
+
+def test_paste_back_touches_only_the_face_box(model_dir: Path) -> None:
+    image = sample_photo("astronaut")
+    processor = processor_for(model_dir, "inswapper_invert.onnx", image)
+    out = processor.process(Frame(image, 1, 0.0)).image
+    changed = np.any(out != image, axis=2)
+    kps = five_points(image)
+    matrix = align.estimate_norm(kps, 128, "arcface_128")
+    box = align.paste_box(matrix, 128, image.shape[1], image.shape[0])
+    assert box is not None
+    x0, y0, x1, y1 = box
+    ys, xs = np.nonzero(changed)
+    assert len(xs) > 1000, "the inverting model visibly changes the face"
+    gx0, gy0, gx1, gy1 = align.paste_box(GfpganEnhancer(
+        session(model_dir / "GFPGANv1.4.onnx"), CATALOG["gfpgan_1.4"]).matrix(kps), 512,
+        image.shape[1], image.shape[0]) or box
+    assert xs.min() >= min(x0, gx0) and xs.max() < max(x1, gx1)
+    assert ys.min() >= min(y0, gy0) and ys.max() < max(y1, gy1)
+
+
+def test_batched_and_single_swappers_agree(model_dir: Path) -> None:
+    image = sample_photo("astronaut")
+    kps = five_points(image)
+    crops = [align.crop(image, align.estimate_norm(kps + d, 128, "arcface_128"), 128)
+             for d in (0.0, 5.0, -7.0)]
+    latent = np.ones((1, 512), np.float32) / np.sqrt(512)
+    single = InSwapper(session(model_dir / "inswapper_128.onnx"), CATALOG["inswapper_128"],
+                       read_emap(model_dir / "inswapper_128.onnx")).swap(crops, latent)
+    batched = InSwapper(session(model_dir / "inswapper_batch.onnx"), CATALOG["inswapper_128"],
+                        read_emap(model_dir / "inswapper_batch.onnx")).swap(crops, latent)
+    for a, b, c in zip(single, batched, crops, strict=True):
+        assert np.array_equal(a, b)
+        assert np.abs(a.astype(int) - c.astype(int)).max() <= 1

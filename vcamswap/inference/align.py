@@ -1,0 +1,127 @@
+"""Pure face geometry: 5-point similarity fits, aligned crops, and paste-back restricted to the
+face's bounding box with a cached feathered mask."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import cv2
+import numpy as np
+
+from vcamswap.types import BgrImage
+
+Matrix = np.ndarray[Any, np.dtype[np.float64]]
+FloatImage = np.ndarray[Any, np.dtype[np.float32]]
+
+# insightface arcface_dst, pixels of a 112 crop; order: left eye, right eye, nose, mouth corners.
+ARCFACE_112 = np.array([[38.2946, 51.6963], [73.5318, 51.5014], [56.0252, 71.7366],
+                        [41.5493, 92.3655], [70.7299, 92.2041]], dtype=np.float64)
+FFHQ_512 = np.array([[0.37691676, 0.46864664], [0.62285697, 0.46912813],
+                     [0.50123859, 0.61331904], [0.39308822, 0.72541100],
+                     [0.61150205, 0.72490465]], dtype=np.float64) * 512.0
+
+
+def template(name: str, size: int) -> np.ndarray[Any, np.dtype[np.float64]]:
+    """Destination points for a crop of ``size`` pixels. arcface at 112 multiples scales the
+    112 template; at 128 multiples it scales by size/128 and shifts x by 8 (insightface)."""
+    if name in ("arcface_112", "arcface_128"):
+        if size % 112 == 0:
+            return ARCFACE_112 * (size / 112.0)
+        ratio = size / 128.0
+        points = ARCFACE_112 * ratio
+        points[:, 0] += 8.0 * ratio
+        return points
+    if name == "ffhq_512":
+        return FFHQ_512 * (size / 512.0)
+    raise ValueError(f"unknown alignment template {name!r}")
+
+
+def similarity(src: np.ndarray[Any, Any], dst: np.ndarray[Any, Any]) -> Matrix:
+    """Least-squares similarity (rotation, uniform scale, translation) mapping ``src`` onto
+    ``dst`` (Umeyama 1991); returns the 2x3 matrix."""
+    src = np.asarray(src, dtype=np.float64)
+    dst = np.asarray(dst, dtype=np.float64)
+    src_mean, dst_mean = src.mean(axis=0), dst.mean(axis=0)
+    src_c, dst_c = src - src_mean, dst - dst_mean
+    cov = dst_c.T @ src_c / len(src)
+    u, s, vt = np.linalg.svd(cov)
+    d = np.ones(2)
+    if np.linalg.det(cov) < 0:
+        d[1] = -1.0
+    rotation = u @ np.diag(d) @ vt
+    variance = (src_c ** 2).sum() / len(src)
+    scale = float((s * d).sum() / variance) if variance > 0 else 1.0
+    matrix = np.zeros((2, 3))
+    matrix[:, :2] = scale * rotation
+    matrix[:, 2] = dst_mean - scale * rotation @ src_mean
+    return matrix
+
+
+def estimate_norm(kps: np.ndarray[Any, Any], size: int, template_name: str) -> Matrix:
+    return similarity(kps, template(template_name, size))
+
+
+def crop(image: BgrImage, matrix: Matrix, size: int) -> BgrImage:
+    """The aligned ``size`` x ``size`` crop (bilinear, black outside the frame)."""
+    out: BgrImage = cv2.warpAffine(image, matrix, (size, size), borderValue=0.0)
+    return out
+
+
+def feather_mask(size: int, border: float = 0.1, blur: float = 0.08) -> FloatImage:
+    """A crop-sized alpha: 1 inside, fading to 0 over the outer ``border`` of the crop."""
+    mask = np.zeros((size, size), dtype=np.float32)
+    inset = max(1, int(size * border))
+    mask[inset:size - inset, inset:size - inset] = 1.0
+    k = max(3, int(size * blur) | 1)
+    blurred: FloatImage = cv2.GaussianBlur(mask, (k, k), 0)
+    return blurred
+
+
+def paste_box(matrix: Matrix, size: int, frame_w: int,
+              frame_h: int) -> tuple[int, int, int, int] | None:
+    """The frame pixels the crop lands on after the inverse warp: (x0, y0, x1, y1), clipped."""
+    inverse = cv2.invertAffineTransform(matrix)
+    corners = np.array([[0, 0, 1], [size, 0, 1], [0, size, 1], [size, size, 1]], np.float64)
+    mapped = corners @ inverse.T
+    x0 = max(0, int(np.floor(mapped[:, 0].min())))
+    y0 = max(0, int(np.floor(mapped[:, 1].min())))
+    x1 = min(frame_w, int(np.ceil(mapped[:, 0].max())) + 1)
+    y1 = min(frame_h, int(np.ceil(mapped[:, 1].max())) + 1)
+    if x1 - x0 < 2 or y1 - y0 < 2:
+        return None
+    return x0, y0, x1, y1
+
+
+def paste_back(frame: BgrImage, face: BgrImage, matrix: Matrix, alpha: FloatImage) -> None:
+    """Blend the aligned ``face`` crop back into ``frame`` (owned by the caller) through the
+    inverse of ``matrix``, touching only the face's bounding box."""
+    size = face.shape[0]
+    box = paste_box(matrix, size, frame.shape[1], frame.shape[0])
+    if box is None:
+        return
+    x0, y0, x1, y1 = box
+    inverse = cv2.invertAffineTransform(matrix)
+    inverse[:, 2] -= (x0, y0)
+    w, h = x1 - x0, y1 - y0
+    warped = cv2.warpAffine(face, inverse, (w, h), flags=cv2.INTER_LINEAR,
+                            borderMode=cv2.BORDER_REPLICATE)
+    a = cv2.warpAffine(alpha, inverse, (w, h), flags=cv2.INTER_LINEAR, borderValue=0.0)
+    region = frame[y0:y1, x0:x1]
+    a3 = a[:, :, None]
+    mixed = warped.astype(np.float32) * a3 + region.astype(np.float32) * (1.0 - a3)
+    region[:] = np.clip(mixed + 0.5, 0, 255).astype(np.uint8)
+
+
+def to_blob(crops: list[BgrImage], mean: float, std: float,
+            dtype: type[np.floating[Any]] = np.float32) -> np.ndarray[Any, Any]:
+    """N aligned BGR crops -> NCHW RGB ``(x - mean) / std``."""
+    batch = np.stack(crops)[..., ::-1].astype(np.float32)
+    batch = (batch - mean) / std
+    return np.ascontiguousarray(batch.transpose(0, 3, 1, 2), dtype=dtype)
+
+
+def from_blob(blob: np.ndarray[Any, Any], low: float, high: float) -> list[BgrImage]:
+    """NCHW RGB in [low, high] -> N BGR uint8 crops."""
+    scaled = (np.clip(blob.astype(np.float32), low, high) - low) / (high - low) * 255.0
+    images = scaled.transpose(0, 2, 3, 1)[..., ::-1]
+    return [np.ascontiguousarray(np.clip(img + 0.5, 0, 255).astype(np.uint8)) for img in images]

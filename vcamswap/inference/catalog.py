@@ -1,0 +1,98 @@
+"""The model catalog: every neural model declared as data (file, digests, size, URLs, licence,
+input geometry and normalisation), verified before anything loads it.
+
+Digests: a file is accepted only if its sha256 is one listed here (or the user's own, set in
+``models.overrides``). Where several conversions of a model circulate, each known digest is
+listed. Sources of each digest are named beside it; none of these files is redistributed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+Role = Literal["detector", "embedder", "swapper", "enhancer"]
+
+INSIGHTFACE_LICENCE = ("insightface models: non-commercial research use only "
+                       "(https://github.com/deepinsight/insightface#license)")
+VISO = "https://github.com/visomaster/visomaster-assets/releases/download/v1.0.0"
+HF_FF = "https://huggingface.co/facefusion/models-3.0.0/resolve/main"
+HF_DLC = "https://huggingface.co/hacksider/deep-live-cam/resolve/main"
+
+
+@dataclass(frozen=True, slots=True)
+class ModelSpec:
+    """One model file and how to feed it."""
+
+    name: str
+    file: str
+    role: Role
+    sha256: tuple[str, ...]
+    size: int | None
+    urls: tuple[str, ...]
+    licence: str
+    input_size: int
+    mean: float
+    std: float
+    template: str | None = None
+    note: str = ""
+    aliases: tuple[str, ...] = field(default_factory=tuple)
+
+
+CATALOG: dict[str, ModelSpec] = {spec.name: spec for spec in (
+    ModelSpec(
+        name="det_10g", file="det_10g.onnx", role="detector",
+        # visomaster-assets v1.0.0 models_data.py (one source; the insightface buffalo_l file)
+        sha256=("5838f7fe053675b1c7a08b633df49e7af5495cee0493c7dcf6697200b85b5b91",),
+        size=None, urls=(f"{VISO}/det_10g.onnx",),
+        licence=INSIGHTFACE_LICENCE, input_size=640, mean=127.5, std=128.0,
+        note="SCRFD-10G from insightface buffalo_l (v0.7 release zip)"),
+    ModelSpec(
+        name="w600k_r50", file="w600k_r50.onnx", role="embedder",
+        # visomaster-assets v1.0.0 models_data.py (one source; the insightface buffalo_l file)
+        sha256=("4c06341c33c2ca1f86781dab0e829f88ad5b64be9fba56e56bc9ebdefc619e43",),
+        size=None, urls=(f"{VISO}/w600k_r50.onnx", f"{HF_FF}/arcface_w600k_r50.onnx"),
+        licence=INSIGHTFACE_LICENCE, input_size=112, mean=127.5, std=127.5,
+        template="arcface_112", note="ArcFace R50 from insightface buffalo_l"),
+    ModelSpec(
+        name="inswapper_128", file="inswapper_128.onnx", role="swapper",
+        # Git LFS pointers in two unrelated public repositories agree (../shared/MODELS.md)
+        sha256=("e4a3f08c753cb72d04e10aa0f7dbe3deebbf39567d4ead6dce08e98aa49e16af",),
+        size=554_253_681, urls=(f"{HF_DLC}/inswapper_128.onnx", f"{HF_FF}/inswapper_128.onnx"),
+        licence=INSIGHTFACE_LICENCE, input_size=128, mean=0.0, std=255.0,
+        template="arcface_128"),
+    ModelSpec(
+        name="inswapper_128_fp16", file="inswapper_128_fp16.onnx", role="swapper",
+        # 277,680,829 B conversion (../shared/MODELS.md); visomaster's own fp16 conversion.
+        sha256=("c4eccca86ad177586c85c28bf1a64a9d9ed237e283a15818d831f7facfd3f420",
+                "6d51a9278a1f650cffefc18ba53f38bf2769bf4bbff89267822cf72945f8a38b"),
+        size=None, urls=(f"{HF_DLC}/inswapper_128_fp16.onnx", f"{HF_FF}/inswapper_128_fp16.onnx",
+                         f"{VISO}/inswapper_128.fp16.onnx"),
+        licence=INSIGHTFACE_LICENCE, input_size=128, mean=0.0, std=255.0,
+        template="arcface_128", note="fp16 conversions differ; each known digest is accepted"),
+    ModelSpec(
+        name="gfpgan_1.4", file="GFPGANv1.4.onnx", role="enhancer",
+        # visomaster-assets v1.0.0 models_data.py (one source)
+        sha256=("6548e54cbcf248af385248f0c1193b359c37a0f98b836282b09cf48af4fd2b73",),
+        size=340_256_686, urls=(f"{VISO}/GFPGANv1.4.onnx", f"{HF_DLC}/GFPGANv1.4.onnx"),
+        licence="GFPGAN: Apache-2.0 code (TencentARC); check the weights' terms",
+        input_size=512, mean=127.5, std=127.5, template="ffhq_512"),
+    ModelSpec(
+        name="gpen_bfr_512", file="GPEN-BFR-512.onnx", role="enhancer",
+        sha256=("0960f836488735444d508b588e44fb5dfd19c68fde9163ad7878aa24d1d5115e",),
+        size=None, urls=(f"{VISO}/GPEN-BFR-512.onnx",),
+        licence="GPEN: non-commercial (Alibaba DAMO)", input_size=512, mean=127.5, std=127.5,
+        template="ffhq_512", note="slot: not wired to a processor yet"),
+    ModelSpec(
+        name="gpen_bfr_256", file="GPEN-BFR-256.onnx", role="enhancer",
+        sha256=("aa5bd3ab238640a378c59e4a560f7a7150627944cf2129e6311ae4720e833271",),
+        size=None, urls=(f"{VISO}/GPEN-BFR-256.onnx",),
+        licence="GPEN: non-commercial (Alibaba DAMO)", input_size=256, mean=127.5, std=127.5,
+        template="ffhq_512", note="slot: not wired to a processor yet"),
+)}
+
+
+def engine_models(swapper: str, enhancer: bool) -> list[ModelSpec]:
+    """The models the neural engine needs for these settings."""
+    names = ["det_10g", "w600k_r50", swapper] + (["gfpgan_1.4"] if enhancer else [])
+    return [CATALOG[name] for name in names]

@@ -1,0 +1,213 @@
+"""One class per ONNX model, session injected; shapes and normalisation come from the catalog,
+never sniffed. Pure geometry lives in ``align``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+
+from vcamswap.inference import align
+from vcamswap.inference.catalog import ModelSpec
+from vcamswap.inference.session import OrtSession, check_signature, fixed_batch, input_dtype
+from vcamswap.types import BgrImage, FaceBox
+
+Vector = np.ndarray[Any, np.dtype[np.float32]]
+STRIDES = (8, 16, 32)
+ANCHORS = 2
+
+
+@dataclass(frozen=True, slots=True)
+class DetectedFace:
+    box: FaceBox
+    kps: np.ndarray[Any, np.dtype[np.float32]]  # 5x2: eyes, nose, mouth corners
+
+
+def nms(boxes: np.ndarray[Any, Any], scores: np.ndarray[Any, Any], iou: float) -> list[int]:
+    """Greedy non-maximum suppression (pixel-inclusive areas, as SCRFD was trained with)."""
+    x1, y1, x2, y2 = boxes.T
+    areas = (x2 - x1 + 1) * (y2 - y1 + 1)
+    order = np.argsort(-scores, kind="stable")
+    keep: list[int] = []
+    while order.size:
+        i = int(order[0])
+        keep.append(i)
+        rest = order[1:]
+        w = np.maximum(0.0, np.minimum(x2[i], x2[rest]) - np.maximum(x1[i], x1[rest]) + 1)
+        h = np.maximum(0.0, np.minimum(y2[i], y2[rest]) - np.maximum(y1[i], y1[rest]) + 1)
+        overlap = w * h / (areas[i] + areas[rest] - w * h)
+        order = rest[overlap <= iou]
+    return keep
+
+
+class ScrfdDetector:
+    """SCRFD: letterbox to SxS, 3 strides x 2 anchors, distance decode, NMS."""
+
+    def __init__(self, session: OrtSession, spec: ModelSpec, path: Path = Path("det.onnx"),
+                 score: float = 0.5, iou: float = 0.4) -> None:
+        check_signature(session, path, [("input", 4)], 9)
+        self._session = session
+        self._spec = spec
+        self._input = session.get_inputs()[0].name
+        self._outputs = [o.name for o in session.get_outputs()]
+        self._dtype = input_dtype(session)
+        self.score, self.iou = score, iou
+        self._centers: dict[int, np.ndarray[Any, Any]] = {}
+
+    def _anchor_centers(self, size: int, stride: int) -> np.ndarray[Any, Any]:
+        cached = self._centers.get(stride)
+        if cached is None or len(cached) != (size // stride) ** 2 * ANCHORS:
+            n = size // stride
+            rows, cols = np.mgrid[:n, :n]
+            grid = np.stack([cols, rows], axis=-1).astype(np.float32) * stride
+            cached = np.repeat(grid.reshape(-1, 2), ANCHORS, axis=0)
+            self._centers[stride] = cached
+        return cached
+
+    def detect(self, image: BgrImage) -> list[DetectedFace]:
+        """Faces sorted by score, boxes and keypoints in frame pixels."""
+        size = self._spec.input_size
+        h, w = image.shape[:2]
+        if h / w > 1.0:
+            new_h, new_w = size, int(size / (h / w))
+        else:
+            new_w, new_h = size, int(size * (h / w))
+        scale = new_h / h
+        padded = np.zeros((size, size, 3), dtype=np.uint8)
+        padded[:new_h, :new_w] = cv2.resize(image, (new_w, new_h))
+        blob = align.to_blob([padded], self._spec.mean, self._spec.std, self._dtype)
+        outputs = self._session.run(self._outputs, {self._input: blob})
+        scores_all, boxes_all, kps_all = [], [], []
+        for index, stride in enumerate(STRIDES):
+            scores = np.asarray(outputs[index], dtype=np.float32).reshape(-1)
+            dist = np.asarray(outputs[index + 3], dtype=np.float32).reshape(-1, 4) * stride
+            kdist = np.asarray(outputs[index + 6], dtype=np.float32).reshape(-1, 10) * stride
+            centers = self._anchor_centers(size, stride)
+            keep = np.nonzero(scores >= self.score)[0]
+            c = centers[keep]
+            d = dist[keep]
+            boxes = np.stack([c[:, 0] - d[:, 0], c[:, 1] - d[:, 1],
+                              c[:, 0] + d[:, 2], c[:, 1] + d[:, 3]], axis=-1)
+            kps = kdist[keep].reshape(-1, 5, 2) + c[:, None, :]
+            scores_all.append(scores[keep])
+            boxes_all.append(boxes / scale)
+            kps_all.append(kps / scale)
+        scores = np.concatenate(scores_all)
+        if scores.size == 0:
+            return []
+        boxes = np.concatenate(boxes_all)
+        kps = np.concatenate(kps_all)
+        order = np.argsort(-scores, kind="stable")
+        scores, boxes, kps = scores[order], boxes[order], kps[order]
+        faces = []
+        for i in nms(boxes, scores, self.iou):
+            x1, y1, x2, y2 = (float(v) for v in boxes[i])
+            faces.append(DetectedFace(FaceBox(x1, y1, x2, y2, float(scores[i])),
+                                      kps[i].astype(np.float32)))
+        return faces
+
+
+class ArcFaceEmbedder:
+    """ArcFace: 112 crop with the arcface template, L2-normalised 512-d embedding."""
+
+    def __init__(self, session: OrtSession, spec: ModelSpec,
+                 path: Path = Path("arcface.onnx")) -> None:
+        check_signature(session, path, [("input", 4)], 1)
+        self._session = session
+        self._spec = spec
+        self._input = session.get_inputs()[0].name
+        self._dtype = input_dtype(session)
+
+    def embed(self, image: BgrImage, kps: np.ndarray[Any, Any]) -> Vector:
+        size = self._spec.input_size
+        matrix = align.estimate_norm(kps, size, self._spec.template or "arcface_112")
+        blob = align.to_blob([align.crop(image, matrix, size)], self._spec.mean,
+                             self._spec.std, self._dtype)
+        raw = np.asarray(self._session.run(None, {self._input: blob})[0],
+                         dtype=np.float32).reshape(-1)
+        norm = float(np.linalg.norm(raw))
+        if norm == 0:
+            raise ValueError("the embedder returned a zero vector")
+        normed: Vector = raw / norm
+        return normed
+
+
+class InSwapper:
+    """inswapper_128: aligned 128 crops (RGB, /255) + the source latent -> swapped crops.
+
+    ``emap`` is the model's last graph initializer; the latent is computed once per source face.
+    All faces of a frame go in one call when the model's batch dimension is dynamic."""
+
+    def __init__(self, session: OrtSession, spec: ModelSpec, emap: np.ndarray[Any, Any],
+                 path: Path = Path("inswapper.onnx")) -> None:
+        check_signature(session, path, [("target", 4), ("source", 2)], 1)
+        if emap.shape != (512, 512):
+            raise ValueError(f"{path.name}: emap has shape {emap.shape}, expected (512, 512)")
+        self._session = session
+        self.spec = spec
+        self._emap = emap.astype(np.float32)
+        inputs = session.get_inputs()
+        self._target, self._source = inputs[0].name, inputs[1].name
+        self._dtype = input_dtype(session, 0)
+        self._latent_dtype = input_dtype(session, 1)
+        self._single = fixed_batch(session)
+
+    def latent(self, embedding: Vector) -> Vector:
+        latent = embedding.reshape(1, -1).astype(np.float32) @ self._emap
+        result: Vector = latent / np.linalg.norm(latent)
+        return result
+
+    def matrix(self, kps: np.ndarray[Any, Any]) -> align.Matrix:
+        return align.estimate_norm(kps, self.spec.input_size, self.spec.template or
+                                   "arcface_128")
+
+    def swap(self, crops: list[BgrImage], latent: Vector) -> list[BgrImage]:
+        blob = align.to_blob(crops, self.spec.mean, self.spec.std, self._dtype)
+        lat = latent.astype(self._latent_dtype)
+        if self._single:
+            outs = [self._session.run(None, {self._target: blob[i:i + 1], self._source: lat})[0]
+                    for i in range(len(crops))]
+            out = np.concatenate(outs)
+        else:
+            out = self._session.run(None, {self._target: blob,
+                                           self._source: np.repeat(lat, len(crops), axis=0)})[0]
+        return align.from_blob(np.asarray(out), 0.0, 1.0)
+
+
+class GfpganEnhancer:
+    """GFPGAN 1.4: 512 ffhq crop, RGB in [-1, 1] -> restored crop."""
+
+    def __init__(self, session: OrtSession, spec: ModelSpec,
+                 path: Path = Path("gfpgan.onnx")) -> None:
+        check_signature(session, path, [("input", 4)], 1)
+        self._session = session
+        self.spec = spec
+        self._input = session.get_inputs()[0].name
+        self._dtype = input_dtype(session)
+
+    def matrix(self, kps: np.ndarray[Any, Any]) -> align.Matrix:
+        return align.estimate_norm(kps, self.spec.input_size, self.spec.template or "ffhq_512")
+
+    def enhance(self, crops: list[BgrImage]) -> list[BgrImage]:
+        out = []
+        for crop in crops:
+            blob = align.to_blob([crop], self.spec.mean, self.spec.std, self._dtype)
+            result = self._session.run(None, {self._input: blob})[0]
+            out.extend(align.from_blob(np.asarray(result), -1.0, 1.0))
+        return out
+
+
+def read_emap(path: Path) -> np.ndarray[Any, Any]:
+    """The inswapper's last initializer (512x512), read without keeping the model in memory."""
+    import onnx
+    from onnx import numpy_helper
+
+    model = onnx.load(str(path), load_external_data=False)
+    if not model.graph.initializer:
+        raise ValueError(f"{path.name} has no initializers: not an inswapper model")
+    emap = numpy_helper.to_array(model.graph.initializer[-1]).astype(np.float32)
+    del model
+    return emap

@@ -1,0 +1,143 @@
+"""onnxruntime sessions: providers chosen from the config and validated against what this
+onnxruntime build offers, with a once-logged fallback, and a warm-up run at load."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+
+from vcamswap.errors import ModelError
+
+log = logging.getLogger(__name__)
+
+ALIASES = {
+    "cuda": "CUDAExecutionProvider", "tensorrt": "TensorrtExecutionProvider",
+    "trt": "TensorrtExecutionProvider", "coreml": "CoreMLExecutionProvider",
+    "directml": "DmlExecutionProvider", "dml": "DmlExecutionProvider",
+    "openvino": "OpenVINOExecutionProvider", "cpu": "CPUExecutionProvider",
+}
+AUTO_ORDER = ("CUDAExecutionProvider", "TensorrtExecutionProvider", "CoreMLExecutionProvider",
+              "DmlExecutionProvider", "OpenVINOExecutionProvider", "CPUExecutionProvider")
+
+
+class OrtSession(Protocol):
+    """The part of onnxruntime.InferenceSession the model classes use (tests pass fakes)."""
+
+    def run(self, output_names: Sequence[str] | None,
+            input_feed: dict[str, Any]) -> list[Any]: ...
+
+    def get_inputs(self) -> Sequence[Any]: ...
+
+    def get_outputs(self) -> Sequence[Any]: ...
+
+    def get_providers(self) -> list[str]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class ProviderChoice:
+    providers: tuple[str, ...]
+    warnings: tuple[str, ...]
+
+
+def resolve_providers(requested: Sequence[str], available: Sequence[str]) -> ProviderChoice:
+    """Turn config names ('auto', 'cuda', 'cpu', or full provider names) into the ordered list
+    this onnxruntime can use; every unavailable request becomes a warning, CPU is the floor."""
+    chosen: list[str] = []
+    warnings: list[str] = []
+    for name in requested or ["auto"]:
+        if name.lower() == "auto":
+            chosen.extend(p for p in AUTO_ORDER if p in available and p not in chosen)
+            continue
+        full = ALIASES.get(name.lower(), name)
+        if full in available:
+            if full not in chosen:
+                chosen.append(full)
+        else:
+            hint = " (install onnxruntime-gpu: pip install 'vcamswap[gpu]')" \
+                if full in ("CUDAExecutionProvider", "TensorrtExecutionProvider") else ""
+            warnings.append(f"execution provider {name!r} is not available in this "
+                            f"onnxruntime (has: {', '.join(available)}){hint}")
+    if "CPUExecutionProvider" not in chosen and "CPUExecutionProvider" in available:
+        chosen.append("CPUExecutionProvider")
+    return ProviderChoice(tuple(chosen), tuple(warnings))
+
+
+@dataclass(frozen=True, slots=True)
+class SessionOptions:
+    providers: tuple[str, ...] = ("auto",)
+    trt_cache_dir: Path | None = None
+    trt_fp16: bool = True
+    cuda_graph: bool = False
+    threads: int = 0
+
+
+class SessionFactory:
+    """Creates sessions; call it on the inference thread. Logs the provider fallback once."""
+
+    def __init__(self, options: SessionOptions = SessionOptions()) -> None:
+        self._options = options
+        self._warned = False
+
+    def create(self, path: Path, *, cuda_graph: bool = False) -> Any:
+        import onnxruntime as ort
+
+        choice = resolve_providers(self._options.providers, ort.get_available_providers())
+        if choice.warnings and not self._warned:
+            for warning in choice.warnings:
+                log.warning("%s; falling back to %s", warning, ", ".join(choice.providers))
+            self._warned = True
+        providers: list[Any] = []
+        for name in choice.providers:
+            if name == "TensorrtExecutionProvider" and self._options.trt_cache_dir:
+                self._options.trt_cache_dir.mkdir(parents=True, exist_ok=True)
+                providers.append((name, {
+                    "trt_engine_cache_enable": True,
+                    "trt_engine_cache_path": str(self._options.trt_cache_dir),
+                    "trt_fp16_enable": self._options.trt_fp16}))
+            elif name == "CUDAExecutionProvider" and (cuda_graph or self._options.cuda_graph):
+                providers.append((name, {"enable_cuda_graph": "1"}))
+            else:
+                providers.append(name)
+        options = ort.SessionOptions()
+        options.log_severity_level = 3  # inswapper's unused emap initializer warns otherwise
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        if self._options.threads:
+            options.intra_op_num_threads = self._options.threads
+        try:
+            session = ort.InferenceSession(str(path), sess_options=options, providers=providers)
+        except Exception as exc:
+            raise ModelError(f"{path} could not be loaded by onnxruntime ({exc}); the file is "
+                             "corrupt or not an ONNX model: delete it and fetch it again") from exc
+        log.info("loaded %s on %s", path.name, ", ".join(session.get_providers()))
+        return session
+
+
+def check_signature(session: OrtSession, path: Path, inputs: Sequence[tuple[str, int]],
+                    outputs: int) -> None:
+    """ModelError unless the session has the expected inputs (name-agnostic: rank per input)
+    and number of outputs."""
+    got_in = session.get_inputs()
+    got_out = session.get_outputs()
+    if len(got_in) != len(inputs) or len(got_out) != outputs or any(
+            len(actual.shape) != rank for actual, (_, rank) in zip(got_in, inputs, strict=True)):
+        have = ", ".join(f"{i.name}{list(i.shape)}" for i in got_in)
+        want = ", ".join(f"{name} (rank {rank})" for name, rank in inputs)
+        raise ModelError(f"{path.name} does not have the expected signature: inputs {have}, "
+                         f"{len(got_out)} outputs; expected {want} and {outputs} outputs. "
+                         "Is it the right model for this slot?")
+
+
+def input_dtype(session: OrtSession, index: int = 0) -> type[np.floating[Any]]:
+    """float16 for fp16-input models, else float32."""
+    return np.float16 if "float16" in str(session.get_inputs()[index].type) else np.float32
+
+
+def fixed_batch(session: OrtSession) -> bool:
+    """True when the first input's batch dimension is fixed at 1 (no batching)."""
+    first = session.get_inputs()[0].shape[0]
+    return isinstance(first, int) and first == 1

@@ -1,0 +1,192 @@
+"""Neural engine: SCRFD detection, inswapper on aligned 128 crops (all faces of a frame in one
+call when the model allows), optional GFPGAN, paste-back inside each face's box only."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+import cv2
+import numpy as np
+
+from vcamswap.errors import FaceError
+from vcamswap.inference import align
+from vcamswap.inference.models import (
+    DetectedFace,
+    GfpganEnhancer,
+    InSwapper,
+)
+from vcamswap.processors.compositing import sharpen, transfer_color
+from vcamswap.processors.faces import SourceFaceCache
+from vcamswap.runtime import RuntimeState
+from vcamswap.types import BgrImage, Frame, NullStageRecorder, StageRecorder
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class NeuralOptions:
+    detect_every: int = 1
+    many_faces: bool = False
+    color_correction: bool = True
+    opacity: float = 1.0
+    sharpness: float = 0.0
+    enhancer_every: int = 1
+    enhancer_blend: float = 0.8
+    smoothing: float = 0.5
+
+
+@dataclass(frozen=True, slots=True)
+class SourceIdentity:
+    """A source face: its normalised ArcFace embedding and the swapper latent made from it."""
+
+    embedding: np.ndarray[Any, np.dtype[np.float32]]
+    latent: np.ndarray[Any, np.dtype[np.float32]]
+
+
+class FaceDetector(Protocol):
+    def detect(self, image: BgrImage) -> list[DetectedFace]: ...
+
+
+class FaceEmbedder(Protocol):
+    def embed(self, image: BgrImage, kps: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class NeuralModels:
+    detector: FaceDetector
+    embedder: FaceEmbedder
+    swapper: InSwapper
+    enhancer: GfpganEnhancer | None = None
+
+
+def build_identity(models: NeuralModels, image: BgrImage, name: str) -> SourceIdentity:
+    faces = models.detector.detect(image)
+    if not faces:
+        raise FaceError(f"no face found in {name}: use a clear, frontal, well-lit photo")
+    largest = max(faces, key=lambda f: f.box.area)
+    embedding = models.embedder.embed(image, largest.kps).astype(np.float32)
+    return SourceIdentity(embedding, models.swapper.latent(embedding))
+
+
+def mouth_mask(kps: np.ndarray[Any, Any], matrix: align.Matrix, size: int) -> np.ndarray[Any, Any]:
+    """A soft ellipse over the target's mouth in crop coordinates (1 = keep the target)."""
+    pts = (np.c_[kps, np.ones(5)] @ matrix.T)[3:5]
+    centre = pts.mean(axis=0) + np.array([0.0, size * 0.02])
+    half_w = float(np.linalg.norm(pts[1] - pts[0])) * 0.7
+    mask = np.zeros((size, size), dtype=np.float32)
+    cv2.ellipse(mask, (int(centre[0]), int(centre[1])), (int(half_w), int(half_w * 0.45)), 0.0,
+                0.0, 360.0, 1.0, -1)
+    k = max(3, int(size * 0.06) | 1)
+    blurred: np.ndarray[Any, Any] = cv2.GaussianBlur(mask, (k, k), 0)
+    return blurred
+
+
+class NeuralSwapProcessor:
+    """FrameProcessor for the neural engine. Models are built by ``load`` on the inference
+    thread (sessions must be created there); the source identity is cached per file hash."""
+
+    def __init__(self, load: Callable[[], NeuralModels],
+                 resolve: Callable[[str | None], Path], state: RuntimeState,
+                 options: NeuralOptions = NeuralOptions(),
+                 stages: StageRecorder | None = None) -> None:
+        self._load = load
+        self._resolve = resolve
+        self._state = state
+        self._options = options
+        self._stages = stages or NullStageRecorder()
+        self._models: NeuralModels | None = None
+        self._faces: SourceFaceCache[SourceIdentity] | None = None
+        self._tracked: list[DetectedFace] = []
+        self._count = 0
+        self._alpha = align.feather_mask(128)
+        self._enhanced: list[tuple[align.Matrix, BgrImage]] = []
+
+    @contextmanager
+    def _stage(self, name: str) -> Iterator[None]:
+        started = time.perf_counter()
+        yield
+        self._stages.record_stage(name, (time.perf_counter() - started) * 1000.0)
+
+    def start(self) -> None:
+        models = self._load()
+        self._models = models
+        self._faces = SourceFaceCache(self._resolve,
+                                      lambda image, name: build_identity(models, image, name))
+
+    def close(self) -> None:
+        self._models = None
+        self._faces = None
+
+    def _detect(self, image: BgrImage, models: NeuralModels) -> list[DetectedFace]:
+        found = models.detector.detect(image)
+        found.sort(key=lambda f: f.box.area, reverse=True)
+        if not self._options.many_faces:
+            found = found[:1]
+        if self._tracked and len(found) == len(self._tracked):
+            s = self._options.smoothing
+            smoothed = []
+            for new in found:
+                old = min(self._tracked, key=lambda t: float(np.abs(t.kps - new.kps).sum()))
+                scale = max(new.box.width, 1.0)
+                motion = float(np.abs(old.kps - new.kps).mean()) / scale
+                keep = s if motion < 0.02 else 0.0  # damp jitter, never lag real motion
+                smoothed.append(DetectedFace(new.box, (keep * old.kps + (1 - keep) * new.kps)
+                                             .astype(np.float32)))
+            found = smoothed
+        return found
+
+    def process(self, frame: Frame) -> Frame:
+        models, faces = self._models, self._faces
+        if models is None or faces is None:
+            raise RuntimeError("NeuralSwapProcessor.process before start")
+        toggles = self._state.get()
+        with self._stage("embed"):
+            source = faces.get(toggles.face)
+        self._count += 1
+        if not self._tracked or (self._count - 1) % self._options.detect_every == 0:
+            with self._stage("detect"):
+                self._tracked = self._detect(frame.image, models)
+        if not self._tracked:
+            return frame
+        image = frame.image
+        size = models.swapper.spec.input_size
+        matrices = [models.swapper.matrix(face.kps) for face in self._tracked]
+        crops = [align.crop(image, m, size) for m in matrices]
+        with self._stage("swap"):
+            swapped = models.swapper.swap(crops, source.latent)
+        out = image.copy()
+        with self._stage("paste"):
+            for face, matrix, crop, raw in zip(self._tracked, matrices, crops, swapped,
+                                               strict=True):
+                alpha = self._alpha
+                result = raw
+                if self._options.color_correction:
+                    result = transfer_color(result, crop, (alpha > 0.5).astype(np.uint8))
+                result = sharpen(result, self._options.sharpness)
+                if toggles.mouth_mask:
+                    alpha = (alpha * (1.0 - mouth_mask(face.kps, matrix, size))).astype(
+                        np.float32)
+                if self._options.opacity < 1.0:
+                    alpha = (alpha * self._options.opacity).astype(np.float32)
+                align.paste_back(out, result, matrix, alpha)
+        if toggles.enhancer and models.enhancer is not None:
+            with self._stage("enhance"):
+                self._enhance(out, models.enhancer)
+        return frame.with_image(out, swapped=True)
+
+    def _enhance(self, out: BgrImage, enhancer: GfpganEnhancer) -> None:
+        size = enhancer.spec.input_size
+        if (self._count - 1) % self._options.enhancer_every == 0 or len(self._enhanced) != len(
+                self._tracked):
+            matrices = [enhancer.matrix(face.kps) for face in self._tracked]
+            restored = enhancer.enhance([align.crop(out, m, size) for m in matrices])
+            self._enhanced = list(zip(matrices, restored, strict=True))
+        alpha = align.feather_mask(size, border=0.05, blur=0.3 * 0.5) * self._options.enhancer_blend
+        for matrix, crop in self._enhanced:
+            align.paste_back(out, crop, matrix, alpha)
