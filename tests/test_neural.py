@@ -195,3 +195,22 @@ def test_batched_and_single_swappers_agree(model_dir: Path) -> None:
     for a, b, c in zip(single, batched, crops, strict=True):
         assert np.array_equal(a, b)
         assert np.abs(a.astype(int) - c.astype(int)).max() <= 1
+
+
+def test_io_binding_path_gives_the_same_result(model_dir: Path) -> None:
+    from vcamswap.inference.session import BoundRunner
+
+    image = sample_photo("astronaut")
+    kps = five_points(image)
+    crops = [align.crop(image, align.estimate_norm(kps + d, 128, "arcface_128"), 128)
+             for d in (0.0, 3.0)]
+    latent = np.ones((1, 512), np.float32) / np.sqrt(512)
+    path = model_dir / "inswapper_invert.onnx"
+    plain = InSwapper(session(path), CATALOG["inswapper_128"], read_emap(path)).swap(crops, latent)
+    sess = session(path)
+    bound = InSwapper(sess, CATALOG["inswapper_128"], read_emap(path),
+                      bound=BoundRunner(sess, "cpu"))
+    for _ in range(2):  # second call reuses the preallocated buffers
+        result = bound.swap(crops, latent)
+        for a, b in zip(plain, result, strict=True):
+            assert np.array_equal(a, b)

@@ -10,7 +10,7 @@ import math
 import os
 import platform
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -22,13 +22,29 @@ from vcamswap.devices.imaging import TextCardRenderer, fit_image
 from vcamswap.devices.sinks import NullSink
 from vcamswap.devices.sources import MemoryFramesSource, TestPatternSource
 from vcamswap.errors import ConfigError, DeviceError
+from vcamswap.inference import align
+from vcamswap.inference.catalog import CATALOG
+from vcamswap.inference.models import DetectedFace
+from vcamswap.inference.store import ModelStore, Override
 from vcamswap.pipeline.status import PipelineStats, percentile
 from vcamswap.pipeline.supervisor import PipelineOptions, Supervisor
-from vcamswap.processors.base import CopyProcessor, PassthroughProcessor, Processor
-from vcamswap.processors.engines import build_swap_processor
-from vcamswap.runtime import RuntimeState
-from vcamswap.samples import sample_clip, sample_photo_path
-from vcamswap.types import BgrImage
+from vcamswap.processors.base import (
+    CopyProcessor,
+    PassthroughProcessor,
+    Processor,
+    ProcessorChain,
+)
+from vcamswap.processors.engines import build_swap_processor, model_store, neural_loader
+from vcamswap.processors.label import LabelStyle, SyntheticLabelProcessor
+from vcamswap.processors.neural import (
+    FaceDetector,
+    NeuralModels,
+    NeuralOptions,
+    NeuralSwapProcessor,
+)
+from vcamswap.runtime import RuntimeState, Toggles
+from vcamswap.samples import animate, sample_photo, sample_photo_path
+from vcamswap.types import BgrImage, FaceBox
 
 STAGES = ("detect", "landmarks", "embed", "swap", "enhance", "paste", "total")
 
@@ -44,6 +60,36 @@ class BenchRequest:
     providers: str | None = None
     faces_per_frame: int = 1
     preload: int = 120
+    enhancer: bool = False
+    swapper: str = "inswapper_128"
+    io_binding: bool | None = None
+    pin_faces: bool = False
+
+
+def providers_used(request: BenchRequest) -> dict[str, Any] | None:
+    if request.engine != "neural":
+        return None
+    import onnxruntime
+
+    return {"requested": request.providers or "auto", "onnxruntime": onnxruntime.__version__,
+            "available": onnxruntime.get_available_providers(),
+            "io_binding": request.io_binding, "swapper": request.swapper,
+            "enhancer": request.enhancer, "pinned_faces": request.pin_faces}
+
+
+def gpu_name() -> str | None:
+    import shutil
+    import subprocess
+
+    if shutil.which("nvidia-smi") is None:
+        return None
+    try:
+        out = subprocess.run(["nvidia-smi", "--query-gpu=name,driver_version",
+                              "--format=csv,noheader"], capture_output=True, text=True,
+                             timeout=10, check=False)
+    except OSError:
+        return None
+    return out.stdout.strip() or None
 
 
 def machine() -> dict[str, Any]:
@@ -56,7 +102,7 @@ def machine() -> dict[str, Any]:
                     break
     except OSError:
         pass
-    return {"cpu": cpu, "cores": os.cpu_count(), "os": platform.platform(), "gpu": None}
+    return {"cpu": cpu, "cores": os.cpu_count(), "os": platform.platform(), "gpu": gpu_name()}
 
 
 def tile(image: BgrImage, count: int) -> BgrImage:
@@ -78,13 +124,16 @@ def tile(image: BgrImage, count: int) -> BgrImage:
 def load_frames(request: BenchRequest, paths: AppPaths) -> tuple[list[BgrImage], float]:
     size = request.size or (640, 480)
     count = min(request.frames, request.preload)
+    if request.input == "sample":
+        photo = sample_photo("grace_hopper")
+        return [tile(animate(photo, i, count, size), request.faces_per_frame)
+                for i in range(count)], 30.0
     if request.input == "pattern":
         pattern = TestPatternSource(*size)
         pattern.open()
         read = [pattern.read() for _ in range(count)]
         return [f for f in read if f is not None], 30.0
-    path = sample_clip(paths.cache_dir, size) if request.input == "sample" else Path(
-        request.input)
+    path = Path(request.input)
     capture = cv2.VideoCapture(str(path))
     if not capture.isOpened():
         raise DeviceError(f"cannot read benchmark input {path}")
@@ -101,18 +150,77 @@ def load_frames(request: BenchRequest, paths: AppPaths) -> tuple[list[BgrImage],
     return frames, float(fps)
 
 
-def build_processor(request: BenchRequest, paths: AppPaths, stats: PipelineStats) -> Processor:
+def pinned_faces(width: int, height: int, count: int) -> list[DetectedFace]:
+    """``count`` faces laid out like ``tile``: the arcface template scaled into each cell."""
+    cols = math.ceil(math.sqrt(count))
+    rows = math.ceil(count / cols)
+    cw, ch = width / cols, height / rows
+    faces = []
+    for k in range(count):
+        r, c = divmod(k, cols)
+        scale = min(cw, ch) * 0.5 / 112.0
+        kps = (align.ARCFACE_112 - 56.0) * scale + (c * cw + cw / 2, r * ch + ch / 2)
+        x0, y0 = kps.min(axis=0) - 30 * scale
+        x1, y1 = kps.max(axis=0) + 30 * scale
+        faces.append(DetectedFace(FaceBox(float(x0), float(y0), float(x1), float(y1), 0.99),
+                                  kps.astype(np.float32)))
+    return faces
+
+
+@dataclass(frozen=True, slots=True)
+class PinnedDetector:
+    """Runs the real detector (so its time counts) but reports fixed faces: random-weight
+    benchmark models detect noise, and a benchmark needs a known face count."""
+
+    inner: FaceDetector
+    faces: list[DetectedFace]
+
+    def detect(self, image: BgrImage) -> list[DetectedFace]:
+        self.inner.detect(image)
+        return list(self.faces)
+
+
+def bench_store(config: Config, paths: AppPaths, folder: Path) -> ModelStore:
+    """The files in ``folder`` taken as they are (digests computed, not checked): benchmark
+    models have random weights and no published digest."""
+    hasher = ModelStore(folder, paths.cache_dir / "bench-digests.json")
+    overrides = {spec.name: Override(folder / spec.file, hasher.digest(folder / spec.file))
+                 for spec in CATALOG.values() if (folder / spec.file).is_file()}
+    return ModelStore(folder, paths.cache_dir / "bench-digests.json", overrides)
+
+
+def build_processor(request: BenchRequest, paths: AppPaths, stats: PipelineStats,
+                    size: tuple[int, int]) -> Processor:
     if request.engine == "passthrough":
         return PassthroughProcessor()
     if request.engine == "copy":
         return CopyProcessor()
-    config = Config()
-    config.swap.many_faces = request.faces_per_frame > 1
-    config.swap.engine = "lite" if request.engine == "lite" else "neural"
     if request.engine not in ("lite", "neural"):
         raise ConfigError(f"unknown engine {request.engine!r}")
+    config = Config()
+    config.swap.many_faces = request.faces_per_frame > 1
+    config.swap.engine = request.engine  # type: ignore[assignment]
+    config.swap.enhancer = request.enhancer
+    config.models.swapper = request.swapper  # type: ignore[assignment]
     face = sample_photo_path("grace_hopper")
-    return build_swap_processor(config, paths, RuntimeState(), stats, resolve=lambda _n: face)
+    state = RuntimeState(Toggles(enhancer=request.enhancer))
+    if request.engine == "lite":
+        return build_swap_processor(config, paths, state, stats, resolve=lambda _n: face)
+    store = bench_store(config, paths, request.models) if request.models else model_store(
+        config, paths)
+    providers = tuple(request.providers.split(",")) if request.providers else None
+    load = neural_loader(config, store, paths, providers, request.io_binding)
+    if request.pin_faces:
+        faces = pinned_faces(*size, request.faces_per_frame)
+        inner = load
+
+        def load_pinned() -> NeuralModels:
+            models = inner()
+            return replace(models, detector=PinnedDetector(models.detector, faces))
+        load = load_pinned
+    neural = NeuralSwapProcessor(load, lambda _n: face, state, NeuralOptions(
+        many_faces=request.faces_per_frame > 1), stats)
+    return ProcessorChain([neural, SyntheticLabelProcessor(LabelStyle())])
 
 
 def run_bench(request: BenchRequest, paths: AppPaths) -> dict[str, Any]:
@@ -123,7 +231,7 @@ def run_bench(request: BenchRequest, paths: AppPaths) -> dict[str, Any]:
     options = PipelineOptions(output_fps=fps, default_size=(w, h), paced=request.paced,
                               lockstep=not request.paced,
                               max_frames=None if request.paced else request.frames)
-    supervisor = Supervisor(source, build_processor(request, paths, stats), NullSink(),
+    supervisor = Supervisor(source, build_processor(request, paths, stats, (w, h)), NullSink(),
                             TextCardRenderer(), options=options, stats=stats)
     started = time.monotonic()
     supervisor.start()
@@ -150,7 +258,7 @@ def run_bench(request: BenchRequest, paths: AppPaths) -> dict[str, Any]:
                       for k in STAGES},
         "faces_per_frame": request.faces_per_frame,
         "dropped": status.dropped,
-        "providers": None,
+        "providers": providers_used(request),
         "machine": machine(),
     }
     return result

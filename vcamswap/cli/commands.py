@@ -85,7 +85,9 @@ def cmd_bench(args: argparse.Namespace) -> int:
         size = (w, h)
     result = run_bench(BenchRequest(
         engine=args.engine, input=args.input, frames=args.frames, size=size, paced=args.paced,
-        models=args.models, providers=args.providers, faces_per_frame=args.faces_per_frame),
+        models=args.models, providers=args.providers, faces_per_frame=args.faces_per_frame,
+        enhancer=args.enhancer, swapper=args.swapper, pin_faces=args.pin_faces,
+        io_binding={"auto": None, "on": True, "off": False}[args.io_binding]),
         AppPaths.for_user())
     if args.json:
         _out(json.dumps(result))

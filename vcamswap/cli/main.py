@@ -73,6 +73,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--models", type=Path, default=None)
     p.add_argument("--providers", default=None)
     p.add_argument("--faces-per-frame", type=int, default=1)
+    p.add_argument("--enhancer", action="store_true", help="neural: GFPGAN on every frame")
+    p.add_argument("--swapper", choices=["inswapper_128", "inswapper_128_fp16"],
+                   default="inswapper_128")
+    p.add_argument("--io-binding", choices=["auto", "on", "off"], default="auto",
+                   help="neural: swapper inputs/outputs in preallocated device buffers")
+    p.add_argument("--pin-faces", action="store_true",
+                   help="neural: run the detector but use fixed face positions (for "
+                        "random-weight benchmark models, which detect noise)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(handler=commands.cmd_bench)
 

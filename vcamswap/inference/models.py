@@ -12,11 +12,18 @@ import numpy as np
 
 from vcamswap.inference import align
 from vcamswap.inference.catalog import ModelSpec
-from vcamswap.inference.session import OrtSession, check_signature, fixed_batch, input_dtype
+from vcamswap.inference.session import (
+    BoundRunner,
+    OrtSession,
+    check_signature,
+    fixed_batch,
+    input_dtype,
+)
 from vcamswap.types import BgrImage, FaceBox
 
 Vector = np.ndarray[Any, np.dtype[np.float32]]
 STRIDES = (8, 16, 32)
+MAX_CANDIDATES = 2000  # before NMS: a pathological frame must not stall the frame path
 ANCHORS = 2
 
 
@@ -100,7 +107,7 @@ class ScrfdDetector:
             return []
         boxes = np.concatenate(boxes_all)
         kps = np.concatenate(kps_all)
-        order = np.argsort(-scores, kind="stable")
+        order = np.argsort(-scores, kind="stable")[:MAX_CANDIDATES]
         scores, boxes, kps = scores[order], boxes[order], kps[order]
         faces = []
         for i in nms(boxes, scores, self.iou):
@@ -142,8 +149,9 @@ class InSwapper:
     All faces of a frame go in one call when the model's batch dimension is dynamic."""
 
     def __init__(self, session: OrtSession, spec: ModelSpec, emap: np.ndarray[Any, Any],
-                 path: Path = Path("inswapper.onnx")) -> None:
+                 path: Path = Path("inswapper.onnx"), bound: BoundRunner | None = None) -> None:
         check_signature(session, path, [("target", 4), ("source", 2)], 1)
+        self._bound = bound
         if emap.shape != (512, 512):
             raise ValueError(f"{path.name}: emap has shape {emap.shape}, expected (512, 512)")
         self._session = session
@@ -167,7 +175,14 @@ class InSwapper:
     def swap(self, crops: list[BgrImage], latent: Vector) -> list[BgrImage]:
         blob = align.to_blob(crops, self.spec.mean, self.spec.std, self._dtype)
         lat = latent.astype(self._latent_dtype)
-        if self._single:
+        if self._bound is not None and not self._single:
+            out = self._bound.run({self._target: blob,
+                                   self._source: np.repeat(lat, len(crops), axis=0)})
+        elif self._bound is not None:
+            out = np.concatenate([self._bound.run({self._target: blob[i:i + 1],
+                                                   self._source: lat})
+                                  for i in range(len(crops))])
+        elif self._single:
             outs = [self._session.run(None, {self._target: blob[i:i + 1], self._source: lat})[0]
                     for i in range(len(crops))]
             out = np.concatenate(outs)

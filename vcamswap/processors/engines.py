@@ -20,7 +20,7 @@ from vcamswap.inference.models import (
     ScrfdDetector,
     read_emap,
 )
-from vcamswap.inference.session import SessionFactory, SessionOptions
+from vcamswap.inference.session import BoundRunner, SessionFactory, SessionOptions
 from vcamswap.inference.store import ModelStore, Override
 from vcamswap.processors.base import Processor, ProcessorChain
 from vcamswap.processors.faces import folder_resolver
@@ -70,7 +70,8 @@ def choose_engine(config: Config, store: ModelStore) -> str:
 
 
 def neural_loader(config: Config, store: ModelStore, paths: AppPaths,
-                  providers: tuple[str, ...] | None = None) -> Callable[[], NeuralModels]:
+                  providers: tuple[str, ...] | None = None,
+                  io_binding: bool | None = None) -> Callable[[], NeuralModels]:
     """A function that builds the neural models; call it on the inference thread."""
     def load() -> NeuralModels:
         files = store.require(engine_models(config.models.swapper, config.swap.enhancer))
@@ -84,8 +85,13 @@ def neural_loader(config: Config, store: ModelStore, paths: AppPaths,
         embedder = ArcFaceEmbedder(factory.create(files[arc_spec.name]), arc_spec,
                                    files[arc_spec.name])
         swap_path = files[swap_spec.name]
-        swapper = InSwapper(factory.create(swap_path), swap_spec, read_emap(swap_path),
-                            swap_path)
+        swap_session = factory.create(swap_path)
+        on_cuda = "CUDAExecutionProvider" in swap_session.get_providers()
+        bound = None
+        if io_binding if io_binding is not None else on_cuda:
+            # On CUDA: inputs and outputs in preallocated device buffers, one set per face count.
+            bound = BoundRunner(swap_session, "cuda" if on_cuda else "cpu")
+        swapper = InSwapper(swap_session, swap_spec, read_emap(swap_path), swap_path, bound)
         enhancer = None
         if config.swap.enhancer:
             spec = CATALOG["gfpgan_1.4"]
