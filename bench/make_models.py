@@ -222,9 +222,10 @@ def write_all(out: Path, fp16: bool = False, scale: float = 1.0) -> dict[str, in
     out.mkdir(parents=True, exist_ok=True)
     dtype = np.float16 if fp16 else np.float32
     swapper = "inswapper_128_fp16.onnx" if fp16 else "inswapper_128.onnx"
+    # det_10g and w600k_r50 are published in fp32 only: they stay fp32 in the fp16 set.
     return {
-        "det_10g.onnx": scrfd(out / "det_10g.onnx", dtype, scale),
-        "w600k_r50.onnx": arcface(out / "w600k_r50.onnx", dtype, scale),
+        "det_10g.onnx": scrfd(out / "det_10g.onnx", np.float32, scale),
+        "w600k_r50.onnx": arcface(out / "w600k_r50.onnx", np.float32, scale),
         swapper: inswapper(out / swapper, dtype, scale),
         "GFPGANv1.4.onnx": gfpgan(out / "GFPGANv1.4.onnx", dtype, scale),
     }

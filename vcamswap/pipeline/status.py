@@ -104,6 +104,12 @@ class PipelineStats:
                 window = self._stages[stage] = deque(maxlen=self._samples)
             window.append(ms)
 
+    def clear_samples(self) -> None:
+        """Forget latency and stage samples (a benchmark drops its warm-up frames)."""
+        with self._lock:
+            self._latency.clear()
+            self._stages.clear()
+
     def latencies_ms(self) -> list[float]:
         with self._lock:
             return list(self._latency)

@@ -28,16 +28,14 @@ def feather(mask: Mask, face_size: float, erode_frac: float = 0.04,
 def transfer_color(source: BgrImage, target: BgrImage, mask: Mask) -> BgrImage:
     """Shift ``source``'s LAB mean and spread inside ``mask`` to ``target``'s (Reinhard).
     The spread ratio is clamped so a dark or flat target cannot blow the face out."""
-    inside = mask > 0
-    if int(inside.sum()) < 16:
+    if cv2.countNonZero(mask) < 16:
         return source
-    src = cv2.cvtColor(source, cv2.COLOR_BGR2LAB).astype(np.float32)
-    dst = cv2.cvtColor(target, cv2.COLOR_BGR2LAB).astype(np.float32)
-    src_px, dst_px = src[inside], dst[inside]
-    mu_s, sd_s = src_px.mean(axis=0), src_px.std(axis=0) + 1e-3
-    mu_t, sd_t = dst_px.mean(axis=0), dst_px.std(axis=0) + 1e-3
-    ratio = np.clip(sd_t / sd_s, 0.5, 2.0)
-    out = (src - mu_s) * ratio + mu_t
+    src_lab = cv2.cvtColor(source, cv2.COLOR_BGR2LAB)
+    dst_lab = cv2.cvtColor(target, cv2.COLOR_BGR2LAB)
+    mu_s, sd_s = (v.reshape(3) for v in cv2.meanStdDev(src_lab, mask=mask))
+    mu_t, sd_t = (v.reshape(3) for v in cv2.meanStdDev(dst_lab, mask=mask))
+    ratio = np.clip((sd_t + 1e-3) / (sd_s + 1e-3), 0.5, 2.0).astype(np.float32)
+    out = src_lab.astype(np.float32) * ratio + (mu_t - mu_s * ratio).astype(np.float32)
     result: BgrImage = cv2.cvtColor(np.clip(out, 0, 255).astype(np.uint8), cv2.COLOR_LAB2BGR)
     return result
 
@@ -56,6 +54,4 @@ def blend_into(frame: BgrImage, patch: BgrImage, alpha: FloatImage, left: int,
     """Alpha-blend ``patch`` into ``frame`` (which the caller owns) at (left, top)."""
     h, w = alpha.shape
     region = frame[top:top + h, left:left + w]
-    a = alpha[:, :, None]
-    mixed = patch.astype(np.float32) * a + region.astype(np.float32) * (1.0 - a)
-    region[:] = np.clip(mixed + 0.5, 0, 255).astype(np.uint8)
+    region[:] = cv2.blendLinear(patch, region, alpha, 1.0 - alpha)

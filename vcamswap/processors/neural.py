@@ -105,6 +105,8 @@ class NeuralSwapProcessor:
         self._tracked: list[DetectedFace] = []
         self._count = 0
         self._alpha = align.feather_mask(128)
+        self._inset = align.zero_border(self._alpha)
+        self._enhance_alpha: np.ndarray[Any, np.dtype[np.float32]] | None = None
         self._enhanced: list[tuple[align.Matrix, BgrImage]] = []
 
     @contextmanager
@@ -174,7 +176,7 @@ class NeuralSwapProcessor:
                         np.float32)
                 if self._options.opacity < 1.0:
                     alpha = (alpha * self._options.opacity).astype(np.float32)
-                align.paste_back(out, result, matrix, alpha)
+                align.paste_back(out, result, matrix, alpha, self._inset)
         if toggles.enhancer and models.enhancer is not None:
             with self._stage("enhance"):
                 self._enhance(out, models.enhancer)
@@ -187,6 +189,10 @@ class NeuralSwapProcessor:
             matrices = [enhancer.matrix(face.kps) for face in self._tracked]
             restored = enhancer.enhance([align.crop(out, m, size) for m in matrices])
             self._enhanced = list(zip(matrices, restored, strict=True))
-        alpha = align.feather_mask(size, border=0.05, blur=0.3 * 0.5) * self._options.enhancer_blend
+        if self._enhance_alpha is None or self._enhance_alpha.shape[0] != size:
+            # Box mask, blurred over ~0.3 of the size, at the configured strength (80%).
+            self._enhance_alpha = (align.feather_mask(size, border=0.05, blur=0.15)
+                                   * self._options.enhancer_blend).astype(np.float32)
+        inset = align.zero_border(self._enhance_alpha)
         for matrix, crop in self._enhanced:
-            align.paste_back(out, crop, matrix, alpha)
+            align.paste_back(out, crop, matrix, self._enhance_alpha, inset)
