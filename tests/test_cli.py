@@ -61,7 +61,8 @@ def test_run_stops_within_a_second_of_a_signal(tmp_path: Path, signum: int) -> N
     out = tmp_path / "run.mp4"
     process = subprocess.Popen(
         [sys.executable, "-m", "vcamswap", "run", "--no-tray", "--camera", "pattern",
-         "--output", f"file:{out}", "--engine", "lite"], stdout=subprocess.PIPE,
+         "--output", f"file:{out}", "--engine", "lite", "--accept-consent"],
+        stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT, text=True, env=env_for(home))
     try:
         deadline = time.monotonic() + 60
@@ -78,7 +79,9 @@ def test_run_stops_within_a_second_of_a_signal(tmp_path: Path, signum: int) -> N
             process.kill()
     output = process.stdout.read() if process.stdout else ""
     assert process.returncode == 0, output
-    assert (home / "config.yaml").is_file(), "first run writes the commented defaults"
+    text = (home / "config.yaml").read_text()
+    assert "consent_accepted: true" in text, "the acceptance is recorded"
+    assert "# Set when you accepted the consent notice" in text, "comments are kept"
     assert "no source face" in output, "a missing face is explained, frames pass through"
     with av.open(str(out)) as container:
         assert sum(1 for _ in container.decode(video=0)) > 5
@@ -101,3 +104,13 @@ def test_commands_of_later_issues_say_so(tmp_path: Path) -> None:
                             env=env_for(tmp_path / "home"), check=False)
     assert result.returncode == 2
     assert "not available in this version yet" in result.stderr
+
+
+def test_run_without_consent_in_a_pipe_says_how_to_accept(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "vcamswap", "run", "--camera", "pattern", "--output", "null"],
+        capture_output=True, text=True, timeout=60, env=env_for(tmp_path / "home"),
+        stdin=subprocess.DEVNULL, check=False)
+    assert result.returncode == 1
+    assert "consent required" in result.stderr and "--accept-consent" in result.stderr
+    assert "consent_accepted: false" in (tmp_path / "home" / "config.yaml").read_text()

@@ -20,6 +20,7 @@ from vcamswap.pipeline.protocols import FrameProcessor, FrameSink, FrameSource
 from vcamswap.pipeline.supervisor import PipelineOptions, Supervisor
 from vcamswap.processors.engines import build_swap_processor
 from vcamswap.runtime import RuntimeState, Toggles
+from vcamswap.safety.guard import PrivacyGuard
 
 log = logging.getLogger(__name__)
 
@@ -70,6 +71,7 @@ def build_supervisor(config: Config, paths: AppPaths, spec: RunSpec,
         build_sink(output_spec, config.output, size),
         TextCardRenderer(),
         state=state,
+        policy=PrivacyGuard(config.swap.on_face_lost, TextCardRenderer().render),
         options=PipelineOptions(output_fps=config.output.fps, default_size=size),
     )
 

@@ -226,7 +226,7 @@ def build_processor(request: BenchRequest, paths: AppPaths, stats: PipelineStats
 
 def run_bench(request: BenchRequest, paths: AppPaths) -> dict[str, Any]:
     frames, fps = load_frames(request, paths)
-    stats = PipelineStats(samples=max(600, request.frames))
+    stats = PipelineStats(samples=max(600, request.frames + WARMUP + 10))
     source = MemoryFramesSource(frames, fps, f"{request.input} ({len(frames)} frames)")
     h, w = frames[0].shape[:2]
     options = PipelineOptions(output_fps=fps, default_size=(w, h), paced=request.paced,
@@ -235,39 +235,45 @@ def run_bench(request: BenchRequest, paths: AppPaths) -> dict[str, Any]:
     supervisor = Supervisor(source, build_processor(request, paths, stats, (w, h)), NullSink(),
                             TextCardRenderer(), options=options, stats=stats)
     supervisor.start()
-    # Warm-up (sessions, source face, first allocations) is not the steady state a user sees:
-    # samples and the clock start after the first WARMUP frames were written.
-    deadline = time.monotonic() + 600.0
-    while supervisor.status().frames_out < WARMUP and time.monotonic() < deadline \
-            and not supervisor.stop_event.is_set():
-        time.sleep(0.005)
-    stats.clear_samples()
-    base = supervisor.status()
-    started = time.monotonic()
-    limit = (request.frames - WARMUP) / fps if request.paced else 600.0
-    supervisor.wait(max(limit, 0.1))
-    elapsed = time.monotonic() - started
+    if request.paced:
+        # Paced: run until the clip's frames were due, after the warm-up frames came out.
+        deadline = time.monotonic() + 600.0
+        while stats.snapshot("running", "", "", None).frames_out < WARMUP \
+                and time.monotonic() < deadline:
+            time.sleep(0.01)
+        supervisor.wait(request.frames / fps)
+    else:
+        supervisor.wait(600.0)
     status = supervisor.status()
     supervisor.stop()
-    measured = status.frames_processed - base.frames_processed
-    latencies = stats.latencies_ms()
-    samples = stats.stage_samples()
+    # Warm-up (sessions, source face, first allocations) is not the steady state a user sees:
+    # rates, latencies and stage times leave out the first WARMUP frames.
+    warm = min(WARMUP, max(0, status.frames_out // 3))
+    def rate(name: str) -> tuple[int, float]:
+        times = stats.tick_times(name)[warm:]
+        if len(times) < 2 or times[-1] <= times[0]:
+            return 0, 0.0
+        return len(times) - 1, (len(times) - 1) / (times[-1] - times[0])
+
+    measured, processed_fps = rate("processed")
+    _, output_fps = rate("out")
+    latencies = stats.latencies_ms()[warm:]
+    samples = {k: v[warm:] for k, v in stats.stage_samples().items()}
     result: dict[str, Any] = {
         "engine": request.engine,
         "input": request.input,
         "size": f"{w}x{h}",
         "paced": request.paced,
         "frames": measured,
-        "warmup_frames": WARMUP,
-        "fps": round(measured / elapsed, 2) if elapsed > 0 else 0.0,
-        "output_fps": round((status.frames_out - base.frames_out) / elapsed, 2)
-        if elapsed > 0 else 0.0,
+        "warmup_frames": warm,
+        "fps": round(processed_fps, 2),
+        "output_fps": round(output_fps, 2),
         "latency_ms": {"p50": round(percentile(latencies, 50), 2),
                        "p95": round(percentile(latencies, 95), 2)},
         "stages_ms": {k: round(percentile(samples[k], 50), 3) if k in samples else None
                       for k in STAGES},
         "faces_per_frame": request.faces_per_frame,
-        "dropped": status.dropped - base.dropped,
+        "dropped": status.dropped,
         "providers": providers_used(request),
         "machine": machine(),
     }

@@ -23,3 +23,9 @@ class ModelError(VCamSwapError):
 
 class FaceError(VCamSwapError):
     """A face image is unreadable or does not contain exactly one usable face."""
+
+
+class FaceLostError(VCamSwapError):
+    """A face that was being swapped is no longer found (the privacy guard decides what to
+    show). Raised by processors only after a face was tracked; a frame that never had a face
+    is not an error."""

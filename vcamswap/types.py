@@ -16,28 +16,6 @@ Points = NDArray[np.float32]
 
 
 @dataclass(frozen=True, slots=True)
-class Frame:
-    """One image on its way through the pipeline.
-
-    ``seq`` increases per source; ``captured_at`` is ``time.monotonic()`` at capture, used for
-    end-to-end latency. Processors return a new Frame and never mutate ``image`` in place.
-    """
-
-    image: BgrImage
-    seq: int
-    captured_at: float
-    swapped: bool = False
-
-    def with_image(self, image: BgrImage, *, swapped: bool | None = None) -> Frame:
-        return Frame(
-            image=image,
-            seq=self.seq,
-            captured_at=self.captured_at,
-            swapped=self.swapped if swapped is None else swapped,
-        )
-
-
-@dataclass(frozen=True, slots=True)
 class FaceBox:
     """An axis-aligned face box in frame pixels, with the detector's score."""
 
@@ -58,6 +36,32 @@ class FaceBox:
     @property
     def area(self) -> float:
         return max(0.0, self.width) * max(0.0, self.height)
+
+
+@dataclass(frozen=True, slots=True)
+class Frame:
+    """One image on its way through the pipeline.
+
+    ``seq`` increases per source; ``captured_at`` is ``time.monotonic()`` at capture, used for
+    end-to-end latency. Processors return a new Frame and never mutate ``image`` in place.
+    """
+
+    image: BgrImage
+    seq: int
+    captured_at: float
+    swapped: bool = False
+    regions: tuple[FaceBox, ...] = ()
+    """Boxes of the faces the processor swapped (the privacy guard blurs them on failure)."""
+
+    def with_image(self, image: BgrImage, *, swapped: bool | None = None,
+                   regions: tuple[FaceBox, ...] | None = None) -> Frame:
+        return Frame(
+            image=image,
+            seq=self.seq,
+            captured_at=self.captured_at,
+            swapped=self.swapped if swapped is None else swapped,
+            regions=self.regions if regions is None else regions,
+        )
 
 
 def validate_bgr(image: object, where: str) -> BgrImage:

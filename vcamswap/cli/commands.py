@@ -45,9 +45,13 @@ def cmd_check_config(args: argparse.Namespace) -> int:
 def cmd_run(args: argparse.Namespace) -> int:
     from vcamswap.app import RunSpec, build_supervisor, run_daemon
     from vcamswap.log import setup_logging
+    from vcamswap.safety.consent import ensure_consent
 
     paths = AppPaths.for_user()
     config = load_user_config(args, paths)
+    config_file = args.config or paths.config_file
+    if ensure_consent(config.safety.consent_accepted, config_file, flag=args.accept_consent):
+        log.info("consent recorded in %s (safety.consent_accepted)", config_file)
     level = "DEBUG" if args.verbose else config.logging.level
     setup_logging(level, paths.log_dir / "vcamswap.log" if config.logging.file else None,
                   config.logging.max_bytes, config.logging.backups)

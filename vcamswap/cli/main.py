@@ -50,6 +50,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--face", default=None, help="source face: a name in the faces folder or "
                    "an image path")
     p.add_argument("--seconds", type=float, default=None, help="stop after this long")
+    p.add_argument("--accept-consent", action="store_true",
+                   help="accept the consent notice non-interactively (recorded in the config)")
     p.set_defaults(handler=commands.cmd_run)
 
     p = sub.add_parser("demo", help="swap a built-in sample face onto a built-in clip "

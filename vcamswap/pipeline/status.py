@@ -46,8 +46,8 @@ def percentile(values: list[float], q: float) -> float:
 
 
 class _Rate:
-    def __init__(self, window_s: float) -> None:
-        self._times: deque[float] = deque(maxlen=512)
+    def __init__(self, window_s: float, samples: int) -> None:
+        self._times: deque[float] = deque(maxlen=max(512, samples))
         self._window = window_s
         self.total = 0
 
@@ -69,7 +69,7 @@ class PipelineStats:
 
     def __init__(self, window_s: float = 2.0, samples: int = 600) -> None:
         self._lock = threading.Lock()
-        self._rates = {name: _Rate(window_s) for name in ("in", "processed", "out")}
+        self._rates = {name: _Rate(window_s, samples) for name in ("in", "processed", "out")}
         self._latency: deque[float] = deque(maxlen=samples)
         self._stages: dict[str, deque[float]] = {}
         self._samples = samples
@@ -104,11 +104,10 @@ class PipelineStats:
                 window = self._stages[stage] = deque(maxlen=self._samples)
             window.append(ms)
 
-    def clear_samples(self) -> None:
-        """Forget latency and stage samples (a benchmark drops its warm-up frames)."""
+    def tick_times(self, name: str) -> list[float]:
+        """The most recent tick times of ``name`` (bounded window)."""
         with self._lock:
-            self._latency.clear()
-            self._stages.clear()
+            return list(self._rates[name]._times)
 
     def latencies_ms(self) -> list[float]:
         with self._lock:

@@ -8,6 +8,7 @@ import threading
 import time
 from dataclasses import dataclass
 
+from vcamswap.errors import FaceLostError
 from vcamswap.log import RateLimitedLog
 from vcamswap.pipeline.clock import FrameClock
 from vcamswap.pipeline.protocols import (
@@ -171,6 +172,8 @@ class InferenceWorker:
                 try:
                     result = self._processor.process(frame)
                     self._policy.on_success(result)
+                except FaceLostError as exc:
+                    result = self._policy.on_failure(frame, exc)
                 except Exception as exc:
                     self._stats.add_error()
                     self._health.error(f"processing failed: {exc}")

@@ -19,7 +19,7 @@ from typing import Any
 import cv2
 import numpy as np
 
-from vcamswap.errors import FaceError
+from vcamswap.errors import FaceError, FaceLostError
 from vcamswap.inference.landmarks import DlibLandmarker, GrayImage
 from vcamswap.processors import mesh
 from vcamswap.processors.compositing import blend_into, feather, sharpen, transfer_color
@@ -149,6 +149,7 @@ class LiteSwapProcessor:
         self._tracks: list[_Track] = []
         self._count = 0
         self._last_submit = -(10**9)
+        self._lost = False  # a tracked face disappeared and none was found since
         self._detector: BackgroundDetector | None = None
 
     @contextmanager
@@ -192,15 +193,22 @@ class LiteSwapProcessor:
             with self._stage("detect"):
                 self._merge(gray, self._find(gray))
             self._last_submit = self._count
+        had_faces = bool(self._tracks)
         with self._stage("landmarks"):
             self._follow(gray)
         if not self._tracks:
+            if had_faces or self._lost:
+                self._lost = True
+                raise FaceLostError("the tracked face was lost")
             return frame
+        self._lost = False
         out = frame.image.copy()
         with self._stage("swap"):
             for track in self._tracks:
                 self._swap_one(out, frame.image, source, track.points, toggles.mouth_mask)
-        return frame.with_image(out, swapped=True)
+        regions = tuple(_box_of(mesh.with_forehead(t.points), (0.0, 0.0, 1.0, 1.0))
+                        for t in self._tracks)
+        return frame.with_image(out, swapped=True, regions=regions)
 
     def _merge(self, gray: GrayImage, found: list[FaceBox]) -> None:
         """Match detections to tracks by overlap; start tracks for new faces; a track missed

@@ -14,7 +14,7 @@ from typing import Any, Protocol
 import cv2
 import numpy as np
 
-from vcamswap.errors import FaceError
+from vcamswap.errors import FaceError, FaceLostError
 from vcamswap.inference import align
 from vcamswap.inference.models import (
     DetectedFace,
@@ -104,6 +104,7 @@ class NeuralSwapProcessor:
         self._faces: SourceFaceCache[SourceIdentity] | None = None
         self._tracked: list[DetectedFace] = []
         self._count = 0
+        self._lost = False
         self._alpha = align.feather_mask(128)
         self._inset = align.zero_border(self._alpha)
         self._enhance_alpha: np.ndarray[Any, np.dtype[np.float32]] | None = None
@@ -151,11 +152,16 @@ class NeuralSwapProcessor:
         with self._stage("embed"):
             source = faces.get(toggles.face)
         self._count += 1
+        had_faces = bool(self._tracked)
         if not self._tracked or (self._count - 1) % self._options.detect_every == 0:
             with self._stage("detect"):
                 self._tracked = self._detect(frame.image, models)
         if not self._tracked:
+            if had_faces or self._lost:
+                self._lost = True
+                raise FaceLostError("the tracked face was lost")
             return frame
+        self._lost = False
         image = frame.image
         size = models.swapper.spec.input_size
         matrices = [models.swapper.matrix(face.kps) for face in self._tracked]
@@ -180,7 +186,8 @@ class NeuralSwapProcessor:
         if toggles.enhancer and models.enhancer is not None:
             with self._stage("enhance"):
                 self._enhance(out, models.enhancer)
-        return frame.with_image(out, swapped=True)
+        return frame.with_image(out, swapped=True,
+                                regions=tuple(face.box for face in self._tracked))
 
     def _enhance(self, out: BgrImage, enhancer: GfpganEnhancer) -> None:
         size = enhancer.spec.input_size
