@@ -22,14 +22,13 @@ import numpy as np
 import onnxruntime as ort
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from tests.onnx_models import make_inswapper  # noqa: E402
-from vcamswap.inference import align  # noqa: E402
-from vcamswap.inference.catalog import CATALOG  # noqa: E402
-from vcamswap.inference.models import DetectedFace, InSwapper, read_emap  # noqa: E402
-from vcamswap.processors.neural import NeuralModels, NeuralSwapProcessor  # noqa: E402
-from vcamswap.runtime import RuntimeState  # noqa: E402
-from vcamswap.samples import sample_photo, sample_photo_path  # noqa: E402
-from vcamswap.types import FaceBox, Frame  # noqa: E402
+from tests.onnx_models import make_inswapper
+from vcamswap.inference.catalog import CATALOG
+from vcamswap.inference.models import DetectedFace, InSwapper, read_emap
+from vcamswap.processors.neural import NeuralModels, NeuralSwapProcessor
+from vcamswap.runtime import RuntimeState
+from vcamswap.samples import sample_photo, sample_photo_path
+from vcamswap.types import FaceBox, Frame
 
 
 class TimedSession:

@@ -103,8 +103,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--yes", action="store_true", help="accept the licences without asking")
     p.set_defaults(handler=_lazy("vcamswap.cli.models_cmd", "cmd_models"))
 
+    from vcamswap.cli.swap_cmd import add_parser as add_swap
+
+    add_swap(sub)
+
     for name, text, issue in (
-        ("swap", "swap faces in image and video files", 8),
         ("faces", "list, add and remove source faces", 7),
         ("ctl", "control a running daemon", 6),
         ("autostart", "start VCamSwap at login", 7),

@@ -106,8 +106,8 @@ def neural_loader(config: Config, store: ModelStore, paths: AppPaths,
 def build_swap_processor(config: Config, paths: AppPaths, state: RuntimeState,
                          stages: StageRecorder | None = None,
                          resolve: Callable[[str | None], Path] | None = None,
-                         store: ModelStore | None = None) -> Processor:
-    """The swap processor for ``swap.engine`` followed by the visible label when enabled."""
+                         store: ModelStore | None = None, offline: bool = False) -> Processor:
+    """``offline``: files, where detection runs inline so results do not depend on timing."""
     swap = config.swap
     store = store or model_store(config, paths)
     resolve = resolve or folder_resolver(swap.faces_dir or paths.faces_dir)
@@ -124,7 +124,7 @@ def build_swap_processor(config: Config, paths: AppPaths, state: RuntimeState,
             landmarker, lite_face_cache(landmarker, resolve), state,
             LiteOptions(detect_every=swap.detect_every, many_faces=swap.many_faces,
                         color_correction=swap.color_correction, opacity=swap.opacity,
-                        sharpness=swap.sharpness), stages)
+                        sharpness=swap.sharpness, detect_async=not offline), stages)
     chain: list[Processor] = [swapper]
     label = config.safety.label
     if label.enabled:

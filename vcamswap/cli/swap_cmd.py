@@ -1,0 +1,117 @@
+"""`vcamswap swap`: faces in image and video files."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+from vcamswap.cli.commands import load_user_config
+from vcamswap.config import AppPaths
+from vcamswap.errors import VCamSwapError
+
+IMAGES = (".jpg", ".jpeg", ".png", ".webp")
+VIDEOS = (".mp4", ".mkv", ".mov", ".webm", ".m4v")
+
+
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser("swap", help="swap faces in an image or video file (keeps audio)")
+    p.add_argument("--config", type=Path, default=None)
+    p.add_argument("--face", required=True, help="source face: name in the faces folder or path")
+    p.add_argument("--input", type=Path, required=True)
+    p.add_argument("--output", type=Path, required=True)
+    p.add_argument("--engine", choices=["auto", "neural", "lite"], default=None)
+    p.add_argument("--enhancer", action="store_true")
+    p.add_argument("--mouth-mask", action="store_true")
+    p.add_argument("--many-faces", action="store_true")
+    p.add_argument("--start", type=float, default=None, help="seconds")
+    p.add_argument("--end", type=float, default=None, help="seconds")
+    p.add_argument("--crf", type=int, default=20)
+    p.add_argument("--codec", choices=["h264", "h265", "vp9"], default="h264")
+    p.add_argument("--accept-consent", action="store_true")
+    p.add_argument("-v", "--verbose", action="store_true")
+    p.set_defaults(handler=cmd_swap)
+
+
+def progress_printer(stream: object = sys.stderr) -> object:
+    last = {"t": 0.0}
+    tty = getattr(stream, "isatty", lambda: False)()
+
+    def show(done: int, total: int | None, elapsed: float) -> None:
+        now = time.monotonic()
+        if not tty and now - last["t"] < 5.0 and done != total:
+            return
+        last["t"] = now
+        fps = done / elapsed if elapsed > 0 else 0.0
+        if total:
+            eta = (total - done) / fps if fps > 0 else 0.0
+            pct = min(100, done * 100 // total)
+            text = (f"[{'#' * (pct // 4):<25}] {pct:3d}% {done}/{total} frames "
+                    f"{fps:5.1f} fps ETA {eta:4.0f} s")
+        else:
+            text = f"{done} frames {fps:5.1f} fps"
+        stream.write(("\r" + text) if tty else (text + "\n"))  # type: ignore[attr-defined]
+        stream.flush()  # type: ignore[attr-defined]
+    return show
+
+
+def cmd_swap(args: argparse.Namespace) -> int:
+    from vcamswap.devices.imaging import TextCardRenderer
+    from vcamswap.offline.image import swap_image
+    from vcamswap.offline.video import VideoJob, VideoOptions
+    from vcamswap.processors.engines import build_swap_processor
+    from vcamswap.processors.faces import folder_resolver
+    from vcamswap.runtime import RuntimeState, Toggles
+    from vcamswap.safety.consent import ensure_consent
+    from vcamswap.safety.guard import PrivacyGuard
+
+    paths = AppPaths.for_user()
+    config = load_user_config(args, paths)
+    ensure_consent(config.safety.consent_accepted, args.config or paths.config_file,
+                   flag=args.accept_consent)
+    suffix_in, suffix_out = args.input.suffix.lower(), args.output.suffix.lower()
+    if suffix_in not in IMAGES + VIDEOS:
+        raise VCamSwapError(f"{args.input.name}: unsupported input; use an image "
+                            f"({', '.join(IMAGES)}) or a video ({', '.join(VIDEOS)})")
+    if not args.input.is_file():
+        raise VCamSwapError(f"input {args.input} does not exist")
+    if not args.output.parent.is_dir() or not os_writable(args.output.parent):
+        raise VCamSwapError(f"cannot write to {args.output.parent}: the folder does not exist "
+                            "or is not writable")
+    if (suffix_in in IMAGES) != (suffix_out in IMAGES):
+        raise VCamSwapError("an image input needs an image output and a video input a video "
+                            "output")
+    swap = config.swap.model_copy(update={
+        "engine": args.engine or config.swap.engine, "face": args.face,
+        "many_faces": args.many_faces or config.swap.many_faces,
+        "enhancer": args.enhancer or config.swap.enhancer})
+    config = config.model_copy(update={"swap": swap})
+    state = RuntimeState(Toggles(face=args.face, enhancer=swap.enhancer,
+                                 mouth_mask=args.mouth_mask or swap.mouth_mask))
+    resolve = folder_resolver(swap.faces_dir or paths.faces_dir)
+    resolve(args.face)  # a missing face is reported before any work starts
+    processor = build_swap_processor(config, paths, state, resolve=resolve, offline=True)
+    guard = PrivacyGuard(swap.on_face_lost, TextCardRenderer().render)
+    if suffix_in in IMAGES:
+        faces = swap_image(processor, guard, args.input, args.output)
+        sys.stdout.write(f"wrote {args.output} ({faces} face(s) swapped, labelled synthetic)\n")
+        return 0
+    job = VideoJob(processor, guard, args.input, args.output,
+                   VideoOptions(codec=args.codec, crf=args.crf, start=args.start, end=args.end),
+                   progress_printer())  # type: ignore[arg-type]
+    try:
+        result = job.run()
+    except KeyboardInterrupt:
+        sys.stderr.write("\ninterrupted: no output was written\n")
+        return 130
+    sys.stderr.write("\n")
+    sys.stdout.write(f"wrote {args.output}: {result.frames} frames at {result.fps:.3f} fps, "
+                     f"{result.swapped_frames} swapped, audio {result.audio}\n")
+    return 0
+
+
+def os_writable(folder: Path) -> bool:
+    import os
+
+    return os.access(folder, os.W_OK)

@@ -1,0 +1,1 @@
+"""Offline mode: swap faces in image and video files through the live path's processors."""
