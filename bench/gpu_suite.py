@@ -29,15 +29,23 @@ def main() -> None:
                 providers=args.providers, pin_faces=True)
     configs = [
         ("fp16 1 face", dict(models=args.fp16, swapper="inswapper_128_fp16")),
-        ("fp16 1 face no-iobinding", dict(models=args.fp16, swapper="inswapper_128_fp16",
-                                          io_binding=False)),
-        ("fp32 1 face", dict(models=args.fp32, swapper="inswapper_128")),
+        ("fp16 1 face cuda-graph", dict(models=args.fp16, swapper="inswapper_128_fp16",
+                                        cuda_graph=True)),
+        ("fp16 1 face detect every 2", dict(models=args.fp16, swapper="inswapper_128_fp16",
+                                            detect_every=2)),
+        ("fp16 1 face cuda-graph detect every 2", dict(
+            models=args.fp16, swapper="inswapper_128_fp16", cuda_graph=True, detect_every=2)),
         ("fp16 4 faces", dict(models=args.fp16, swapper="inswapper_128_fp16",
                               faces_per_frame=4)),
+        ("fp16 4 faces detect every 2", dict(models=args.fp16, swapper="inswapper_128_fp16",
+                                             faces_per_frame=4, detect_every=2)),
         ("fp16 1 face + enhancer", dict(models=args.fp16, swapper="inswapper_128_fp16",
                                         enhancer=True)),
         ("fp16 1 face paced 30", dict(models=args.fp16, swapper="inswapper_128_fp16",
                                       paced=True, frames=min(args.frames, 240))),
+        ("fp16 1 face paced 30 cuda-graph detect every 2", dict(
+            models=args.fp16, swapper="inswapper_128_fp16", paced=True,
+            frames=min(args.frames, 240), cuda_graph=True, detect_every=2)),
     ]
     for label, extra in configs:
         request = BenchRequest(**{**base, **extra})  # type: ignore[arg-type]

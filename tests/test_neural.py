@@ -207,10 +207,66 @@ def test_io_binding_path_gives_the_same_result(model_dir: Path) -> None:
     latent = np.ones((1, 512), np.float32) / np.sqrt(512)
     path = model_dir / "inswapper_invert.onnx"
     plain = InSwapper(session(path), CATALOG["inswapper_128"], read_emap(path)).swap(crops, latent)
-    sess = session(path)
-    bound = InSwapper(sess, CATALOG["inswapper_128"], read_emap(path),
-                      bound=BoundRunner(sess, "cpu"))
-    for _ in range(2):  # second call reuses the preallocated buffers
-        result = bound.swap(crops, latent)
-        for a, b in zip(plain, result, strict=True):
-            assert np.array_equal(a, b)
+    for like in (None, 0):  # output found by a first run, or allocated like the input
+        sess = session(path)
+        bound = InSwapper(sess, CATALOG["inswapper_128"], read_emap(path),
+                          bound=BoundRunner(sess, "cpu", output_like_input=like))
+        for _ in range(2):  # second call reuses the preallocated buffers
+            result = bound.swap(crops, latent)
+            for a, b in zip(plain, result, strict=True):
+                assert np.array_equal(a, b)
+
+
+def test_each_target_face_gets_the_most_similar_source(model_dir: Path) -> None:
+    from vcamswap.processors.neural import assign_sources
+
+    rng = np.random.default_rng(5)
+    sources = rng.normal(size=(3, 512)).astype(np.float32)
+    sources /= np.linalg.norm(sources, axis=1, keepdims=True)
+    targets = sources[[2, 0]] + rng.normal(scale=0.05, size=(2, 512)).astype(np.float32)
+    targets /= np.linalg.norm(targets, axis=1, keepdims=True)
+    assert assign_sources(targets, sources) == [2, 0]
+    assert assign_sources(targets, sources[:1]) == [0, 0]
+
+
+def test_mapped_sources_reach_the_swapper_per_face(model_dir: Path) -> None:
+    astronaut, hopper = sample_photo("astronaut"), sample_photo("grace_hopper")
+    hopper = cv2.resize(hopper, (astronaut.shape[1], astronaut.shape[0]))
+    frame = np.hstack([astronaut, hopper])
+    kps_a, kps_h = five_points(astronaut), five_points(hopper) + np.array([astronaut.shape[1], 0], np.float32)
+    path = model_dir / "inswapper_128.onnx"
+    swapper = InSwapper(session(path), CATALOG["inswapper_128"], read_emap(path))
+    seen: list[np.ndarray[Any, Any]] = []
+    original = swapper.swap
+
+    def spy(crops: list[BgrImage], latent: Any) -> list[BgrImage]:
+        seen.append(np.asarray(latent).reshape(-1, 512))
+        return original(crops, latent)
+
+    swapper.swap = spy  # type: ignore[method-assign]
+
+    class Both:
+        def detect(self, image: BgrImage) -> list[DetectedFace]:
+            return [DetectedFace(FaceBox(float(k[:, 0].min() - 40), float(k[:, 1].min() - 40),
+                                         float(k[:, 0].max() + 40), float(k[:, 1].max() + 40),
+                                         0.9), k) for k in (kps_h, kps_a)]
+
+    embedder = ArcFaceEmbedder(session(model_dir / "w600k_r50.onnx"), CATALOG["w600k_r50"])
+    faces = {"astronaut": sample_photo_path("astronaut"),
+             "hopper": sample_photo_path("grace_hopper")}
+    processor = NeuralSwapProcessor(
+        lambda: NeuralModels(Both(), embedder, swapper), lambda n: faces[n or "hopper"],
+        RuntimeState(), NeuralOptions(many_faces=True, sources=("astronaut", "hopper")))
+    processor.start()
+    # The source photos' own crops, so each target's nearest source is its own photo.
+    src_a = embedder.embed(astronaut, kps_a)
+    src_h = embedder.embed(hopper, five_points(hopper))
+    processor._faces.get = lambda name: {  # type: ignore[union-attr, method-assign]
+        "astronaut": type("S", (), {"embedding": src_a, "latent": swapper.latent(src_a)})(),
+        "hopper": type("S", (), {"embedding": src_h, "latent": swapper.latent(src_h)})(),
+        None: type("S", (), {"embedding": src_h, "latent": swapper.latent(src_h)})(),
+    }[name]
+    processor.process(Frame(frame, 1, 0.0))
+    latents = seen[-1]
+    np.testing.assert_allclose(latents[0], swapper.latent(src_h)[0], atol=1e-5)
+    np.testing.assert_allclose(latents[1], swapper.latent(src_a)[0], atol=1e-5)

@@ -65,6 +65,8 @@ class BenchRequest:
     swapper: str = "inswapper_128"
     io_binding: bool | None = None
     pin_faces: bool = False
+    cuda_graph: bool = False
+    detect_every: int = 1
 
 
 def providers_used(request: BenchRequest) -> dict[str, Any] | None:
@@ -75,7 +77,8 @@ def providers_used(request: BenchRequest) -> dict[str, Any] | None:
     return {"requested": request.providers or "auto", "onnxruntime": onnxruntime.__version__,
             "available": onnxruntime.get_available_providers(),
             "io_binding": request.io_binding, "swapper": request.swapper,
-            "enhancer": request.enhancer, "pinned_faces": request.pin_faces}
+            "enhancer": request.enhancer, "pinned_faces": request.pin_faces,
+            "cuda_graph": request.cuda_graph, "detect_every": request.detect_every}
 
 
 def gpu_name() -> str | None:
@@ -203,6 +206,7 @@ def build_processor(request: BenchRequest, paths: AppPaths, stats: PipelineStats
     config.swap.engine = request.engine  # type: ignore[assignment]
     config.swap.enhancer = request.enhancer
     config.models.swapper = request.swapper  # type: ignore[assignment]
+    config.models.cuda_graph = request.cuda_graph
     face = sample_photo_path("grace_hopper")
     state = RuntimeState(Toggles(enhancer=request.enhancer))
     if request.engine == "lite":
@@ -220,7 +224,7 @@ def build_processor(request: BenchRequest, paths: AppPaths, stats: PipelineStats
             return replace(models, detector=PinnedDetector(models.detector, faces))
         load = load_pinned
     neural = NeuralSwapProcessor(load, lambda _n: face, state, NeuralOptions(
-        many_faces=request.faces_per_frame > 1), stats)
+        many_faces=request.faces_per_frame > 1, detect_every=request.detect_every), stats)
     return ProcessorChain([neural, SyntheticLabelProcessor(LabelStyle())])
 
 

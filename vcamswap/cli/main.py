@@ -80,6 +80,10 @@ def build_parser() -> argparse.ArgumentParser:
                    default="inswapper_128")
     p.add_argument("--io-binding", choices=["auto", "on", "off"], default="auto",
                    help="neural: swapper inputs/outputs in preallocated device buffers")
+    p.add_argument("--cuda-graph", action="store_true",
+                   help="neural, CUDA, one face: replay the swapper as a CUDA graph")
+    p.add_argument("--detect-every", type=int, default=1,
+                   help="neural: run the detector every Nth frame")
     p.add_argument("--pin-faces", action="store_true",
                    help="neural: run the detector but use fixed face positions (for "
                         "random-weight benchmark models, which detect noise)")

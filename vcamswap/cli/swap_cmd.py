@@ -29,6 +29,9 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     p.add_argument("--end", type=float, default=None, help="seconds")
     p.add_argument("--crf", type=int, default=20)
     p.add_argument("--codec", choices=["h264", "h265", "vp9"], default="h264")
+    p.add_argument("--encoder", default=None,
+                   help="an FFmpeg encoder by name instead of the codec's software one, e.g. "
+                        "h264_nvenc, h264_videotoolbox, h264_qsv (hardware, when available)")
     p.add_argument("--accept-consent", action="store_true")
     p.add_argument("-v", "--verbose", action="store_true")
     p.set_defaults(handler=cmd_swap)
@@ -98,7 +101,8 @@ def cmd_swap(args: argparse.Namespace) -> int:
         sys.stdout.write(f"wrote {args.output} ({faces} face(s) swapped, labelled synthetic)\n")
         return 0
     job = VideoJob(processor, guard, args.input, args.output,
-                   VideoOptions(codec=args.codec, crf=args.crf, start=args.start, end=args.end),
+                   VideoOptions(codec=args.codec, crf=args.crf, start=args.start, end=args.end,
+                                encoder=args.encoder),
                    progress_printer())  # type: ignore[arg-type]
     try:
         result = job.run()

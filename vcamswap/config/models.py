@@ -104,6 +104,12 @@ class SwapConfig(Section):
         description="Name of the current source face in the faces folder, or a path to an "
         "image. Empty uses the first face in the folder.",
     )
+    sources: list[str] = Field(
+        default_factory=list,
+        description="Neural engine with many_faces: several source faces (names or paths); "
+        "each face in the frame gets the source it resembles most (ArcFace similarity). "
+        "Empty: every face gets the current face.",
+    )
     enhancer: bool = Field(False, description="Run the GFPGAN face enhancer (neural engine).")
     enhancer_every: int = Field(
         1, ge=1, le=10, description="Run the enhancer on every Nth frame; in between the "
@@ -132,8 +138,16 @@ class SwapConfig(Section):
         10,
         ge=1,
         le=300,
-        description="Run the face detector every Nth frame; faces are tracked from their "
-        "landmarks in between.",
+        description="Lite engine: run the face detector every Nth frame (on a side thread); "
+        "faces are tracked from their landmarks in between.",
+    )
+    neural_detect_every: int = Field(
+        1,
+        ge=1,
+        le=30,
+        description="Neural engine: run SCRFD every Nth frame; in between the last keypoints "
+        "are reused (smoothed). 2 roughly halves detection cost at the price of one frame of "
+        "lag on fast motion.",
     )
 
 
@@ -161,6 +175,11 @@ class ModelsConfig(Section):
     )
     swapper: Literal["inswapper_128", "inswapper_128_fp16"] = Field(
         "inswapper_128", description="Which swapper file to use; fp16 is faster on GPUs."
+    )
+    cuda_graph: bool = Field(
+        False,
+        description="CUDA only, one face at a time: replay the swapper as a captured CUDA "
+        "graph (measured 3.0 -> 2.2 ms per call on an H100). Ignored with many_faces.",
     )
     overrides: dict[str, ModelOverride] = Field(
         default_factory=dict,

@@ -173,22 +173,20 @@ class InSwapper:
                                    "arcface_128")
 
     def swap(self, crops: list[BgrImage], latent: Vector) -> list[BgrImage]:
+        """Swap every crop; ``latent`` is one row for all crops or one row per crop."""
         blob = align.to_blob(crops, self.spec.mean, self.spec.std, self._dtype)
-        lat = latent.astype(self._latent_dtype)
-        if self._bound is not None and not self._single:
-            out = self._bound.run({self._target: blob,
-                                   self._source: np.repeat(lat, len(crops), axis=0)})
+        lat = latent.reshape(-1, 512).astype(self._latent_dtype)
+        if len(lat) != len(crops):
+            lat = np.repeat(lat[:1], len(crops), axis=0)
+        if self._single:
+            run = self._bound.run if self._bound is not None else (
+                lambda feeds: self._session.run(None, feeds)[0])
+            out = np.concatenate([run({self._target: blob[i:i + 1],
+                                       self._source: lat[i:i + 1]}) for i in range(len(crops))])
         elif self._bound is not None:
-            out = np.concatenate([self._bound.run({self._target: blob[i:i + 1],
-                                                   self._source: lat})
-                                  for i in range(len(crops))])
-        elif self._single:
-            outs = [self._session.run(None, {self._target: blob[i:i + 1], self._source: lat})[0]
-                    for i in range(len(crops))]
-            out = np.concatenate(outs)
+            out = self._bound.run({self._target: blob, self._source: lat})
         else:
-            out = self._session.run(None, {self._target: blob,
-                                           self._source: np.repeat(lat, len(crops), axis=0)})[0]
+            out = self._session.run(None, {self._target: blob, self._source: lat})[0]
         return align.from_blob(np.asarray(out), 0.0, 1.0)
 
 

@@ -149,10 +149,15 @@ class BoundRunner:
     until it is read and gives CUDA graphs the fixed addresses they need; on CPU it is the same
     code path, so tests exercise it."""
 
-    def __init__(self, session: Any, device: str = "cuda", device_id: int = 0) -> None:
+    def __init__(self, session: Any, device: str = "cuda", device_id: int = 0,
+                 output_like_input: int | None = None) -> None:
+        """``output_like_input``: the output has the shape and type of that input (inswapper),
+        so it is allocated up front and never re-bound: a CUDA graph captured on the first run
+        keeps pointing at the same buffers."""
         self._session = session
         self._device = device
         self._device_id = device_id
+        self._output_like = output_like_input
         self._inputs = [i.name for i in session.get_inputs()]
         self._output = session.get_outputs()[0].name
         self._sets: dict[tuple[tuple[int, ...], ...], tuple[Any, list[Any], Any]] = {}
@@ -173,11 +178,16 @@ class BoundRunner:
                 value.update_inplace(np.ascontiguousarray(feeds[name]))
                 binding.bind_ortvalue_input(name, value)
                 values.append(value)
-            binding.bind_output(self._output, self._device, self._device_id)
-            self._session.run_with_iobinding(binding)
-            first = binding.get_outputs()[0]
+            if self._output_like is not None:
+                like = feeds[self._inputs[self._output_like]]
+                shape, dtype = like.shape, like.dtype
+            else:
+                binding.bind_output(self._output, self._device, self._device_id)
+                self._session.run_with_iobinding(binding)
+                first = binding.get_outputs()[0]
+                shape, dtype = first.shape(), first.numpy().dtype
             output = ort.OrtValue.ortvalue_from_shape_and_type(
-                first.shape(), first.numpy().dtype, self._device, self._device_id)
+                shape, dtype, self._device, self._device_id)
             binding.bind_ortvalue_output(self._output, output)
             bound = (binding, values, output)
             self._sets[key] = bound

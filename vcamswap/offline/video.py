@@ -155,6 +155,9 @@ class VideoJob:
         rate = vin.average_rate or vin.guessed_rate or Fraction(30)
         out.metadata.update(metadata.container_tags())
         codec = self._options.encoder or ENCODERS.get(self._options.codec, self._options.codec)
+        if codec not in av.codecs_available:
+            raise VCamSwapError(f"encoder {codec!r} is not available in this FFmpeg build; "
+                                "leave --encoder out for the software encoder")
         vout = out.add_stream(codec, rate=rate)
         vout.width = vin.codec_context.width // 2 * 2
         vout.height = vin.codec_context.height // 2 * 2

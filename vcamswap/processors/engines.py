@@ -85,12 +85,15 @@ def neural_loader(config: Config, store: ModelStore, paths: AppPaths,
         embedder = ArcFaceEmbedder(factory.create(files[arc_spec.name]), arc_spec,
                                    files[arc_spec.name])
         swap_path = files[swap_spec.name]
-        swap_session = factory.create(swap_path)
+        # A CUDA graph replays one captured launch sequence: one face at a time, fixed buffers.
+        graph = config.models.cuda_graph and not config.swap.many_faces
+        swap_session = factory.create(swap_path, cuda_graph=graph)
         on_cuda = "CUDAExecutionProvider" in swap_session.get_providers()
         bound = None
-        if io_binding if io_binding is not None else on_cuda:
+        if graph or (io_binding if io_binding is not None else on_cuda):
             # On CUDA: inputs and outputs in preallocated device buffers, one set per face count.
-            bound = BoundRunner(swap_session, "cuda" if on_cuda else "cpu")
+            bound = BoundRunner(swap_session, "cuda" if on_cuda else "cpu",
+                                output_like_input=0)
         swapper = InSwapper(swap_session, swap_spec, read_emap(swap_path), swap_path, bound)
         enhancer = None
         if config.swap.enhancer:
@@ -115,7 +118,9 @@ def build_swap_processor(config: Config, paths: AppPaths, state: RuntimeState,
     if choose_engine(config, store) == "neural":
         swapper = NeuralSwapProcessor(
             neural_loader(config, store, paths), resolve, state,
-            NeuralOptions(many_faces=swap.many_faces, color_correction=swap.color_correction,
+            NeuralOptions(detect_every=swap.neural_detect_every, many_faces=swap.many_faces,
+                          sources=tuple(swap.sources),
+                          color_correction=swap.color_correction,
                           opacity=swap.opacity, sharpness=swap.sharpness,
                           enhancer_every=swap.enhancer_every), stages)
     else:

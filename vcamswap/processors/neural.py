@@ -39,6 +39,8 @@ class NeuralOptions:
     enhancer_every: int = 1
     enhancer_blend: float = 0.8
     smoothing: float = 0.5
+    sources: tuple[str, ...] = ()
+    """Several source faces: each target face gets the most similar one (ArcFace cosine)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,6 +74,13 @@ def build_identity(models: NeuralModels, image: BgrImage, name: str) -> SourceId
     largest = max(faces, key=lambda f: f.box.area)
     embedding = models.embedder.embed(image, largest.kps).astype(np.float32)
     return SourceIdentity(embedding, models.swapper.latent(embedding))
+
+
+def assign_sources(targets: np.ndarray[Any, Any], sources: np.ndarray[Any, Any]) -> list[int]:
+    """For each target embedding (rows, unit length), the index of the most similar source."""
+    if len(sources) == 1:
+        return [0] * len(targets)
+    return [int(i) for i in np.argmax(targets @ sources.T, axis=1)]
 
 
 def mouth_mask(kps: np.ndarray[Any, Any], matrix: align.Matrix, size: int) -> np.ndarray[Any, Any]:
@@ -166,8 +175,12 @@ class NeuralSwapProcessor:
         size = models.swapper.spec.input_size
         matrices = [models.swapper.matrix(face.kps) for face in self._tracked]
         crops = [align.crop(image, m, size) for m in matrices]
+        latents = source.latent
+        if self._options.sources:
+            with self._stage("embed"):
+                latents = self._mapped_latents(frame.image, models, faces)
         with self._stage("swap"):
-            swapped = models.swapper.swap(crops, source.latent)
+            swapped = models.swapper.swap(crops, latents)
         out = image.copy()
         with self._stage("paste"):
             for face, matrix, crop, raw in zip(self._tracked, matrices, crops, swapped,
@@ -188,6 +201,14 @@ class NeuralSwapProcessor:
                 self._enhance(out, models.enhancer)
         return frame.with_image(out, swapped=True,
                                 regions=tuple(face.box for face in self._tracked))
+
+    def _mapped_latents(self, image: BgrImage, models: NeuralModels,
+                        faces: SourceFaceCache[SourceIdentity]) -> np.ndarray[Any, Any]:
+        """One latent per tracked face: the source whose embedding is nearest the target's."""
+        identities = [faces.get(name) for name in self._options.sources]
+        targets = np.stack([models.embedder.embed(image, face.kps) for face in self._tracked])
+        choice = assign_sources(targets, np.stack([s.embedding for s in identities]))
+        return np.concatenate([identities[i].latent for i in choice])
 
     def _enhance(self, out: BgrImage, enhancer: GfpganEnhancer) -> None:
         size = enhancer.spec.input_size
