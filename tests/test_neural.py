@@ -233,7 +233,8 @@ def test_mapped_sources_reach_the_swapper_per_face(model_dir: Path) -> None:
     astronaut, hopper = sample_photo("astronaut"), sample_photo("grace_hopper")
     hopper = cv2.resize(hopper, (astronaut.shape[1], astronaut.shape[0]))
     frame = np.hstack([astronaut, hopper])
-    kps_a, kps_h = five_points(astronaut), five_points(hopper) + np.array([astronaut.shape[1], 0], np.float32)
+    shift = np.array([astronaut.shape[1], 0], np.float32)
+    kps_a, kps_h = five_points(astronaut), five_points(hopper) + shift
     path = model_dir / "inswapper_128.onnx"
     swapper = InSwapper(session(path), CATALOG["inswapper_128"], read_emap(path))
     seen: list[np.ndarray[Any, Any]] = []
