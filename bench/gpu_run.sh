@@ -19,11 +19,13 @@ nvidia-smi > "$OUT/nvidia-smi.txt" 2>&1
 python3 -c "import onnxruntime as o, sys; print(sys.version); print(o.__version__, o.get_available_providers())" > "$OUT/ort.txt" 2>&1
 [ -f $W/m32/inswapper_128.onnx ] || python3 bench/make_models.py $W/m32 >> "$OUT/ort.txt"
 [ -f $W/m16/inswapper_128_fp16.onnx ] || python3 bench/make_models.py $W/m16 --fp16 >> "$OUT/ort.txt"
+if [ -z "${SKIP_FLOOR:-}" ]; then
 python3 bench/swapper_floor.py $W/m16/inswapper_128_fp16.onnx --runs 200 >> "$OUT/floor.jsonl" 2>>"$OUT/errors.txt"
 python3 bench/swapper_floor.py $W/m32/inswapper_128.onnx --runs 100 >> "$OUT/floor.jsonl" 2>>"$OUT/errors.txt"
 python3 bench/swapper_floor.py $W/m16/inswapper_128_fp16.onnx --runs 100 --batch 4 >> "$OUT/floor.jsonl" 2>>"$OUT/errors.txt"
 for m in $W/m16/GFPGANv1.4.onnx $W/m32/GFPGANv1.4.onnx $W/m32/det_10g.onnx $W/m32/w600k_r50.onnx; do
   python3 bench/model_floor.py "$m" --runs 50 >> "$OUT/floor.jsonl" 2>>"$OUT/errors.txt"
 done
+fi
 python3 bench/gpu_suite.py $W/m32 $W/m16 --providers cuda --frames 300 > "$OUT/suite.jsonl" 2>>"$OUT/errors.txt"
 tail -c 3000 "$OUT/errors.txt"; cat "$OUT/floor.jsonl" "$OUT/suite.jsonl" | cut -c1-600
