@@ -110,9 +110,11 @@ def build_parser() -> argparse.ArgumentParser:
     from vcamswap.cli.swap_cmd import add_parser as add_swap
 
     add_swap(sub)
+    from vcamswap.cli.faces_cmd import add_parser as add_faces
+
+    add_faces(sub)
 
     for name, text, issue in (
-        ("faces", "list, add and remove source faces", 7),
         ("ctl", "control a running daemon", 6),
         ("autostart", "start VCamSwap at login", 7),
     ):

@@ -126,7 +126,8 @@ def build_swap_processor(config: Config, paths: AppPaths, state: RuntimeState,
     else:
         landmarker = DlibLandmarker()
         swapper = LiteSwapProcessor(
-            landmarker, lite_face_cache(landmarker, resolve), state,
+            landmarker, lite_face_cache(landmarker, resolve,
+                                        (swap.faces_dir or paths.faces_dir) / ".cache"), state,
             LiteOptions(detect_every=swap.detect_every, many_faces=swap.many_faces,
                         color_correction=swap.color_correction, opacity=swap.opacity,
                         sharpness=swap.sharpness, detect_async=not offline), stages)

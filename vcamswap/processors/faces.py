@@ -59,7 +59,7 @@ class SourceFaceCache(Generic[T]):
     """Builds an engine's source data once per face file content (sha256), keeps a few."""
 
     def __init__(self, resolve: Callable[[str | None], Path],
-                 build: Callable[[BgrImage, str], T], capacity: int = 8) -> None:
+                 build: Callable[[BgrImage, str, str], T], capacity: int = 8) -> None:
         self._resolve = resolve
         self._build = build
         self._capacity = capacity
@@ -80,7 +80,7 @@ class SourceFaceCache(Generic[T]):
         digest, path = self._digest(name)
         item = self._by_hash.get(digest)
         if item is None:
-            item = self._build(read_image(path), str(path))
+            item = self._build(read_image(path), str(path), digest)
             log.info("loaded source face %s", path)
             self._by_hash[digest] = item
             while len(self._by_hash) > self._capacity:

@@ -107,6 +107,26 @@ def _box_of(points: Points, fit: BoxFit = DEFAULT_FIT) -> FaceBox:
     return FaceBox(cx - half_w, cy - half_h, cx + half_w, cy + half_h)
 
 
+def save_mesh(path: Path, mesh: SourceMesh) -> None:
+    """Store a source mesh (the face library's cache, keyed by the photo's sha256)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp.npz")
+    np.savez_compressed(tmp, texture=mesh.texture, points=mesh.points,
+                        triangles=mesh.triangles)
+    tmp.replace(path)
+
+
+def load_mesh(path: Path) -> SourceMesh | None:
+    """A stored mesh, or None when absent or unreadable (it is then rebuilt)."""
+    try:
+        with np.load(path) as data:
+            return SourceMesh(np.ascontiguousarray(data["texture"]),
+                              data["points"].astype(np.float32),
+                              data["triangles"].astype(np.int32))
+    except (OSError, KeyError, ValueError):
+        return None
+
+
 @dataclass(slots=True, eq=False)
 class _Track:
     points: Points
@@ -272,8 +292,14 @@ class LiteSwapProcessor:
         blend_into(out, warped, alpha, maps.left, maps.top)
 
 
-def lite_face_cache(landmarker: DlibLandmarker,
-                    resolve: Callable[[str | None], Path]) -> SourceFaceCache[SourceMesh]:
-    """A cache that builds lite meshes for face names resolved to image files."""
-    return SourceFaceCache(resolve, lambda image, name: build_source_mesh(landmarker, image,
-                                                                           name))
+def lite_face_cache(landmarker: DlibLandmarker, resolve: Callable[[str | None], Path],
+                    stored: Path | None = None) -> SourceFaceCache[SourceMesh]:
+    """A cache that builds lite meshes for face names resolved to image files; ``stored`` is
+    the face library's cache folder, whose meshes (by sha256) are used when present."""
+    def build(image: BgrImage, name: str, digest: str) -> SourceMesh:
+        if stored is not None:
+            mesh = load_mesh(stored / f"{digest}.lite.npz")
+            if mesh is not None:
+                return mesh
+        return build_source_mesh(landmarker, image, name)
+    return SourceFaceCache(resolve, build)

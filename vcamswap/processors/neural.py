@@ -129,7 +129,8 @@ class NeuralSwapProcessor:
         models = self._load()
         self._models = models
         self._faces = SourceFaceCache(self._resolve,
-                                      lambda image, name: build_identity(models, image, name))
+                                      lambda image, name, _digest: build_identity(models, image,
+                                                                                  name))
 
     def close(self) -> None:
         self._models = None

@@ -1,0 +1,1 @@
+"""The face library: named source photos in the faces folder, validated when added."""

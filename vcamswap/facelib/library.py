@@ -1,0 +1,126 @@
+"""Faces folder management for `vcamswap faces`, the tray and `ctl face`.
+
+Adding validates the photo (readable, exactly one clear face, or ``index`` to pick one),
+stores a normalised copy (the face with a margin, at most 1024 px) as ``NAME.png`` and the lite
+engine's mesh keyed by the copy's sha256, so the daemon does not redo the detection. A failed
+add changes nothing."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from vcamswap.errors import FaceError
+from vcamswap.inference.landmarks import DlibLandmarker
+from vcamswap.processors.faces import IMAGE_SUFFIXES, read_image
+from vcamswap.processors.lite import build_source_mesh, save_mesh
+from vcamswap.types import BgrImage, FaceBox
+
+MAX_SIDE = 1024
+NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 _.-]{0,63}$")
+
+
+@dataclass(frozen=True, slots=True)
+class FaceEntry:
+    name: str
+    path: Path
+    sha256: str
+
+
+def _sanitize(name: str) -> str:
+    cleaned = re.sub(r"[^A-Za-z0-9 _.-]", "_", name).strip(" ._") or "face"
+    return cleaned[:64]
+
+
+class FaceLibrary:
+    """One faces folder. Constructing it does no I/O."""
+
+    def __init__(self, folder: Path, landmarker: DlibLandmarker | None = None) -> None:
+        self.folder = folder
+        self._landmarker = landmarker or DlibLandmarker()
+
+    @property
+    def cache(self) -> Path:
+        return self.folder / ".cache"
+
+    def entries(self) -> list[FaceEntry]:
+        if not self.folder.is_dir():
+            return []
+        found = []
+        for path in sorted(self.folder.iterdir()):
+            if path.is_file() and path.suffix.lower() in IMAGE_SUFFIXES:
+                digest = hashlib.sha256(path.read_bytes()).hexdigest()
+                found.append(FaceEntry(path.stem, path, digest))
+        return found
+
+    def names(self) -> list[str]:
+        return [entry.name for entry in self.entries()]
+
+    def _faces(self, image: BgrImage) -> list[FaceBox]:
+        gray = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
+        return [b for b in self._landmarker.detect(gray, upsample=1) if b.score >= 0.3]
+
+    def add(self, source: Path, name: str | None = None, index: int | None = None) -> FaceEntry:
+        image = read_image(source)
+        final = _sanitize(name or source.stem)
+        if not NAME.match(final):
+            raise FaceError(f"{final!r} is not a usable face name: letters, digits, space, "
+                            "dot, dash and underscore")
+        if any(existing.name.lower() == final.lower() for existing in self.entries()):
+            raise FaceError(f"a face named {final!r} already exists in {self.folder}; remove "
+                            "it first or pass --name")
+        faces = self._faces(image)
+        if not faces:
+            raise FaceError(f"no face found in {source}: use a clear, frontal, well-lit photo "
+                            "with the face at least 80 pixels wide")
+        if index is None and len(faces) > 1:
+            raise FaceError(f"{len(faces)} faces found in {source}; pass --index N to pick one "
+                            "(0 = the largest)")
+        chosen = faces[index or 0] if (index or 0) < len(faces) else None
+        if chosen is None:
+            raise FaceError(f"--index {index} is out of range: {len(faces)} face(s) in {source}")
+        copy = self._normalise(image, chosen)
+        if len(faces) > 1 and len(self._faces(copy)) != 1:
+            raise FaceError(f"face {index} in {source} is too close to another face to store "
+                            "alone; crop the photo first")
+        mesh = build_source_mesh(self._landmarker, copy, str(source))
+        self.folder.mkdir(parents=True, exist_ok=True)
+        target = self.folder / f"{final}.png"
+        ok, encoded = cv2.imencode(".png", copy)
+        if not ok:
+            raise FaceError(f"could not encode {source} as PNG")
+        data = encoded.tobytes()
+        tmp = target.with_name(f".{target.name}.tmp")
+        tmp.write_bytes(data)
+        tmp.replace(target)
+        digest = hashlib.sha256(data).hexdigest()
+        save_mesh(self.cache / f"{digest}.lite.npz", mesh)
+        return FaceEntry(final, target, digest)
+
+    def _normalise(self, image: BgrImage, box: FaceBox) -> BgrImage:
+        """The face with a generous margin (hair, chin, neck), at most MAX_SIDE pixels."""
+        h, w = image.shape[:2]
+        size = max(box.width, box.height)
+        cx, cy = (box.left + box.right) / 2, (box.top + box.bottom) / 2
+        half = size * 1.1
+        x0, y0 = max(0, int(cx - half)), max(0, int(cy - half * 1.1))
+        x1, y1 = min(w, int(cx + half)), min(h, int(cy + half * 1.0))
+        crop = image[y0:y1, x0:x1]
+        scale = min(1.0, MAX_SIDE / max(crop.shape[:2]))
+        if scale < 1.0:
+            crop = cv2.resize(crop, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+        return np.ascontiguousarray(crop)
+
+    def remove(self, name: str) -> Path:
+        for entry in self.entries():
+            if entry.name.lower() == name.lower():
+                entry.path.unlink()
+                (self.cache / f"{entry.sha256}.lite.npz").unlink(missing_ok=True)
+                return entry.path
+        known = ", ".join(self.names()) or "none"
+        raise FaceError(f"no face named {name!r} in {self.folder} (faces: {known})")
