@@ -99,7 +99,7 @@ def test_run_with_a_bad_config_exits_2_and_names_the_line(tmp_path: Path) -> Non
 
 
 def test_commands_of_later_issues_say_so(tmp_path: Path) -> None:
-    result = subprocess.run([sys.executable, "-m", "vcamswap", "ctl", "status"],
+    result = subprocess.run([sys.executable, "-m", "vcamswap", "autostart", "enable"],
                             capture_output=True, text=True, timeout=60,
                             env=env_for(tmp_path / "home"), check=False)
     assert result.returncode == 2

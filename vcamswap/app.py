@@ -11,14 +11,20 @@ from pathlib import Path
 from types import FrameType
 
 from vcamswap.config import AppPaths, Config
+from vcamswap.config.loader import write_text_atomic
 from vcamswap.config.models import CameraConfig, OutputConfig
+from vcamswap.control.server import ControlServer
+from vcamswap.control.token import write_token
+from vcamswap.controls import DaemonControls
 from vcamswap.devices.imaging import TextCardRenderer
 from vcamswap.devices.sinks import NullSink, RecordingSink, VirtualCameraSink
 from vcamswap.devices.sources import OpenCvCameraSource, TestPatternSource, VideoFileSource
 from vcamswap.errors import ConfigError
+from vcamswap.facelib.library import FaceLibrary
 from vcamswap.pipeline.protocols import FrameProcessor, FrameSink, FrameSource
 from vcamswap.pipeline.supervisor import PipelineOptions, Supervisor
 from vcamswap.processors.engines import build_swap_processor
+from vcamswap.processors.faces import folder_resolver
 from vcamswap.runtime import RuntimeState, Toggles
 from vcamswap.safety.guard import PrivacyGuard
 
@@ -74,6 +80,26 @@ def build_supervisor(config: Config, paths: AppPaths, spec: RunSpec,
         policy=PrivacyGuard(config.swap.on_face_lost, TextCardRenderer().render),
         options=PipelineOptions(output_fps=config.output.fps, default_size=size),
     )
+
+
+def start_control(config: Config, paths: AppPaths, supervisor: Supervisor,
+                  config_file: Path | None) -> ControlServer | None:
+    """The loopback control API and preview; a busy port is logged and the daemon goes on."""
+    if not config.control.enabled:
+        return None
+    library = FaceLibrary(config.swap.faces_dir or paths.faces_dir)
+    controls = DaemonControls(supervisor, folder_resolver(library.folder), library.names,
+                              config_file, config.swap.engine)
+    token = write_token(paths.token_file)
+    try:
+        server = ControlServer(controls, token, config.control.port, config.control.preview_fps)
+    except OSError as exc:
+        log.error("control API not started: 127.0.0.1:%d is unavailable (%s); set "
+                  "control.port to a free port (0 picks one)", config.control.port, exc)
+        return None
+    server.start()
+    write_text_atomic(paths.token_file.with_name("control.port"), f"{server.port}\n")
+    return server
 
 
 def run_daemon(supervisor: Supervisor, status_every_s: float = 30.0) -> None:

@@ -43,7 +43,7 @@ def cmd_check_config(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from vcamswap.app import RunSpec, build_supervisor, run_daemon
+    from vcamswap.app import RunSpec, build_supervisor, run_daemon, start_control
     from vcamswap.log import setup_logging
     from vcamswap.safety.consent import ensure_consent
 
@@ -65,12 +65,18 @@ def cmd_run(args: argparse.Namespace) -> int:
     if isinstance(camera, str) and camera.isdigit():
         camera = int(camera)
     supervisor = build_supervisor(config, paths, RunSpec(camera=camera, output=args.output))
+    control = start_control(config, paths, supervisor, config_file if config_file.is_file()
+                            else None)
     if args.seconds is not None:
         stop = supervisor.stop_event
         import threading
 
         threading.Timer(args.seconds, stop.set).start()
-    run_daemon(supervisor)
+    try:
+        run_daemon(supervisor)
+    finally:
+        if control is not None:
+            control.stop()
     status = supervisor.status()
     log.info("stopped: %d frames in, %d out, %d dropped", status.frames_in, status.frames_out,
              status.dropped)

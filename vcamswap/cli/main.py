@@ -113,9 +113,11 @@ def build_parser() -> argparse.ArgumentParser:
     from vcamswap.cli.faces_cmd import add_parser as add_faces
 
     add_faces(sub)
+    from vcamswap.cli.ctl_cmd import add_parser as add_ctl
+
+    add_ctl(sub)
 
     for name, text, issue in (
-        ("ctl", "control a running daemon", 6),
         ("autostart", "start VCamSwap at login", 7),
     ):
         p = sub.add_parser(name, help=f"{text} (coming: issue {issue})")

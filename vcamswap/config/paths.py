@@ -23,6 +23,11 @@ class AppPaths:
         return self.data_dir / "faces"
 
     @property
+    def token_file(self) -> Path:
+        """The control API's token (mode 0600), next to the config file."""
+        return self.config_file.parent / "control.token"
+
+    @property
     def models_dir(self) -> Path:
         return self.data_dir / "models"
 

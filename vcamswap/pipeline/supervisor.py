@@ -21,7 +21,7 @@ from vcamswap.pipeline.state import Health
 from vcamswap.pipeline.status import PipelineStats, State, Status
 from vcamswap.pipeline.workers import Backoff, CaptureWorker, InferenceWorker, OutputWorker
 from vcamswap.runtime import RuntimeState
-from vcamswap.types import Frame
+from vcamswap.types import BgrImage, Frame
 
 log = logging.getLogger(__name__)
 
@@ -131,6 +131,10 @@ class Supervisor:
         if camera == "starting":
             return "starting"
         return "running"
+
+    def last_output(self) -> BgrImage | None:
+        """The image most recently sent to the sink (for the preview), or None."""
+        return self._output.sent
 
     def status(self) -> Status:
         return self.stats.snapshot(self._state(), self._source.description,

@@ -228,6 +228,7 @@ class OutputWorker:
         self._size = default_size
         self._backoff = backoff
         self._last: BgrImage | None = None
+        self.sent: BgrImage | None = None  # read by the preview; a reference, never copied here
         self._card: tuple[str, tuple[int, int], BgrImage] | None = None
 
     def run(self) -> None:
@@ -291,6 +292,7 @@ class OutputWorker:
                 self._stop.wait(self._backoff.initial)
                 return
             last_sent = time.monotonic()
+            self.sent = image
             self._stats.tick("out", last_sent)
             if captured_at is not None:
                 self._stats.record_latency(last_sent - captured_at)

@@ -1,0 +1,1 @@
+"""Loopback control API (JSON over HTTP, token required) and the MJPEG preview."""

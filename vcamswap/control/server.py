@@ -1,0 +1,198 @@
+"""The control API on 127.0.0.1: JSON over HTTP, a token on every request, Host and Origin
+checked (web pages cannot drive it, DNS rebinding included), request bodies limited.
+The preview (an MJPEG page) reads the last output frame at a bounded rate on its own thread,
+so it never slows the virtual camera."""
+
+from __future__ import annotations
+
+import hmac
+import json
+import logging
+import threading
+import time
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import cv2
+
+from vcamswap.control.api import Controls
+from vcamswap.errors import VCamSwapError
+
+log = logging.getLogger(__name__)
+MAX_BODY = 4096
+PAGE = """<!doctype html><html><head><meta charset="utf-8"><title>VCamSwap preview</title>
+<style>body{background:#202428;color:#ddd;font:14px sans-serif;margin:1em}
+img{max-width:100%;border:1px solid #444}</style></head><body>
+<h1>VCamSwap preview</h1><img id="stream" src="/preview.mjpg?token=TOKEN" alt="output">
+<pre id="status"></pre><script>
+async function poll(){try{const r=await fetch('/api/status',{headers:{'Authorization':
+'Bearer TOKEN'}});document.getElementById('status').textContent=JSON.stringify(await r.json(),
+null,1);}catch(e){}setTimeout(poll,1000);}poll();</script></body></html>"""
+
+
+class ControlServer:
+    """Serves ``controls`` on 127.0.0.1:``port`` (0 = any free port) in a daemon thread."""
+
+    def __init__(self, controls: Controls, token: str, port: int = 0,
+                 preview_fps: float = 10.0) -> None:
+        self.controls = controls
+        self.token = token
+        self.preview_interval = 1.0 / preview_fps
+        self.stopping = threading.Event()
+        handler = type("Handler", (_Handler,), {"server_state": self})
+        self._httpd = ThreadingHTTPServer(("127.0.0.1", port), handler)
+        self._httpd.daemon_threads = True
+        self._thread: threading.Thread | None = None
+
+    @property
+    def port(self) -> int:
+        return int(self._httpd.server_address[1])
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._httpd.serve_forever,
+                                        name="vcamswap-control", daemon=True)
+        self._thread.start()
+        log.info("control API on http://127.0.0.1:%d (token in the control.token file)",
+                 self.port)
+
+    def stop(self) -> None:
+        self.stopping.set()
+        self._httpd.shutdown()
+        self._httpd.server_close()
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server_state: ControlServer
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, fmt: str, *args: Any) -> None:
+        log.debug("control: " + fmt, *args)
+
+    def _send(self, status: int, body: dict[str, Any]) -> None:
+        data = json.dumps(body).encode("utf-8")
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.send_header("Cache-Control", "no-store")
+        self.end_headers()
+        self.wfile.write(data)
+
+    def _refuse(self, status: HTTPStatus, message: str) -> None:
+        self.close_connection = True
+        self._send(status, {"error": message})
+
+    def _allowed(self, url_token: str | None) -> bool:
+        state = self.server_state
+        host = self.headers.get("Host", "")
+        if host not in (f"127.0.0.1:{state.port}", f"localhost:{state.port}"):
+            self._refuse(HTTPStatus.FORBIDDEN, "bad Host header: the control API answers "
+                         "only requests to 127.0.0.1")
+            return False
+        origin = self.headers.get("Origin")
+        if origin is not None and origin not in (f"http://127.0.0.1:{state.port}",
+                                                 f"http://localhost:{state.port}"):
+            self._refuse(HTTPStatus.FORBIDDEN, "cross-origin requests are not allowed")
+            return False
+        given = self.headers.get("Authorization", "").removeprefix("Bearer ").strip() \
+            or url_token or ""
+        if not hmac.compare_digest(given.encode(), state.token.encode()):
+            self._refuse(HTTPStatus.UNAUTHORIZED, "missing or wrong token: read it from the "
+                         "control.token file (vcamswap ctl does this)")
+            return False
+        return True
+
+    def do_GET(self) -> None:
+        url = urlsplit(self.path)
+        token = parse_qs(url.query).get("token", [None])[0]
+        if not self._allowed(token):
+            return
+        if url.path == "/api/status":
+            self._send(HTTPStatus.OK, self.server_state.controls.status())
+        elif url.path == "/preview":
+            page = PAGE.replace("TOKEN", self.server_state.token).encode("utf-8")
+            self.send_response(HTTPStatus.OK)
+            self.send_header("Content-Type", "text/html; charset=utf-8")
+            self.send_header("Content-Length", str(len(page)))
+            self.end_headers()
+            self.wfile.write(page)
+        elif url.path == "/preview.mjpg":
+            self._stream()
+        else:
+            self._refuse(HTTPStatus.NOT_FOUND, f"no such endpoint {url.path}")
+
+    def _stream(self) -> None:
+        state = self.server_state
+        self.send_response(HTTPStatus.OK)
+        self.send_header("Content-Type", "multipart/x-mixed-replace; boundary=frame")
+        self.send_header("Cache-Control", "no-store")
+        self.end_headers()
+        self.close_connection = True
+        try:
+            while not state.stopping.is_set():
+                image = state.controls.preview_frame()
+                if image is not None:
+                    ok, jpeg = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, 80])
+                    if ok:
+                        data = jpeg.tobytes()
+                        self.wfile.write(b"--frame\r\nContent-Type: image/jpeg\r\n"
+                                         + f"Content-Length: {len(data)}\r\n\r\n".encode()
+                                         + data + b"\r\n")
+                        self.wfile.flush()
+                time.sleep(state.preview_interval)
+        except (BrokenPipeError, ConnectionResetError):
+            return
+
+    def do_POST(self) -> None:
+        if not self._allowed(None):
+            return
+        length = self.headers.get("Content-Length")
+        try:
+            size = int(length) if length is not None else 0
+        except ValueError:
+            self._refuse(HTTPStatus.BAD_REQUEST, "bad Content-Length")
+            return
+        if size > MAX_BODY:
+            self._refuse(HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
+                         f"request body over {MAX_BODY} bytes")
+            return
+        try:
+            body = json.loads(self.rfile.read(size) or b"{}")
+            if not isinstance(body, dict):
+                raise ValueError("not an object")
+        except ValueError as exc:
+            self._refuse(HTTPStatus.BAD_REQUEST, f"the body must be a JSON object ({exc})")
+            return
+        try:
+            result = self._dispatch(urlsplit(self.path).path, body)
+        except VCamSwapError as exc:
+            self._send(HTTPStatus.BAD_REQUEST, {"error": str(exc)})
+            return
+        if result is None:
+            self._refuse(HTTPStatus.NOT_FOUND, f"no such endpoint {self.path}")
+            return
+        self._send(HTTPStatus.OK, result)
+
+    def _dispatch(self, path: str, body: dict[str, Any]) -> dict[str, Any] | None:
+        controls = self.server_state.controls
+        if path in ("/api/enable", "/api/disable"):
+            controls.set_swap_enabled(path == "/api/enable")
+        elif path == "/api/face":
+            name = body.get("name")
+            if not isinstance(name, str) or not name:
+                raise VCamSwapError('send {"name": "FACE"}')
+            controls.set_source_face(name)
+        elif path == "/api/enhancer":
+            on = body.get("on")
+            if not isinstance(on, bool):
+                raise VCamSwapError('send {"on": true} or {"on": false}')
+            controls.set_enhancer(on)
+        elif path == "/api/reload":
+            problems = controls.reload()
+            return {"ok": not problems, "problems": problems}
+        elif path == "/api/quit":
+            controls.quit()
+        else:
+            return None
+        return {"ok": True, "status": controls.status()}

@@ -1,0 +1,67 @@
+"""DaemonControls: the Controls the control API and the tray drive, over a running Supervisor.
+State lives in RuntimeState and Status only; nothing is stored twice."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from vcamswap.config import load_config
+from vcamswap.errors import ConfigError
+from vcamswap.pipeline.supervisor import Supervisor
+from vcamswap.types import BgrImage
+
+log = logging.getLogger(__name__)
+
+
+class DaemonControls:
+    def __init__(self, supervisor: Supervisor, resolve_face: Callable[[str | None], Path],
+                 face_names: Callable[[], list[str]], config_file: Path | None,
+                 engine: str) -> None:
+        self._supervisor = supervisor
+        self._resolve = resolve_face
+        self._face_names = face_names
+        self._config_file = config_file
+        self._engine = engine
+
+    def status(self) -> dict[str, Any]:
+        toggles = self._supervisor.state.get()
+        return {**self._supervisor.status().to_dict(), "engine": self._engine,
+                "swap_enabled": toggles.swap_enabled, "face": toggles.face,
+                "enhancer": toggles.enhancer, "mouth_mask": toggles.mouth_mask,
+                "faces": self._face_names()}
+
+    def set_swap_enabled(self, on: bool) -> None:
+        self._supervisor.state.update(swap_enabled=on)
+        log.info("swap %s", "on" if on else "off")
+
+    def set_source_face(self, name: str) -> None:
+        self._resolve(name)  # FaceError with the list of faces when unknown
+        self._supervisor.state.update(face=name)
+        log.info("source face: %s", name)
+
+    def set_enhancer(self, on: bool) -> None:
+        self._supervisor.state.update(enhancer=on)
+
+    def reload(self) -> list[str]:
+        if self._config_file is None:
+            return ["no config file to reload (the daemon was started with defaults)"]
+        try:
+            config = load_config(self._config_file)
+        except ConfigError as exc:
+            log.error("config reload rejected; the running config stays:\n%s",
+                      "\n".join(exc.problems))
+            return exc.problems
+        self._supervisor.state.update(swap_enabled=config.swap.enabled, face=config.swap.face,
+                                      enhancer=config.swap.enhancer,
+                                      mouth_mask=config.swap.mouth_mask)
+        log.info("config reloaded from %s", self._config_file)
+        return []
+
+    def quit(self) -> None:
+        self._supervisor.stop_event.set()
+
+    def preview_frame(self) -> BgrImage | None:
+        return self._supervisor.last_output()
