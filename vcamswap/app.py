@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import signal
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
@@ -27,6 +28,8 @@ from vcamswap.processors.engines import build_swap_processor
 from vcamswap.processors.faces import folder_resolver
 from vcamswap.runtime import RuntimeState, Toggles
 from vcamswap.safety.guard import PrivacyGuard
+from vcamswap.tray.icon import desktop_opener, run_tray
+from vcamswap.tray.menu import build_menu
 
 log = logging.getLogger(__name__)
 
@@ -82,14 +85,18 @@ def build_supervisor(config: Config, paths: AppPaths, spec: RunSpec,
     )
 
 
-def start_control(config: Config, paths: AppPaths, supervisor: Supervisor,
-                  config_file: Path | None) -> ControlServer | None:
+def build_controls(config: Config, paths: AppPaths, supervisor: Supervisor,
+                   config_file: Path | None) -> DaemonControls:
+    library = FaceLibrary(config.swap.faces_dir or paths.faces_dir)
+    return DaemonControls(supervisor, folder_resolver(library.folder), library.names,
+                          config_file, config.swap.engine)
+
+
+def start_control(config: Config, paths: AppPaths,
+                  controls: DaemonControls) -> ControlServer | None:
     """The loopback control API and preview; a busy port is logged and the daemon goes on."""
     if not config.control.enabled:
         return None
-    library = FaceLibrary(config.swap.faces_dir or paths.faces_dir)
-    controls = DaemonControls(supervisor, folder_resolver(library.folder), library.names,
-                              config_file, config.swap.engine)
     token = write_token(paths.token_file)
     try:
         server = ControlServer(controls, token, config.control.port, config.control.preview_fps)
@@ -102,8 +109,24 @@ def start_control(config: Config, paths: AppPaths, supervisor: Supervisor,
     return server
 
 
-def run_daemon(supervisor: Supervisor, status_every_s: float = 30.0) -> None:
-    """Run until SIGINT/SIGTERM (or a quit); the signal handler only sets the stop event."""
+def tray_foreground(config: Config, paths: AppPaths, controls: DaemonControls,
+                    server: ControlServer | None,
+                    config_file: Path) -> Callable[[threading.Event], bool]:
+    """The tray, to run on the main thread; returns False when no tray could be shown."""
+    def run(stop: threading.Event) -> bool:
+        urls = {} if server is None else {
+            "preview": f"http://127.0.0.1:{server.port}/preview?token={server.token}",
+            "about": f"http://127.0.0.1:{server.port}/about?token={server.token}"}
+        items = build_menu(controls, desktop_opener(urls),
+                           str(config.swap.faces_dir or paths.faces_dir), str(config_file))
+        return run_tray(controls, items, stop)
+    return run
+
+
+def run_daemon(supervisor: Supervisor, status_every_s: float = 30.0,
+               foreground: Callable[[threading.Event], bool] | None = None) -> None:
+    """Run until SIGINT/SIGTERM (or a quit); the signal handler only sets the stop event.
+    ``foreground`` (the tray) runs on the main thread; without it the main thread waits."""
     stop = supervisor.stop_event
 
     def on_signal(signum: int, _frame: FrameType | None) -> None:
@@ -115,6 +138,8 @@ def run_daemon(supervisor: Supervisor, status_every_s: float = 30.0) -> None:
         signal.signal(signal.SIGTERM, on_signal)
     supervisor.start()
     try:
+        if foreground is not None and foreground(stop):
+            return
         while not stop.wait(status_every_s):
             status = supervisor.status()
             log.info("%s: in %.1f fps, out %.1f fps, latency p95 %.1f ms, dropped %d",

@@ -45,6 +45,9 @@ class DaemonControls:
     def set_enhancer(self, on: bool) -> None:
         self._supervisor.state.update(enhancer=on)
 
+    def set_mouth_mask(self, on: bool) -> None:
+        self._supervisor.state.update(mouth_mask=on)
+
     def reload(self) -> list[str]:
         if self._config_file is None:
             return ["no config file to reload (the daemon was started with defaults)"]

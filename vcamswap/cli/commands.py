@@ -43,7 +43,14 @@ def cmd_check_config(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from vcamswap.app import RunSpec, build_supervisor, run_daemon, start_control
+    from vcamswap.app import (
+        RunSpec,
+        build_controls,
+        build_supervisor,
+        run_daemon,
+        start_control,
+        tray_foreground,
+    )
     from vcamswap.log import setup_logging
     from vcamswap.safety.consent import ensure_consent
 
@@ -65,15 +72,19 @@ def cmd_run(args: argparse.Namespace) -> int:
     if isinstance(camera, str) and camera.isdigit():
         camera = int(camera)
     supervisor = build_supervisor(config, paths, RunSpec(camera=camera, output=args.output))
-    control = start_control(config, paths, supervisor, config_file if config_file.is_file()
-                            else None)
+    controls = build_controls(config, paths, supervisor,
+                              config_file if config_file.is_file() else None)
+    control = start_control(config, paths, controls)
+    foreground = None
+    if config.tray.enabled and not args.no_tray:
+        foreground = tray_foreground(config, paths, controls, control, config_file)
     if args.seconds is not None:
         stop = supervisor.stop_event
         import threading
 
         threading.Timer(args.seconds, stop.set).start()
     try:
-        run_daemon(supervisor)
+        run_daemon(supervisor, foreground=foreground)
     finally:
         if control is not None:
             control.stop()

@@ -19,6 +19,8 @@ class Controls(Protocol):
 
     def set_enhancer(self, on: bool) -> None: ...
 
+    def set_mouth_mask(self, on: bool) -> None: ...
+
     def reload(self) -> list[str]:
         """Re-read the config; the problems found (empty when applied)."""
 

@@ -17,6 +17,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import cv2
 
+from vcamswap import __version__
 from vcamswap.control.api import Controls
 from vcamswap.errors import VCamSwapError
 
@@ -30,6 +31,17 @@ img{max-width:100%;border:1px solid #444}</style></head><body>
 async function poll(){try{const r=await fetch('/api/status',{headers:{'Authorization':
 'Bearer TOKEN'}});document.getElementById('status').textContent=JSON.stringify(await r.json(),
 null,1);}catch(e){}setTimeout(poll,1000);}poll();</script></body></html>"""
+
+
+ABOUT = f"""<!doctype html><html><head><meta charset="utf-8"><title>About VCamSwap</title>
+</head><body style="font:14px sans-serif;margin:2em;max-width:48em">
+<h1>VCamSwap {__version__}</h1><p>Live face-swap virtual camera. Use only faces you have the
+consent to use; keep the synthetic-media label on.</p><h2>Licences of what it loads</h2><ul>
+<li>insightface models (det_10g, w600k_r50, inswapper_128): non-commercial research use
+only.</li><li>GFPGAN: Apache-2.0 code; check the weights' terms. GPEN: non-commercial.</li>
+<li>dlib (Boost licence); its 68-point landmark model was trained on iBUG 300-W, whose terms
+exclude commercial use.</li><li>VCamSwap redistributes none of these files.</li></ul>
+</body></html>"""
 
 
 class ControlServer:
@@ -117,6 +129,13 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_header("Content-Length", str(len(page)))
             self.end_headers()
             self.wfile.write(page)
+        elif url.path == "/about":
+            page = ABOUT.encode("utf-8")
+            self.send_response(HTTPStatus.OK)
+            self.send_header("Content-Type", "text/html; charset=utf-8")
+            self.send_header("Content-Length", str(len(page)))
+            self.end_headers()
+            self.wfile.write(page)
         elif url.path == "/preview.mjpg":
             self._stream()
         else:
@@ -183,11 +202,11 @@ class _Handler(BaseHTTPRequestHandler):
             if not isinstance(name, str) or not name:
                 raise VCamSwapError('send {"name": "FACE"}')
             controls.set_source_face(name)
-        elif path == "/api/enhancer":
+        elif path in ("/api/enhancer", "/api/mouth_mask"):
             on = body.get("on")
             if not isinstance(on, bool):
                 raise VCamSwapError('send {"on": true} or {"on": false}')
-            controls.set_enhancer(on)
+            (controls.set_enhancer if path == "/api/enhancer" else controls.set_mouth_mask)(on)
         elif path == "/api/reload":
             problems = controls.reload()
             return {"ok": not problems, "problems": problems}

@@ -1,0 +1,120 @@
+"""Tray: the menu driven directly (no display), and one real icon under Xvfb."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.fakes import CardRenderer, RecordingSink, ScriptedSource
+from vcamswap.controls import DaemonControls
+from vcamswap.pipeline.supervisor import PipelineOptions, Supervisor
+from vcamswap.processors.base import PassthroughProcessor
+from vcamswap.processors.faces import folder_resolver
+from vcamswap.tray.menu import Item, Opener, build_menu, tooltip
+
+
+@pytest.fixture
+def controls(tmp_path: Path) -> Iterator[DaemonControls]:
+    faces = tmp_path / "faces"
+    faces.mkdir()
+    for name in ("alice", "bob"):
+        (faces / f"{name}.png").write_bytes(b"png")
+    supervisor = Supervisor(ScriptedSource(), PassthroughProcessor(), RecordingSink(),
+                            CardRenderer(), options=PipelineOptions(default_size=(64, 48)))
+    supervisor.start()
+    yield DaemonControls(supervisor, folder_resolver(faces), lambda: ["alice", "bob"], None,
+                         "lite")
+    supervisor.stop()
+
+
+def by_text(items: tuple[Item, ...], text: str) -> Item:
+    return next(item for item in items if item.text == text)
+
+
+def test_menu_items_change_the_daemon_state(controls: DaemonControls) -> None:
+    opened: list[str] = []
+    opener = Opener(url=opened.append, path=opened.append,
+                    urls={"preview": "http://127.0.0.1:1/preview?token=t", "about": "A"})
+    items = build_menu(controls, opener, "/faces", "/config.yaml")
+    swap = by_text(items, "Swap faces")
+    assert swap.default and swap.checked and swap.checked()
+    assert swap.action
+    swap.action()
+    assert not controls.status()["swap_enabled"] and not swap.checked()
+    faces_menu = by_text(items, "Faces")
+    assert faces_menu.submenu
+    entries = faces_menu.submenu()
+    assert [e.text for e in entries] == ["alice", "bob", "Add face…"]
+    bob = entries[1]
+    assert bob.action and bob.checked and bob.radio
+    bob.action()
+    assert controls.status()["face"] == "bob" and bob.checked()
+    for text, key in (("Enhancer", "enhancer"), ("Mouth mask", "mouth_mask")):
+        item = by_text(items, text)
+        assert item.action
+        item.action()
+        assert controls.status()[key]
+    for text in ("Preview", "Open config", "About / Licences"):
+        action = by_text(items, text).action
+        assert action
+        action()
+    add = entries[2].action
+    assert add
+    add()
+    assert opened == ["http://127.0.0.1:1/preview?token=t", "/config.yaml", "A", "/faces"]
+    assert "VCamSwap:" in tooltip(controls)
+    quit_action = by_text(items, "Quit").action
+    assert quit_action
+    quit_action()
+    assert controls.status()["state"] == "stopped"
+
+
+@pytest.mark.skipif((shutil.which("Xvfb") is None or shutil.which("trayer") is None)
+                    and not os.environ.get("CI"),
+                    reason="needs Xvfb and trayer (.ci/run installs both; in CI it must run)")
+def test_real_tray_under_xvfb_shows_and_stops(tmp_path: Path) -> None:
+    display = f":{90 + os.getpid() % 9}"
+    xvfb = subprocess.Popen(["Xvfb", display, "-screen", "0", "800x600x24"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    env = {**os.environ, "DISPLAY": display, "VCAMSWAP_HOME": str(tmp_path / "home")}
+    time.sleep(1.0)
+    tray = subprocess.Popen(["trayer", "--edge", "top"], env=env, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    time.sleep(0.5)
+    config = tmp_path / "config.yaml"
+    config.write_text("control:\n  port: 0\nsafety:\n  consent_accepted: true\n")
+    daemon = subprocess.Popen(
+        [sys.executable, "-m", "vcamswap", "run", "--config", str(config), "--camera",
+         "pattern", "--output", "null", "--engine", "lite"], env=env, stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        lines: list[str] = []
+        assert daemon.stdout is not None
+        while time.monotonic() < deadline:
+            line = daemon.stdout.readline()
+            lines.append(line)
+            if "tray icon shown" in line or not line:
+                break
+        assert any("tray icon shown" in line for line in lines), "".join(lines)
+        time.sleep(1.0)
+        sent = time.monotonic()
+        # A stop from another thread (the control API) must reach the tray's X11 loop.
+        quit_cmd = subprocess.run([sys.executable, "-m", "vcamswap", "ctl", "--config",
+                                   str(config), "quit"], env=env, capture_output=True,
+                                  text=True, timeout=60, check=False)
+        assert quit_cmd.returncode == 0, quit_cmd.stderr
+        daemon.wait(timeout=10)
+        assert time.monotonic() - sent < 6.0
+        assert daemon.returncode == 0
+    finally:
+        for process in (daemon, tray, xvfb):
+            if process.poll() is None:
+                process.kill()

@@ -1,0 +1,74 @@
+"""The tray menu as plain data: every label, check mark and action pulls from Controls, so the
+menu never holds state of its own (and tests drive it without a display)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from vcamswap.control.api import Controls
+
+
+@dataclass(frozen=True, slots=True)
+class Item:
+    text: str
+    action: Callable[[], None] | None = None
+    checked: Callable[[], bool] | None = None
+    radio: bool = False
+    default: bool = False
+    submenu: Callable[[], tuple[Item, ...]] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Opener:
+    """How the menu opens things on this desktop (injected; tests record the calls)."""
+
+    url: Callable[[str], None]
+    path: Callable[[str], None]
+    urls: dict[str, str] = field(default_factory=dict)
+
+
+def _flag(controls: Controls, key: str) -> Callable[[], bool]:
+    return lambda: bool(controls.status().get(key))
+
+
+def build_menu(controls: Controls, opener: Opener, faces_folder: str,
+               config_file: str) -> tuple[Item, ...]:
+    """Swap on/off (also the default click), Faces (radio list + Add face), Enhancer, Mouth
+    mask, Preview, Open config, About/Licences, Quit."""
+    def toggle(key: str, setter: Callable[[bool], None]) -> Callable[[], None]:
+        return lambda: setter(not bool(controls.status().get(key)))
+
+    def choose(name: str) -> Callable[[], None]:
+        return lambda: controls.set_source_face(name)
+
+    def current(name: str) -> Callable[[], bool]:
+        return lambda: controls.status().get("face") == name
+
+    def faces() -> tuple[Item, ...]:
+        names = controls.status().get("faces") or []
+        items = [Item(name, action=choose(name), checked=current(name), radio=True)
+                 for name in names]
+        items.append(Item("Add face…", action=lambda: opener.path(faces_folder)))
+        return tuple(items)
+
+    return (
+        Item("Swap faces", action=toggle("swap_enabled", controls.set_swap_enabled),
+             checked=_flag(controls, "swap_enabled"), default=True),
+        Item("Faces", submenu=faces),
+        Item("Enhancer", action=toggle("enhancer", controls.set_enhancer),
+             checked=_flag(controls, "enhancer")),
+        Item("Mouth mask", action=toggle("mouth_mask", controls.set_mouth_mask),
+             checked=_flag(controls, "mouth_mask")),
+        Item("Preview", action=lambda: opener.url(opener.urls.get("preview", ""))),
+        Item("Open config", action=lambda: opener.path(config_file)),
+        Item("About / Licences", action=lambda: opener.url(opener.urls.get("about", ""))),
+        Item("Quit", action=controls.quit),
+    )
+
+
+def tooltip(controls: Controls) -> str:
+    status = controls.status()
+    face = status.get("face") or "first face"
+    return (f"VCamSwap: {status.get('state')} · {status.get('output_fps', 0):.0f} fps · "
+            f"{face}")[:120]
