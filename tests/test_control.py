@@ -5,6 +5,7 @@ from __future__ import annotations
 import http.client
 import json
 import os
+import shutil
 import stat
 import subprocess
 import sys
@@ -159,3 +160,57 @@ def test_ctl_without_a_daemon_says_so(tmp_path: Path) -> None:
                             capture_output=True, text=True, env=env, timeout=60, check=False)
     assert result.returncode == 1
     assert "no VCamSwap daemon is running" in result.stderr
+
+
+def test_face_switch_is_prepared_before_the_switch(tmp_path: Path) -> None:
+    """The new face is built on the control thread; the frame path never waits for it."""
+    from vcamswap.facelib.library import FaceLibrary
+    from vcamswap.inference.landmarks import DlibLandmarker
+    from vcamswap.processors.lite import LiteOptions, LiteSwapProcessor, lite_face_cache
+    from vcamswap.runtime import RuntimeState, Toggles
+    from vcamswap.samples import sample_photo_path
+
+    library = FaceLibrary(tmp_path / "faces")
+    library.add(sample_photo_path("grace_hopper"), name="grace")
+    library.add(sample_photo_path("astronaut"), name="eileen")
+    (library.cache / f"{library.entries()[0].sha256}.lite.npz").unlink()  # one built afresh
+    landmarker = DlibLandmarker()
+    state = RuntimeState(Toggles(face="grace"))
+    cache = lite_face_cache(landmarker, folder_resolver(library.folder), library.cache)
+    processor = LiteSwapProcessor(landmarker, cache, state, LiteOptions(detect_async=False))
+    supervisor = Supervisor(ScriptedSource(), processor, RecordingSink(), CardRenderer(),
+                            state=state, options=PipelineOptions(default_size=(64, 48)))
+    controls = DaemonControls(supervisor, folder_resolver(library.folder), library.names,
+                              None, "lite", processor.prefetch)
+    assert not cache.cached("eileen")
+    controls.set_source_face("eileen")
+    assert cache.cached("eileen") and state.get().face == "eileen"
+
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+@pytest.mark.skipif(CHROMIUM is None and not os.environ.get("CI"),
+                    reason="needs Debian's chromium (.ci/run installs it; in CI it must run)")
+def test_headless_chromium_sees_the_preview_change(
+        tmp_path: Path, daemon: tuple[ControlServer, Supervisor, Path]) -> None:
+    from PIL import Image
+
+    server, _, _ = daemon
+    assert CHROMIUM is not None
+    url = f"http://127.0.0.1:{server.port}/preview?token=s3cret"
+    pixels = []
+    for index in range(2):
+        shot = tmp_path / f"shot{index}.png"
+        subprocess.run([CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu",
+                        "--disable-quic", "--no-first-run", "--disable-background-networking",
+                        "--disable-component-update", "--disable-sync",
+                        f"--user-data-dir={tmp_path / f'profile{index}'}",
+                        f"--screenshot={shot}", "--window-size=500,400",
+                        "--virtual-time-budget=3000", url],
+                       capture_output=True, timeout=90, check=False)
+        assert shot.is_file(), "chromium rendered the preview page"
+        image = Image.open(shot).convert("RGB")
+        pixels.append(image.getpixel((40, 90)))  # inside the 64x48 stream image
+        time.sleep(0.5)
+    assert pixels[0] != pixels[1], "the streamed frame changed between two page loads"

@@ -89,7 +89,8 @@ def build_controls(config: Config, paths: AppPaths, supervisor: Supervisor,
                    config_file: Path | None) -> DaemonControls:
     library = FaceLibrary(config.swap.faces_dir or paths.faces_dir)
     return DaemonControls(supervisor, folder_resolver(library.folder), library.names,
-                          config_file, config.swap.engine)
+                          config_file, config.swap.engine,
+                          getattr(supervisor.processor, "prefetch", None))
 
 
 def start_control(config: Config, paths: AppPaths,

@@ -19,7 +19,8 @@ log = logging.getLogger(__name__)
 class DaemonControls:
     def __init__(self, supervisor: Supervisor, resolve_face: Callable[[str | None], Path],
                  face_names: Callable[[], list[str]], config_file: Path | None,
-                 engine: str) -> None:
+                 engine: str, prefetch: Callable[[str], None] | None = None) -> None:
+        self._prefetch = prefetch
         self._supervisor = supervisor
         self._resolve = resolve_face
         self._face_names = face_names
@@ -39,6 +40,8 @@ class DaemonControls:
 
     def set_source_face(self, name: str) -> None:
         self._resolve(name)  # FaceError with the list of faces when unknown
+        if self._prefetch is not None:
+            self._prefetch(name)  # the frame path keeps the old face until this is ready
         self._supervisor.state.update(face=name)
         log.info("source face: %s", name)
 

@@ -63,6 +63,7 @@ class Supervisor:
         self._out: LatestSlot[Frame] = LatestSlot()
         self._source = source
         self._sink = sink
+        self.processor = processor
         opts = self.options
         self._capture = CaptureWorker(
             source, self._in, self.state, self.health, self.stats, self.stop_event,

@@ -54,3 +54,10 @@ class ProcessorChain:
     def close(self) -> None:
         for processor in reversed(self._processors):
             processor.close()
+
+    def prefetch(self, name: str) -> None:
+        """Prepare a source face in every member that keeps one (before a switch)."""
+        for processor in self._processors:
+            prefetch = getattr(processor, "prefetch", None)
+            if prefetch is not None:
+                prefetch(name)

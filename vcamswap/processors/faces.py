@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import threading
 from collections import OrderedDict
 from collections.abc import Callable
 from pathlib import Path
@@ -56,35 +57,63 @@ def folder_resolver(folder: Path) -> Callable[[str | None], Path]:
 
 
 class SourceFaceCache(Generic[T]):
-    """Builds an engine's source data once per face file content (sha256), keeps a few."""
+    """Builds an engine's source data once per face file content (sha256), keeps a few.
+
+    ``get`` runs on the inference thread. ``prefetch`` runs on another thread (the control API,
+    the tray) before a face switch, with its own builder, so the switch finds the face ready and
+    the frame path never waits for a detection."""
 
     def __init__(self, resolve: Callable[[str | None], Path],
                  build: Callable[[BgrImage, str, str], T], capacity: int = 8) -> None:
         self._resolve = resolve
         self._build = build
         self._capacity = capacity
+        self._lock = threading.Lock()
         self._by_hash: OrderedDict[str, T] = OrderedDict()
         self._by_name: dict[str | None, tuple[Path, float, str]] = {}
 
     def _digest(self, name: str | None) -> tuple[str, Path]:
         path = self._resolve(name)
         mtime = path.stat().st_mtime
-        known = self._by_name.get(name)
+        with self._lock:
+            known = self._by_name.get(name)
         if known and known[0] == path and known[1] == mtime:
             return known[2], path
         digest = hashlib.sha256(path.read_bytes()).hexdigest()
-        self._by_name[name] = (path, mtime, digest)
+        with self._lock:
+            self._by_name[name] = (path, mtime, digest)
         return digest, path
 
-    def get(self, name: str | None) -> T:
-        digest, path = self._digest(name)
-        item = self._by_hash.get(digest)
-        if item is None:
-            item = self._build(read_image(path), str(path), digest)
-            log.info("loaded source face %s", path)
+    def _store(self, digest: str, item: T) -> None:
+        with self._lock:
             self._by_hash[digest] = item
             while len(self._by_hash) > self._capacity:
                 self._by_hash.popitem(last=False)
-        else:
-            self._by_hash.move_to_end(digest)
+
+    def cached(self, name: str | None) -> bool:
+        digest, _ = self._digest(name)
+        with self._lock:
+            return digest in self._by_hash
+
+    def get(self, name: str | None) -> T:
+        digest, path = self._digest(name)
+        with self._lock:
+            item = self._by_hash.get(digest)
+            if item is not None:
+                self._by_hash.move_to_end(digest)
+                return item
+        item = self._build(read_image(path), str(path), digest)
+        log.info("loaded source face %s", path)
+        self._store(digest, item)
         return item
+
+    def prefetch(self, name: str | None,
+                 build: Callable[[BgrImage, str, str], T] | None = None) -> None:
+        """Prepare ``name`` now (off the frame path); FaceError if it cannot be used."""
+        digest, path = self._digest(name)
+        with self._lock:
+            if digest in self._by_hash:
+                return
+        item = (build or self._build)(read_image(path), str(path), digest)
+        self._store(digest, item)
+        log.info("prepared source face %s", path)

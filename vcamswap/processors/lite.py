@@ -158,7 +158,7 @@ class LiteSwapProcessor:
     """FrameProcessor for the lite engine. Reads the current face and mouth-mask toggle from
     RuntimeState once per frame; loads each source face once (cached by content hash)."""
 
-    def __init__(self, landmarker: DlibLandmarker, faces: SourceFaceCache[SourceMesh],
+    def __init__(self, landmarker: DlibLandmarker, faces: LiteFaceCache,
                  state: RuntimeState, options: LiteOptions = LiteOptions(),
                  stages: StageRecorder | None = None) -> None:
         self._landmarker = landmarker
@@ -170,6 +170,7 @@ class LiteSwapProcessor:
         self._count = 0
         self._last_submit = -(10**9)
         self._lost = False  # a tracked face disappeared and none was found since
+        self._prefetcher: DlibLandmarker | None = None
         self._detector: BackgroundDetector | None = None
 
     @contextmanager
@@ -182,6 +183,19 @@ class LiteSwapProcessor:
         opts = self._options
         return detect_scaled(self._landmarker.detect, gray, opts.detect_max_side, opts.upsample,
                              opts.min_score)
+
+    def prefetch(self, name: str) -> None:
+        """Build ``name``'s mesh on the calling thread with a landmarker of its own (dlib
+        objects are not shared across threads); a library face loads its stored mesh."""
+        if self._prefetcher is None:
+            self._prefetcher = DlibLandmarker()
+        helper = self._prefetcher
+        stored = self._faces.stored
+
+        def build(image: BgrImage, label: str, digest: str) -> SourceMesh:
+            mesh = load_mesh(stored / f"{digest}.lite.npz") if stored else None
+            return mesh if mesh is not None else build_source_mesh(helper, image, label)
+        self._faces.prefetch(name, build)
 
     def start(self) -> None:
         self._landmarker.load()
@@ -292,8 +306,18 @@ class LiteSwapProcessor:
         blend_into(out, warped, alpha, maps.left, maps.top)
 
 
+class LiteFaceCache(SourceFaceCache[SourceMesh]):
+    """Source meshes by face file; ``stored`` is the face library's mesh folder."""
+
+    def __init__(self, resolve: Callable[[str | None], Path],
+                 build: Callable[[BgrImage, str, str], SourceMesh],
+                 stored: Path | None) -> None:
+        super().__init__(resolve, build)
+        self.stored = stored
+
+
 def lite_face_cache(landmarker: DlibLandmarker, resolve: Callable[[str | None], Path],
-                    stored: Path | None = None) -> SourceFaceCache[SourceMesh]:
+                    stored: Path | None = None) -> LiteFaceCache:
     """A cache that builds lite meshes for face names resolved to image files; ``stored`` is
     the face library's cache folder, whose meshes (by sha256) are used when present."""
     def build(image: BgrImage, name: str, digest: str) -> SourceMesh:
@@ -302,4 +326,4 @@ def lite_face_cache(landmarker: DlibLandmarker, resolve: Callable[[str | None], 
             if mesh is not None:
                 return mesh
         return build_source_mesh(landmarker, image, name)
-    return SourceFaceCache(resolve, build)
+    return LiteFaceCache(resolve, build, stored)

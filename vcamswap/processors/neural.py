@@ -136,6 +136,11 @@ class NeuralSwapProcessor:
         self._models = None
         self._faces = None
 
+    def prefetch(self, name: str) -> None:
+        """Embed ``name`` now, off the frame path (onnxruntime sessions are thread-safe)."""
+        if self._faces is not None:
+            self._faces.prefetch(name)
+
     def _detect(self, image: BgrImage, models: NeuralModels) -> list[DetectedFace]:
         found = models.detector.detect(image)
         found.sort(key=lambda f: f.box.area, reverse=True)
