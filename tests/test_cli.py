@@ -98,14 +98,6 @@ def test_run_with_a_bad_config_exits_2_and_names_the_line(tmp_path: Path) -> Non
     assert f"{config}:2: swap.opacty: unknown key; did you mean 'opacity'?" in result.stderr
 
 
-def test_commands_of_later_issues_say_so(tmp_path: Path) -> None:
-    result = subprocess.run([sys.executable, "-m", "vcamswap", "autostart", "enable"],
-                            capture_output=True, text=True, timeout=60,
-                            env=env_for(tmp_path / "home"), check=False)
-    assert result.returncode == 2
-    assert "not available in this version yet" in result.stderr
-
-
 def test_run_without_consent_in_a_pipe_says_how_to_accept(tmp_path: Path) -> None:
     result = subprocess.run(
         [sys.executable, "-m", "vcamswap", "run", "--camera", "pattern", "--output", "null"],

@@ -118,3 +118,27 @@ def test_real_tray_under_xvfb_shows_and_stops(tmp_path: Path) -> None:
         for process in (daemon, tray, xvfb):
             if process.poll() is None:
                 process.kill()
+
+
+def test_start_at_login_item_toggles_the_login_item(controls: DaemonControls) -> None:
+    class Login:
+        def __init__(self) -> None:
+            self.on = False
+
+        def enable(self) -> None:
+            self.on = True
+
+        def disable(self) -> None:
+            self.on = False
+
+        def enabled(self) -> bool:
+            return self.on
+
+    login = Login()
+    items = build_menu(controls, Opener(url=print, path=print), "/f", "/c", login)
+    item = by_text(items, "Start at login")
+    assert item.action and item.checked and not item.checked()
+    item.action()
+    assert login.on and item.checked()
+    item.action()
+    assert not login.on

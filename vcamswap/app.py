@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
 
+from vcamswap.autostart.backends import for_this_system
 from vcamswap.config import AppPaths, Config
 from vcamswap.config.loader import write_text_atomic
 from vcamswap.config.models import CameraConfig, OutputConfig
@@ -20,7 +21,7 @@ from vcamswap.controls import DaemonControls
 from vcamswap.devices.imaging import TextCardRenderer
 from vcamswap.devices.sinks import NullSink, RecordingSink, VirtualCameraSink
 from vcamswap.devices.sources import OpenCvCameraSource, TestPatternSource, VideoFileSource
-from vcamswap.errors import ConfigError
+from vcamswap.errors import ConfigError, VCamSwapError
 from vcamswap.facelib.library import FaceLibrary
 from vcamswap.pipeline.protocols import FrameProcessor, FrameSink, FrameSource
 from vcamswap.pipeline.supervisor import PipelineOptions, Supervisor
@@ -118,8 +119,13 @@ def tray_foreground(config: Config, paths: AppPaths, controls: DaemonControls,
         urls = {} if server is None else {
             "preview": f"http://127.0.0.1:{server.port}/preview?token={server.token}",
             "about": f"http://127.0.0.1:{server.port}/about?token={server.token}"}
+        try:
+            login = for_this_system(paths.log_dir)
+        except (VCamSwapError, ImportError) as exc:
+            log.info("no start-at-login item in the tray: %s", exc)
+            login = None
         items = build_menu(controls, desktop_opener(urls),
-                           str(config.swap.faces_dir or paths.faces_dir), str(config_file))
+                           str(config.swap.faces_dir or paths.faces_dir), str(config_file), login)
         return run_tray(controls, items, stop)
     return run
 

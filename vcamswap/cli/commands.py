@@ -6,7 +6,6 @@ import argparse
 import json
 import logging
 import sys
-from collections.abc import Callable
 from pathlib import Path
 
 from vcamswap.config import AppPaths, Config, ensure_config, load_config
@@ -136,11 +135,3 @@ def cmd_doctor(args: argparse.Namespace) -> int:
         ok = ok and good
         _out(("ok    " if good else "FIX   ") + line)
     return 0 if ok else 1
-
-
-def not_yet(name: str, issue: int) -> Callable[[argparse.Namespace], int]:
-    def handler(_args: argparse.Namespace) -> int:
-        sys.stderr.write(f"vcamswap {name}: not available in this version yet "
-                         f"(tracked as issue {issue}).\n")
-        return 2
-    return handler

@@ -117,13 +117,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_ctl(sub)
 
-    for name, text, issue in (
-        ("autostart", "start VCamSwap at login", 7),
-    ):
-        p = sub.add_parser(name, help=f"{text} (coming: issue {issue})")
-        p.add_argument("args", nargs=argparse.REMAINDER)
-        p.add_argument("-v", "--verbose", action="store_true")
-        p.set_defaults(handler=commands.not_yet(name, issue))
+    from vcamswap.cli.autostart_cmd import add_parser as add_autostart
+
+    add_autostart(sub)
     return parser
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from vcamswap.control.api import Controls
 
@@ -32,10 +33,26 @@ def _flag(controls: Controls, key: str) -> Callable[[], bool]:
     return lambda: bool(controls.status().get(key))
 
 
+class LoginItem(Protocol):
+    def enable(self) -> object: ...
+
+    def disable(self) -> object: ...
+
+    def enabled(self) -> bool: ...
+
+
 def build_menu(controls: Controls, opener: Opener, faces_folder: str,
-               config_file: str) -> tuple[Item, ...]:
+               config_file: str, autostart: LoginItem | None = None) -> tuple[Item, ...]:
     """Swap on/off (also the default click), Faces (radio list + Add face), Enhancer, Mouth
-    mask, Preview, Open config, About/Licences, Quit."""
+    mask, Preview, Open config, Start at login, About/Licences, Quit."""
+    login: tuple[Item, ...] = ()
+    if autostart is not None:
+        def toggle_login() -> None:
+            if autostart.enabled():
+                autostart.disable()
+            else:
+                autostart.enable()
+        login = (Item("Start at login", action=toggle_login, checked=autostart.enabled),)
     def toggle(key: str, setter: Callable[[bool], None]) -> Callable[[], None]:
         return lambda: setter(not bool(controls.status().get(key)))
 
@@ -62,6 +79,7 @@ def build_menu(controls: Controls, opener: Opener, faces_folder: str,
              checked=_flag(controls, "mouth_mask")),
         Item("Preview", action=lambda: opener.url(opener.urls.get("preview", ""))),
         Item("Open config", action=lambda: opener.path(config_file)),
+        *login,
         Item("About / Licences", action=lambda: opener.url(opener.urls.get("about", ""))),
         Item("Quit", action=controls.quit),
     )

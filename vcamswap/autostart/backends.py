@@ -1,0 +1,159 @@
+"""Login items per platform, chosen by a small factory (env override VCAMSWAP_AUTOSTART)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+from vcamswap.autostart import render
+from vcamswap.errors import VCamSwapError
+
+
+class Autostart(Protocol):
+    name: str
+
+    def enable(self) -> list[Path]: ...
+
+    def disable(self) -> list[Path]: ...
+
+    def enabled(self) -> bool: ...
+
+
+def daemon_command() -> list[str]:
+    """The installed `vcamswap` executable (the venv's entry point), resolved to a full path."""
+    found = shutil.which("vcamswap")
+    beside = Path(sys.executable).with_name("vcamswap")
+    if beside.is_file():
+        return [str(beside), "run"]
+    if found:
+        return [str(Path(found).resolve()), "run"]
+    return [sys.executable, "-m", "vcamswap", "run"]
+
+
+def _write(path: Path, data: bytes) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_bytes(data)
+    tmp.replace(path)
+    return path
+
+
+@dataclass
+class LinuxAutostart:
+    """XDG autostart entry (every desktop, tray included); optionally a systemd user unit
+    bound to graphical-session.target that restarts on failure."""
+
+    config_home: Path
+    command: list[str]
+    systemd: bool = False
+    name: str = "linux"
+
+    @property
+    def desktop_file(self) -> Path:
+        return self.config_home / "autostart" / "vcamswap.desktop"
+
+    @property
+    def unit_file(self) -> Path:
+        return self.config_home / "systemd" / "user" / "vcamswap.service"
+
+    def enable(self) -> list[Path]:
+        written = [_write(self.desktop_file, render.desktop_entry(self.command).encode())]
+        if self.systemd:
+            written.append(_write(self.unit_file, render.systemd_unit(self.command).encode()))
+            if shutil.which("systemctl"):
+                subprocess.run(["systemctl", "--user", "daemon-reload"], check=False,
+                               capture_output=True)
+        return written
+
+    def disable(self) -> list[Path]:
+        removed = []
+        for path in (self.desktop_file, self.unit_file):
+            if path.exists():
+                path.unlink()
+                removed.append(path)
+        return removed
+
+    def enabled(self) -> bool:
+        return self.desktop_file.exists() or self.unit_file.exists()
+
+
+@dataclass
+class MacAutostart:
+    home: Path
+    command: list[str]
+    log_dir: Path
+    name: str = "macos"
+
+    @property
+    def plist(self) -> Path:
+        return self.home / "Library" / "LaunchAgents" / f"{render.LABEL}.plist"
+
+    def enable(self) -> list[Path]:
+        return [_write(self.plist, render.launchd_plist(self.command, str(self.log_dir)))]
+
+    def disable(self) -> list[Path]:
+        if self.plist.exists():
+            self.plist.unlink()
+            return [self.plist]
+        return []
+
+    def enabled(self) -> bool:
+        return self.plist.exists()
+
+
+RUN_KEY = r"Software\Microsoft\Windows\CurrentVersion\Run"
+
+
+@dataclass
+class WindowsAutostart:
+    """A value under HKCU\\...\\Run; ``registry`` is winreg (a fake in tests)."""
+
+    registry: Any
+    command: list[str]
+    name: str = "windows"
+
+    def enable(self) -> list[Path]:
+        with self.registry.CreateKey(self.registry.HKEY_CURRENT_USER, RUN_KEY) as key:
+            self.registry.SetValueEx(key, "VCamSwap", 0, self.registry.REG_SZ,
+                                     render.windows_command(self.command))
+        return [Path("HKCU") / RUN_KEY / "VCamSwap"]
+
+    def disable(self) -> list[Path]:
+        try:
+            with self.registry.OpenKey(self.registry.HKEY_CURRENT_USER, RUN_KEY, 0,
+                                       self.registry.KEY_SET_VALUE) as key:
+                self.registry.DeleteValue(key, "VCamSwap")
+        except OSError:
+            return []
+        return [Path("HKCU") / RUN_KEY / "VCamSwap"]
+
+    def enabled(self) -> bool:
+        try:
+            with self.registry.OpenKey(self.registry.HKEY_CURRENT_USER, RUN_KEY) as key:
+                self.registry.QueryValueEx(key, "VCamSwap")
+        except OSError:
+            return False
+        return True
+
+
+def for_this_system(log_dir: Path, systemd: bool = False) -> Autostart:
+    kind = os.environ.get("VCAMSWAP_AUTOSTART") or (
+        "windows" if sys.platform == "win32" else "macos" if sys.platform == "darwin"
+        else "linux")
+    command = daemon_command()
+    home = Path(os.environ.get("HOME", str(Path.home())))
+    if kind == "linux":
+        config_home = Path(os.environ.get("XDG_CONFIG_HOME") or home / ".config")
+        return LinuxAutostart(config_home, command, systemd)
+    if kind == "macos":
+        return MacAutostart(home, command, log_dir)
+    if kind == "windows":
+        import winreg  # type: ignore[import-not-found,unused-ignore]
+
+        return WindowsAutostart(winreg, command)
+    raise VCamSwapError(f"VCAMSWAP_AUTOSTART={kind!r}: use linux, macos or windows")
