@@ -10,6 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
+from typing import Any
 
 from vcamswap.autostart.backends import for_this_system
 from vcamswap.config import AppPaths, Config
@@ -87,11 +88,19 @@ def build_supervisor(config: Config, paths: AppPaths, spec: RunSpec,
 
 
 def build_controls(config: Config, paths: AppPaths, supervisor: Supervisor,
-                   config_file: Path | None) -> DaemonControls:
+                   config_file: Path | None, reloader: Any = None) -> DaemonControls:
+    """``reloader`` (vcamswap.reload.Reloader) makes `ctl reload` and the file watcher one path."""
     library = FaceLibrary(config.swap.faces_dir or paths.faces_dir)
     return DaemonControls(supervisor, folder_resolver(library.folder), library.names,
                           config_file, config.swap.engine,
-                          getattr(supervisor.processor, "prefetch", None))
+                          # Looked up per call: a hot reload may replace the processor.
+                          lambda name: getattr(supervisor.processor, "prefetch", _none)(name),  # noqa: PLW0108
+                          reloader.reload if reloader else None,
+                          (lambda: reloader.problems) if reloader else None)
+
+
+def _none(_name: str) -> None:
+    return None
 
 
 def start_control(config: Config, paths: AppPaths,

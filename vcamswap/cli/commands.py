@@ -70,9 +70,16 @@ def cmd_run(args: argparse.Namespace) -> int:
     camera: int | str | None = args.camera
     if isinstance(camera, str) and camera.isdigit():
         camera = int(camera)
+    from vcamswap.reload import ConfigWatcher, Reloader
+
     supervisor = build_supervisor(config, paths, RunSpec(camera=camera, output=args.output))
+    spec = RunSpec(camera=camera, output=args.output)
+    reloader = Reloader(config_file, config, paths, supervisor, spec) \
+        if config_file.is_file() else None
     controls = build_controls(config, paths, supervisor,
-                              config_file if config_file.is_file() else None)
+                              config_file if config_file.is_file() else None, reloader)
+    if reloader is not None:
+        ConfigWatcher(reloader, supervisor.stop_event).start()
     control = start_control(config, paths, controls)
     foreground = None
     if config.tray.enabled and not args.no_tray:
@@ -130,8 +137,11 @@ def cmd_doctor(args: argparse.Namespace) -> int:
     from vcamswap.doctor import run_doctor
 
     paths = AppPaths.for_user()
-    ok = True
-    for line, good in run_doctor(paths):
-        ok = ok and good
-        _out(("ok    " if good else "FIX   ") + line)
-    return 0 if ok else 1
+    checks = list(run_doctor(paths))
+    if args.json:
+        _out(json.dumps([check.to_dict() for check in checks], indent=1))
+    else:
+        for check in checks:
+            fix = f"  -> {check.fix}" if check.fix and check.level != "OK" else ""
+            _out(f"{check.level:5} {check.name}: {check.message}{fix}")
+    return 1 if any(check.level == "FAIL" for check in checks) else 0

@@ -97,6 +97,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("doctor", help="check cameras, virtual camera, engines and models")
     _add_common(p)
+    p.add_argument("--json", action="store_true", help="print the checks as JSON")
     p.set_defaults(handler=commands.cmd_doctor)
 
     p = sub.add_parser("models", help="list, verify and fetch the neural engine's model files")

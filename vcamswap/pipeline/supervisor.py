@@ -133,6 +133,21 @@ class Supervisor:
             return "starting"
         return "running"
 
+    def replace_source(self, source: FrameSource) -> None:
+        """Hot reload: the capture worker switches to ``source`` (camera settings changed)."""
+        self._source = source
+        self._capture.replace(source)
+
+    def replace_processor(self, processor: FrameProcessor) -> None:
+        """Hot reload: the inference worker switches between two frames."""
+        self.processor = processor
+        self._infer.replace(processor)
+
+    def replace_sink(self, sink: FrameSink) -> None:
+        """Hot reload: the output worker switches to ``sink`` (output settings changed)."""
+        self._sink = sink
+        self._output.replace(sink)
+
     def last_output(self) -> BgrImage | None:
         """The image most recently sent to the sink (for the preview), or None."""
         return self._output.sent

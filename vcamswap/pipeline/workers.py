@@ -7,8 +7,9 @@ import logging
 import threading
 import time
 from dataclasses import dataclass
+from typing import Generic, TypeVar
 
-from vcamswap.errors import FaceLostError
+from vcamswap.errors import FaceLostError, VCamSwapError
 from vcamswap.log import RateLimitedLog
 from vcamswap.pipeline.clock import FrameClock
 from vcamswap.pipeline.protocols import (
@@ -26,6 +27,29 @@ from vcamswap.types import BgrImage, Frame, validate_bgr
 
 log = logging.getLogger(__name__)
 POLL_S = 0.1
+T = TypeVar("T")
+
+
+class Pending(Generic[T]):
+    """A replacement handed to a worker by another thread, taken by the worker itself."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._item: T | None = None
+
+    def set(self, item: T) -> None:
+        with self._lock:
+            self._item = item
+
+    @property
+    def waiting(self) -> bool:
+        with self._lock:
+            return self._item is not None
+
+    def take(self) -> T | None:
+        with self._lock:
+            item, self._item = self._item, None
+            return item
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,10 +83,19 @@ class CaptureWorker:
         self._backoff = backoff
         self._max_frames = max_frames
         self._seq = 0
+        self._pending = Pending[FrameSource]()
+
+    def replace(self, source: FrameSource) -> None:
+        """Switch to ``source``: the worker closes the old one and opens this one itself."""
+        self._pending.set(source)
 
     def run(self) -> None:
         delay: float | None = None
         while not self._stop.is_set():
+            replacement = self._pending.take()
+            if replacement is not None:
+                self._source = replacement
+                delay = None
             if self._state.get().paused:
                 self._health.camera("paused")
                 self._state.changed.clear()
@@ -94,6 +127,8 @@ class CaptureWorker:
         if self._paced and not self._source.paced_by_device:
             clock = FrameClock(self._source.nominal_fps, self._stop)
         while not self._stop.is_set() and not self._state.get().paused:
+            if self._pending.waiting:
+                return False
             try:
                 image = self._source.read()
                 if image is None:
@@ -140,6 +175,23 @@ class InferenceWorker:
         self._stats = stats
         self._stop = stop
         self._errors = RateLimitedLog(log)
+        self._pending = Pending[FrameProcessor]()
+
+    def replace(self, processor: FrameProcessor) -> None:
+        """Switch processors between two frames (started and closed on this worker's thread)."""
+        self._pending.set(processor)
+
+    def _switch(self) -> None:
+        replacement = self._pending.take()
+        if replacement is None:
+            return
+        self._processor.close()
+        self._processor = replacement
+        try:
+            replacement.start()
+        except Exception as exc:
+            self._health.error(f"new processor failed to start: {exc}")
+            log.exception("the new face processor failed to start")
 
     def run(self) -> None:
         try:
@@ -163,6 +215,7 @@ class InferenceWorker:
     def _loop(self) -> None:
         version = 0
         while not self._stop.is_set():
+            self._switch()
             got = self._take(version)
             if got is None:
                 continue
@@ -177,8 +230,11 @@ class InferenceWorker:
                 except Exception as exc:
                     self._stats.add_error()
                     self._health.error(f"processing failed: {exc}")
+                    # A user-facing error (no face photo yet, a bad model file) is one clear
+                    # line; anything else carries its traceback.
                     self._errors.log(logging.ERROR, type(exc).__name__,
-                                     "processing a frame failed: %s", exc, exc_info=True)
+                                     "processing a frame failed: %s", exc,
+                                     exc_info=not isinstance(exc, VCamSwapError))
                     result = self._policy.on_failure(frame, exc)
             else:
                 result = frame
@@ -218,6 +274,7 @@ class OutputWorker:
         self._resend = resend
         self._max_frames = max_frames
         self._sent_new = 0
+        self._pending = Pending[FrameSink]()
         self._sink = sink
         self._slot = slot
         self._placeholder = placeholder
@@ -231,9 +288,17 @@ class OutputWorker:
         self.sent: BgrImage | None = None  # read by the preview; a reference, never copied here
         self._card: tuple[str, tuple[int, int], BgrImage] | None = None
 
+    def replace(self, sink: FrameSink) -> None:
+        """Switch outputs: the worker closes the old sink and opens this one itself."""
+        self._pending.set(sink)
+
     def run(self) -> None:
         delay: float | None = None
         while not self._stop.is_set():
+            replacement = self._pending.take()
+            if replacement is not None:
+                self._sink = replacement
+                delay = None
             try:
                 self._sink.open()
             except Exception as exc:
@@ -260,7 +325,7 @@ class OutputWorker:
     def _stream(self) -> None:
         version = 0
         last_sent = time.monotonic()
-        while not self._stop.is_set():
+        while not self._stop.is_set() and not self._pending.waiting:
             wait = min(POLL_S, max(0.0, last_sent + self._interval * self.RESEND_FACTOR
                                    - time.monotonic()))
             got = self._slot.get_newer(version, wait)

@@ -1,0 +1,117 @@
+"""Config hot reload: watch the config file, apply a valid edit to the running daemon
+(restarting only the worker whose settings changed), reject an invalid one with the same
+`FILE:LINE: key: message` report as check-config while the last good config keeps running."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import zlib
+from pathlib import Path
+
+from vcamswap.app import RunSpec, build_sink, build_source
+from vcamswap.config import AppPaths, Config, load_config
+from vcamswap.errors import VCamSwapError
+from vcamswap.pipeline.supervisor import Supervisor
+from vcamswap.processors.engines import build_swap_processor
+
+log = logging.getLogger(__name__)
+TOGGLES = ("enabled", "face", "enhancer", "mouth_mask")
+
+
+class Reloader:
+    """Applies new configs to a running Supervisor; remembers the last good one."""
+
+    def __init__(self, path: Path, config: Config, paths: AppPaths, supervisor: Supervisor,
+                 spec: RunSpec | None = None) -> None:
+        self.path = path
+        self.config = config
+        self.problems: list[str] = []
+        self._paths = paths
+        self._supervisor = supervisor
+        self._spec = spec or RunSpec()
+        self._lock = threading.Lock()
+
+    def reload(self) -> list[str]:
+        """Re-read the file and apply it; the problems found (empty when applied)."""
+        with self._lock:
+            try:
+                new = load_config(self.path)
+                self._apply(new)
+            except VCamSwapError as exc:
+                problems = getattr(exc, "problems", None) or [f"{self.path}: {exc}"]
+                log.error("config change rejected; the running config stays:\n%s",
+                          "\n".join(problems))
+                self.problems = list(problems)
+                return self.problems
+            self.problems = []
+            return []
+
+    def _apply(self, new: Config) -> None:
+        old, supervisor = self.config, self._supervisor
+        processor_fields = {k: v for k, v in new.swap.model_dump().items() if k not in TOGGLES}
+        old_fields = {k: v for k, v in old.swap.model_dump().items() if k not in TOGGLES}
+        rebuild = (processor_fields != old_fields or new.models != old.models
+                   or new.safety.label != old.safety.label)
+        processor = build_swap_processor(new, self._paths, supervisor.state) if rebuild else None
+        if new.camera != old.camera and self._spec.camera is None:
+            supervisor.replace_source(build_source(new.camera.device, new.camera))
+            log.info("camera settings changed: the capture worker reopens the camera")
+        if new.output != old.output and self._spec.output is None:
+            size = (new.output.width or new.camera.width, new.output.height or new.camera.height)
+            supervisor.replace_sink(build_sink(new.output.target, new.output, size))
+            log.info("output settings changed: the output worker reopens the output")
+        if processor is not None:
+            supervisor.replace_processor(processor)
+            log.info("swap settings changed: the processor is rebuilt between two frames")
+        supervisor.state.update(swap_enabled=new.swap.enabled, face=new.swap.face,
+                                enhancer=new.swap.enhancer, mouth_mask=new.swap.mouth_mask)
+        if new.logging.level != old.logging.level:
+            logging.getLogger().setLevel(new.logging.level)
+        if new.control != old.control or new.tray != old.tray:
+            log.warning("control and tray settings apply at the next start")
+        self.config = new
+        log.info("config reloaded from %s", self.path)
+
+
+class ConfigWatcher:
+    """Polls the file's size, mtime and CRC (no extra dependency, every OS) and reloads
+    once it has been stable for ``settle`` seconds, so a burst of saves reloads once."""
+
+    def __init__(self, reloader: Reloader, stop: threading.Event, interval: float = 0.5,
+                 settle: float = 0.3) -> None:
+        self._reloader = reloader
+        self._stop = stop
+        self._interval = interval
+        self._settle = settle
+        self._thread: threading.Thread | None = None
+
+    def _signature(self) -> tuple[int, int, int] | None:
+        # The content's CRC too: two saves within one mtime tick can keep size and mtime.
+        try:
+            stat = self._reloader.path.stat()
+            crc = zlib.crc32(self._reloader.path.read_bytes())
+        except OSError:
+            return None
+        return stat.st_mtime_ns, stat.st_size, crc
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name="vcamswap-config", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        seen = self._signature()
+        while not self._stop.wait(self._interval):
+            current = self._signature()
+            if current == seen or current is None:
+                continue
+            while not self._stop.wait(self._settle):
+                settled = self._signature()
+                if settled == current:
+                    break
+                current = settled
+            seen = current
+            try:
+                self._reloader.reload()
+            except Exception:
+                log.exception("config reload failed; the running config stays")
