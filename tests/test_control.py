@@ -101,6 +101,8 @@ def test_every_endpoint(daemon: tuple[ControlServer, Supervisor, Path]) -> None:
     assert supervisor.state.get().face == "alice", "a bad request changes nothing"
     assert call(server, "POST", "/api/enhancer", b'{"on": true}')[0] == 200
     assert supervisor.state.get().enhancer
+    saved = config.read_text()
+    assert "enabled: true" in saved and "face: alice" in saved, "changes are written back"
     config.write_text("swap:\n  enhancer: false\n  face: alice\n")
     status, body = call(server, "POST", "/api/reload", b"{}")
     assert status == 200 and body["ok"] and not supervisor.state.get().enhancer

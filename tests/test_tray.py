@@ -142,3 +142,8 @@ def test_start_at_login_item_toggles_the_login_item(controls: DaemonControls) ->
     assert login.on and item.checked()
     item.action()
     assert not login.on
+
+
+def test_tooltip_shows_a_rejected_config(controls: DaemonControls) -> None:
+    controls._problems = lambda: ["c.yaml:3: swap.opacty: unknown key"]
+    assert "config error: c.yaml:3: swap.opacty" in tooltip(controls)

@@ -9,7 +9,8 @@ from pathlib import Path
 from typing import Any
 
 from vcamswap.config import load_config
-from vcamswap.errors import ConfigError
+from vcamswap.config.writer import set_config_value
+from vcamswap.errors import ConfigError, VCamSwapError
 from vcamswap.pipeline.supervisor import Supervisor
 from vcamswap.types import BgrImage
 
@@ -39,8 +40,18 @@ class DaemonControls:
                 "faces": self._face_names(),
                 "config_problems": self._problems() if self._problems else []}
 
+    def _persist(self, key: str, value: object) -> None:
+        """Write a tray/ctl change back to the config file, keeping the user's comments."""
+        if self._config_file is None:
+            return
+        try:
+            set_config_value(self._config_file, ("swap", key), value)
+        except (OSError, VCamSwapError) as exc:
+            log.warning("could not save swap.%s to %s: %s", key, self._config_file, exc)
+
     def set_swap_enabled(self, on: bool) -> None:
         self._supervisor.state.update(swap_enabled=on)
+        self._persist("enabled", on)
         log.info("swap %s", "on" if on else "off")
 
     def set_source_face(self, name: str) -> None:
@@ -48,13 +59,16 @@ class DaemonControls:
         if self._prefetch is not None:
             self._prefetch(name)  # the frame path keeps the old face until this is ready
         self._supervisor.state.update(face=name)
+        self._persist("face", name)
         log.info("source face: %s", name)
 
     def set_enhancer(self, on: bool) -> None:
         self._supervisor.state.update(enhancer=on)
+        self._persist("enhancer", on)
 
     def set_mouth_mask(self, on: bool) -> None:
         self._supervisor.state.update(mouth_mask=on)
+        self._persist("mouth_mask", on)
 
     def reload(self) -> list[str]:
         if self._reloader is not None:

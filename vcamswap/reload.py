@@ -96,11 +96,14 @@ class ConfigWatcher:
         return stat.st_mtime_ns, stat.st_size, crc
 
     def start(self) -> None:
-        self._thread = threading.Thread(target=self._run, name="vcamswap-config", daemon=True)
+        # The baseline is taken now, not in the thread: an edit made right after start()
+        # returns must count as a change.
+        baseline = self._signature()
+        self._thread = threading.Thread(target=self._run, args=(baseline,),
+                                        name="vcamswap-config", daemon=True)
         self._thread.start()
 
-    def _run(self) -> None:
-        seen = self._signature()
+    def _run(self, seen: tuple[int, int, int] | None) -> None:
         while not self._stop.wait(self._interval):
             current = self._signature()
             if current == seen or current is None:

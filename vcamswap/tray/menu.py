@@ -88,5 +88,9 @@ def build_menu(controls: Controls, opener: Opener, faces_folder: str,
 def tooltip(controls: Controls) -> str:
     status = controls.status()
     face = status.get("face") or "first face"
-    return (f"VCamSwap: {status.get('state')} · {status.get('output_fps', 0):.0f} fps · "
-            f"{face}")[:120]
+    text = (f"VCamSwap: {status.get('state')} · {status.get('output_fps', 0):.0f} fps · "
+            f"{face}")
+    problems = status.get("config_problems") or []
+    if problems:
+        text += f" · config error: {problems[0]}"
+    return text[:120]
