@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import threading
+import time
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -140,3 +142,13 @@ class MemoryCameraBackend:
 class BrokenBackend:
     def __init__(self, **_kw: Any) -> None:
         raise RuntimeError("v4l2loopback module not loaded")
+
+
+def wait_for(predicate: Callable[[], object], timeout: float = 3.0) -> bool:
+    """Poll ``predicate`` until it is truthy or ``timeout`` passes."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.02)
+    return False

@@ -6,7 +6,14 @@ import tracemalloc
 
 import pytest
 
-from tests.fakes import CardRenderer, FnProcessor, RecordingSink, ScriptedSource, solid
+from tests.fakes import (
+    CardRenderer,
+    FnProcessor,
+    RecordingSink,
+    ScriptedSource,
+    solid,
+    wait_for,
+)
 from vcamswap.pipeline.clock import FrameClock
 from vcamswap.pipeline.slot import LatestSlot
 from vcamswap.pipeline.supervisor import PipelineOptions, Supervisor
@@ -16,15 +23,6 @@ from vcamswap.runtime import RuntimeState, Toggles
 from vcamswap.types import Frame
 
 FAST = Backoff(initial=0.2, maximum=0.4)
-
-
-def wait_for(predicate: object, timeout: float = 3.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():  # type: ignore[operator]
-            return True
-        time.sleep(0.01)
-    return False
 
 
 def make(source: ScriptedSource, processor: object = None, sink: RecordingSink | None = None,

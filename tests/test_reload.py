@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.fakes import wait_for as poll
 from vcamswap.app import RunSpec, build_supervisor
 from vcamswap.config import AppPaths, load_config
 from vcamswap.config.render import render_default_yaml
@@ -19,12 +20,7 @@ BASE = render_default_yaml().replace("  device: 0\n", "  device: pattern\n", 1).
 
 
 def wait_for(predicate: object, timeout: float = 5.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():  # type: ignore[operator]
-            return True
-        time.sleep(0.05)
-    return False
+    return poll(predicate, timeout)  # type: ignore[arg-type]
 
 
 @pytest.fixture

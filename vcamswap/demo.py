@@ -20,7 +20,7 @@ from vcamswap.pipeline.supervisor import PipelineOptions, Supervisor
 from vcamswap.processors.base import Processor
 from vcamswap.processors.engines import build_swap_processor
 from vcamswap.runtime import RuntimeState
-from vcamswap.samples import animate, sample_photo, sample_photo_path
+from vcamswap.samples import sample_clip, sample_photo_path
 from vcamswap.types import Frame
 
 log = logging.getLogger(__name__)
@@ -44,25 +44,8 @@ class SideBySideProcessor:
         return result.with_image(np.hstack([frame.image, result.image]))
 
 
-def demo_clip(paths: AppPaths, size: tuple[int, int] = (640, 480)) -> Path:
-    """The astronaut portrait with gentle head motion, cached as an mp4."""
-    path = paths.cache_dir / "samples" / f"astronaut_{size[0]}x{size[1]}_{DEMO_FRAMES}.mp4"
-    if not path.is_file():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        partial = path.with_suffix(".part.mp4")
-        photo = sample_photo("astronaut")
-        sink = RecordingSink(partial, fps=30.0, crf=18)
-        try:
-            for index in range(DEMO_FRAMES):
-                sink.send(animate(photo, index, DEMO_FRAMES, size))
-        finally:
-            sink.close()
-        partial.replace(path)
-    return path
-
-
 def run_demo(out: Path, paths: AppPaths, *, virtual: bool = False) -> Path:
-    clip = demo_clip(paths)
+    clip = sample_clip(paths.cache_dir, "astronaut", (640, 480), DEMO_FRAMES)
     face = sample_photo_path("grace_hopper")
     config = Config()
     config.swap.engine = "lite"

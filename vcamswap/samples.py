@@ -54,17 +54,17 @@ def animate(photo: BgrImage, index: int, count: int, size: tuple[int, int]) -> B
     return frame
 
 
-def sample_clip(cache_dir: Path, size: tuple[int, int] = (640, 480), frames: int = 90,
-                fps: float = 30.0) -> Path:
-    """An mp4 of Grace Hopper with gentle head motion, made once and cached."""
-    path = cache_dir / "samples" / f"grace_hopper_{size[0]}x{size[1]}_{frames}.mp4"
+def sample_clip(cache_dir: Path, name: str, size: tuple[int, int] = (640, 480),
+                frames: int = 90, fps: float = 30.0) -> Path:
+    """An mp4 of sample photo ``name`` with gentle head motion, made once and cached."""
+    path = cache_dir / "samples" / f"{name}_{size[0]}x{size[1]}_{frames}.mp4"
     if path.is_file():
         return path
     from vcamswap.devices.sinks import RecordingSink
 
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_suffix(".part.mp4")
-    photo = sample_photo("grace_hopper")
+    photo = sample_photo(name)
     sink = RecordingSink(partial, fps=fps, crf=18)
     sink.open()
     try:
