@@ -198,3 +198,21 @@ def test_swap_cli_end_to_end(tmp_path: Path) -> None:
                           str(tmp_path / "o.jpg")],
                          capture_output=True, text=True, env=env, timeout=60, check=False)
     assert bad.returncode == 1 and "unsupported input" in bad.stderr
+
+
+def test_auto_encoder_falls_back_to_software_when_no_hardware_encoder_opens() -> None:
+    from vcamswap.offline.video import HARDWARE, pick_encoder
+
+    chosen = pick_encoder("h264")
+    assert chosen == "libx264" or chosen in HARDWARE["h264"]
+    if not Path("/dev/nvidia0").exists() and not Path("/dev/dri").exists():
+        assert chosen == "libx264"  # this machine: NVENC is compiled in but cannot open
+    assert pick_encoder("vp9") in (*HARDWARE["vp9"], "libvpx-vp9")
+
+
+def test_unknown_encoder_is_a_clear_error(tmp_path: Path, app_paths: AppPaths) -> None:
+    clip = make_clip(tmp_path / "in.mp4")
+    with pytest.raises(VCamSwapError, match="not available in this FFmpeg build"):
+        VideoJob(processor(app_paths), PrivacyGuard("passthrough"), clip, tmp_path / "o.mp4",
+                 VideoOptions(encoder="h264_imaginary")).run()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.mp4"]

@@ -29,9 +29,10 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     p.add_argument("--end", type=float, default=None, help="seconds")
     p.add_argument("--crf", type=int, default=20)
     p.add_argument("--codec", choices=["h264", "h265", "vp9"], default="h264")
-    p.add_argument("--encoder", default=None,
-                   help="an FFmpeg encoder by name instead of the codec's software one, e.g. "
-                        "h264_nvenc, h264_videotoolbox, h264_qsv (hardware, when available)")
+    p.add_argument("--encoder", default="auto",
+                   help="'auto' (default): a hardware encoder for --codec when one opens on "
+                        "this machine (NVENC, VideoToolbox, QSV, VAAPI), else the software one; "
+                        "or an FFmpeg encoder name, e.g. libx264, h264_nvenc")
     p.add_argument("--accept-consent", action="store_true")
     p.add_argument("-v", "--verbose", action="store_true")
     p.set_defaults(handler=cmd_swap)

@@ -27,6 +27,30 @@ from vcamswap.types import Frame
 log = logging.getLogger(__name__)
 QUEUE = 8  # frames in flight per hand-off: memory is bounded whatever the file's length
 ENCODERS = {"h264": "libx264", "h265": "libx265", "vp9": "libvpx-vp9"}
+HARDWARE = {"h264": ("h264_nvenc", "h264_videotoolbox", "h264_qsv", "h264_vaapi"),
+            "h265": ("hevc_nvenc", "hevc_videotoolbox", "hevc_qsv", "hevc_vaapi"),
+            "vp9": ("vp9_qsv", "vp9_vaapi")}
+
+
+def pick_encoder(codec: str, width: int = 256, height: int = 256) -> str:
+    """The first hardware encoder for ``codec`` that this FFmpeg build has *and* that opens on
+    this machine (a driver or device may be missing), else the software encoder."""
+    import av
+
+    for name in HARDWARE.get(codec, ()):
+        if name not in av.codecs_available:
+            continue
+        try:
+            context: Any = av.CodecContext.create(name, "w")
+            context.width, context.height, context.pix_fmt = width, height, "yuv420p"
+            context.time_base = Fraction(1, 30)
+            context.open()
+        except (av.error.FFmpegError, OSError, ValueError) as exc:
+            log.debug("hardware encoder %s unavailable: %s", name, exc)
+            continue
+        log.info("using the hardware encoder %s", name)
+        return name
+    return ENCODERS.get(codec, codec)
 COPYABLE_AUDIO = {
     ".mp4": {"aac", "mp3", "alac", "ac3", "eac3"}, ".mov": {"aac", "mp3", "alac", "ac3"},
     ".m4v": {"aac", "mp3"}, ".webm": {"opus", "vorbis"}, ".mkv": None,
@@ -154,7 +178,12 @@ class VideoJob:
         ain = source.streams.audio[0] if source.streams.audio else None
         rate = vin.average_rate or vin.guessed_rate or Fraction(30)
         out.metadata.update(metadata.container_tags())
-        codec = self._options.encoder or ENCODERS.get(self._options.codec, self._options.codec)
+        choice = self._options.encoder
+        if choice == "auto":
+            codec = pick_encoder(self._options.codec, vin.codec_context.width // 2 * 2,
+                                 vin.codec_context.height // 2 * 2)
+        else:
+            codec = choice or ENCODERS.get(self._options.codec, self._options.codec)
         if codec not in av.codecs_available:
             raise VCamSwapError(f"encoder {codec!r} is not available in this FFmpeg build; "
                                 "leave --encoder out for the software encoder")
@@ -162,7 +191,8 @@ class VideoJob:
         vout.width = vin.codec_context.width // 2 * 2
         vout.height = vin.codec_context.height // 2 * 2
         vout.pix_fmt = "yuv420p"
-        vout.options = {"crf": str(self._options.crf)} if codec.startswith("lib") else {}
+        vout.options = {"crf": str(self._options.crf)} if codec.startswith("lib") else {
+            "cq": str(self._options.crf)} if "nvenc" in codec else {}
         if "rotate" in vin.metadata:
             vout.metadata["rotate"] = vin.metadata["rotate"]
         audio_mode, aout = "none", None
