@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import signal
+import sys
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -20,10 +21,12 @@ from vcamswap.control.server import ControlServer
 from vcamswap.control.token import write_token
 from vcamswap.controls import DaemonControls
 from vcamswap.devices.imaging import TextCardRenderer
+from vcamswap.devices.readers import ProcReaderCount
 from vcamswap.devices.sinks import NullSink, RecordingSink, VirtualCameraSink
 from vcamswap.devices.sources import OpenCvCameraSource, TestPatternSource, VideoFileSource
 from vcamswap.errors import ConfigError, VCamSwapError
 from vcamswap.facelib.library import FaceLibrary
+from vcamswap.pipeline.demand import DemandController
 from vcamswap.pipeline.protocols import FrameProcessor, FrameSink, FrameSource
 from vcamswap.pipeline.supervisor import PipelineOptions, Supervisor
 from vcamswap.processors.engines import build_swap_processor
@@ -75,7 +78,8 @@ def build_supervisor(config: Config, paths: AppPaths, spec: RunSpec,
             config.output.height or config.camera.height)
     state = RuntimeState(Toggles(swap_enabled=config.swap.enabled, face=config.swap.face,
                                  enhancer=config.swap.enhancer,
-                                 mouth_mask=config.swap.mouth_mask))
+                                 mouth_mask=config.swap.mouth_mask,
+                                 paused=config.camera.mode != "always"))
     return Supervisor(
         build_source(camera_spec, config.camera),
         processor or build_swap_processor(config, paths, state),
@@ -85,6 +89,24 @@ def build_supervisor(config: Config, paths: AppPaths, spec: RunSpec,
         policy=PrivacyGuard(config.swap.on_face_lost, TextCardRenderer().render),
         options=PipelineOptions(output_fps=config.output.fps, default_size=size),
     )
+
+
+def start_on_demand(config: Config, supervisor: Supervisor, sink: object) -> None:
+    """camera.mode on-demand: follow the virtual camera's readers (Linux); elsewhere, or
+    without a loopback device, it behaves as manual and says so once."""
+    if config.camera.mode != "on-demand":
+        return
+    device = getattr(sink, "device_path", None)
+    if not sys.platform.startswith("linux") or not device:
+        log.warning("camera.mode on-demand: no reader signal here (%s); behaving as manual: "
+                    "`vcamswap ctl enable` or the tray opens the camera",
+                    "no v4l2loopback device" if sys.platform.startswith("linux")
+                    else sys.platform)
+        return
+    counter = ProcReaderCount(device)
+    DemandController(counter.count, supervisor.state, supervisor.stop_event,
+                     grace=config.camera.grace_s).start()
+    log.info("camera.mode on-demand: the camera opens while an app reads %s", device)
 
 
 def build_controls(config: Config, paths: AppPaths, supervisor: Supervisor,

@@ -50,7 +50,11 @@ class DaemonControls:
             log.warning("could not save swap.%s to %s: %s", key, self._config_file, exc)
 
     def set_swap_enabled(self, on: bool) -> None:
-        self._supervisor.state.update(swap_enabled=on)
+        # Enabling also opens a paused camera (camera.mode: manual).
+        if on:
+            self._supervisor.state.update(swap_enabled=True, paused=False)
+        else:
+            self._supervisor.state.update(swap_enabled=False)
         self._persist("enabled", on)
         log.info("swap %s", "on" if on else "off")
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import logging
 import threading
 import zlib
+from collections.abc import Callable
 from pathlib import Path
 
 from vcamswap.app import RunSpec, build_sink, build_source
@@ -23,7 +24,11 @@ class Reloader:
     """Applies new configs to a running Supervisor; remembers the last good one."""
 
     def __init__(self, path: Path, config: Config, paths: AppPaths, supervisor: Supervisor,
-                 spec: RunSpec | None = None) -> None:
+                 spec: RunSpec | None = None,
+                 overrides: Callable[[Config], Config] | None = None) -> None:
+        """``overrides`` re-applies the command line's settings (--engine, --face,
+        --camera-mode) to each reloaded file, so a reload never undoes them."""
+        self._overrides = overrides or (lambda config: config)
         self.path = path
         self.config = config
         self.problems: list[str] = []
@@ -36,7 +41,7 @@ class Reloader:
         """Re-read the file and apply it; the problems found (empty when applied)."""
         with self._lock:
             try:
-                new = load_config(self.path)
+                new = self._overrides(load_config(self.path))
                 self._apply(new)
             except VCamSwapError as exc:
                 problems = getattr(exc, "problems", None) or [f"{self.path}: {exc}"]

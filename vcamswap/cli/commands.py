@@ -48,6 +48,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         build_supervisor,
         run_daemon,
         start_control,
+        start_on_demand,
         tray_foreground,
     )
     from vcamswap.log import setup_logging
@@ -61,25 +62,36 @@ def cmd_run(args: argparse.Namespace) -> int:
     level = "DEBUG" if args.verbose else config.logging.level
     setup_logging(level, paths.log_dir / "vcamswap.log" if config.logging.file else None,
                   config.logging.max_bytes, config.logging.backups)
-    swap = config.swap
-    if args.engine:
-        swap = swap.model_copy(update={"engine": args.engine})
+
+    def overrides(loaded: Config) -> Config:
+        """--engine and --camera-mode on top of the file, at start and after every reload.
+        (--face is a starting choice only: the tray and ctl may change the face later.)"""
+        if args.engine:
+            loaded = loaded.model_copy(update={"swap": loaded.swap.model_copy(
+                update={"engine": args.engine})})
+        if args.camera_mode:
+            loaded = loaded.model_copy(update={"camera": loaded.camera.model_copy(
+                update={"mode": args.camera_mode})})
+        return loaded
+
+    config = overrides(config)
     if args.face:
-        swap = swap.model_copy(update={"face": args.face})
-    config = config.model_copy(update={"swap": swap})
+        config = config.model_copy(update={"swap": config.swap.model_copy(
+            update={"face": args.face})})
     camera: int | str | None = args.camera
     if isinstance(camera, str) and camera.isdigit():
         camera = int(camera)
     from vcamswap.reload import ConfigWatcher, Reloader
 
-    supervisor = build_supervisor(config, paths, RunSpec(camera=camera, output=args.output))
     spec = RunSpec(camera=camera, output=args.output)
-    reloader = Reloader(config_file, config, paths, supervisor, spec) \
+    supervisor = build_supervisor(config, paths, spec)
+    reloader = Reloader(config_file, config, paths, supervisor, spec, overrides) \
         if config_file.is_file() else None
     controls = build_controls(config, paths, supervisor,
                               config_file if config_file.is_file() else None, reloader)
     if reloader is not None:
         ConfigWatcher(reloader, supervisor.stop_event).start()
+    start_on_demand(config, supervisor, supervisor.sink)
     control = start_control(config, paths, controls)
     foreground = None
     if config.tray.enabled and not args.no_tray:

@@ -49,6 +49,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--engine", choices=["auto", "neural", "lite"], default=None)
     p.add_argument("--face", default=None, help="source face: a name in the faces folder or "
                    "an image path")
+    p.add_argument("--camera-mode", choices=["always", "on-demand", "manual"], default=None,
+                   help="keep the camera open, open it while an app reads VCamSwap, or start "
+                        "paused (default: camera.mode)")
     p.add_argument("--seconds", type=float, default=None, help="stop after this long")
     p.add_argument("--accept-consent", action="store_true",
                    help="accept the consent notice non-interactively (recorded in the config)")

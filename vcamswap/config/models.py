@@ -39,6 +39,15 @@ class CameraConfig(Section):
         "above (most USB webcams deliver only 5-10 fps uncompressed there) and lets the driver "
         "choose below.",
     )
+    mode: Literal["always", "on-demand", "manual"] = Field(
+        "always",
+        description="'always' keeps the camera open; 'on-demand' opens it only while an app "
+        "reads the VCamSwap camera (Linux; elsewhere it behaves as manual) and closes it "
+        "after `grace_s`; 'manual' starts paused until `vcamswap ctl enable` or the tray.",
+    )
+    grace_s: float = Field(
+        5.0, ge=0.0, le=600.0,
+        description="on-demand: seconds without a reader before the camera closes.")
     backend: Literal["auto", "v4l2", "dshow", "msmf", "avfoundation", "any"] = Field(
         "auto",
         description="OpenCV capture backend. 'auto' picks V4L2 on Linux, Media Foundation on "

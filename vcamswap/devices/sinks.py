@@ -54,6 +54,13 @@ class VirtualCameraSink:
         device = self._camera.device if self._camera is not None else self._name
         return f"virtual camera {device!r}"
 
+    @property
+    def device_path(self) -> str | None:
+        """The /dev/videoN in use (Linux), for the on-demand reader check."""
+        if self._camera is not None and str(self._camera.device).startswith("/dev/"):
+            return str(self._camera.device)
+        return find_linux_camera(self._name) if sys.platform.startswith("linux") else None
+
     def _device_for(self, backend: str | None) -> str | None:
         if sys.platform.startswith("linux") and backend in (None, "v4l2loopback"):
             path = find_linux_camera(self._name)

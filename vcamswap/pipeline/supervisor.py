@@ -148,6 +148,10 @@ class Supervisor:
         self._sink = sink
         self._output.replace(sink)
 
+    @property
+    def sink(self) -> FrameSink:
+        return self._sink
+
     def last_output(self) -> BgrImage | None:
         """The image most recently sent to the sink (for the preview), or None."""
         return self._output.sent

@@ -27,6 +27,7 @@ from vcamswap.types import BgrImage, Frame, validate_bgr
 
 log = logging.getLogger(__name__)
 POLL_S = 0.1
+PAUSED_RESEND_S = 0.5
 T = TypeVar("T")
 
 
@@ -326,8 +327,12 @@ class OutputWorker:
         version = 0
         last_sent = time.monotonic()
         while not self._stop.is_set() and not self._pending.waiting:
-            wait = min(POLL_S, max(0.0, last_sent + self._interval * self.RESEND_FACTOR
-                                   - time.monotonic()))
+            # Paused: a slow placeholder keeps apps attached at almost no cost. The wait and the
+            # resend check must use the same interval, or the loop spins with zero timeouts.
+            paused = self._health.placeholder_reason() == "Paused"
+            interval = PAUSED_RESEND_S if paused else self._interval * self.RESEND_FACTOR
+            wait = POLL_S if not self._resend else min(
+                POLL_S, max(0.0, last_sent + interval - time.monotonic()))
             got = self._slot.get_newer(version, wait)
             now = time.monotonic()
             if got is not None:
@@ -337,9 +342,9 @@ class OutputWorker:
                 reason = self._health.placeholder_reason(now)
                 captured_at: float | None = frame.captured_at
             else:
-                if not self._resend or now - last_sent < self._interval * self.RESEND_FACTOR:
-                    continue
                 reason = self._health.placeholder_reason(now)
+                if not self._resend or now - last_sent < interval:
+                    continue
                 captured_at = None
                 if reason is not None or self._last is None:
                     image = self._card_image(reason or "Starting")
