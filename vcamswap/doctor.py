@@ -8,7 +8,6 @@ import os
 import sys
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
-from pathlib import Path
 from typing import Literal
 
 from vcamswap.config import AppPaths, Config, load_config
@@ -26,18 +25,6 @@ class Check:
 
     def to_dict(self) -> dict[str, str]:
         return asdict(self)
-
-
-def _video_devices(sysfs: Path = Path("/sys/class/video4linux")) -> list[tuple[str, str]]:
-    if not sysfs.is_dir():
-        return []
-    found = []
-    for entry in sorted(sysfs.iterdir()):
-        try:
-            found.append((f"/dev/{entry.name}", (entry / "name").read_text().strip()))
-        except OSError:
-            continue
-    return found
 
 
 def _version(dist: str) -> str | None:
@@ -70,9 +57,10 @@ def _onnxruntime() -> Iterator[Check]:
 
 def _virtual_camera() -> Iterator[Check]:
     from vcamswap.devices.sinks import virtual_camera_fix
+    from vcamswap.devices.sources import list_video_devices
 
     if sys.platform.startswith("linux"):
-        devices = _video_devices()
+        devices = list_video_devices()
         loopback = [d for d in devices if any(k in d[1].lower() for k in
                                               ("vcamswap", "dummy", "loopback"))]
         cameras = [d for d in devices if d not in loopback]

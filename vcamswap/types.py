@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -81,6 +84,14 @@ class StageRecorder(Protocol):
     """Receives per-stage timings (milliseconds) from processors, on the inference thread."""
 
     def record_stage(self, stage: str, ms: float) -> None: ...
+
+
+@contextmanager
+def timed_stage(recorder: StageRecorder, stage: str) -> Iterator[None]:
+    """Record the wall time of the ``with`` block as ``stage`` (milliseconds)."""
+    started = time.perf_counter()
+    yield
+    recorder.record_stage(stage, (time.perf_counter() - started) * 1000.0)
 
 
 class NullStageRecorder:

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from vcamswap.autostart import render
+from vcamswap.config.loader import write_bytes_atomic
 from vcamswap.errors import VCamSwapError
 
 
@@ -36,10 +37,7 @@ def daemon_command() -> list[str]:
 
 
 def _write(path: Path, data: bytes) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_bytes(data)
-    tmp.replace(path)
+    write_bytes_atomic(path, data)
     return path
 
 

@@ -91,6 +91,14 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(data)
 
+    def _send_page(self, html: str) -> None:
+        page = html.encode("utf-8")
+        self.send_response(HTTPStatus.OK)
+        self.send_header("Content-Type", "text/html; charset=utf-8")
+        self.send_header("Content-Length", str(len(page)))
+        self.end_headers()
+        self.wfile.write(page)
+
     def _refuse(self, status: HTTPStatus, message: str) -> None:
         self.close_connection = True
         self._send(status, {"error": message})
@@ -123,19 +131,9 @@ class _Handler(BaseHTTPRequestHandler):
         if url.path == "/api/status":
             self._send(HTTPStatus.OK, self.server_state.controls.status())
         elif url.path == "/preview":
-            page = PAGE.replace("TOKEN", self.server_state.token).encode("utf-8")
-            self.send_response(HTTPStatus.OK)
-            self.send_header("Content-Type", "text/html; charset=utf-8")
-            self.send_header("Content-Length", str(len(page)))
-            self.end_headers()
-            self.wfile.write(page)
+            self._send_page(PAGE.replace("TOKEN", self.server_state.token))
         elif url.path == "/about":
-            page = ABOUT.encode("utf-8")
-            self.send_response(HTTPStatus.OK)
-            self.send_header("Content-Type", "text/html; charset=utf-8")
-            self.send_header("Content-Length", str(len(page)))
-            self.end_headers()
-            self.wfile.write(page)
+            self._send_page(ABOUT)
         elif url.path == "/preview.mjpg":
             self._stream()
         else:

@@ -35,17 +35,28 @@ def default_capture_backend(platform: str = sys.platform) -> int:
     return int(cv2.CAP_ANY)
 
 
-def find_linux_camera(name: str, sysfs: Path = Path("/sys/class/video4linux")) -> str | None:
-    """The /dev/videoN whose driver name matches ``name`` (case-insensitive substring)."""
+SYSFS_VIDEO = Path("/sys/class/video4linux")
+
+
+def list_video_devices(sysfs: Path = SYSFS_VIDEO) -> list[tuple[str, str]]:
+    """(/dev/videoN, driver name) for every V4L2 device (Linux); empty elsewhere."""
     if not sysfs.is_dir():
-        return None
+        return []
+    found = []
     for entry in sorted(sysfs.iterdir()):
         try:
-            label = (entry / "name").read_text(encoding="utf-8").strip()
+            found.append((f"/dev/{entry.name}",
+                          (entry / "name").read_text(encoding="utf-8").strip()))
         except OSError:
             continue
+    return found
+
+
+def find_linux_camera(name: str, sysfs: Path = SYSFS_VIDEO) -> str | None:
+    """The /dev/videoN whose driver name matches ``name`` (case-insensitive substring)."""
+    for path, label in list_video_devices(sysfs):
         if name.lower() in label.lower():
-            return f"/dev/{entry.name}"
+            return path
     return None
 
 

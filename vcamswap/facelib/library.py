@@ -15,6 +15,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from vcamswap.config.loader import write_bytes_atomic
 from vcamswap.errors import FaceError
 from vcamswap.inference.landmarks import DlibLandmarker
 from vcamswap.processors.faces import IMAGE_SUFFIXES, read_image
@@ -89,15 +90,12 @@ class FaceLibrary:
             raise FaceError(f"face {index} in {source} is too close to another face to store "
                             "alone; crop the photo first")
         mesh = build_source_mesh(self._landmarker, copy, str(source))
-        self.folder.mkdir(parents=True, exist_ok=True)
         target = self.folder / f"{final}.png"
         ok, encoded = cv2.imencode(".png", copy)
         if not ok:
             raise FaceError(f"could not encode {source} as PNG")
         data = encoded.tobytes()
-        tmp = target.with_name(f".{target.name}.tmp")
-        tmp.write_bytes(data)
-        tmp.replace(target)
+        write_bytes_atomic(target, data)
         digest = hashlib.sha256(data).hexdigest()
         save_mesh(self.cache / f"{digest}.lite.npz", mesh)
         return FaceEntry(final, target, digest)

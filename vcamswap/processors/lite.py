@@ -9,9 +9,8 @@ that keeps the target's eyes and mouth interior so gaze and expression stay live
 from __future__ import annotations
 
 import logging
-import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -33,6 +32,7 @@ from vcamswap.types import (
     NullStageRecorder,
     Points,
     StageRecorder,
+    timed_stage,
 )
 
 log = logging.getLogger(__name__)
@@ -173,11 +173,8 @@ class LiteSwapProcessor:
         self._prefetcher: DlibLandmarker | None = None
         self._detector: BackgroundDetector | None = None
 
-    @contextmanager
-    def _stage(self, name: str) -> Iterator[None]:
-        started = time.perf_counter()
-        yield
-        self._stages.record_stage(name, (time.perf_counter() - started) * 1000.0)
+    def _stage(self, name: str) -> AbstractContextManager[None]:
+        return timed_stage(self._stages, name)
 
     def _find(self, gray: GrayImage) -> list[FaceBox]:
         opts = self._options

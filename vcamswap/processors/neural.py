@@ -4,9 +4,8 @@ call when the model allows), optional GFPGAN, paste-back inside each face's box 
 from __future__ import annotations
 
 import logging
-import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -24,7 +23,7 @@ from vcamswap.inference.models import (
 from vcamswap.processors.compositing import sharpen, transfer_color
 from vcamswap.processors.faces import SourceFaceCache
 from vcamswap.runtime import RuntimeState
-from vcamswap.types import BgrImage, Frame, NullStageRecorder, StageRecorder
+from vcamswap.types import BgrImage, Frame, NullStageRecorder, StageRecorder, timed_stage
 
 log = logging.getLogger(__name__)
 
@@ -119,11 +118,8 @@ class NeuralSwapProcessor:
         self._enhance_alpha: np.ndarray[Any, np.dtype[np.float32]] | None = None
         self._enhanced: list[tuple[align.Matrix, BgrImage]] = []
 
-    @contextmanager
-    def _stage(self, name: str) -> Iterator[None]:
-        started = time.perf_counter()
-        yield
-        self._stages.record_stage(name, (time.perf_counter() - started) * 1000.0)
+    def _stage(self, name: str) -> AbstractContextManager[None]:
+        return timed_stage(self._stages, name)
 
     def start(self) -> None:
         models = self._load()
