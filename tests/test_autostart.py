@@ -22,7 +22,7 @@ from vcamswap.autostart.backends import (
 )
 
 GOLDEN = Path(__file__).parent / "golden"
-COMMAND = ["/opt/vcamswap/bin/vcamswap", "run"]
+COMMAND = ["/opt/vcamswap/bin/vcamswap", "run", "--at-login"]
 NEEDS = pytest.mark.skipif(
     (shutil.which("desktop-file-validate") is None or shutil.which("systemd-analyze") is None)
     and not os.environ.get("CI"),
@@ -136,3 +136,14 @@ def test_autostart_cli_and_the_command_it_writes(tmp_path: Path) -> None:
     assert Path(program).is_file(), "the installed vcamswap (or python) is resolved"
     assert "enabled" in cli("status")
     assert "removed" in cli("disable")
+
+
+def test_login_item_starts_with_the_camera_closed() -> None:
+    """--at-login: on-demand on Linux, manual elsewhere, unless camera.login_mode says."""
+    from vcamswap.cli.commands import login_mode
+
+    assert daemon_command()[-2:] == ["run", "--at-login"]
+    assert login_mode("auto", "linux") == "on-demand"
+    assert login_mode("auto", "win32") == "manual"
+    assert login_mode("auto", "darwin") == "manual"
+    assert login_mode("always", "linux") == "always"

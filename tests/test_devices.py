@@ -207,3 +207,46 @@ def test_placeholder_card_has_the_requested_size() -> None:
     card = TextCardRenderer().render("Camera unavailable", 640, 360)
     assert card.shape == (360, 640, 3) and card.dtype == np.uint8
     assert card.std() > 0, "the card shows text"
+
+
+def test_camera_transform_mirror_rotate_zoom() -> None:
+    import numpy as np
+
+    from tests.fakes import ScriptedSource
+    from vcamswap.devices.transform import CameraTransform, TransformedSource
+
+    image = np.zeros((4, 6, 3), dtype=np.uint8)
+    image[0, 0] = 255  # top-left marker
+    assert CameraTransform(mirror=True).apply(image)[0, 5, 0] == 255
+    rotated = CameraTransform(rotate=90).apply(image)
+    assert rotated.shape == (6, 4, 3) and rotated[0, 3, 0] == 255, "clockwise"
+    assert CameraTransform(rotate=270).apply(image)[5, 0, 0] == 255
+    assert CameraTransform(rotate=180).apply(image)[3, 5, 0] == 255
+    gradient = np.tile(np.arange(200, dtype=np.uint8)[None, :, None], (100, 1, 3))
+    zoomed = CameraTransform(zoom=2.0).apply(gradient)
+    assert zoomed.shape == gradient.shape
+    assert 45 <= int(zoomed[50, 0, 0]) <= 55 and 145 <= int(zoomed[50, 199, 0]) <= 155
+    left = CameraTransform(zoom=2.0, pan=(-1.0, 0.0)).apply(gradient)
+    assert int(left[50, 0, 0]) <= 2, "pan -1 puts the crop at the left edge"
+    assert CameraTransform().identity and not CameraTransform(mirror=True).identity
+    source = TransformedSource(ScriptedSource(width=6, height=4), CameraTransform(rotate=90))
+    source.open()
+    frame = source.read()
+    assert frame is not None and frame.shape == (6, 4, 3)
+    assert "rotated 90" in source.description
+
+
+def test_build_source_applies_camera_options_once() -> None:
+    from vcamswap.app import build_source
+    from vcamswap.config.models import CameraConfig
+    from vcamswap.devices.sources import TestPatternSource
+    from vcamswap.devices.transform import TransformedSource
+
+    plain = build_source("pattern", CameraConfig(width=320, height=240))
+    assert isinstance(plain, TestPatternSource), "no wrapper when no option is set"
+    mirrored = build_source("pattern", CameraConfig(width=320, height=240, mirror=True,
+                                                    rotate=90))
+    assert isinstance(mirrored, TransformedSource)
+    mirrored.open()
+    image = mirrored.read()
+    assert image is not None and image.shape == (320, 240, 3)

@@ -24,6 +24,8 @@ from vcamswap.devices.imaging import TextCardRenderer
 from vcamswap.devices.readers import ProcReaderCount
 from vcamswap.devices.sinks import NullSink, RecordingSink, VirtualCameraSink
 from vcamswap.devices.sources import OpenCvCameraSource, TestPatternSource, VideoFileSource
+from vcamswap.devices.transform import CameraTransform, TransformedSource
+from vcamswap.devices.v4l2events import ClientUsageWatcher
 from vcamswap.errors import ConfigError, VCamSwapError
 from vcamswap.facelib.library import FaceLibrary
 from vcamswap.pipeline.demand import DemandController
@@ -40,13 +42,18 @@ log = logging.getLogger(__name__)
 
 
 def build_source(spec: int | str, camera: CameraConfig) -> FrameSource:
-    """``pattern``, ``file:PATH``, or a camera index, path or name."""
+    """``pattern``, ``file:PATH``, or a camera index, path or name; with the camera options
+    (mirror, rotation, zoom) applied on the capture thread."""
+    source: FrameSource
     if spec == "pattern":
-        return TestPatternSource(camera.width, camera.height, camera.fps)
-    if isinstance(spec, str) and spec.startswith("file:"):
-        return VideoFileSource(Path(spec[5:]).expanduser())
-    return OpenCvCameraSource(spec, camera.width, camera.height, camera.fps,
-                              fourcc=camera.fourcc, backend=camera.backend)
+        source = TestPatternSource(camera.width, camera.height, camera.fps)
+    elif isinstance(spec, str) and spec.startswith("file:"):
+        source = VideoFileSource(Path(spec[5:]).expanduser())
+    else:
+        source = OpenCvCameraSource(spec, camera.width, camera.height, camera.fps,
+                                    fourcc=camera.fourcc, backend=camera.backend)
+    transform = CameraTransform(camera.mirror, camera.rotate, camera.zoom, camera.pan)
+    return source if transform.identity else TransformedSource(source, transform)
 
 
 def build_sink(spec: str, output: OutputConfig, expected_size: tuple[int, int]) -> FrameSink:
@@ -104,9 +111,18 @@ def start_on_demand(config: Config, supervisor: Supervisor, sink: object) -> Non
                     else sys.platform)
         return
     counter = ProcReaderCount(device)
+    watcher = ClientUsageWatcher(device)
+    events: Callable[[float], int | None] | None = watcher.wait
+    try:
+        watcher.open()
+        how = "client-usage events, checked against /proc every 10 s"
+    except OSError as exc:
+        events = None
+        how = "a /proc check every second"
+        log.info("on-demand: %s; using %s", exc, how)
     DemandController(counter.count, supervisor.state, supervisor.stop_event,
-                     grace=config.camera.grace_s).start()
-    log.info("camera.mode on-demand: the camera opens while an app reads %s", device)
+                     grace=config.camera.grace_s, events=events).start()
+    log.info("camera.mode on-demand: the camera opens while an app reads %s (%s)", device, how)
 
 
 def build_controls(config: Config, paths: AppPaths, supervisor: Supervisor,

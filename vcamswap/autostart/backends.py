@@ -30,10 +30,10 @@ def daemon_command() -> list[str]:
     found = shutil.which("vcamswap")
     beside = Path(sys.executable).with_name("vcamswap")
     if beside.is_file():
-        return [str(beside), "run"]
+        return [str(beside), "run", "--at-login"]
     if found:
-        return [str(Path(found).resolve()), "run"]
-    return [sys.executable, "-m", "vcamswap", "run"]
+        return [str(Path(found).resolve()), "run", "--at-login"]
+    return [sys.executable, "-m", "vcamswap", "run", "--at-login"]
 
 
 def _write(path: Path, data: bytes) -> Path:

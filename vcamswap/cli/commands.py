@@ -41,6 +41,14 @@ def cmd_check_config(args: argparse.Namespace) -> int:
     return 0
 
 
+def login_mode(setting: str, platform: str = sys.platform) -> str:
+    """camera.login_mode: 'auto' is on-demand where a reader signal exists (Linux), else
+    manual; anything else is used as given."""
+    if setting != "auto":
+        return setting
+    return "on-demand" if platform.startswith("linux") else "manual"
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     from vcamswap.app import (
         RunSpec,
@@ -69,9 +77,11 @@ def cmd_run(args: argparse.Namespace) -> int:
         if args.engine:
             loaded = loaded.model_copy(update={"swap": loaded.swap.model_copy(
                 update={"engine": args.engine})})
-        if args.camera_mode:
+        mode = args.camera_mode or (login_mode(loaded.camera.login_mode)
+                                    if args.at_login else None)
+        if mode:
             loaded = loaded.model_copy(update={"camera": loaded.camera.model_copy(
-                update={"mode": args.camera_mode})})
+                update={"mode": mode})})
         return loaded
 
     config = overrides(config)

@@ -52,6 +52,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--camera-mode", choices=["always", "on-demand", "manual"], default=None,
                    help="keep the camera open, open it while an app reads VCamSwap, or start "
                         "paused (default: camera.mode)")
+    p.add_argument("--at-login", action="store_true",
+                   help="started by the login item: use camera.login_mode (on-demand on Linux, "
+                        "manual elsewhere) unless --camera-mode is given")
     p.add_argument("--seconds", type=float, default=None, help="stop after this long")
     p.add_argument("--accept-consent", action="store_true",
                    help="accept the consent notice non-interactively (recorded in the config)")

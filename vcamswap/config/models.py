@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 Engine = Literal["auto", "neural", "lite"]
 OnFaceLost = Literal["passthrough", "blur", "freeze", "placeholder"]
@@ -53,6 +53,31 @@ class CameraConfig(Section):
         description="OpenCV capture backend. 'auto' picks V4L2 on Linux, Media Foundation on "
         "Windows, AVFoundation on macOS.",
     )
+    login_mode: Literal["auto", "always", "on-demand", "manual"] = Field(
+        "auto",
+        description="Camera mode when started at login (the autostart entry runs `vcamswap run "
+        "--at-login`): 'auto' is on-demand on Linux and manual elsewhere, so the webcam is "
+        "closed until you need it.",
+    )
+    mirror: bool = Field(False, description="Flip the image left-right (selfie view).")
+    rotate: Literal[0, 90, 180, 270] = Field(
+        0, description="Rotate the image clockwise by this many degrees (a camera mounted "
+        "sideways or upside down).")
+    zoom: float = Field(
+        1.0, ge=1.0, le=4.0,
+        description="Digital zoom: crop the centre by this factor and scale it back to the "
+        "capture size (1 = off).")
+    pan: tuple[float, float] = Field(
+        (0.0, 0.0),
+        description="With zoom: where the crop sits, x and y from -1 (left/top) to 1 "
+        "(right/bottom); 0,0 is the centre.")
+
+    @field_validator("pan")
+    @classmethod
+    def _pan_in_range(cls, value: tuple[float, float]) -> tuple[float, float]:
+        if not all(-1.0 <= v <= 1.0 for v in value):
+            raise ValueError("each of x and y must be between -1 and 1")
+        return value
 
 
 class OutputConfig(Section):
