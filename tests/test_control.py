@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.fakes import CardRenderer, RecordingSink, ScriptedSource
+from tests.fakes import CardRenderer, RecordingSink, ScriptedSource, wait_for
 from vcamswap.config import AppPaths
 from vcamswap.control.server import MAX_BODY, ControlServer
 from vcamswap.control.token import read_token, write_token
@@ -151,6 +151,37 @@ def test_token_file_is_private_and_ctl_talks_to_the_daemon(
     bad = subprocess.run([sys.executable, "-m", "vcamswap", "ctl", "face", "bob"],
                          capture_output=True, text=True, env=env, timeout=60, check=False)
     assert bad.returncode == 1 and "no face named 'bob'" in bad.stderr
+    status = subprocess.run([sys.executable, "-m", "vcamswap", "ctl", "status", "--json"],
+                            capture_output=True, text=True, env=env, timeout=60, check=False)
+    assert status.returncode == 0, status.stderr
+    assert len(status.stdout.strip().splitlines()) == 1, "one JSON object on one line"
+    data = json.loads(status.stdout)
+    for key in ("state", "camera_mode", "camera_open", "input_fps", "output_fps",
+                "latency_ms", "governor", "engine", "face"):
+        assert key in data, key
+    assert {"level", "reason", "mode"} <= set(data["governor"])
+    assert data["camera_open"] is True and data["camera_mode"] == "always"
+    human = subprocess.run([sys.executable, "-m", "vcamswap", "ctl", "status"],
+                           capture_output=True, text=True, env=env, timeout=60, check=False)
+    assert "quality:   step 0 of 0 (full quality), governor off" in human.stdout, human.stdout
+    pinned = subprocess.run([sys.executable, "-m", "vcamswap", "ctl", "governor", "3"],
+                            capture_output=True, text=True, env=env, timeout=60, check=False)
+    assert pinned.returncode == 1 and "no quality level 3" in pinned.stderr
+
+
+def test_governor_endpoint_sets_the_mode_and_saves_it(
+        daemon: tuple[ControlServer, Supervisor, Path]) -> None:
+    server, supervisor, config = daemon
+    supervisor.governor.set_levels(("full quality", "cheaper", "cheapest"))
+    status, body = call(server, "POST", "/api/governor", b'{"mode": "pinned", "level": 2}')
+    assert status == 200, body
+    assert supervisor.governor.view().mode == "pinned"
+    assert wait_for(lambda: supervisor.governor.view().level == 2, 2.0)
+    assert "mode: pinned" in config.read_text() and "level: 2" in config.read_text()
+    assert call(server, "POST", "/api/governor", b'{"mode": "fast"}')[0] == 400
+    assert call(server, "POST", "/api/governor", b'{"mode": "pinned", "level": 9}')[0] == 400
+    assert call(server, "POST", "/api/governor", b'{"mode": "auto"}')[0] == 200
+    assert supervisor.governor.view().mode == "auto"
 
 
 def test_ctl_without_a_daemon_says_so(tmp_path: Path) -> None:

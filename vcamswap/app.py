@@ -94,7 +94,10 @@ def build_supervisor(config: Config, paths: AppPaths, spec: RunSpec,
         TextCardRenderer(),
         state=state,
         policy=PrivacyGuard(config.swap.on_face_lost, TextCardRenderer().render),
-        options=PipelineOptions(output_fps=config.output.fps, default_size=size),
+        options=PipelineOptions(output_fps=config.output.fps, default_size=size,
+                                governor=config.governor.mode,
+                                governor_level=config.governor.level,
+                                governor_window_s=config.governor.window_s),
     )
 
 
@@ -134,7 +137,8 @@ def build_controls(config: Config, paths: AppPaths, supervisor: Supervisor,
                           # Looked up per call: a hot reload may replace the processor.
                           lambda name: getattr(supervisor.processor, "prefetch", _none)(name),  # noqa: PLW0108
                           reloader.reload if reloader else None,
-                          (lambda: reloader.problems) if reloader else None)
+                          (lambda: reloader.problems) if reloader else None,
+                          config.camera.mode)
 
 
 def _none(_name: str) -> None:

@@ -10,6 +10,8 @@ import math
 import os
 import platform
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -26,7 +28,7 @@ from vcamswap.inference import align
 from vcamswap.inference.catalog import CATALOG
 from vcamswap.inference.models import DetectedFace
 from vcamswap.inference.store import ModelStore, Override
-from vcamswap.pipeline.status import PipelineStats, percentile
+from vcamswap.pipeline.status import PipelineStats, Status, percentile
 from vcamswap.pipeline.supervisor import PipelineOptions, Supervisor
 from vcamswap.processors.base import (
     CopyProcessor,
@@ -67,6 +69,10 @@ class BenchRequest:
     pin_faces: bool = False
     cuda_graph: bool = False
     detect_every: int = 1
+    governor: str = "off"
+    """'auto' (with ``paced``): the quality governor as in a live run."""
+    cpu_load: int = 0
+    """Busy processes run meanwhile: another app competing for the CPU."""
 
 
 def providers_used(request: BenchRequest) -> dict[str, Any] | None:
@@ -228,17 +234,8 @@ def build_processor(request: BenchRequest, paths: AppPaths, stats: PipelineStats
     return ProcessorChain([neural, SyntheticLabelProcessor(LabelStyle())])
 
 
-def run_bench(request: BenchRequest, paths: AppPaths) -> dict[str, Any]:
-    frames, fps = load_frames(request, paths)
-    stats = PipelineStats(samples=max(600, request.frames + WARMUP + 10))
-    source = MemoryFramesSource(frames, fps, f"{request.input} ({len(frames)} frames)")
-    h, w = frames[0].shape[:2]
-    options = PipelineOptions(output_fps=fps, default_size=(w, h), paced=request.paced,
-                              lockstep=not request.paced,
-                              max_frames=None if request.paced else request.frames)
-    supervisor = Supervisor(source, build_processor(request, paths, stats, (w, h)), NullSink(),
-                            TextCardRenderer(), options=options, stats=stats)
-    supervisor.start()
+def _run_until_done(supervisor: Supervisor, request: BenchRequest, stats: PipelineStats,
+                    fps: float) -> Status:
     if request.paced:
         # Paced: run until the clip's frames were due, after the warm-up frames came out.
         deadline = time.monotonic() + 600.0
@@ -250,6 +247,49 @@ def run_bench(request: BenchRequest, paths: AppPaths) -> dict[str, Any]:
         supervisor.wait(600.0)
     status = supervisor.status()
     supervisor.stop()
+    return status
+
+
+def _spin(stop: Any) -> None:
+    while not stop.is_set():
+        sum(i * i for i in range(10_000))
+
+
+@contextmanager
+def busy_processes(count: int) -> Iterator[None]:
+    """``count`` processes that keep one core busy each, for the duration of the block."""
+    if count <= 0:
+        yield
+        return
+    import multiprocessing
+
+    context = multiprocessing.get_context("spawn")
+    stop = context.Event()
+    workers = [context.Process(target=_spin, args=(stop,), daemon=True) for _ in range(count)]
+    for worker in workers:
+        worker.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        for worker in workers:
+            worker.join(5)
+
+
+def run_bench(request: BenchRequest, paths: AppPaths) -> dict[str, Any]:
+    frames, fps = load_frames(request, paths)
+    stats = PipelineStats(samples=max(600, request.frames + WARMUP + 10))
+    source = MemoryFramesSource(frames, fps, f"{request.input} ({len(frames)} frames)")
+    h, w = frames[0].shape[:2]
+    options = PipelineOptions(output_fps=fps, default_size=(w, h), paced=request.paced,
+                              lockstep=not request.paced,
+                              max_frames=None if request.paced else request.frames,
+                              governor="auto" if request.governor == "auto" else "off")
+    supervisor = Supervisor(source, build_processor(request, paths, stats, (w, h)), NullSink(),
+                            TextCardRenderer(), options=options, stats=stats)
+    with busy_processes(request.cpu_load):
+        supervisor.start()
+        status = _run_until_done(supervisor, request, stats, fps)
     # Warm-up (sessions, source face, first allocations) is not the steady state a user sees:
     # rates, latencies and stage times leave out the first WARMUP frames.
     warm = min(WARMUP, max(0, status.frames_out // 3))
@@ -279,6 +319,10 @@ def run_bench(request: BenchRequest, paths: AppPaths) -> dict[str, Any]:
         "faces_per_frame": request.faces_per_frame,
         "dropped": status.dropped,
         "providers": providers_used(request),
+        "governor": {"mode": request.governor, "final_level": status.governor.get("level"),
+                     "final_step": status.governor.get("name"),
+                     "changes": status.governor.get("changes")},
+        "cpu_load": request.cpu_load,
         "machine": machine(),
     }
     return result

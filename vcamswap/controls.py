@@ -22,7 +22,9 @@ class DaemonControls:
                  face_names: Callable[[], list[str]], config_file: Path | None,
                  engine: str, prefetch: Callable[[str], None] | None = None,
                  reloader: Callable[[], list[str]] | None = None,
-                 problems: Callable[[], list[str]] | None = None) -> None:
+                 problems: Callable[[], list[str]] | None = None,
+                 camera_mode: str = "always") -> None:
+        self._camera_mode = camera_mode
         self._prefetch = prefetch
         self._reloader = reloader
         self._problems = problems
@@ -34,20 +36,37 @@ class DaemonControls:
 
     def status(self) -> dict[str, Any]:
         toggles = self._supervisor.state.get()
-        return {**self._supervisor.status().to_dict(), "engine": self._engine,
+        status = self._supervisor.status()
+        return {**status.to_dict(), "engine": self._engine,
+                "camera_mode": self._camera_mode,
+                "camera_open": self._supervisor.health.camera_state == "ok",
+                "latency_ms": status.latency_ms_p95,
                 "swap_enabled": toggles.swap_enabled, "face": toggles.face,
                 "enhancer": toggles.enhancer, "mouth_mask": toggles.mouth_mask,
                 "faces": self._face_names(),
                 "config_problems": self._problems() if self._problems else []}
 
-    def _persist(self, key: str, value: object) -> None:
+    def _persist(self, key: str, value: object, section: str = "swap") -> None:
         """Write a tray/ctl change back to the config file, keeping the user's comments."""
         if self._config_file is None:
             return
         try:
-            set_config_value(self._config_file, ("swap", key), value)
+            set_config_value(self._config_file, (section, key), value)
         except (OSError, VCamSwapError) as exc:
-            log.warning("could not save swap.%s to %s: %s", key, self._config_file, exc)
+            log.warning("could not save %s.%s to %s: %s", section, key, self._config_file, exc)
+
+    def set_governor(self, mode: str, level: int = 0) -> None:
+        levels = self._supervisor.governor.view().levels
+        if mode not in ("auto", "off", "pinned"):
+            raise VCamSwapError(f"unknown governor mode {mode!r}: use auto, off or a level")
+        if mode == "pinned" and not 0 <= level < len(levels):
+            raise VCamSwapError(f"no quality level {level}: this engine has 0..{len(levels) - 1}"
+                                f" ({', '.join(f'{i} {n}' for i, n in enumerate(levels))})")
+        self._supervisor.governor.set_mode(mode, level)  # type: ignore[arg-type]
+        self._persist("mode", mode, "governor")
+        if mode == "pinned":
+            self._persist("level", level, "governor")
+        log.info("quality governor: %s%s", mode, f" at level {level}" if mode == "pinned" else "")
 
     def set_swap_enabled(self, on: bool) -> None:
         # Enabling also opens a paused camera (camera.mode: manual).

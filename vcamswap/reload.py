@@ -20,6 +20,11 @@ log = logging.getLogger(__name__)
 TOGGLES = ("enabled", "face", "enhancer", "mouth_mask")
 
 
+def _capture_fields(config: Config) -> dict[str, object]:
+    """The camera settings the capture worker uses (mode and grace belong to the daemon)."""
+    return config.camera.model_dump(exclude={"mode", "login_mode", "grace_s"})
+
+
 class Reloader:
     """Applies new configs to a running Supervisor; remembers the last good one."""
 
@@ -59,7 +64,12 @@ class Reloader:
         rebuild = (processor_fields != old_fields or new.models != old.models
                    or new.safety.label != old.safety.label)
         processor = build_swap_processor(new, self._paths, supervisor.state) if rebuild else None
-        if new.camera != old.camera and self._spec.camera is None:
+        if new.governor != old.governor:
+            supervisor.governor.set_mode(new.governor.mode, new.governor.level)
+            log.info("quality governor: %s", new.governor.mode)
+        if new.camera.mode != old.camera.mode:
+            log.warning("camera.mode applies at the next start (now: %s)", old.camera.mode)
+        if _capture_fields(new) != _capture_fields(old) and self._spec.camera is None:
             supervisor.replace_source(build_source(new.camera.device, new.camera))
             log.info("camera settings changed: the capture worker reopens the camera")
         if new.output != old.output and self._spec.output is None:

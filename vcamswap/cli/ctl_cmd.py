@@ -6,6 +6,7 @@ import argparse
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
 from vcamswap.cli.commands import load_user_config
 from vcamswap.config import AppPaths
@@ -17,8 +18,12 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     p.add_argument("--config", type=Path, default=None)
     p.add_argument("-v", "--verbose", action="store_true")
     p.add_argument("action", choices=["status", "enable", "disable", "face", "enhancer",
-                                      "reload", "quit", "preview"])
-    p.add_argument("value", nargs="?", default=None, help="face NAME, or enhancer on|off")
+                                      "governor", "reload", "quit", "preview"])
+    p.add_argument("value", nargs="?", default=None,
+                   help="face NAME, enhancer on|off, or governor auto|off|LEVEL")
+    p.add_argument("--json", action="store_true",
+                   help="status: print one JSON object (state, camera_mode, camera_open, "
+                        "input_fps, output_fps, latency_ms, governor, engine, face, ...)")
     p.set_defaults(handler=cmd_ctl)
 
 
@@ -37,6 +42,11 @@ def cmd_ctl(args: argparse.Namespace) -> int:
     action, value = args.action, args.value
     if action == "status":
         result = client.request("GET", "/api/status")
+        if args.json:
+            sys.stdout.write(json.dumps(result, default=str) + "\n")
+        else:
+            sys.stdout.write(describe_status(result))
+        return 0
     elif action == "preview":
         token = read_token(paths.token_file)
         sys.stdout.write(f"http://127.0.0.1:{port}/preview?token={token}\n")
@@ -45,6 +55,15 @@ def cmd_ctl(args: argparse.Namespace) -> int:
         if not value:
             raise VCamSwapError("usage: vcamswap ctl face NAME (see `vcamswap faces list`)")
         result = client.request("POST", "/api/face", {"name": value})
+    elif action == "governor":
+        if value in ("auto", "off"):
+            body: dict[str, object] = {"mode": value}
+        elif value is not None and value.isdigit():
+            body = {"mode": "pinned", "level": int(value)}
+        else:
+            raise VCamSwapError("usage: vcamswap ctl governor auto|off|LEVEL "
+                                "(the levels are listed by `vcamswap ctl status`)")
+        result = client.request("POST", "/api/governor", body)
     elif action == "enhancer":
         if value not in ("on", "off"):
             raise VCamSwapError("usage: vcamswap ctl enhancer on|off")
@@ -53,3 +72,31 @@ def cmd_ctl(args: argparse.Namespace) -> int:
         result = client.request("POST", f"/api/{action}")
     sys.stdout.write(json.dumps(result, indent=1, default=str) + "\n")
     return 0 if result.get("ok", True) else 2
+
+
+def describe_status(status: dict[str, Any]) -> str:
+    """`ctl status` for people: the few lines that answer "is it working, and how well"."""
+    governor = status.get("governor") or {}
+    levels = governor.get("levels") or []
+    lines = [
+        f"state:     {status.get('state')}"
+        + (f" ({status['last_error']})" if status.get("last_error") else ""),
+        f"camera:    {status.get('camera')} - "
+        f"{'open' if status.get('camera_open') else 'closed'}, mode {status.get('camera_mode')}",
+        f"output:    {status.get('output')}",
+        f"engine:    {status.get('engine')}, face {status.get('face') or '(first in folder)'}, "
+        f"swap {'on' if status.get('swap_enabled') else 'off'}, "
+        f"enhancer {'on' if status.get('enhancer') else 'off'}",
+        f"rates:     in {status.get('input_fps', 0):.1f} fps, processed "
+        f"{status.get('processed_fps', 0):.1f} fps, out {status.get('output_fps', 0):.1f} fps",
+        f"latency:   p50 {status.get('latency_ms_p50', 0):.1f} ms, "
+        f"p95 {status.get('latency_ms', 0):.1f} ms",
+        f"quality:   step {governor.get('level', 0)} of {max(0, len(levels) - 1)} "
+        f"({governor.get('name', '')}), governor {governor.get('mode', '')}: "
+        f"{governor.get('reason', '')}",
+    ]
+    if len(levels) > 1:
+        lines.append("           steps: " + "; ".join(f"{i} {n}" for i, n in enumerate(levels)))
+    for problem in status.get("config_problems") or []:
+        lines.append(f"config:    {problem}")
+    return "\n".join(lines) + "\n"

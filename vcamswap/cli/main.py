@@ -93,6 +93,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--pin-faces", action="store_true",
                    help="neural: run the detector but use fixed face positions (for "
                         "random-weight benchmark models, which detect noise)")
+    p.add_argument("--governor", choices=["off", "auto"], default="off",
+                   help="with --paced: the quality governor as in a live run (default off)")
+    p.add_argument("--cpu-load", type=int, default=0, metavar="N",
+                   help="run N busy processes meanwhile (another app competing for the CPU)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(handler=commands.cmd_bench)
 

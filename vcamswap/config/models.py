@@ -185,6 +185,28 @@ class SwapConfig(Section):
     )
 
 
+class GovernorConfig(Section):
+    """Adaptive quality: hold the camera's frame rate when processing cannot keep up."""
+
+    mode: Literal["auto", "off", "pinned"] = Field(
+        "auto",
+        description="'auto' steps quality down a per-engine ladder when the swap falls behind "
+        "the camera (enhancer every Nth frame, then off; detection less often; smaller "
+        "detector input; face blended at lower resolution) and back up when there is "
+        "headroom; 'off' always runs full quality; 'pinned' holds `level`.",
+    )
+    level: int = Field(
+        0, ge=0, le=20,
+        description="With mode 'pinned': the ladder step to hold (0 = full quality; "
+        "`vcamswap ctl status` lists the steps of the running engine).",
+    )
+    window_s: float = Field(
+        2.0, ge=0.5, le=30.0,
+        description="Seconds of measurements behind each decision; every change waits at "
+        "least this long, a step up that had to be undone waits twice as long next time.",
+    )
+
+
 class ModelOverride(Section):
     """A user-supplied model file replacing a catalog entry."""
 
@@ -287,6 +309,8 @@ class Config(Section):
     camera: CameraConfig = Field(default_factory=CameraConfig, description="Physical webcam.")
     output: OutputConfig = Field(default_factory=OutputConfig, description="Output.")
     swap: SwapConfig = Field(default_factory=SwapConfig, description="Face swap.")
+    governor: GovernorConfig = Field(default_factory=GovernorConfig,
+                                     description="Quality governor.")
     models: ModelsConfig = Field(default_factory=ModelsConfig, description="Model files.")
     tray: TrayConfig = Field(default_factory=TrayConfig, description="Tray icon.")
     control: ControlConfig = Field(default_factory=ControlConfig, description="Control API.")

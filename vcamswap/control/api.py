@@ -21,6 +21,9 @@ class Controls(Protocol):
 
     def set_mouth_mask(self, on: bool) -> None: ...
 
+    def set_governor(self, mode: str, level: int = 0) -> None:
+        """'auto', 'off' or 'pinned' (at ``level``); VCamSwapError for anything else."""
+
     def reload(self) -> list[str]:
         """Re-read the config; the problems found (empty when applied)."""
 

@@ -27,10 +27,13 @@ PAGE = """<!doctype html><html><head><meta charset="utf-8"><title>VCamSwap previ
 <style>body{background:#202428;color:#ddd;font:14px sans-serif;margin:1em}
 img{max-width:100%;border:1px solid #444}</style></head><body>
 <h1>VCamSwap preview</h1><img id="stream" src="/preview.mjpg?token=TOKEN" alt="output">
-<pre id="status"></pre><script>
+<p id="quality"></p><pre id="status"></pre><script>
 async function poll(){try{const r=await fetch('/api/status',{headers:{'Authorization':
-'Bearer TOKEN'}});document.getElementById('status').textContent=JSON.stringify(await r.json(),
-null,1);}catch(e){}setTimeout(poll,1000);}poll();</script></body></html>"""
+'Bearer TOKEN'}});const s=await r.json();const g=s.governor||{};
+document.getElementById('quality').textContent='Quality: step '+g.level+' of '+
+((g.levels||[]).length-1)+' ('+g.name+', '+g.mode+') - '+g.reason;
+document.getElementById('status').textContent=JSON.stringify(s,null,1);}catch(e){}
+setTimeout(poll,1000);}poll();</script></body></html>"""
 
 
 ABOUT = f"""<!doctype html><html><head><meta charset="utf-8"><title>About VCamSwap</title>
@@ -205,6 +208,13 @@ class _Handler(BaseHTTPRequestHandler):
             if not isinstance(on, bool):
                 raise VCamSwapError('send {"on": true} or {"on": false}')
             (controls.set_enhancer if path == "/api/enhancer" else controls.set_mouth_mask)(on)
+        elif path == "/api/governor":
+            mode, level = body.get("mode"), body.get("level", 0)
+            if mode not in ("auto", "off", "pinned") or not isinstance(level, int) or isinstance(
+                    level, bool):
+                raise VCamSwapError('send {"mode": "auto"}, {"mode": "off"} or '
+                                    '{"mode": "pinned", "level": N}')
+            controls.set_governor(mode, level)
         elif path == "/api/reload":
             problems = controls.reload()
             return {"ok": not problems, "problems": problems}

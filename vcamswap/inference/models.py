@@ -63,6 +63,20 @@ class ScrfdDetector:
         self._dtype = input_dtype(session)
         self.score, self.iou = score, iou
         self._centers: dict[int, np.ndarray[Any, Any]] = {}
+        self._size = spec.input_size
+
+    @property
+    def input_size(self) -> int:
+        """The letterbox side; smaller is faster and misses small faces. The real det_10g
+        model takes any multiple of 32; a model with a fixed input keeps its own."""
+        return self._size
+
+    @input_size.setter
+    def input_size(self, size: int) -> None:
+        fixed = self._session.get_inputs()[0].shape[2:]
+        if all(isinstance(d, int) for d in fixed):
+            return
+        self._size = max(32, int(size) // 32 * 32)
 
     def _anchor_centers(self, size: int, stride: int) -> np.ndarray[Any, Any]:
         cached = self._centers.get(stride)
@@ -76,7 +90,7 @@ class ScrfdDetector:
 
     def detect(self, image: BgrImage) -> list[DetectedFace]:
         """Faces sorted by score, boxes and keypoints in frame pixels."""
-        size = self._spec.input_size
+        size = self._size
         h, w = image.shape[:2]
         if h / w > 1.0:
             new_h, new_w = size, int(size / (h / w))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from vcamswap.types import BgrImage, Frame
 
@@ -61,6 +61,16 @@ class FrameProcessor(Protocol):
     def process(self, frame: Frame) -> Frame: ...
 
     def close(self) -> None: ...
+
+
+@runtime_checkable
+class QualityControlled(Protocol):
+    """A processor with a quality ladder for the governor: level 0 is full quality, each next
+    level is cheaper. ``set_quality`` runs on the inference thread, between frames."""
+
+    def quality_levels(self) -> tuple[str, ...]: ...
+
+    def set_quality(self, level: int) -> None: ...
 
 
 class FailurePolicy(Protocol):

@@ -31,6 +31,7 @@ class Status:
     camera: str = ""
     output: str = ""
     last_error: str | None = None
+    governor: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -103,6 +104,11 @@ class PipelineStats:
             if window is None:
                 window = self._stages[stage] = deque(maxlen=self._samples)
             window.append(ms)
+
+    def rate(self, name: str, now: float | None = None) -> float:
+        """Ticks per second of ``name`` over the window (the camera's measured fps for 'in')."""
+        with self._lock:
+            return self._rates[name].per_second(time.monotonic() if now is None else now)
 
     def tick_times(self, name: str) -> list[float]:
         """The most recent tick times of ``name`` (bounded window)."""

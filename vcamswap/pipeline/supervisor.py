@@ -6,8 +6,9 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
+from vcamswap.pipeline.governor import Mode, QualityGovernor
 from vcamswap.pipeline.protocols import (
     FailurePolicy,
     FrameProcessor,
@@ -37,6 +38,11 @@ class PipelineOptions:
     """Files, demo, throughput bench: every frame is processed and written once, in order (each
     stage waits for the next to take its frame; no resends); the run stops after ``max_frames``."""
     max_frames: int | None = None
+    governor: Mode = "off"
+    """'auto' steps quality down to hold the camera's fps (live runs); 'pinned' holds
+    ``governor_level``; 'off' stays at full quality (files, demo and throughput benchmarks)."""
+    governor_level: int = 0
+    governor_window_s: float = 2.0
     backoff: Backoff = field(default_factory=Backoff)
     join_timeout_s: float = 0.3
 
@@ -65,13 +71,17 @@ class Supervisor:
         self._sink = sink
         self.processor = processor
         opts = self.options
+        self.governor = QualityGovernor(window_s=opts.governor_window_s,
+                                        mode="off" if opts.lockstep else opts.governor,
+                                        pin=opts.governor_level)
         self._capture = CaptureWorker(
             source, self._in, self.state, self.health, self.stats, self.stop_event,
             paced=opts.paced, backpressure=opts.lockstep, backoff=opts.backoff,
             max_frames=opts.max_frames)
         self._infer = InferenceWorker(
             processor, policy or PassthroughPolicy(), self._in, self._out, self.state,
-            self.health, self.stats, self.stop_event, backpressure=opts.lockstep)
+            self.health, self.stats, self.stop_event, backpressure=opts.lockstep,
+            governor=self.governor)
         self._output = OutputWorker(
             sink, self._out, placeholder, self.health, self.stats, self.stop_event,
             fps=opts.output_fps, default_size=opts.default_size, backoff=opts.backoff,
@@ -157,8 +167,9 @@ class Supervisor:
         return self._output.sent
 
     def status(self) -> Status:
-        return self.stats.snapshot(self._state(), self._source.description,
-                                   self._sink.description, self.health.last_error)
+        status = self.stats.snapshot(self._state(), self._source.description,
+                                     self._sink.description, self.health.last_error)
+        return replace(status, governor=self.governor.view().to_dict())
 
     def run_for(self, seconds: float) -> Status:
         """Start, run ``seconds`` (or until stopped), stop; for tests and benchmarks."""

@@ -12,12 +12,14 @@ from typing import Generic, TypeVar
 from vcamswap.errors import FaceLostError, VCamSwapError
 from vcamswap.log import RateLimitedLog
 from vcamswap.pipeline.clock import FrameClock
+from vcamswap.pipeline.governor import QualityGovernor
 from vcamswap.pipeline.protocols import (
     FailurePolicy,
     FrameProcessor,
     FrameSink,
     FrameSource,
     PlaceholderRenderer,
+    QualityControlled,
 )
 from vcamswap.pipeline.slot import LatestSlot
 from vcamswap.pipeline.state import Health
@@ -165,8 +167,10 @@ class InferenceWorker:
     def __init__(self, processor: FrameProcessor, policy: FailurePolicy,
                  in_slot: LatestSlot[Frame], out_slot: LatestSlot[Frame],
                  state: RuntimeState, health: Health, stats: PipelineStats,
-                 stop: threading.Event, *, backpressure: bool = False) -> None:
+                 stop: threading.Event, *, backpressure: bool = False,
+                 governor: QualityGovernor | None = None) -> None:
         self._backpressure = backpressure
+        self._governor = governor
         self._processor = processor
         self._policy = policy
         self._in = in_slot
@@ -193,6 +197,26 @@ class InferenceWorker:
         except Exception as exc:
             self._health.error(f"new processor failed to start: {exc}")
             log.exception("the new face processor failed to start")
+        self._adopt_ladder()
+
+    def _adopt_ladder(self) -> None:
+        if self._governor is None:
+            return
+        processor = self._processor
+        if isinstance(processor, QualityControlled):
+            self._governor.set_levels(processor.quality_levels())
+        else:
+            self._governor.set_levels(("full quality",))
+
+    def _govern(self, cost_ms: float) -> None:
+        """One sample for the governor; a new level goes to the processor on this thread."""
+        if self._governor is None:
+            return
+        level = self._governor.observe(time.monotonic(), cost_ms, self._stats.rate("in"))
+        if level is not None and isinstance(self._processor, QualityControlled):
+            view = self._governor.view()
+            log.info("quality level %d (%s): %s", level, view.name, view.reason)
+            self._processor.set_quality(level)
 
     def run(self) -> None:
         try:
@@ -202,6 +226,7 @@ class InferenceWorker:
             log.exception("the face processor failed to start; passing frames through")
             self._passthrough_loop()
             return
+        self._adopt_ladder()
         try:
             self._loop()
         finally:
@@ -237,9 +262,12 @@ class InferenceWorker:
                                      "processing a frame failed: %s", exc,
                                      exc_info=not isinstance(exc, VCamSwapError))
                     result = self._policy.on_failure(frame, exc)
+                cost_ms = (time.perf_counter() - started) * 1000.0
+                self._govern(cost_ms)
             else:
                 result = frame
-            self._stats.record_stage("total", (time.perf_counter() - started) * 1000.0)
+                cost_ms = (time.perf_counter() - started) * 1000.0
+            self._stats.record_stage("total", cost_ms)
             self._put(result)
 
     def _put(self, frame: Frame) -> None:

@@ -61,3 +61,18 @@ class ProcessorChain:
             prefetch = getattr(processor, "prefetch", None)
             if prefetch is not None:
                 prefetch(name)
+
+    def quality_levels(self) -> tuple[str, ...]:
+        """The ladder of the first member that has one (the swap), else just full quality."""
+        for processor in self._processors:
+            levels = getattr(processor, "quality_levels", None)
+            if levels is not None:
+                return tuple(levels())
+        return ("full quality",)
+
+    def set_quality(self, level: int) -> None:
+        for processor in self._processors:
+            setter = getattr(processor, "set_quality", None)
+            if setter is not None:
+                setter(level)
+                return

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from contextlib import AbstractContextManager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -51,6 +51,37 @@ class LiteOptions:
     color_correction: bool = True
     opacity: float = 1.0
     sharpness: float = 0.0
+    landmarks_every: int = 1
+    """Above 1, tracked faces keep their landmarks between landmark runs."""
+    face_scale: float = 1.0
+    """Below 1, the warp, colour transfer and feathering run at this fraction of the face's
+    size and the result is scaled up for the blend (the governor's last steps)."""
+
+
+LITE_LADDER: tuple[tuple[str, dict[str, Any]], ...] = (
+    ("full quality", {}),
+    ("face detection every 20 frames", {"detect_every": 20}),
+    ("landmarks every 2nd frame", {"detect_every": 30, "landmarks_every": 2}),
+    ("face blended at 3/4 resolution", {"detect_every": 30, "landmarks_every": 2,
+                                        "face_scale": 0.75}),
+    ("face blended at 1/2 resolution", {"detect_every": 30, "landmarks_every": 2,
+                                        "face_scale": 0.5}),
+)
+"""The lite engine's quality ladder, cheapest last. A step never makes a setting better than
+the user's own (detect_every is raised, never lowered). The detector's input size is not on
+the ladder: measured, a 640 px detector lost the small faces of a 9-face 720p frame, the cost
+dropped, the governor climbed back, found them again and oscillated."""
+
+
+def lite_options_at(base: LiteOptions, level: int) -> LiteOptions:
+    changes = dict(LITE_LADDER[max(0, min(level, len(LITE_LADDER) - 1))][1])
+    if "detect_every" in changes:
+        changes["detect_every"] = max(base.detect_every, changes["detect_every"])
+    if "landmarks_every" in changes:
+        changes["landmarks_every"] = max(base.landmarks_every, changes["landmarks_every"])
+    if "face_scale" in changes:
+        changes["face_scale"] = min(base.face_scale, changes["face_scale"])
+    return replace(base, **changes)
 
 
 @dataclass(frozen=True, slots=True)
@@ -164,6 +195,7 @@ class LiteSwapProcessor:
         self._landmarker = landmarker
         self._faces = faces
         self._state = state
+        self._base = options
         self._options = options
         self._stages = stages or NullStageRecorder()
         self._tracks: list[_Track] = []
@@ -175,6 +207,13 @@ class LiteSwapProcessor:
 
     def _stage(self, name: str) -> AbstractContextManager[None]:
         return timed_stage(self._stages, name)
+
+    def quality_levels(self) -> tuple[str, ...]:
+        return tuple(name for name, _ in LITE_LADDER)
+
+    def set_quality(self, level: int) -> None:
+        """The governor's step (called on the inference thread between frames)."""
+        self._options = lite_options_at(self._base, level)
 
     def _find(self, gray: GrayImage) -> list[FaceBox]:
         opts = self._options
@@ -225,8 +264,9 @@ class LiteSwapProcessor:
                 self._merge(gray, self._find(gray))
             self._last_submit = self._count
         had_faces = bool(self._tracks)
-        with self._stage("landmarks"):
-            self._follow(gray)
+        if self._count % self._options.landmarks_every == 0 or not had_faces:
+            with self._stage("landmarks"):
+                self._follow(gray)
         if not self._tracks:
             if had_faces or self._lost:
                 self._lost = True
@@ -279,9 +319,13 @@ class LiteSwapProcessor:
 
     def _swap_one(self, out: BgrImage, original: BgrImage, source: SourceMesh,
                   points: Points, mouth_mask: bool) -> None:
+        scale = self._options.face_scale
+        if scale < 1.0:
+            points = (points * scale).astype(np.float32)
         dst = mesh.with_forehead(points)
         h, w = out.shape[:2]
-        maps = mesh.warp_maps(source.points, dst, source.triangles, (w, h))
+        maps = mesh.warp_maps(source.points, dst, source.triangles,
+                              (max(1, round(w * scale)), max(1, round(h * scale))))
         if maps is None:
             return
         warped = cv2.remap(source.texture, maps.map_x, maps.map_y, cv2.INTER_LINEAR,
@@ -293,14 +337,26 @@ class LiteSwapProcessor:
         for part in holes:
             cv2.fillConvexPoly(mask, np.round(points[part] - offset).astype(np.int32), 0)
         ph, pw = mask.shape
-        region = original[maps.top:maps.top + ph, maps.left:maps.left + pw]
+        left, top = maps.left, maps.top
+        if scale < 1.0:  # the patch in full-frame pixels
+            left, top = round(left / scale), round(top / scale)
+            full_w, full_h = min(w - left, round(pw / scale)), min(h - top, round(ph / scale))
+            if full_w < 4 or full_h < 4:
+                return
+            region = cv2.resize(original[top:top + full_h, left:left + full_w], (pw, ph),
+                                interpolation=cv2.INTER_AREA)
+        else:
+            region = original[top:top + ph, left:left + pw]
         if self._options.color_correction:
             warped = transfer_color(warped, region, mask)
         warped = sharpen(warped, self._options.sharpness)
         alpha = feather(mask, face_size=mesh.inter_ocular(points) * 2.2)
         if self._options.opacity < 1.0:
             alpha *= self._options.opacity
-        blend_into(out, warped, alpha, maps.left, maps.top)
+        if scale < 1.0:
+            warped = cv2.resize(warped, (full_w, full_h), interpolation=cv2.INTER_LINEAR)
+            alpha = cv2.resize(alpha, (full_w, full_h), interpolation=cv2.INTER_LINEAR)
+        blend_into(out, warped, alpha, left, top)
 
 
 class LiteFaceCache(SourceFaceCache[SourceMesh]):

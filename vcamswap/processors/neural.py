@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from contextlib import AbstractContextManager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -40,6 +40,37 @@ class NeuralOptions:
     smoothing: float = 0.5
     sources: tuple[str, ...] = ()
     """Several source faces: each target face gets the most similar one (ArcFace cosine)."""
+    enhancer_allowed: bool = True
+    detector_size: int | None = None
+    """SCRFD input side (multiple of 32); None keeps the model's (640)."""
+
+
+NEURAL_LADDER: tuple[tuple[str, dict[str, Any]], ...] = (
+    ("full quality", {}),
+    ("enhancer every 2nd frame", {"enhancer_every": 2}),
+    ("enhancer every 4th frame", {"enhancer_every": 4}),
+    ("enhancer off", {"enhancer_allowed": False}),
+    ("enhancer off, detection every 2nd frame", {"enhancer_allowed": False,
+                                                 "detect_every": 2}),
+    ("enhancer off, detection every 3rd frame at 480 px",
+     {"enhancer_allowed": False, "detect_every": 3, "detector_size": 480}),
+    ("enhancer off, detection every 3rd frame at 320 px",
+     {"enhancer_allowed": False, "detect_every": 3, "detector_size": 320}),
+)
+"""The neural engine's quality ladder: the enhancer goes first (it costs the most), then
+detection. A step never makes a setting better than the user's own."""
+
+
+def neural_options_at(base: NeuralOptions, level: int) -> NeuralOptions:
+    changes = dict(NEURAL_LADDER[max(0, min(level, len(NEURAL_LADDER) - 1))][1])
+    for key in ("enhancer_every", "detect_every"):
+        if key in changes:
+            changes[key] = max(getattr(base, key), changes[key])
+    if "enhancer_allowed" in changes:
+        changes["enhancer_allowed"] = base.enhancer_allowed and changes["enhancer_allowed"]
+    if "detector_size" in changes and base.detector_size is not None:
+        changes["detector_size"] = min(base.detector_size, changes["detector_size"])
+    return replace(base, **changes)
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +83,10 @@ class SourceIdentity:
 
 class FaceDetector(Protocol):
     def detect(self, image: BgrImage) -> list[DetectedFace]: ...
+
+
+class ResizableDetector(Protocol):
+    input_size: int
 
 
 class FaceEmbedder(Protocol):
@@ -106,7 +141,9 @@ class NeuralSwapProcessor:
         self._load = load
         self._resolve = resolve
         self._state = state
+        self._base = options
         self._options = options
+        self._native_size: int | None = None
         self._stages = stages or NullStageRecorder()
         self._models: NeuralModels | None = None
         self._faces: SourceFaceCache[SourceIdentity] | None = None
@@ -121,9 +158,27 @@ class NeuralSwapProcessor:
     def _stage(self, name: str) -> AbstractContextManager[None]:
         return timed_stage(self._stages, name)
 
+    def quality_levels(self) -> tuple[str, ...]:
+        return tuple(name for name, _ in NEURAL_LADDER)
+
+    def set_quality(self, level: int) -> None:
+        """The governor's step (called on the inference thread between frames)."""
+        self._options = neural_options_at(self._base, level)
+        self._apply_detector_size()
+
+    def _apply_detector_size(self) -> None:
+        detector = self._models.detector if self._models is not None else None
+        if detector is None or not hasattr(detector, "input_size"):
+            return
+        resizable: ResizableDetector = detector  # type: ignore[assignment]
+        if self._native_size is None:
+            self._native_size = resizable.input_size
+        resizable.input_size = self._options.detector_size or self._native_size
+
     def start(self) -> None:
         models = self._load()
         self._models = models
+        self._apply_detector_size()
         self._faces = SourceFaceCache(self._resolve,
                                       lambda image, name, _digest: build_identity(models, image,
                                                                                   name))
@@ -198,7 +253,7 @@ class NeuralSwapProcessor:
                 if self._options.opacity < 1.0:
                     alpha = (alpha * self._options.opacity).astype(np.float32)
                 align.paste_back(out, result, matrix, alpha, self._inset)
-        if toggles.enhancer and models.enhancer is not None:
+        if toggles.enhancer and self._options.enhancer_allowed and models.enhancer is not None:
             with self._stage("enhance"):
                 self._enhance(out, models.enhancer)
         return frame.with_image(out, swapped=True,

@@ -44,7 +44,8 @@ class LoginItem(Protocol):
 def build_menu(controls: Controls, opener: Opener, faces_folder: str,
                config_file: str, autostart: LoginItem | None = None) -> tuple[Item, ...]:
     """Swap on/off (also the default click), Faces (radio list + Add face), Enhancer, Mouth
-    mask, Preview, Open config, Start at login, About/Licences, Quit."""
+    mask, Quality (governor auto/off/hold a step), Preview, Open config, Start at login,
+    About/Licences, Quit."""
     login: tuple[Item, ...] = ()
     if autostart is not None:
         def toggle_login() -> None:
@@ -69,6 +70,27 @@ def build_menu(controls: Controls, opener: Opener, faces_folder: str,
         items.append(Item("Add face…", action=lambda: opener.path(faces_folder)))
         return tuple(items)
 
+    def governor_mode(mode: str, level: int = 0) -> Callable[[], None]:
+        return lambda: controls.set_governor(mode, level)
+
+    def governor_is(mode: str, level: int | None = None) -> Callable[[], bool]:
+        def check() -> bool:
+            governor = controls.status().get("governor") or {}
+            return bool(governor.get("mode") == mode
+                        and (level is None or governor.get("level") == level))
+        return check
+
+    def quality() -> tuple[Item, ...]:
+        levels = (controls.status().get("governor") or {}).get("levels") or []
+        items = [Item("Automatic (hold the frame rate)", action=governor_mode("auto"),
+                      checked=governor_is("auto"), radio=True),
+                 Item("Always full quality", action=governor_mode("off"),
+                      checked=governor_is("off"), radio=True)]
+        items += [Item(f"Hold: {name}", action=governor_mode("pinned", i),
+                       checked=governor_is("pinned", i), radio=True)
+                  for i, name in enumerate(levels) if i > 0]
+        return tuple(items)
+
     return (
         Item("Swap faces", action=toggle("swap_enabled", controls.set_swap_enabled),
              checked=_flag(controls, "swap_enabled"), default=True),
@@ -77,6 +99,7 @@ def build_menu(controls: Controls, opener: Opener, faces_folder: str,
              checked=_flag(controls, "enhancer")),
         Item("Mouth mask", action=toggle("mouth_mask", controls.set_mouth_mask),
              checked=_flag(controls, "mouth_mask")),
+        Item("Quality", submenu=quality),
         Item("Preview", action=lambda: opener.url(opener.urls.get("preview", ""))),
         Item("Open config", action=lambda: opener.path(config_file)),
         *login,
@@ -90,7 +113,10 @@ def tooltip(controls: Controls) -> str:
     face = status.get("face") or "first face"
     text = (f"VCamSwap: {status.get('state')} · {status.get('output_fps', 0):.0f} fps · "
             f"{face}")
+    governor = status.get("governor") or {}
     problems = status.get("config_problems") or []
     if problems:
         text += f" · config error: {problems[0]}"
+    elif governor.get("level"):
+        text += f" · quality step {governor['level']}: {governor.get('reason', '')}"
     return text[:120]
