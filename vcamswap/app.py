@@ -34,6 +34,7 @@ from vcamswap.pipeline.supervisor import PipelineOptions, Supervisor
 from vcamswap.processors.engines import build_swap_processor
 from vcamswap.processors.faces import folder_resolver
 from vcamswap.runtime import RuntimeState, Toggles
+from vcamswap.safety.content import ContentClassifier, ContentVerdict, LiveContentMonitor
 from vcamswap.safety.guard import PrivacyGuard
 from vcamswap.tray.icon import desktop_opener, run_tray
 from vcamswap.tray.menu import build_menu
@@ -78,7 +79,8 @@ class RunSpec:
 
 
 def build_supervisor(config: Config, paths: AppPaths, spec: RunSpec,
-                     processor: FrameProcessor | None = None) -> Supervisor:
+                     processor: FrameProcessor | None = None,
+                     content: ContentClassifier | None = None) -> Supervisor:
     camera_spec = spec.camera if spec.camera is not None else config.camera.device
     output_spec = spec.output or config.output.target
     size = (config.output.width or config.camera.width,
@@ -89,7 +91,7 @@ def build_supervisor(config: Config, paths: AppPaths, spec: RunSpec,
                                  paused=config.camera.mode != "always"))
     return Supervisor(
         build_source(camera_spec, config.camera),
-        processor or build_swap_processor(config, paths, state),
+        processor or build_swap_processor(config, paths, state, content=content),
         build_sink(output_spec, config.output, size),
         TextCardRenderer(),
         state=state,
@@ -205,3 +207,37 @@ def run_daemon(supervisor: Supervisor, status_every_s: float = 30.0,
                      status.latency_ms_p95, status.dropped)
     finally:
         supervisor.stop()
+
+
+CONTENT_CARD = "Paused: content check"
+
+
+def content_gate(supervisor: Supervisor, action: str) -> Callable[[ContentVerdict], None]:
+    """What a live verdict does. 'pause': a hit turns the swap off and shows the card until the
+    user re-enables the swap (DaemonControls lifts the card). 'blank': the card shows while
+    the camera is flagged and lifts itself on the first clean check."""
+    def on_verdict(verdict: ContentVerdict) -> None:
+        blocked = supervisor.health.blocked
+        if verdict.flagged and not blocked:
+            log.warning("content check: the camera shows %s; %s", verdict.describe(),
+                        "the swap is paused until you re-enable it" if action == "pause"
+                        else "showing a card until it is gone")
+            supervisor.health.block(CONTENT_CARD)
+            if action == "pause":
+                supervisor.state.update(swap_enabled=False)
+        elif not verdict.flagged and blocked == CONTENT_CARD and action == "blank":
+            log.info("content check: the camera is clean again")
+            supervisor.health.block(None)
+    return on_verdict
+
+
+def start_content_monitor(config: Config, supervisor: Supervisor,
+                          classifier: ContentClassifier | None) -> LiveContentMonitor | None:
+    if classifier is None:
+        return None
+    check = config.safety.content_check
+    monitor = LiveContentMonitor(classifier, supervisor.last_input,
+                                 content_gate(supervisor, check.action), supervisor.stop_event,
+                                 check.live_interval_s)
+    monitor.start()
+    return monitor

@@ -41,6 +41,7 @@ class DaemonControls:
                 "camera_mode": self._camera_mode,
                 "camera_open": self._supervisor.health.camera_state == "ok",
                 "latency_ms": status.latency_ms_p95,
+                "blocked": self._supervisor.health.blocked,
                 "swap_enabled": toggles.swap_enabled, "face": toggles.face,
                 "enhancer": toggles.enhancer, "mouth_mask": toggles.mouth_mask,
                 "faces": self._face_names(),
@@ -72,6 +73,9 @@ class DaemonControls:
         # Enabling also opens a paused camera (camera.mode: manual).
         if on:
             self._supervisor.state.update(swap_enabled=True, paused=False)
+            if self._supervisor.health.blocked:
+                log.info("the swap was re-enabled: the content-check pause is lifted")
+                self._supervisor.health.block(None)
         else:
             self._supervisor.state.update(swap_enabled=False)
         self._persist("enabled", on)

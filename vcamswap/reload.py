@@ -15,6 +15,7 @@ from vcamswap.config import AppPaths, Config, load_config
 from vcamswap.errors import VCamSwapError
 from vcamswap.pipeline.supervisor import Supervisor
 from vcamswap.processors.engines import build_swap_processor
+from vcamswap.safety.content import ContentClassifier
 
 log = logging.getLogger(__name__)
 TOGGLES = ("enabled", "face", "enhancer", "mouth_mask")
@@ -30,10 +31,14 @@ class Reloader:
 
     def __init__(self, path: Path, config: Config, paths: AppPaths, supervisor: Supervisor,
                  spec: RunSpec | None = None,
-                 overrides: Callable[[Config], Config] | None = None) -> None:
+                 overrides: Callable[[Config], Config] | None = None,
+                 content: ContentClassifier | None = None) -> None:
         """``overrides`` re-applies the command line's settings (--engine, --face,
-        --camera-mode) to each reloaded file, so a reload never undoes them."""
+        --camera-mode) to each reloaded file, so a reload never undoes them. ``content``
+        screens the faces of rebuilt processors (content-check settings apply at the next
+        start)."""
         self._overrides = overrides or (lambda config: config)
+        self._content = content
         self.path = path
         self.config = config
         self.problems: list[str] = []
@@ -63,7 +68,10 @@ class Reloader:
         old_fields = {k: v for k, v in old.swap.model_dump().items() if k not in TOGGLES}
         rebuild = (processor_fields != old_fields or new.models != old.models
                    or new.safety.label != old.safety.label)
-        processor = build_swap_processor(new, self._paths, supervisor.state) if rebuild else None
+        processor = build_swap_processor(new, self._paths, supervisor.state,
+                                         content=self._content) if rebuild else None
+        if new.safety.content_check != old.safety.content_check:
+            log.warning("safety.content_check changes apply at the next start")
         if new.governor != old.governor:
             supervisor.governor.set_mode(new.governor.mode, new.governor.level)
             log.info("quality governor: %s", new.governor.mode)

@@ -55,6 +55,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         build_controls,
         build_supervisor,
         run_daemon,
+        start_content_monitor,
         start_control,
         start_on_demand,
         tray_foreground,
@@ -91,17 +92,20 @@ def cmd_run(args: argparse.Namespace) -> int:
     camera: int | str | None = args.camera
     if isinstance(camera, str) and camera.isdigit():
         camera = int(camera)
+    from vcamswap.processors.engines import content_classifier
     from vcamswap.reload import ConfigWatcher, Reloader
 
     spec = RunSpec(camera=camera, output=args.output)
-    supervisor = build_supervisor(config, paths, spec)
-    reloader = Reloader(config_file, config, paths, supervisor, spec, overrides) \
+    content = content_classifier(config, paths)
+    supervisor = build_supervisor(config, paths, spec, content=content)
+    reloader = Reloader(config_file, config, paths, supervisor, spec, overrides, content) \
         if config_file.is_file() else None
     controls = build_controls(config, paths, supervisor,
                               config_file if config_file.is_file() else None, reloader)
     if reloader is not None:
         ConfigWatcher(reloader, supervisor.stop_event).start()
     start_on_demand(config, supervisor, supervisor.sink)
+    start_content_monitor(config, supervisor, content)
     control = start_control(config, paths, controls)
     foreground = None
     if config.tray.enabled and not args.no_tray:

@@ -43,6 +43,9 @@ def cmd_faces(args: argparse.Namespace) -> int:
             sys.stdout.write("  (empty: vcamswap faces add PHOTO --name NAME)\n")
         return 0
     if args.action == "add":
+        from vcamswap.processors.engines import content_classifier
+
+        library = FaceLibrary(library.folder, content=content_classifier(config, paths))
         entry = library.add(args.path, args.name, args.index)
         sys.stdout.write(f"added {entry.name!r} ({entry.path})\n")
         return 0

@@ -131,6 +131,9 @@ def build_parser() -> argparse.ArgumentParser:
     from vcamswap.cli.autostart_cmd import add_parser as add_autostart
 
     add_autostart(sub)
+    from vcamswap.cli.content_cmd import add_parser as add_content
+
+    add_content(sub)
     return parser
 
 

@@ -45,6 +45,11 @@ def cmd_models(args: argparse.Namespace) -> int:
             state = store.verify(spec).state
             sys.stdout.write(f"{spec.name:20} {spec.role:9} {state:13} {spec.file:26} "
                              f"{spec.licence}\n")
+        if not args.name:
+            from vcamswap.inference.content import PACKAGED_LICENCE
+
+            sys.stdout.write(f"{'nudenet_320n':20} {'content':9} {'packaged':13} "
+                             f"{'nudenet/320n.onnx':26} {PACKAGED_LICENCE}\n")
         return 0
     if args.action == "verify":
         bad = 0

@@ -64,10 +64,11 @@ def cmd_swap(args: argparse.Namespace) -> int:
     from vcamswap.devices.imaging import TextCardRenderer
     from vcamswap.offline.image import swap_image
     from vcamswap.offline.video import VideoJob, VideoOptions
-    from vcamswap.processors.engines import build_swap_processor
+    from vcamswap.processors.engines import build_swap_processor, content_classifier
     from vcamswap.processors.faces import folder_resolver
     from vcamswap.runtime import RuntimeState, Toggles
     from vcamswap.safety.consent import ensure_consent
+    from vcamswap.safety.content import screened_resolver
     from vcamswap.safety.guard import PrivacyGuard
 
     paths = AppPaths.for_user()
@@ -94,17 +95,20 @@ def cmd_swap(args: argparse.Namespace) -> int:
     state = RuntimeState(Toggles(face=args.face, enhancer=swap.enhancer,
                                  mouth_mask=args.mouth_mask or swap.mouth_mask))
     resolve = folder_resolver(swap.faces_dir or paths.faces_dir)
-    resolve(args.face)  # a missing face is reported before any work starts
-    processor = build_swap_processor(config, paths, state, resolve=resolve, offline=True)
+    content = content_classifier(config, paths)
+    # A missing or refused face is reported before any work starts.
+    screened_resolver(resolve, content)(args.face)
+    processor = build_swap_processor(config, paths, state, resolve=resolve, offline=True,
+                                     content=content)
     guard = PrivacyGuard(swap.on_face_lost, TextCardRenderer().render)
     if suffix_in in IMAGES:
-        faces = swap_image(processor, guard, args.input, args.output)
+        faces = swap_image(processor, guard, args.input, args.output, content)
         sys.stdout.write(f"wrote {args.output} ({faces} face(s) swapped, labelled synthetic)\n")
         return 0
     job = VideoJob(processor, guard, args.input, args.output,
                    VideoOptions(codec=args.codec, crf=args.crf, start=args.start, end=args.end,
                                 encoder=args.encoder),
-                   progress_printer())  # type: ignore[arg-type]
+                   progress_printer(), content)  # type: ignore[arg-type]
     try:
         result = job.run()
     except KeyboardInterrupt:

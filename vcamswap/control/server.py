@@ -43,7 +43,9 @@ consent to use; keep the synthetic-media label on.</p><h2>Licences of what it lo
 <li>insightface models (det_10g, w600k_r50, inswapper_128): non-commercial research use
 only.</li><li>GFPGAN: Apache-2.0 code; check the weights' terms. GPEN: non-commercial.</li>
 <li>dlib (Boost licence); its 68-point landmark model was trained on iBUG 300-W, whose terms
-exclude commercial use.</li><li>VCamSwap redistributes none of these files.</li></ul>
+exclude commercial use.</li><li>Content check: NudeNet's 320n detector, loaded from the
+installed nudenet package, whose LICENSE file is AGPL-3.0 (its metadata says MIT); the optional
+640m model: AGPL-3.0.</li><li>VCamSwap redistributes none of these files.</li></ul>
 </body></html>"""
 
 

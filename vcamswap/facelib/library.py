@@ -20,6 +20,7 @@ from vcamswap.errors import FaceError
 from vcamswap.inference.landmarks import DlibLandmarker
 from vcamswap.processors.faces import IMAGE_SUFFIXES, read_image
 from vcamswap.processors.lite import build_source_mesh, save_mesh
+from vcamswap.safety.content import ContentClassifier, screen
 from vcamswap.types import BgrImage, FaceBox
 
 MAX_SIDE = 1024
@@ -41,9 +42,11 @@ def _sanitize(name: str) -> str:
 class FaceLibrary:
     """One faces folder. Constructing it does no I/O."""
 
-    def __init__(self, folder: Path, landmarker: DlibLandmarker | None = None) -> None:
+    def __init__(self, folder: Path, landmarker: DlibLandmarker | None = None,
+                 content: ContentClassifier | None = None) -> None:
         self.folder = folder
         self._landmarker = landmarker or DlibLandmarker()
+        self._content = content
 
     @property
     def cache(self) -> Path:
@@ -68,6 +71,7 @@ class FaceLibrary:
 
     def add(self, source: Path, name: str | None = None, index: int | None = None) -> FaceEntry:
         image = read_image(source)
+        screen(self._content, image, str(source))  # refused: nothing is stored
         final = _sanitize(name or source.stem)
         if not NAME.match(final):
             raise FaceError(f"{final!r} is not a usable face name: letters, digits, space, "

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
-Role = Literal["detector", "embedder", "swapper", "enhancer"]
+Role = Literal["detector", "embedder", "swapper", "enhancer", "content"]
 
 INSIGHTFACE_LICENCE = ("insightface models: non-commercial research use only "
                        "(https://github.com/deepinsight/insightface#license)")
@@ -89,6 +89,17 @@ CATALOG: dict[str, ModelSpec] = {spec.name: spec for spec in (
         size=None, urls=(f"{VISO}/GPEN-BFR-256.onnx",),
         licence="GPEN: non-commercial (Alibaba DAMO)", input_size=256, mean=127.5, std=127.5,
         template="ffhq_512", note="slot: not wired to a processor yet"),
+    ModelSpec(
+        name="nudenet_640m", file="nudenet_640m.onnx", role="content",
+        # One source: a public fetch script pinning the v3.4-weights release assets; its 320n
+        # digest equals the nudenet 3.4.2 wheel's 320n.onnx, measured here.
+        sha256=("04fe3d77980780c1f8297dc6d7f942fd5b3abe6942a188f742a85241e4f634eb",),
+        size=None,
+        urls=("https://github.com/notAI-tech/NudeNet/releases/download/v3.4-weights/640m.onnx",),
+        licence="NudeNet 640m detector: AGPL-3.0 (the nudenet project's licence file)",
+        input_size=640, mean=0.0, std=255.0,
+        note="optional content-check model (safety.content_check.model: nudenet_640m), "
+             "more accurate than the packaged 320n"),
 )}
 
 

@@ -58,6 +58,15 @@ class Verification:
                 f"file in models.overrides.{self.spec.name} (path + sha256)")
 
 
+def file_sha256(path: Path) -> str:
+    """sha256 of ``path``, read in chunks."""
+    sha = hashlib.sha256()
+    with path.open("rb") as handle:
+        while chunk := handle.read(CHUNK):
+            sha.update(chunk)
+    return sha.hexdigest()
+
+
 class ModelStore:
     """The model folder. Constructing it does no I/O."""
 
@@ -90,11 +99,7 @@ class ModelStore:
         hit = cache.get(key)
         if isinstance(hit, list) and hit[:2] == [stat.st_size, stat.st_mtime_ns]:
             return str(hit[2])
-        sha = hashlib.sha256()
-        with path.open("rb") as handle:
-            while chunk := handle.read(CHUNK):
-                sha.update(chunk)
-        digest = sha.hexdigest()
+        digest = file_sha256(path)
         cache[key] = [stat.st_size, stat.st_mtime_ns, digest]
         try:
             self._cache_file.parent.mkdir(parents=True, exist_ok=True)

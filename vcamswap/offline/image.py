@@ -12,6 +12,7 @@ from vcamswap.errors import FaceError, FaceLostError, VCamSwapError
 from vcamswap.offline import metadata
 from vcamswap.pipeline.protocols import FailurePolicy, FrameProcessor
 from vcamswap.processors.faces import read_image
+from vcamswap.safety.content import ContentClassifier, screen
 from vcamswap.types import BgrImage, Frame
 
 IMAGE_SUFFIXES = {".jpg": "JPEG", ".jpeg": "JPEG", ".png": "PNG", ".webp": "WEBP"}
@@ -49,9 +50,11 @@ def write_labelled_image(image: BgrImage, path: Path) -> None:
 
 
 def swap_image(processor: FrameProcessor, policy: FailurePolicy, source: Path,
-               output: Path) -> int:
-    """Swap ``source`` into ``output``; returns the number of faces swapped."""
+               output: Path, content: ContentClassifier | None = None) -> int:
+    """Swap ``source`` into ``output``; returns the number of faces swapped. ``content``
+    checks the input first: a flagged image stops here and nothing is written."""
     image = read_image(source)
+    screen(content, image, f"the input {source}")
     processor.start()
     try:
         try:

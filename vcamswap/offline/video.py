@@ -22,6 +22,7 @@ import numpy as np
 from vcamswap.errors import DeviceError, FaceError, FaceLostError, VCamSwapError
 from vcamswap.offline import metadata
 from vcamswap.pipeline.protocols import FailurePolicy, FrameProcessor
+from vcamswap.safety.content import ContentClassifier, screen
 from vcamswap.types import Frame
 
 log = logging.getLogger(__name__)
@@ -106,7 +107,10 @@ class VideoJob:
 
     def __init__(self, processor: FrameProcessor, policy: FailurePolicy, source: Path,
                  output: Path, options: VideoOptions = VideoOptions(),
-                 progress: Progress | None = None) -> None:
+                 progress: Progress | None = None,
+                 content: ContentClassifier | None = None) -> None:
+        self._content = content
+        self._check_every = 30  # frames; set to about one second from the input's rate
         self._processor = processor
         self._policy = policy
         self._source = source
@@ -177,6 +181,7 @@ class VideoJob:
         vin.thread_type = "AUTO"
         ain = source.streams.audio[0] if source.streams.audio else None
         rate = vin.average_rate or vin.guessed_rate or Fraction(30)
+        self._check_every = max(1, round(float(rate)))
         out.metadata.update(metadata.container_tags())
         choice = self._options.encoder
         if choice == "auto":
@@ -304,6 +309,9 @@ class VideoJob:
                 kind, item = _get(inbox, self._stop)
                 if kind == "video":
                     frame = Frame(np.ascontiguousarray(item), seq, 0.0)
+                    if seq % self._check_every == 0:  # the first frame, then ~1 per second
+                        screen(self._content, frame.image,
+                               f"{self._source} at frame {seq}")
                     seq += 1
                     try:
                         result = self._processor.process(frame)

@@ -18,7 +18,19 @@ class Health:
         self._sink_ok = False
         self._last_frame_at: float | None = None
         self._last_error: str | None = None
+        self._blocked: str | None = None
         self._stale_after = stale_after_s
+
+    def block(self, reason: str | None) -> None:
+        """Show a card with ``reason`` instead of every frame (the content check); None lifts
+        it."""
+        with self._lock:
+            self._blocked = reason
+
+    @property
+    def blocked(self) -> str | None:
+        with self._lock:
+            return self._blocked
 
     def camera(self, state: CameraState, error: str | None = None) -> None:
         with self._lock:
@@ -60,6 +72,8 @@ class Health:
         """Why the output should show a card instead of the last frame, or None."""
         now = time.monotonic() if now is None else now
         with self._lock:
+            if self._blocked is not None:
+                return self._blocked
             if self._camera == "paused":
                 return "Paused"
             if self._camera == "lost":

@@ -135,7 +135,7 @@ class Supervisor:
         if self.stop_event.is_set():
             return "stopped"
         camera = self.health.camera_state
-        if camera == "paused":
+        if camera == "paused" or self.health.blocked:
             return "paused"
         if camera == "lost" or not self.health.sink_ok or self.health.placeholder_reason():
             return "degraded"
@@ -161,6 +161,10 @@ class Supervisor:
     @property
     def sink(self) -> FrameSink:
         return self._sink
+
+    def last_input(self) -> BgrImage | None:
+        """The newest captured frame, without taking it from the pipeline (content check)."""
+        return self._capture.last
 
     def last_output(self) -> BgrImage | None:
         """The image most recently sent to the sink (for the preview), or None."""

@@ -87,6 +87,7 @@ class CaptureWorker:
         self._max_frames = max_frames
         self._seq = 0
         self._pending = Pending[FrameSource]()
+        self.last: BgrImage | None = None  # read by the content check; a reference, no copy
 
     def replace(self, source: FrameSource) -> None:
         """Switch to ``source``: the worker closes the old one and opens this one itself."""
@@ -118,6 +119,7 @@ class CaptureWorker:
                 lost = self._stream()
             finally:
                 self._source.close()
+                self.last = None
             if lost:
                 delay = self._backoff.next(None)
                 self._stop.wait(delay)
@@ -144,6 +146,7 @@ class CaptureWorker:
                 return True
             now = time.monotonic()
             self._seq += 1
+            self.last = image
             version = self._slot.put(Frame(image=image, seq=self._seq, captured_at=now))
             self._health.frame_captured(now)
             self._stats.tick("in", now)
@@ -379,7 +382,8 @@ class OutputWorker:
                 else:
                     image = self._last
                 self._stats.add_resent()
-            if got is not None and reason == "Paused":
+            if got is not None and reason is not None and (
+                    reason in ("Paused", self._health.blocked)):
                 image = self._card_image(reason)
             try:
                 self._sink.send(image)

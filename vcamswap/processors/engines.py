@@ -28,6 +28,11 @@ from vcamswap.processors.label import LabelStyle, SyntheticLabelProcessor
 from vcamswap.processors.lite import LiteOptions, LiteSwapProcessor, lite_face_cache
 from vcamswap.processors.neural import NeuralModels, NeuralOptions, NeuralSwapProcessor
 from vcamswap.runtime import RuntimeState
+from vcamswap.safety.content import (
+    ContentClassifier,
+    build_content_classifier,
+    screened_resolver,
+)
 from vcamswap.types import StageRecorder
 
 log = logging.getLogger(__name__)
@@ -106,14 +111,26 @@ def neural_loader(config: Config, store: ModelStore, paths: AppPaths,
     return load
 
 
+def content_classifier(config: Config, paths: AppPaths) -> ContentClassifier | None:
+    """safety.content_check as a classifier (None when turned off)."""
+    check = config.safety.content_check
+    store = model_store(config, paths)
+    return build_content_classifier(
+        check.enabled, check.model, check.threshold,
+        verify=lambda name: store.require([CATALOG[name]])[name])
+
+
 def build_swap_processor(config: Config, paths: AppPaths, state: RuntimeState,
                          stages: StageRecorder | None = None,
                          resolve: Callable[[str | None], Path] | None = None,
-                         store: ModelStore | None = None, offline: bool = False) -> Processor:
-    """``offline``: files, where detection runs inline so results do not depend on timing."""
+                         store: ModelStore | None = None, offline: bool = False,
+                         content: ContentClassifier | None = None) -> Processor:
+    """``offline``: files, where detection runs inline so results do not depend on timing.
+    ``content``: every source face passes the content check before it is loaded."""
     swap = config.swap
     store = store or model_store(config, paths)
-    resolve = resolve or folder_resolver(swap.faces_dir or paths.faces_dir)
+    resolve = screened_resolver(resolve or folder_resolver(swap.faces_dir or paths.faces_dir),
+                                content)
     swapper: Processor
     if choose_engine(config, store) == "neural":
         swapper = NeuralSwapProcessor(
