@@ -6,6 +6,7 @@ capture-to-sink latency as a video app would see them."""
 
 from __future__ import annotations
 
+import itertools
 import math
 import os
 import platform
@@ -73,6 +74,8 @@ class BenchRequest:
     """'auto' (with ``paced``): the quality governor as in a live run."""
     cpu_load: int = 0
     """Busy processes run meanwhile: another app competing for the CPU."""
+    content_check_s: float | None = None
+    """With ``paced``: run the live content check every this many seconds (real model)."""
 
 
 def providers_used(request: BenchRequest) -> dict[str, Any] | None:
@@ -287,8 +290,16 @@ def run_bench(request: BenchRequest, paths: AppPaths) -> dict[str, Any]:
                               governor="auto" if request.governor == "auto" else "off")
     supervisor = Supervisor(source, build_processor(request, paths, stats, (w, h)), NullSink(),
                             TextCardRenderer(), options=options, stats=stats)
+    monitor = None
     with busy_processes(request.cpu_load):
         supervisor.start()
+        if request.content_check_s:
+            from vcamswap.safety.content import LiveContentMonitor, nudenet_classifier
+
+            monitor = LiveContentMonitor(nudenet_classifier(), supervisor.last_input,
+                                         lambda _verdict: None, supervisor.stop_event,
+                                         request.content_check_s)
+            monitor.start()
         status = _run_until_done(supervisor, request, stats, fps)
     # Warm-up (sessions, source face, first allocations) is not the steady state a user sees:
     # rates, latencies and stage times leave out the first WARMUP frames.
@@ -302,6 +313,8 @@ def run_bench(request: BenchRequest, paths: AppPaths) -> dict[str, Any]:
     measured, processed_fps = rate("processed")
     _, output_fps = rate("out")
     latencies = stats.latencies_ms()[warm:]
+    sent = stats.tick_times("out")[warm:]
+    intervals = [(b - a) * 1000.0 for a, b in itertools.pairwise(sent)]
     samples = {k: v[warm:] for k, v in stats.stage_samples().items()}
     result: dict[str, Any] = {
         "engine": request.engine,
@@ -323,6 +336,11 @@ def run_bench(request: BenchRequest, paths: AppPaths) -> dict[str, Any]:
                      "final_step": status.governor.get("name"),
                      "changes": status.governor.get("changes")},
         "cpu_load": request.cpu_load,
+        "output_interval_ms": {"p50": round(percentile(intervals, 50), 2),
+                               "p95": round(percentile(intervals, 95), 2)},
+        "content_check": None if monitor is None else {
+            "interval_s": request.content_check_s, "checks": monitor.checks,
+            "last_ms": round(monitor.last_ms, 2)},
         "machine": machine(),
     }
     return result

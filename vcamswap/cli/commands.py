@@ -141,7 +141,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
         models=args.models, providers=args.providers, faces_per_frame=args.faces_per_frame,
         enhancer=args.enhancer, swapper=args.swapper, pin_faces=args.pin_faces,
         cuda_graph=args.cuda_graph, detect_every=args.detect_every,
-        governor=args.governor, cpu_load=args.cpu_load,
+        governor=args.governor, cpu_load=args.cpu_load, content_check_s=args.content_check,
         io_binding={"auto": None, "on": True, "off": False}[args.io_binding]),
         AppPaths.for_user())
     if args.json:

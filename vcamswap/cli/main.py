@@ -97,6 +97,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="with --paced: the quality governor as in a live run (default off)")
     p.add_argument("--cpu-load", type=int, default=0, metavar="N",
                    help="run N busy processes meanwhile (another app competing for the CPU)")
+    p.add_argument("--content-check", type=float, default=None, metavar="SECONDS",
+                   help="with --paced: run the live content check every SECONDS")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(handler=commands.cmd_bench)
 
