@@ -18,7 +18,8 @@ from tests.onnx_models import make_arcface, make_inswapper, make_scrfd
 from vcamswap.config import AppPaths, Config
 from vcamswap.errors import ModelError
 from vcamswap.inference.catalog import CATALOG, ModelSpec
-from vcamswap.inference.models import InSwapper, read_emap
+from vcamswap.inference.models import InSwapper
+from vcamswap.inference.onnxfile import read_emap
 from vcamswap.inference.session import SessionFactory, SessionOptions, resolve_providers
 from vcamswap.inference.store import ModelStore, Override
 from vcamswap.processors.engines import choose_engine, model_store

@@ -23,8 +23,8 @@ from vcamswap.inference.models import (
     GfpganEnhancer,
     InSwapper,
     ScrfdDetector,
-    read_emap,
 )
+from vcamswap.inference.onnxfile import read_emap
 from vcamswap.processors.neural import NeuralModels, NeuralOptions, NeuralSwapProcessor
 from vcamswap.runtime import RuntimeState, Toggles
 from vcamswap.samples import sample_photo, sample_photo_path

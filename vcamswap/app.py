@@ -140,7 +140,8 @@ def build_controls(config: Config, paths: AppPaths, supervisor: Supervisor,
                           lambda name: getattr(supervisor.processor, "prefetch", _none)(name),  # noqa: PLW0108
                           reloader.reload if reloader else None,
                           (lambda: reloader.problems) if reloader else None,
-                          config.camera.mode)
+                          config.camera.mode,
+                          config.models.remote.url if config.swap.engine != "lite" else None)
 
 
 def _none(_name: str) -> None:

@@ -74,6 +74,8 @@ class BenchRequest:
     """'auto' (with ``paced``): the quality governor as in a live run."""
     cpu_load: int = 0
     """Busy processes run meanwhile: another app competing for the CPU."""
+    remote: str | None = None
+    """grpc://HOST:PORT: the swapper and enhancer run on that Triton server."""
     content_check_s: float | None = None
     """With ``paced``: run the live content check every this many seconds (real model)."""
 
@@ -216,6 +218,7 @@ def build_processor(request: BenchRequest, paths: AppPaths, stats: PipelineStats
     config.swap.enhancer = request.enhancer
     config.models.swapper = request.swapper  # type: ignore[assignment]
     config.models.cuda_graph = request.cuda_graph
+    config.models.remote.url = request.remote
     face = sample_photo_path("grace_hopper")
     state = RuntimeState(Toggles(enhancer=request.enhancer))
     if request.engine == "lite":

@@ -23,8 +23,9 @@ class DaemonControls:
                  engine: str, prefetch: Callable[[str], None] | None = None,
                  reloader: Callable[[], list[str]] | None = None,
                  problems: Callable[[], list[str]] | None = None,
-                 camera_mode: str = "always") -> None:
+                 camera_mode: str = "always", remote: str | None = None) -> None:
         self._camera_mode = camera_mode
+        self._remote = remote
         self._prefetch = prefetch
         self._reloader = reloader
         self._problems = problems
@@ -42,6 +43,7 @@ class DaemonControls:
                 "camera_open": self._supervisor.health.camera_state == "ok",
                 "latency_ms": status.latency_ms_p95,
                 "blocked": self._supervisor.health.blocked,
+                "remote": self._remote,
                 "swap_enabled": toggles.swap_enabled, "face": toggles.face,
                 "enhancer": toggles.enhancer, "mouth_mask": toggles.mouth_mask,
                 "faces": self._face_names(),

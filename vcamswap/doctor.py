@@ -146,6 +146,33 @@ def _camera_mode(config: Config) -> Iterator[Check]:
                     f"({exc})", "v4l2loopback 0.13+ reports readers at once")
 
 
+def _remote(config: Config) -> Iterator[Check]:
+    remote = config.models.remote
+    if not remote.url:
+        return
+    try:
+        from vcamswap.inference.catalog import CATALOG, engine_models
+        from vcamswap.inference.remote import RemoteModels
+
+        client = RemoteModels(remote.url, ca_file=remote.ca_file,
+                              timeout_s=max(remote.timeout_ms / 1000.0, 2.0), names=remote.names)
+        roles = set(remote.models)
+        checked = []
+        for spec in engine_models(config.models.swapper, config.swap.enhancer):
+            if spec.role in roles:
+                client.session(spec)
+                checked.append(client.served_name(spec))
+        if "swapper" in roles:
+            client.emap(CATALOG[config.models.swapper])
+        yield Check("remote", "WARN" if not remote.url.startswith("grpcs://") else "OK",
+                    f"{remote.url}: {', '.join(checked)} ready. Face crops leave this machine "
+                    "for that server", "use grpcs:// (TLS) unless the network is private"
+                    if not remote.url.startswith("grpcs://") else "")
+    except VCamSwapError as exc:
+        yield Check("remote", "FAIL", str(exc).split(" Fix: ")[0],
+                    str(exc).split(" Fix: ")[-1] if " Fix: " in str(exc) else "")
+
+
 def run_doctor(paths: AppPaths) -> Iterator[Check]:
     yield Check("python", "OK" if sys.version_info >= (3, 10) else "FAIL",
                 sys.version.split()[0], "" if sys.version_info >= (3, 10) else "use 3.10+")
@@ -171,6 +198,7 @@ def run_doctor(paths: AppPaths) -> Iterator[Check]:
     yield from _onnxruntime()
     yield from _content_check(config)
     yield from _models(config, paths)
+    yield from _remote(config)
     yield from _camera_mode(config)
     yield from _virtual_camera()
     try:

@@ -29,3 +29,9 @@ class FaceLostError(VCamSwapError):
     """A face that was being swapped is no longer found (the privacy guard decides what to
     show). Raised by processors only after a face was tracked; a frame that never had a face
     is not an error."""
+
+
+class DegradedError(FaceLostError):
+    """Something the swap needs is temporarily unavailable (a remote model server): the frame
+    goes through the privacy guard like a lost face, and Status shows ``degraded`` with this
+    message until a frame is swapped again."""

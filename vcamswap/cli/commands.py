@@ -41,6 +41,19 @@ def cmd_check_config(args: argparse.Namespace) -> int:
     return 0
 
 
+def with_remote(config: Config, url: str) -> Config:
+    """--remote URL: models.remote.url set (validated like the file's value)."""
+    from pydantic import ValidationError
+
+    try:
+        remote = config.models.remote.model_validate({**config.models.remote.model_dump(),
+                                                      "url": url})
+    except ValidationError as exc:
+        raise ConfigError(f"--remote {url!r}: {exc.errors()[0]['msg']}") from exc
+    return config.model_copy(update={"models": config.models.model_copy(
+        update={"remote": remote})})
+
+
 def login_mode(setting: str, platform: str = sys.platform) -> str:
     """camera.login_mode: 'auto' is on-demand where a reader signal exists (Linux), else
     manual; anything else is used as given."""
@@ -78,6 +91,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         if args.engine:
             loaded = loaded.model_copy(update={"swap": loaded.swap.model_copy(
                 update={"engine": args.engine})})
+        if args.remote:
+            loaded = with_remote(loaded, args.remote)
         mode = args.camera_mode or (login_mode(loaded.camera.login_mode)
                                     if args.at_login else None)
         if mode:
@@ -142,6 +157,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
         enhancer=args.enhancer, swapper=args.swapper, pin_faces=args.pin_faces,
         cuda_graph=args.cuda_graph, detect_every=args.detect_every,
         governor=args.governor, cpu_load=args.cpu_load, content_check_s=args.content_check,
+        remote=args.remote,
         io_binding={"auto": None, "on": True, "off": False}[args.io_binding]),
         AppPaths.for_user())
     if args.json:

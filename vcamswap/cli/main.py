@@ -52,6 +52,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--camera-mode", choices=["always", "on-demand", "manual"], default=None,
                    help="keep the camera open, open it while an app reads VCamSwap, or start "
                         "paused (default: camera.mode)")
+    p.add_argument("--remote", default=None, metavar="URL",
+                   help="run models.remote.models (swapper, enhancer) on this Triton server: "
+                        "grpc://HOST:8001 or grpcs://; face crops leave this machine")
     p.add_argument("--at-login", action="store_true",
                    help="started by the login item: use camera.login_mode (on-demand on Linux, "
                         "manual elsewhere) unless --camera-mode is given")
@@ -97,6 +100,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="with --paced: the quality governor as in a live run (default off)")
     p.add_argument("--cpu-load", type=int, default=0, metavar="N",
                    help="run N busy processes meanwhile (another app competing for the CPU)")
+    p.add_argument("--remote", default=None, metavar="URL",
+                   help="neural: run the swapper and enhancer on this Triton server "
+                        "(grpc://HOST:8001)")
     p.add_argument("--content-check", type=float, default=None, metavar="SECONDS",
                    help="with --paced: run the live content check every SECONDS")
     p.add_argument("--json", action="store_true", help="print one JSON object")
@@ -136,6 +142,9 @@ def build_parser() -> argparse.ArgumentParser:
     from vcamswap.cli.content_cmd import add_parser as add_content
 
     add_content(sub)
+    from vcamswap.cli.serve_cmd import add_parser as add_serve
+
+    add_serve(sub)
     return parser
 
 

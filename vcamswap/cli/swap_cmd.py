@@ -19,6 +19,8 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     p = sub.add_parser("swap", help="swap faces in an image or video file (keeps audio)")
     p.add_argument("--config", type=Path, default=None)
     p.add_argument("--face", required=True, help="source face: name in the faces folder or path")
+    p.add_argument("--remote", default=None, metavar="URL",
+                   help="run the swapper and enhancer on this Triton server (grpc://HOST:8001)")
     p.add_argument("--input", type=Path, required=True)
     p.add_argument("--output", type=Path, required=True)
     p.add_argument("--engine", choices=["auto", "neural", "lite"], default=None)
@@ -92,6 +94,10 @@ def cmd_swap(args: argparse.Namespace) -> int:
         "many_faces": args.many_faces or config.swap.many_faces,
         "enhancer": args.enhancer or config.swap.enhancer})
     config = config.model_copy(update={"swap": swap})
+    if args.remote:
+        from vcamswap.cli.commands import with_remote
+
+        config = with_remote(config, args.remote)
     state = RuntimeState(Toggles(face=args.face, enhancer=swap.enhancer,
                                  mouth_mask=args.mouth_mask or swap.mouth_mask))
     resolve = folder_resolver(swap.faces_dir or paths.faces_dir)

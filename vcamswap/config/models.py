@@ -15,6 +15,7 @@ Engine = Literal["auto", "neural", "lite"]
 OnFaceLost = Literal["passthrough", "blur", "freeze", "placeholder"]
 Corner = Literal["top-left", "top-right", "bottom-left", "bottom-right"]
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR"]
+ModelRole = Literal["detector", "embedder", "swapper", "enhancer"]
 
 
 class Section(BaseModel):
@@ -216,6 +217,41 @@ class ModelOverride(Section):
     )
 
 
+class RemoteConfig(Section):
+    """Run some neural models on a Triton Inference Server (a GPU box on your network).
+    Face crops leave this machine: opt in only for a server you trust."""
+
+    url: str | None = Field(
+        None,
+        description="Triton's gRPC address, grpc://HOST:8001 or grpcs://HOST:PORT (TLS); empty "
+        "runs every model here. Plaintext to a non-loopback host logs a warning.",
+    )
+    ca_file: Path | None = Field(
+        None, description="grpcs: the CA certificate (PEM) that signed the server's.")
+    models: list[ModelRole] = Field(
+        default_factory=lambda: list[ModelRole](["swapper", "enhancer"]),
+        description="Which models run remotely. The detector's input is 25x a face crop, so "
+        "it stays local by default.",
+    )
+    names: dict[str, str] = Field(
+        default_factory=dict,
+        description="Served model name per catalog name when they differ (e.g. "
+        "inswapper_128: swapper).",
+    )
+    timeout_ms: float = Field(
+        300.0, ge=10.0, le=10000.0,
+        description="Per-request timeout; a late or lost server is skipped (the privacy guard "
+        "decides what shows) and retried with a backoff, never stalling the camera.",
+    )
+
+    @field_validator("url")
+    @classmethod
+    def _grpc_url(cls, value: str | None) -> str | None:
+        if value and not value.startswith(("grpc://", "grpcs://")):
+            raise ValueError("use grpc://HOST:PORT or grpcs://HOST:PORT (Triton's gRPC port)")
+        return value or None
+
+
 class ModelsConfig(Section):
     """Neural model files and how they run."""
 
@@ -242,6 +278,8 @@ class ModelsConfig(Section):
         description="Per catalog model name, your own file and its sha256 instead of the "
         "catalog's.",
     )
+    remote: RemoteConfig = Field(default_factory=RemoteConfig,
+                                 description="Remote inference (Triton).")
 
 
 class TrayConfig(Section):

@@ -225,16 +225,3 @@ class GfpganEnhancer:
             result = self._session.run(None, {self._input: blob})[0]
             out.extend(align.from_blob(np.asarray(result), -1.0, 1.0))
         return out
-
-
-def read_emap(path: Path) -> np.ndarray[Any, Any]:
-    """The inswapper's last initializer (512x512), read without keeping the model in memory."""
-    import onnx
-    from onnx import numpy_helper
-
-    model = onnx.load(str(path), load_external_data=False)
-    if not model.graph.initializer:
-        raise ValueError(f"{path.name} has no initializers: not an inswapper model")
-    emap = numpy_helper.to_array(model.graph.initializer[-1]).astype(np.float32)
-    del model
-    return emap

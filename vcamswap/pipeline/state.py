@@ -19,7 +19,20 @@ class Health:
         self._last_frame_at: float | None = None
         self._last_error: str | None = None
         self._blocked: str | None = None
+        self._degraded: str | None = None
         self._stale_after = stale_after_s
+
+    def degrade(self, reason: str | None) -> None:
+        """The swap runs degraded (``reason``), or normally again (None)."""
+        with self._lock:
+            self._degraded = reason
+            if reason:
+                self._last_error = reason
+
+    @property
+    def degraded(self) -> str | None:
+        with self._lock:
+            return self._degraded
 
     def block(self, reason: str | None) -> None:
         """Show a card with ``reason`` instead of every frame (the content check); None lifts

@@ -137,7 +137,8 @@ class Supervisor:
         camera = self.health.camera_state
         if camera == "paused" or self.health.blocked:
             return "paused"
-        if camera == "lost" or not self.health.sink_ok or self.health.placeholder_reason():
+        if camera == "lost" or not self.health.sink_ok or self.health.placeholder_reason() \
+                or self.health.degraded:
             return "degraded"
         if camera == "starting":
             return "starting"

@@ -9,7 +9,7 @@ import time
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
-from vcamswap.errors import FaceLostError, VCamSwapError
+from vcamswap.errors import DegradedError, FaceLostError, VCamSwapError
 from vcamswap.log import RateLimitedLog
 from vcamswap.pipeline.clock import FrameClock
 from vcamswap.pipeline.governor import QualityGovernor
@@ -254,6 +254,14 @@ class InferenceWorker:
                 try:
                     result = self._processor.process(frame)
                     self._policy.on_success(result)
+                    if self._health.degraded:
+                        self._health.degrade(None)
+                        log.info("the swap runs normally again")
+                except DegradedError as exc:
+                    if self._health.degraded is None:
+                        log.warning("swap degraded: %s", exc)
+                    self._health.degrade(str(exc))
+                    result = self._policy.on_failure(frame, exc)
                 except FaceLostError as exc:
                     result = self._policy.on_failure(frame, exc)
                 except Exception as exc:

@@ -6,20 +6,22 @@ import importlib.util
 import logging
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from vcamswap.config import AppPaths, Config
-from vcamswap.errors import ConfigError, ModelError
-from vcamswap.inference.catalog import CATALOG, engine_models
+from vcamswap.errors import ConfigError, DegradedError, ModelError
+from vcamswap.inference.catalog import CATALOG, ModelSpec, engine_models
 from vcamswap.inference.landmarks import DlibLandmarker
 from vcamswap.inference.models import (
     ArcFaceEmbedder,
     GfpganEnhancer,
     InSwapper,
     ScrfdDetector,
-    read_emap,
 )
+from vcamswap.inference.onnxfile import read_emap
+from vcamswap.inference.remote import RemoteModels
 from vcamswap.inference.session import BoundRunner, SessionFactory, SessionOptions
 from vcamswap.inference.store import ModelStore, Override
 from vcamswap.processors.base import Processor, ProcessorChain
@@ -54,7 +56,7 @@ def choose_engine(config: Config, store: ModelStore) -> str:
     engine = config.swap.engine
     if engine == "lite":
         return "lite"
-    needed = engine_models(config.models.swapper, config.swap.enhancer)
+    needed = local_models(config)
     if importlib.util.find_spec("onnxruntime") is None:
         reason = "onnxruntime is not installed (pip install 'vcamswap[neural]' or '[gpu]')"
         if engine == "neural":
@@ -74,39 +76,75 @@ def choose_engine(config: Config, store: ModelStore) -> str:
     return "neural"
 
 
+def remote_roles(config: Config) -> set[str]:
+    """The model roles that run on the Triton server (none without models.remote.url)."""
+    remote = config.models.remote
+    return set(remote.models) if remote.url else set()
+
+
+def local_models(config: Config) -> list[ModelSpec]:
+    """The neural model files this machine needs (the remote ones stay on the server)."""
+    roles = remote_roles(config)
+    return [spec for spec in engine_models(config.models.swapper, config.swap.enhancer)
+            if spec.role not in roles]
+
+
 def neural_loader(config: Config, store: ModelStore, paths: AppPaths,
                   providers: tuple[str, ...] | None = None,
                   io_binding: bool | None = None) -> Callable[[], NeuralModels]:
-    """A function that builds the neural models; call it on the inference thread."""
+    """A function that builds the neural models; call it on the inference thread. Models whose
+    role is in models.remote.models run on the Triton server at models.remote.url."""
     def load() -> NeuralModels:
-        files = store.require(engine_models(config.models.swapper, config.swap.enhancer))
+        files = store.require(local_models(config))
         factory = SessionFactory(SessionOptions(
             providers=providers or tuple(config.models.providers),
             trt_cache_dir=paths.cache_dir / "tensorrt"))
+        roles = remote_roles(config)
+        remote = None
+        if roles:
+            settings = config.models.remote
+            remote = RemoteModels(settings.url or "", ca_file=settings.ca_file,
+                                  timeout_s=settings.timeout_ms / 1000.0, names=settings.names)
+            log.info("remote inference: %s run on %s (face crops leave this machine)",
+                     ", ".join(sorted(roles)), remote.endpoint)
+
+        def session(spec: ModelSpec, cuda_graph: bool = False) -> Any:
+            if remote is not None and spec.role in roles:
+                return remote.session(spec)
+            return factory.create(files[spec.name], cuda_graph=cuda_graph)
+
+        def where(spec: ModelSpec) -> Path:
+            return files.get(spec.name, Path(spec.file))
+
         det_spec, arc_spec = CATALOG["det_10g"], CATALOG["w600k_r50"]
         swap_spec = CATALOG[config.models.swapper]
-        detector = ScrfdDetector(factory.create(files[det_spec.name]), det_spec,
-                                 files[det_spec.name])
-        embedder = ArcFaceEmbedder(factory.create(files[arc_spec.name]), arc_spec,
-                                   files[arc_spec.name])
-        swap_path = files[swap_spec.name]
+        detector = ScrfdDetector(session(det_spec), det_spec, where(det_spec))
+        embedder = ArcFaceEmbedder(session(arc_spec), arc_spec, where(arc_spec))
         # A CUDA graph replays one captured launch sequence: one face at a time, fixed buffers.
         graph = config.models.cuda_graph and not config.swap.many_faces
-        swap_session = factory.create(swap_path, cuda_graph=graph)
-        on_cuda = "CUDAExecutionProvider" in swap_session.get_providers()
+        swap_session = session(swap_spec, cuda_graph=graph)
+        swap_path = where(swap_spec)
         bound = None
-        if graph or (io_binding if io_binding is not None else on_cuda):
-            # On CUDA: inputs and outputs in preallocated device buffers, one set per face count.
-            bound = BoundRunner(swap_session, "cuda" if on_cuda else "cpu",
-                                output_like_input=0)
-        swapper = InSwapper(swap_session, swap_spec, read_emap(swap_path), swap_path, bound)
+        if remote is not None and "swapper" in roles:
+            emap = remote.emap(swap_spec)
+        else:
+            emap = read_emap(swap_path)
+            on_cuda = "CUDAExecutionProvider" in swap_session.get_providers()
+            if graph or (io_binding if io_binding is not None else on_cuda):
+                # On CUDA: inputs and outputs in preallocated device buffers, one set per count.
+                bound = BoundRunner(swap_session, "cuda" if on_cuda else "cpu",
+                                    output_like_input=0)
+        swapper = InSwapper(swap_session, swap_spec, emap, swap_path, bound)
         enhancer = None
         if config.swap.enhancer:
             spec = CATALOG["gfpgan_1.4"]
-            enhancer = GfpganEnhancer(factory.create(files[spec.name]), spec, files[spec.name])
+            enhancer = GfpganEnhancer(session(spec), spec, where(spec))
         blank = np.zeros((swap_spec.input_size, swap_spec.input_size, 3), np.uint8)
-        detector.detect(np.zeros((480, 640, 3), np.uint8))  # warm-up: first runs allocate
-        swapper.swap([blank], np.ones((1, 512), np.float32) / np.sqrt(512.0))
+        try:  # warm-up: first runs allocate (a slow remote server is not fatal here)
+            detector.detect(np.zeros((480, 640, 3), np.uint8))
+            swapper.swap([blank], np.ones((1, 512), np.float32) / np.sqrt(512.0))
+        except DegradedError as exc:
+            log.warning("warm-up: %s", exc)
         return NeuralModels(detector, embedder, swapper, enhancer)
     return load
 

@@ -100,6 +100,7 @@ def build_menu(controls: Controls, opener: Opener, faces_folder: str,
         Item("Mouth mask", action=toggle("mouth_mask", controls.set_mouth_mask),
              checked=_flag(controls, "mouth_mask")),
         Item("Quality", submenu=quality),
+        *remote_items(controls),
         Item("Preview", action=lambda: opener.url(opener.urls.get("preview", ""))),
         Item("Open config", action=lambda: opener.path(config_file)),
         *login,
@@ -108,12 +109,20 @@ def build_menu(controls: Controls, opener: Opener, faces_folder: str,
     )
 
 
+def remote_items(controls: Controls) -> tuple[Item, ...]:
+    """An information line while models run on a remote server: face crops leave the PC."""
+    remote = controls.status().get("remote")
+    return (Item(f"Remote inference: {remote} (face crops leave this PC)"),) if remote else ()
+
+
 def tooltip(controls: Controls) -> str:
     status = controls.status()
     face = status.get("face") or "first face"
     text = (f"VCamSwap: {status.get('state')} · {status.get('output_fps', 0):.0f} fps · "
             f"{face}")
     governor = status.get("governor") or {}
+    if status.get("remote"):
+        text += f" · remote {status['remote']} (face crops leave this PC)"
     problems = status.get("config_problems") or []
     if problems:
         text += f" · config error: {problems[0]}"

@@ -1,0 +1,103 @@
+"""A real Triton server for the remote tests: `vcamswap serve` run from its own environment
+(numpy < 2, PyTriton), built on first use in .venv-serve next to the repository (or the Python
+named by VCAMSWAP_SERVE_PYTHON)."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+REQUIREMENTS = ROOT / "install" / "serve-requirements.txt"
+
+
+def serve_python() -> Path:
+    """The server environment's python, created (once) when missing."""
+    named = os.environ.get("VCAMSWAP_SERVE_PYTHON")
+    if named:
+        return Path(named)
+    venv = ROOT / ".venv-serve"
+    python = venv / "bin" / "python"
+    marker = venv / ".vcamswap-ready"
+    if not marker.is_file() or marker.read_text() != REQUIREMENTS.read_text():
+        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+        subprocess.run([str(python), "-m", "pip", "install", "-q", "--no-deps", "-e", str(ROOT)],
+                       check=True)
+        subprocess.run([str(python), "-m", "pip", "install", "-q", "-r", str(REQUIREMENTS)],
+                       check=True)
+        marker.write_text(REQUIREMENTS.read_text())
+    return python
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class TritonProcess:
+    """`vcamswap serve --models DIR` on loopback ports; start/stop/restart."""
+
+    def __init__(self, models: Path, python: Path, max_batch: int = 8) -> None:
+        self.models = models
+        self.python = python
+        self.max_batch = max_batch
+        self.grpc_port, self.http_port, self.metrics_port = free_port(), free_port(), free_port()
+        self.process: subprocess.Popen[str] | None = None
+        self.log: list[str] = []
+
+    @property
+    def url(self) -> str:
+        return f"grpc://127.0.0.1:{self.grpc_port}"
+
+    def start(self, timeout: float = 180.0) -> None:
+        env = {**os.environ, "VCAMSWAP_HOME": str(self.models.parent / "serve-home")}
+        self.process = subprocess.Popen(
+            [str(self.python), "-m", "vcamswap", "serve", "--models", str(self.models),
+             "--host", "127.0.0.1", "--grpc-port", str(self.grpc_port), "--http-port",
+             str(self.http_port), "--metrics-port", str(self.metrics_port), "--providers", "cpu",
+             "--max-batch", str(self.max_batch)],
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env,
+            start_new_session=True)  # its own group: tritonserver and stubs die with it
+        deadline = time.monotonic() + timeout
+        assert self.process.stdout is not None
+        while time.monotonic() < deadline:
+            line = self.process.stdout.readline()
+            if not line:
+                break
+            self.log.append(line)
+            if line.startswith("ready:"):
+                # Keep reading its output, or a full pipe would block the server.
+                threading.Thread(target=self._drain, args=(self.process.stdout,),
+                                 daemon=True).start()
+                return
+        self.stop()
+        raise RuntimeError("vcamswap serve did not become ready:\n" + "".join(self.log[-30:]))
+
+    def _drain(self, stream: Any) -> None:
+        for line in stream:
+            self.log.append(line)
+            del self.log[:-200]
+
+    def stop(self) -> None:
+        if self.process is None:
+            return
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait(10)
+        self.process = None
+        # The ports are free again once the group is gone.
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            with socket.socket() as s:
+                if s.connect_ex(("127.0.0.1", self.grpc_port)) != 0:
+                    return
+            time.sleep(0.1)
