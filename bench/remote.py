@@ -58,6 +58,8 @@ def main() -> None:
     parser.add_argument("--calls", type=int, default=200)
     parser.add_argument("--seconds", type=float, default=8.0)
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--queue-delay-us", type=int, default=None)
+    parser.add_argument("--server-args", default="", help="more `vcamswap serve` options")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         models = Path(tmp) / "models"
@@ -67,7 +69,10 @@ def main() -> None:
         rng = np.random.default_rng(0)
         feeds = {"target": rng.random((1, 3, 128, 128), dtype=np.float32),
                  "source": rng.random((1, 512), dtype=np.float32)}
-        server = TritonProcess(models, serve_python())
+        extra = () if args.queue_delay_us is None else ("--queue-delay-us",
+                                                        str(args.queue_delay_us))
+        extra += tuple(args.server_args.split())
+        server = TritonProcess(models, serve_python(), extra=extra)
         server.start()
         try:
             remote = RemoteModels(server.url, timeout_s=30.0).session(spec)

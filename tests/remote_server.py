@@ -46,7 +46,9 @@ def free_port() -> int:
 class TritonProcess:
     """`vcamswap serve --models DIR` on loopback ports; start/stop/restart."""
 
-    def __init__(self, models: Path, python: Path, max_batch: int = 8) -> None:
+    def __init__(self, models: Path, python: Path, max_batch: int = 8,
+                 extra: tuple[str, ...] = ()) -> None:
+        self.extra = extra
         self.models = models
         self.python = python
         self.max_batch = max_batch
@@ -64,7 +66,7 @@ class TritonProcess:
             [str(self.python), "-m", "vcamswap", "serve", "--models", str(self.models),
              "--host", "127.0.0.1", "--grpc-port", str(self.grpc_port), "--http-port",
              str(self.http_port), "--metrics-port", str(self.metrics_port), "--providers", "cpu",
-             "--max-batch", str(self.max_batch)],
+             "--max-batch", str(self.max_batch), *self.extra],
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env,
             start_new_session=True)  # its own group: tritonserver and stubs die with it
         deadline = time.monotonic() + timeout

@@ -25,6 +25,11 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     p.add_argument("--providers", default="auto",
                    help="onnxruntime providers, comma separated (auto, cuda, tensorrt, cpu)")
     p.add_argument("--max-batch", type=int, default=8, help="largest dynamic batch")
+    p.add_argument("--spin", action="store_true",
+                   help="onnxruntime threads spin between requests (a dedicated machine; "
+                        "measured slower on a CPU shared with the client)")
+    p.add_argument("--queue-delay-us", type=int, default=None,
+                   help="how long a request may wait for others to batch with (microseconds)")
     p.add_argument("--out", type=Path, default=None, help="export: the repository folder")
     p.add_argument("--instances", type=int, default=1, help="export: GPU instances per model")
     p.add_argument("--tensorrt", action="store_true",
@@ -54,5 +59,6 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     serve(args.models, args.host, args.grpc_port, args.http_port, args.metrics_port,
           tuple(p.strip() for p in args.providers.split(",") if p.strip()), args.max_batch,
-          ready)
+          ready, spin=args.spin, **({} if args.queue_delay_us is None
+                    else {"queue_delay_us": args.queue_delay_us}))
     return 0

@@ -74,6 +74,9 @@ class SessionOptions:
     trt_fp16: bool = True
     cuda_graph: bool = False
     threads: int = 0
+    spin: bool = True
+    """onnxruntime's intra-op threads spin between runs (lowest latency alone on a machine);
+    a model server sharing the CPU with other processes turns it off."""
 
 
 class SessionFactory:
@@ -108,6 +111,8 @@ class SessionFactory:
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         if self._options.threads:
             options.intra_op_num_threads = self._options.threads
+        if not self._options.spin:
+            options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         try:
             session = ort.InferenceSession(str(path), sess_options=options, providers=providers)
         except Exception as exc:

@@ -19,7 +19,9 @@ import numpy as np
 from vcamswap.errors import VCamSwapError
 from vcamswap.inference.catalog import ModelSpec
 from vcamswap.inference.onnxfile import read_emap
-from vcamswap.serve.server import EMAP_SUFFIX, QUEUE_DELAY_US, find_models
+from vcamswap.serve.server import EMAP_SUFFIX, find_models
+
+EXPORT_DELAY_US = 500
 
 _TYPES = {1: "TYPE_FP32", 10: "TYPE_FP16", 6: "TYPE_INT32", 7: "TYPE_INT64"}
 _NP = {1: np.float32, 10: np.float16, 6: np.int32, 7: np.int64}
@@ -86,8 +88,8 @@ def model_config(name: str, inputs: list[tuple[str, int, list[int]]],
     batched = max_batch > 0
     text = (f'name: "{name}"\nbackend: "onnxruntime"\nmax_batch_size: {max_batch}\n'
             + _tensor_block("input", inputs, batched) + _tensor_block("output", outputs, batched))
-    if batched:
-        text += f"dynamic_batching {{\n  max_queue_delay_microseconds: {QUEUE_DELAY_US}\n}}\n"
+    if batched:  # the container's GPU instances: a short wait gathers concurrent streams
+        text += f"dynamic_batching {{\n  max_queue_delay_microseconds: {EXPORT_DELAY_US}\n}}\n"
     text += (f"instance_group [\n  {{\n    kind: {'KIND_GPU' if gpu else 'KIND_CPU'}\n"
              f"    count: {instances if gpu else 1}\n  }}\n]\n")
     if tensorrt and gpu:
