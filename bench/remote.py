@@ -58,6 +58,7 @@ def main() -> None:
     parser.add_argument("--calls", type=int, default=200)
     parser.add_argument("--seconds", type=float, default=8.0)
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--providers", default="auto", help="the server's providers")
     parser.add_argument("--queue-delay-us", type=int, default=None)
     parser.add_argument("--server-args", default="", help="more `vcamswap serve` options")
     args = parser.parse_args()
@@ -65,14 +66,15 @@ def main() -> None:
         models = Path(tmp) / "models"
         make_models(models, args.scale)
         spec = CATALOG["inswapper_128"]
-        local = SessionFactory(SessionOptions(providers=("cpu",))).create(models / spec.file)
+        local = SessionFactory(SessionOptions(providers=tuple(args.providers.split(","))))\
+            .create(models / spec.file)
         rng = np.random.default_rng(0)
         feeds = {"target": rng.random((1, 3, 128, 128), dtype=np.float32),
                  "source": rng.random((1, 512), dtype=np.float32)}
         extra = () if args.queue_delay_us is None else ("--queue-delay-us",
                                                         str(args.queue_delay_us))
         extra += tuple(args.server_args.split())
-        server = TritonProcess(models, serve_python(), extra=extra)
+        server = TritonProcess(models, serve_python(), extra=extra, providers=args.providers)
         server.start()
         try:
             remote = RemoteModels(server.url, timeout_s=30.0).session(spec)

@@ -47,8 +47,9 @@ class TritonProcess:
     """`vcamswap serve --models DIR` on loopback ports; start/stop/restart."""
 
     def __init__(self, models: Path, python: Path, max_batch: int = 8,
-                 extra: tuple[str, ...] = ()) -> None:
+                 extra: tuple[str, ...] = (), providers: str = "cpu") -> None:
         self.extra = extra
+        self.providers = providers
         self.models = models
         self.python = python
         self.max_batch = max_batch
@@ -65,8 +66,8 @@ class TritonProcess:
         self.process = subprocess.Popen(
             [str(self.python), "-m", "vcamswap", "serve", "--models", str(self.models),
              "--host", "127.0.0.1", "--grpc-port", str(self.grpc_port), "--http-port",
-             str(self.http_port), "--metrics-port", str(self.metrics_port), "--providers", "cpu",
-             "--max-batch", str(self.max_batch), *self.extra],
+             str(self.http_port), "--metrics-port", str(self.metrics_port), "--providers",
+             self.providers, "--max-batch", str(self.max_batch), *self.extra],
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env,
             start_new_session=True)  # its own group: tritonserver and stubs die with it
         deadline = time.monotonic() + timeout
