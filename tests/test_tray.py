@@ -147,3 +147,25 @@ def test_start_at_login_item_toggles_the_login_item(controls: DaemonControls) ->
 def test_tooltip_shows_a_rejected_config(controls: DaemonControls) -> None:
     controls._problems = lambda: ["c.yaml:3: swap.opacty: unknown key"]
     assert "config error: c.yaml:3: swap.opacty" in tooltip(controls)
+
+
+def test_tooltip_and_menu_say_why_and_where(controls: DaemonControls) -> None:
+    """The content-check pause, the quality step and remote inference are all visible."""
+    from vcamswap.tray.menu import build_menu
+
+    supervisor = controls._supervisor
+    supervisor.health.block("Paused: content check")
+    assert "Paused: content check: turn Swap faces on to resume" in tooltip(controls)
+    controls.set_swap_enabled(True)
+    assert "content check" not in tooltip(controls)
+    controls._remote = "grpc://gpu.lan:8001"
+    assert "remote grpc://gpu.lan:8001 (face crops leave this PC)" in tooltip(controls)
+    items = build_menu(controls, Opener(url=lambda u: None, path=lambda p: None), "f", "c")
+    assert any(item.text.startswith("Remote inference: grpc://gpu.lan:8001") for item in items)
+    quality = by_text(items, "Quality")
+    assert quality.submenu is not None
+    choices = quality.submenu()
+    assert choices[0].text.startswith("Automatic") and choices[1].text == "Always full quality"
+    assert choices[1].action is not None
+    choices[1].action()
+    assert supervisor.governor.view().mode == "off"

@@ -34,7 +34,12 @@ def cmd_models(args: argparse.Namespace) -> int:
     paths = AppPaths.for_user()
     config = load_user_config(args, paths)
     store = model_store(config, paths, args.dir)
-    names = [args.name] if args.name else list(CATALOG)
+    if args.name or args.action != "fetch":
+        names = [args.name] if args.name else list(CATALOG)
+    else:  # what this config needs, not every slot of the catalog
+        from vcamswap.processors.engines import local_models
+
+        names = [spec.name for spec in local_models(config)]
     unknown = [n for n in names if n not in CATALOG]
     if unknown:
         raise ConfigError(f"unknown model {unknown[0]!r}; known: {', '.join(CATALOG)}")

@@ -121,6 +121,8 @@ def tooltip(controls: Controls) -> str:
     text = (f"VCamSwap: {status.get('state')} · {status.get('output_fps', 0):.0f} fps · "
             f"{face}")
     governor = status.get("governor") or {}
+    if status.get("blocked"):
+        text += f" · {status['blocked']}: turn Swap faces on to resume"
     if status.get("remote"):
         text += f" · remote {status['remote']} (face crops leave this PC)"
     problems = status.get("config_problems") or []
