@@ -24,7 +24,8 @@ import onnxruntime as ort
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from tests.onnx_models import make_inswapper
 from vcamswap.inference.catalog import CATALOG
-from vcamswap.inference.models import DetectedFace, InSwapper, read_emap
+from vcamswap.inference.models import DetectedFace, InSwapper
+from vcamswap.inference.onnxfile import read_emap
 from vcamswap.processors.neural import NeuralModels, NeuralSwapProcessor
 from vcamswap.runtime import RuntimeState
 from vcamswap.samples import sample_photo, sample_photo_path

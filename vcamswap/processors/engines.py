@@ -63,6 +63,13 @@ def choose_engine(config: Config, store: ModelStore) -> str:
             raise ModelError(f"the neural engine needs onnxruntime: {reason}")
         log.info("engine auto: using lite because %s", reason)
         return "lite"
+    if remote_roles(config) and importlib.util.find_spec("tritonclient") is None:
+        reason = ("models.remote.url is set but the Triton client is not installed "
+                  "(pip install 'vcamswap[remote]')")
+        if engine == "neural":
+            raise ModelError(f"the neural engine cannot reach its remote models: {reason}")
+        log.info("engine auto: using lite because %s", reason)
+        return "lite"
     if engine == "neural":
         store.require(needed)
         return "neural"
