@@ -43,6 +43,17 @@ def main() -> None:
                                         enhancer=True)),
         ("fp16 1 face paced 30", dict(models=args.fp16, swapper="inswapper_128_fp16",
                                       paced=True, frames=min(args.frames, 240))),
+        ("fp16 1 face detect async", dict(models=args.fp16, swapper="inswapper_128_fp16",
+                                          detect_async=True)),
+        ("fp16 1 face cuda-graph detect async", dict(
+            models=args.fp16, swapper="inswapper_128_fp16", cuda_graph=True, detect_async=True)),
+        ("fp16 4 faces detect async", dict(models=args.fp16, swapper="inswapper_128_fp16",
+                                           faces_per_frame=4, detect_async=True)),
+        ("fp16 1 face + enhancer detect async", dict(
+            models=args.fp16, swapper="inswapper_128_fp16", enhancer=True, detect_async=True)),
+        ("fp16 1 face paced 30 cuda-graph detect async", dict(
+            models=args.fp16, swapper="inswapper_128_fp16", paced=True,
+            frames=min(args.frames, 240), cuda_graph=True, detect_async=True)),
         ("fp16 1 face paced 30 cuda-graph detect every 2", dict(
             models=args.fp16, swapper="inswapper_128_fp16", paced=True,
             frames=min(args.frames, 240), cuda_graph=True, detect_every=2)),

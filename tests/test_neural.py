@@ -271,3 +271,63 @@ def test_mapped_sources_reach_the_swapper_per_face(model_dir: Path) -> None:
     latents = seen[-1]
     np.testing.assert_allclose(latents[0], swapper.latent(src_h)[0], atol=1e-5)
     np.testing.assert_allclose(latents[1], swapper.latent(src_a)[0], atol=1e-5)
+
+
+class SwitchableDetector(FixedDetector):
+    """FixedDetector that can lose the face, and records which thread detects."""
+
+    def __init__(self, kps: np.ndarray[Any, Any]) -> None:
+        super().__init__(kps)
+        self.present = True
+        self.threads: set[str] = set()
+
+    def detect(self, image: BgrImage) -> list[DetectedFace]:
+        import threading
+
+        self.threads.add(threading.current_thread().name)
+        return super().detect(image) if self.present else []
+
+
+def test_async_detection_swaps_like_inline_and_reports_a_lost_face(model_dir: Path) -> None:
+    """swap.neural_detect_async: SCRFD runs on a side thread; the first frame waits for its
+    faces once, later frames use the newest finished detection; a face that leaves raises
+    FaceLostError (the privacy guard's signal) as inline detection does."""
+    import time
+
+    from vcamswap.errors import FaceLostError
+
+    image = sample_photo("astronaut")
+    inline = processor_for(model_dir, "inswapper_invert.onnx", image)
+    expected = inline.process(Frame(image, 1, 0.0)).image
+    detector = SwitchableDetector(five_points(image))
+    path = model_dir / "inswapper_invert.onnx"
+
+    def load() -> NeuralModels:
+        return NeuralModels(
+            detector,
+            ArcFaceEmbedder(session(model_dir / "w600k_r50.onnx"), CATALOG["w600k_r50"]),
+            InSwapper(session(path), CATALOG["inswapper_128"], read_emap(path)),
+            GfpganEnhancer(session(model_dir / "GFPGANv1.4.onnx"), CATALOG["gfpgan_1.4"]))
+
+    face = sample_photo_path("grace_hopper")
+    processor = NeuralSwapProcessor(load, lambda _n: face, RuntimeState(Toggles(enhancer=True)),
+                                    NeuralOptions(detect_async=True))
+    processor.start()
+    try:
+        for seq in range(1, 6):
+            out = processor.process(Frame(image, seq, 0.0))
+            assert out.swapped and np.array_equal(out.image, expected), seq
+            time.sleep(0.02)
+        assert "vcamswap-detect" in detector.threads
+        detector.present = False
+        lost = False
+        for seq in range(6, 40):
+            try:
+                processor.process(Frame(image, seq, 0.0))
+            except FaceLostError:
+                lost = True
+                break
+            time.sleep(0.02)
+        assert lost, "the side thread's empty detection reaches the frame path"
+    finally:
+        processor.close()

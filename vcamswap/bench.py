@@ -74,6 +74,8 @@ class BenchRequest:
     """'auto' (with ``paced``): the quality governor as in a live run."""
     cpu_load: int = 0
     """Busy processes run meanwhile: another app competing for the CPU."""
+    detect_async: bool = False
+    """neural: SCRFD on a side thread (as the live daemon does with swap.neural_detect_async)."""
     remote: str | None = None
     """grpc://HOST:PORT: the swapper and enhancer run on that Triton server."""
     content_check_s: float | None = None
@@ -236,7 +238,8 @@ def build_processor(request: BenchRequest, paths: AppPaths, stats: PipelineStats
             return replace(models, detector=PinnedDetector(models.detector, faces))
         load = load_pinned
     neural = NeuralSwapProcessor(load, lambda _n: face, state, NeuralOptions(
-        many_faces=request.faces_per_frame > 1, detect_every=request.detect_every), stats)
+        many_faces=request.faces_per_frame > 1, detect_every=request.detect_every,
+        detect_async=request.detect_async), stats)
     return ProcessorChain([neural, SyntheticLabelProcessor(LabelStyle())])
 
 

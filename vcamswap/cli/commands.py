@@ -157,7 +157,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
         enhancer=args.enhancer, swapper=args.swapper, pin_faces=args.pin_faces,
         cuda_graph=args.cuda_graph, detect_every=args.detect_every,
         governor=args.governor, cpu_load=args.cpu_load, content_check_s=args.content_check,
-        remote=args.remote,
+        remote=args.remote, detect_async=args.detect_async,
         io_binding={"auto": None, "on": True, "off": False}[args.io_binding]),
         AppPaths.for_user())
     if args.json:

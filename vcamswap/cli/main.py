@@ -100,6 +100,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="with --paced: the quality governor as in a live run (default off)")
     p.add_argument("--cpu-load", type=int, default=0, metavar="N",
                    help="run N busy processes meanwhile (another app competing for the CPU)")
+    p.add_argument("--detect-async", action="store_true",
+                   help="neural: run the detector on a side thread (swap.neural_detect_async)")
     p.add_argument("--remote", default=None, metavar="URL",
                    help="neural: run the swapper and enhancer on this Triton server "
                         "(grpc://HOST:8001)")

@@ -184,6 +184,12 @@ class SwapConfig(Section):
         "are reused (smoothed). 2 roughly halves detection cost at the price of one frame of "
         "lag on fast motion.",
     )
+    neural_detect_async: bool = Field(
+        True,
+        description="Neural engine, live: run SCRFD on a side thread on the newest frame while "
+        "the swap uses the latest keypoints (at most a frame older). Measured on a 2-core CPU "
+        "with generated models: 34 -> 42 fps at 720p. Files always detect inline.",
+    )
 
 
 class GovernorConfig(Section):

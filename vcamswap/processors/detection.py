@@ -9,6 +9,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Generic, TypeVar
 
 import cv2
 
@@ -16,14 +17,16 @@ from vcamswap.inference.landmarks import GrayImage
 from vcamswap.types import FaceBox
 
 Detect = Callable[[GrayImage, int], list[FaceBox]]
+In = TypeVar("In")
+Out = TypeVar("Out")
 
 
 @dataclass(frozen=True, slots=True)
-class Detection:
-    """Faces found on the frame submitted as ``ticket`` (boxes in full-frame pixels)."""
+class Detection(Generic[Out]):
+    """What the detector found on the frame submitted as ``ticket`` (full-frame pixels)."""
 
     ticket: int
-    boxes: list[FaceBox]
+    boxes: list[Out]
 
 
 def detect_scaled(detect: Detect, gray: GrayImage, max_side: int, upsample: int,
@@ -38,16 +41,17 @@ def detect_scaled(detect: Detect, gray: GrayImage, max_side: int, upsample: int,
             for b in detect(small, upsample) if b.score >= min_score]
 
 
-class BackgroundDetector:
+class BackgroundDetector(Generic[In, Out]):
     """One worker thread; ``submit`` never blocks (a newer frame replaces a pending one) and
     ``poll`` returns the newest finished detection once. Started and closed by its owner on the
-    inference thread; ``close`` joins the worker."""
+    inference thread; ``close`` joins the worker. Used by the lite engine (HOG on a grey
+    image, boxes) and the neural engine (SCRFD on the frame, boxes and keypoints)."""
 
-    def __init__(self, detect: Callable[[GrayImage], list[FaceBox]]) -> None:
+    def __init__(self, detect: Callable[[In], list[Out]]) -> None:
         self._detect = detect
         self._cond = threading.Condition()
-        self._pending: tuple[int, GrayImage] | None = None
-        self._result: Detection | None = None
+        self._pending: tuple[int, In] | None = None
+        self._result: Detection[Out] | None = None
         self._busy = False
         self._closed = False
         self._ticket = 0
@@ -65,14 +69,14 @@ class BackgroundDetector:
         with self._cond:
             return not self._busy and self._pending is None
 
-    def submit(self, gray: GrayImage) -> int:
+    def submit(self, gray: In) -> int:
         with self._cond:
             self._ticket += 1
             self._pending = (self._ticket, gray)
             self._cond.notify_all()
             return self._ticket
 
-    def poll(self) -> Detection | None:
+    def poll(self) -> Detection[Out] | None:
         with self._cond:
             result, self._result = self._result, None
             return result

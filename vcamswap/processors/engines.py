@@ -184,7 +184,8 @@ def build_swap_processor(config: Config, paths: AppPaths, state: RuntimeState,
                           sources=tuple(swap.sources),
                           color_correction=swap.color_correction,
                           opacity=swap.opacity, sharpness=swap.sharpness,
-                          enhancer_every=swap.enhancer_every), stages)
+                          enhancer_every=swap.enhancer_every,
+                          detect_async=swap.neural_detect_async and not offline), stages)
     else:
         landmarker = DlibLandmarker()
         swapper = LiteSwapProcessor(

@@ -203,7 +203,7 @@ class LiteSwapProcessor:
         self._last_submit = -(10**9)
         self._lost = False  # a tracked face disappeared and none was found since
         self._prefetcher: DlibLandmarker | None = None
-        self._detector: BackgroundDetector | None = None
+        self._detector: BackgroundDetector[GrayImage, FaceBox] | None = None
 
     def _stage(self, name: str) -> AbstractContextManager[None]:
         return timed_stage(self._stages, name)

@@ -21,6 +21,7 @@ from vcamswap.inference.models import (
     InSwapper,
 )
 from vcamswap.processors.compositing import sharpen, transfer_color
+from vcamswap.processors.detection import BackgroundDetector
 from vcamswap.processors.faces import SourceFaceCache
 from vcamswap.runtime import RuntimeState
 from vcamswap.types import BgrImage, Frame, NullStageRecorder, StageRecorder, timed_stage
@@ -40,6 +41,9 @@ class NeuralOptions:
     smoothing: float = 0.5
     sources: tuple[str, ...] = ()
     """Several source faces: each target face gets the most similar one (ArcFace cosine)."""
+    detect_async: bool = False
+    """Live: SCRFD runs on a side thread on the newest frame while the inference thread swaps
+    with the latest keypoints (one frame older at most); files keep inline detection."""
     enhancer_allowed: bool = True
     detector_size: int | None = None
     """SCRFD input side (multiple of 32); None keeps the model's (640)."""
@@ -144,6 +148,8 @@ class NeuralSwapProcessor:
         self._base = options
         self._options = options
         self._native_size: int | None = None
+        self._background: BackgroundDetector[BgrImage, DetectedFace] | None = None
+        self._last_submit = -(10**9)
         self._stages = stages or NullStageRecorder()
         self._models: NeuralModels | None = None
         self._faces: SourceFaceCache[SourceIdentity] | None = None
@@ -179,11 +185,17 @@ class NeuralSwapProcessor:
         models = self._load()
         self._models = models
         self._apply_detector_size()
+        if self._options.detect_async:
+            self._background = BackgroundDetector(models.detector.detect)
+            self._background.start()
         self._faces = SourceFaceCache(self._resolve,
                                       lambda image, name, _digest: build_identity(models, image,
                                                                                   name))
 
     def close(self) -> None:
+        if self._background is not None:
+            self._background.close()
+            self._background = None
         self._models = None
         self._faces = None
 
@@ -193,7 +205,36 @@ class NeuralSwapProcessor:
             self._faces.prefetch(name)
 
     def _detect(self, image: BgrImage, models: NeuralModels) -> list[DetectedFace]:
-        found = models.detector.detect(image)
+        return self._track(models.detector.detect(image))
+
+    def _update_faces(self, image: BgrImage, models: NeuralModels) -> None:
+        """Inline: detect every ``detect_every`` frames. Async: take the newest finished
+        detection, and hand the side thread this frame whenever it is free and a detection is
+        due (so ``detect_every`` still throttles it, e.g. from the governor)."""
+        due = not self._tracked or (self._count - 1) % self._options.detect_every == 0
+        background = self._background
+        if background is None:
+            if due:
+                with self._stage("detect"):
+                    self._tracked = self._detect(image, models)
+            return
+        if background.error is not None:
+            error, background.error = background.error, None
+            raise error
+        result = background.poll()
+        if result is not None:
+            with self._stage("detect"):
+                self._tracked = self._track(result.boxes)
+        if background.idle and (due or self._count - self._last_submit
+                                >= self._options.detect_every):
+            background.submit(image)
+            self._last_submit = self._count
+        if result is None and not self._tracked and self._count == 1:
+            with self._stage("detect"):  # the very first frame waits for its faces once
+                self._tracked = self._detect(image, models)
+
+    def _track(self, found: list[DetectedFace]) -> list[DetectedFace]:
+        found = list(found)
         found.sort(key=lambda f: f.box.area, reverse=True)
         if not self._options.many_faces:
             found = found[:1]
@@ -219,9 +260,7 @@ class NeuralSwapProcessor:
             source = faces.get(toggles.face)
         self._count += 1
         had_faces = bool(self._tracked)
-        if not self._tracked or (self._count - 1) % self._options.detect_every == 0:
-            with self._stage("detect"):
-                self._tracked = self._detect(frame.image, models)
+        self._update_faces(frame.image, models)
         if not self._tracked:
             if had_faces or self._lost:
                 self._lost = True
