@@ -90,6 +90,23 @@ class TritonProcess:
             self.log.append(line)
             del self.log[:-200]
 
+    def terminate(self, timeout: float = 30.0) -> bool:
+        """SIGTERM to `vcamswap serve` alone (as systemd or `kill` would); True when it and
+        every process of its group (tritonserver, the stubs) are gone in time."""
+        assert self.process is not None
+        group = self.process.pid
+        self.process.terminate()
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            self.process.poll()  # reap it: a zombie would still count as a group member
+            try:
+                os.killpg(group, 0)
+            except ProcessLookupError:
+                self.process = None
+                return True
+            time.sleep(0.2)
+        return False
+
     def stop(self) -> None:
         if self.process is None:
             return

@@ -242,3 +242,17 @@ def test_a_lost_server_is_not_asked_again_until_the_backoff_ends() -> None:
     clock[0] = 1.0
     with pytest.raises(RemoteUnavailableError, match=r"retrying in 0\.6 s"):
         session.run(None, feeds)  # the backoff doubled to 1 s
+
+
+def test_sigterm_stops_the_server_and_tritonserver(models: Path) -> None:
+    """`kill PID` (systemd's stop) must not leave tritonserver holding the ports."""
+    import socket
+
+    process = TritonProcess(models, serve_python())
+    process.start()
+    try:
+        assert process.terminate(), "tritonserver or a stub outlived `vcamswap serve`"
+        with socket.socket() as s:
+            assert s.connect_ex(("127.0.0.1", process.grpc_port)) != 0, "the port is free"
+    finally:
+        process.stop()

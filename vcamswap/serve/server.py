@@ -17,6 +17,7 @@ import logging
 import os
 import sys
 import sysconfig
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -120,6 +121,24 @@ def _unbatched(infer: Callable[..., dict[str, np.ndarray]]) -> Callable[[Any], l
     return run
 
 
+def _stop_on_signals() -> threading.Event:
+    """SIGTERM (systemd, `kill`) and SIGINT set an event the serving loop watches; leaving the
+    ``with Triton()`` block then stops tritonserver and its stubs. With Python's default SIGTERM
+    handler the process died at once and left tritonserver running, holding the ports; raising
+    KeyboardInterrupt from the handler hung PyTriton's shutdown (measured)."""
+    import signal
+
+    stop = threading.Event()
+
+    def request_stop(signum: int, _frame: object) -> None:
+        log.info("%s: stopping the model server", signal.Signals(signum).name)
+        stop.set()
+
+    signal.signal(signal.SIGTERM, request_stop)
+    signal.signal(signal.SIGINT, request_stop)
+    return stop
+
+
 def fix_stub_library_path() -> None:
     """The python backend's stub links libpython: point it at this interpreter's library
     (a pyenv or venv Python is not the system one, see ../shared/SERVING.md)."""
@@ -151,6 +170,7 @@ def serve(folder: Path, host: str = "0.0.0.0", grpc_port: int = 8001,
     """Load every model in ``folder`` and serve until SIGINT/SIGTERM."""
     check_environment()
     fix_stub_library_path()
+    stop = _stop_on_signals()
     from pytriton.model_config import DynamicBatcher, ModelConfig, Tensor
     from pytriton.triton import Triton, TritonConfig, TritonSecurityConfig
 
@@ -205,4 +225,6 @@ def serve(folder: Path, host: str = "0.0.0.0", grpc_port: int = 8001,
         if ready is not None:
             ready(names)
         sys.stdout.flush()
-        triton.serve()
+        while not stop.wait(1.0):
+            if not triton.is_alive():
+                raise VCamSwapError("tritonserver stopped unexpectedly; see the log above")
