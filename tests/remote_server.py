@@ -37,6 +37,14 @@ def serve_python() -> Path:
     return python
 
 
+# Linux: the server gets SIGTERM when the test process dies (a killed pytest or CI job), which
+# `vcamswap serve` turns into a clean stop of tritonserver and its stubs. Set in the new process
+# itself, before it execs the server (a preexec_fn is unsafe in a threaded test process).
+DIE_WITH_PARENT = ("import ctypes, os, signal, sys; "
+                   "ctypes.CDLL('libc.so.6').prctl(1, signal.SIGTERM); "
+                   "os.execv(sys.argv[1], sys.argv[1:])")
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -64,7 +72,8 @@ class TritonProcess:
     def start(self, timeout: float = 180.0) -> None:
         env = {**os.environ, "VCAMSWAP_HOME": str(self.models.parent / "serve-home")}
         self.process = subprocess.Popen(
-            [str(self.python), "-m", "vcamswap", "serve", "--models", str(self.models),
+            [str(self.python), "-c", DIE_WITH_PARENT, str(self.python),
+             "-m", "vcamswap", "serve", "--models", str(self.models),
              "--host", "127.0.0.1", "--grpc-port", str(self.grpc_port), "--http-port",
              str(self.http_port), "--metrics-port", str(self.metrics_port), "--providers",
              self.providers, "--max-batch", str(self.max_batch), *self.extra],
