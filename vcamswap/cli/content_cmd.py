@@ -28,19 +28,15 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
 
 def cmd_content_check(args: argparse.Namespace) -> int:
     from vcamswap.offline.scan import scan_file
-    from vcamswap.safety.content import nudenet_classifier
+    from vcamswap.processors.engines import content_classifier
 
     paths = AppPaths.for_user()
     config = load_user_config(args, paths)
     check = config.safety.content_check
-    model = None
-    if check.model != "packaged":
-        from vcamswap.inference.catalog import CATALOG
-        from vcamswap.processors.engines import model_store
-
-        model = model_store(config, paths).require([CATALOG[check.model]])[check.model]
-    # This command is the check itself: it runs even when the live check is turned off.
-    classifier = nudenet_classifier(model, check.threshold, threads=0)
+    # This command is the check itself: it runs even when the live check is turned off, on
+    # every thread onnxruntime wants.
+    classifier = content_classifier(config, paths, always=True, threads=0)
+    assert classifier is not None
     results = [scan_file(classifier, path) for path in args.files]
     if args.json:
         sys.stdout.write(json.dumps({"threshold": check.threshold,

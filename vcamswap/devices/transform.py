@@ -4,27 +4,11 @@ rotation and mirror. A crop is a view; rotation and flip are one OpenCV call eac
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol
 
 import cv2
 import numpy as np
 
-from vcamswap.types import BgrImage
-
-
-class FrameSource(Protocol):
-    """The pipeline's FrameSource, restated here: devices sit below the pipeline layer."""
-
-    @property
-    def nominal_fps(self) -> float: ...
-    @property
-    def paced_by_device(self) -> bool: ...
-    @property
-    def description(self) -> str: ...
-    def open(self) -> None: ...
-    def read(self) -> BgrImage | None: ...
-    def close(self) -> None: ...
-
+from vcamswap.types import BgrImage, FrameSource
 
 _ROTATE = {90: cv2.ROTATE_90_CLOCKWISE, 180: cv2.ROTATE_180,
            270: cv2.ROTATE_90_COUNTERCLOCKWISE}

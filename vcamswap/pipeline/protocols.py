@@ -4,33 +4,11 @@ from __future__ import annotations
 
 from typing import Protocol, runtime_checkable
 
-from vcamswap.types import BgrImage, Frame
+from vcamswap.types import BgrImage, Frame, FrameSource
 
-
-class FrameSource(Protocol):
-    """A camera, file or generator. Opened, read and closed on the capture thread only.
-
-    ``paced_by_device`` is True when ``read`` blocks until the device delivers the next frame
-    (a webcam); otherwise the capture worker paces reads at ``nominal_fps``.
-    """
-
-    @property
-    def nominal_fps(self) -> float: ...
-
-    @property
-    def paced_by_device(self) -> bool: ...
-
-    @property
-    def description(self) -> str: ...
-
-    def open(self) -> None:
-        """Open the device; raise DeviceError with an actionable message if unavailable."""
-
-    def read(self) -> BgrImage | None:
-        """The next frame, or None when the device stopped delivering (unplugged, failed)."""
-
-    def close(self) -> None:
-        """Release the device. Idempotent."""
+# FrameSource lives in vcamswap.types (the lowest layer) so devices can wrap sources too.
+__all__ = ["FailurePolicy", "FrameProcessor", "FrameSink", "FrameSource", "PassthroughPolicy",
+           "PlaceholderRenderer", "QualityControlled"]
 
 
 class FrameSink(Protocol):

@@ -156,13 +156,16 @@ def neural_loader(config: Config, store: ModelStore, paths: AppPaths,
     return load
 
 
-def content_classifier(config: Config, paths: AppPaths) -> ContentClassifier | None:
-    """safety.content_check as a classifier (None when turned off)."""
+def content_classifier(config: Config, paths: AppPaths, *, always: bool = False,
+                       threads: int = 1) -> ContentClassifier | None:
+    """safety.content_check as a classifier (None when turned off, unless ``always``: the
+    `content-check` command is the check itself). One thread by default: the live check must
+    not compete with the swap."""
     check = config.safety.content_check
     store = model_store(config, paths)
     return build_content_classifier(
-        check.enabled, check.model, check.threshold,
-        verify=lambda name: store.require([CATALOG[name]])[name])
+        check.enabled or always, check.model, check.threshold,
+        verify=lambda name: store.require([CATALOG[name]])[name], threads=threads)
 
 
 def build_swap_processor(config: Config, paths: AppPaths, state: RuntimeState,

@@ -144,10 +144,6 @@ class LiveContentMonitor:
             self.checks += 1
             self._on_verdict(verdict)
 
-    def join(self, timeout: float) -> None:
-        if self._thread is not None:
-            self._thread.join(timeout)
-
 
 def _lower_priority() -> None:
     """Nice this thread only (Linux threads are tasks); elsewhere nothing changes."""
@@ -187,9 +183,8 @@ def screened_resolver(resolve: Callable[[str | None], Path],
 
 
 def build_content_classifier(enabled: bool, model: str, threshold: float,
-                             models_folder: Path | None = None,
-                             verify: Callable[[str], Path] | None = None
-                             ) -> ContentClassifier | None:
+                             verify: Callable[[str], Path] | None = None,
+                             threads: int = 1) -> ContentClassifier | None:
     """From ``safety.content_check``: None when disabled (with the responsibility warning).
     ``verify`` returns the verified path of a catalog model (ModelError when missing)."""
     if not enabled:
@@ -197,7 +192,7 @@ def build_content_classifier(enabled: bool, model: str, threshold: float,
                     "responsible for never swapping explicit material")
         return None
     if model == "packaged":
-        return nudenet_classifier(None, threshold)
+        return nudenet_classifier(None, threshold, threads)
     if verify is None:
         raise VCamSwapError(f"safety.content_check.model {model!r} needs the model store")
-    return nudenet_classifier(verify(model), threshold)
+    return nudenet_classifier(verify(model), threshold, threads)

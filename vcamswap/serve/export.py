@@ -19,12 +19,12 @@ import numpy as np
 from vcamswap.errors import VCamSwapError
 from vcamswap.inference.catalog import ModelSpec
 from vcamswap.inference.onnxfile import read_emap
-from vcamswap.serve.server import EMAP_SUFFIX, find_models
+from vcamswap.inference.remote import EMAP_SUFFIX
+from vcamswap.serve.server import find_models
 
 EXPORT_DELAY_US = 500
 
 _TYPES = {1: "TYPE_FP32", 10: "TYPE_FP16", 6: "TYPE_INT32", 7: "TYPE_INT64"}
-_NP = {1: np.float32, 10: np.float16, 6: np.int32, 7: np.int64}
 
 
 def _io(model: Any) -> tuple[list[tuple[str, int, list[int]]], list[tuple[str, int, list[int]]]]:

@@ -28,9 +28,9 @@ import numpy as np
 from vcamswap.errors import ModelError, VCamSwapError
 from vcamswap.inference.catalog import CATALOG, ModelSpec
 from vcamswap.inference.onnxfile import read_emap
+from vcamswap.inference.remote import EMAP_SUFFIX, LOOPBACK
 
 log = logging.getLogger(__name__)
-EMAP_SUFFIX = "_emap"
 MAX_BATCH = 8
 QUEUE_DELAY_US = 0
 """Measured on loopback: a 2 ms delay added ~2 ms to every lone request, and 8 streams batch
@@ -219,7 +219,7 @@ def serve(folder: Path, host: str = "0.0.0.0", grpc_port: int = 8001,
                      ", ".join(session.get_providers()))
         triton.connect()
         log.info("Triton serving %s on grpc://%s:%d", ", ".join(names), host, grpc_port)
-        if host not in ("127.0.0.1", "localhost", "::1"):
+        if host not in LOOPBACK:
             log.warning("the server listens on %s without TLS: use it on a private network, "
                         "or put it behind a TLS proxy (clients: grpcs://)", host)
         if ready is not None:
