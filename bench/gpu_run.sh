@@ -27,5 +27,5 @@ for m in $W/m16/GFPGANv1.4.onnx $W/m32/GFPGANv1.4.onnx $W/m32/det_10g.onnx $W/m3
   python3 bench/model_floor.py "$m" --runs 50 >> "$OUT/floor.jsonl" 2>>"$OUT/errors.txt"
 done
 fi
-python3 bench/gpu_suite.py $W/m32 $W/m16 --providers cuda --frames 300 > "$OUT/suite.jsonl" 2>>"$OUT/errors.txt"
+python3 bench/gpu_suite.py $W/m32 $W/m16 --providers cuda --frames 300 ${ONLY:+--only "$ONLY"} > "$OUT/suite.jsonl" 2>>"$OUT/errors.txt"
 tail -c 3000 "$OUT/errors.txt"; cat "$OUT/floor.jsonl" "$OUT/suite.jsonl" | cut -c1-600

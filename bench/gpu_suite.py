@@ -22,42 +22,35 @@ def main() -> None:
     parser.add_argument("--providers", default="cuda")
     parser.add_argument("--frames", type=int, default=300)
     parser.add_argument("--size", default="1280x720")
+    parser.add_argument("--only", nargs="*", default=[],
+                        help="run the configurations whose label contains one of these")
     args = parser.parse_args()
     w, h = (int(v) for v in args.size.split("x"))
     paths = AppPaths.under(Path(".gpu/home"))
     base = dict(engine="neural", input="sample", frames=args.frames, size=(w, h),
                 providers=args.providers, pin_faces=True)
-    configs = [
-        ("fp16 1 face", dict(models=args.fp16, swapper="inswapper_128_fp16")),
-        ("fp16 1 face cuda-graph", dict(models=args.fp16, swapper="inswapper_128_fp16",
-                                        cuda_graph=True)),
-        ("fp16 1 face detect every 2", dict(models=args.fp16, swapper="inswapper_128_fp16",
-                                            detect_every=2)),
-        ("fp16 1 face cuda-graph detect every 2", dict(
-            models=args.fp16, swapper="inswapper_128_fp16", cuda_graph=True, detect_every=2)),
-        ("fp16 4 faces", dict(models=args.fp16, swapper="inswapper_128_fp16",
-                              faces_per_frame=4)),
-        ("fp16 4 faces detect every 2", dict(models=args.fp16, swapper="inswapper_128_fp16",
-                                             faces_per_frame=4, detect_every=2)),
-        ("fp16 1 face + enhancer", dict(models=args.fp16, swapper="inswapper_128_fp16",
-                                        enhancer=True)),
-        ("fp16 1 face paced 30", dict(models=args.fp16, swapper="inswapper_128_fp16",
-                                      paced=True, frames=min(args.frames, 240))),
-        ("fp16 1 face detect async", dict(models=args.fp16, swapper="inswapper_128_fp16",
-                                          detect_async=True)),
-        ("fp16 1 face cuda-graph detect async", dict(
-            models=args.fp16, swapper="inswapper_128_fp16", cuda_graph=True, detect_async=True)),
-        ("fp16 4 faces detect async", dict(models=args.fp16, swapper="inswapper_128_fp16",
-                                           faces_per_frame=4, detect_async=True)),
-        ("fp16 1 face + enhancer detect async", dict(
-            models=args.fp16, swapper="inswapper_128_fp16", enhancer=True, detect_async=True)),
-        ("fp16 1 face paced 30 cuda-graph detect async", dict(
-            models=args.fp16, swapper="inswapper_128_fp16", paced=True,
-            frames=min(args.frames, 240), cuda_graph=True, detect_async=True)),
-        ("fp16 1 face paced 30 cuda-graph detect every 2", dict(
-            models=args.fp16, swapper="inswapper_128_fp16", paced=True,
-            frames=min(args.frames, 240), cuda_graph=True, detect_every=2)),
+    f16 = dict(models=args.fp16, swapper="inswapper_128_fp16", detect_async=True)
+    host = dict(device_compositing="off")
+    paced = dict(paced=True, frames=min(args.frames, 240))
+    configs: list[tuple[str, dict[str, object]]] = [
+        # Device compositing (crop, colour, paste, enhancer on the GPU) against the host path,
+        # each with SCRFD on a side thread as in a live run.
+        ("1 face host", {**f16, **host}),
+        ("1 face device", f16),
+        ("1 face device cuda-graph", {**f16, "cuda_graph": True}),
+        ("4 faces host", {**f16, **host, "faces_per_frame": 4}),
+        ("4 faces device", {**f16, "faces_per_frame": 4}),
+        ("1 face + enhancer host", {**f16, **host, "enhancer": True}),
+        ("1 face + enhancer device", {**f16, "enhancer": True}),
+        ("1 face paced 30 host", {**f16, **host, **paced}),
+        ("1 face paced 30 device cuda-graph", {**f16, **paced, "cuda_graph": True}),
+        ("1 face device fp32", dict(models=args.fp32, detect_async=True)),
+        # TensorRT builds its engines on first use (minutes for the swapper; cached after).
+        ("1 face device tensorrt", {**f16, "providers": "tensorrt,cuda"}),
     ]
+    if args.only:
+        configs = [(label, extra) for label, extra in configs
+                   if any(word in label for word in args.only)]
     for label, extra in configs:
         request = BenchRequest(**{**base, **extra})  # type: ignore[arg-type]
         try:

@@ -43,7 +43,7 @@ def test_bench_prints_one_json_object(tmp_path: Path) -> None:
     assert data["dropped"] == 0
     assert data["fps"] > 0 and data["latency_ms"]["p95"] >= data["latency_ms"]["p50"] > 0
     assert set(data["stages_ms"]) == {"detect", "landmarks", "embed", "swap", "enhance",
-                                      "paste", "total"}
+                                      "paste", "transfer", "total"}
     assert data["machine"]["cores"] >= 1
 
 

@@ -50,7 +50,7 @@ from vcamswap.samples import animate, sample_photo, sample_photo_path
 from vcamswap.types import BgrImage, FaceBox
 
 WARMUP = 10
-STAGES = ("detect", "landmarks", "embed", "swap", "enhance", "paste", "total")
+STAGES = ("detect", "landmarks", "embed", "swap", "enhance", "paste", "transfer", "total")
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +74,8 @@ class BenchRequest:
     """'auto' (with ``paced``): the quality governor as in a live run."""
     cpu_load: int = 0
     """Busy processes run meanwhile: another app competing for the CPU."""
+    device_compositing: str = "auto"
+    """neural: models.device_compositing ('auto' = on with CUDA/TensorRT)."""
     detect_async: bool = False
     """neural: SCRFD on a side thread (as the live daemon does with swap.neural_detect_async)."""
     remote: str | None = None
@@ -91,7 +93,8 @@ def providers_used(request: BenchRequest) -> dict[str, Any] | None:
             "available": onnxruntime.get_available_providers(),
             "io_binding": request.io_binding, "swapper": request.swapper,
             "enhancer": request.enhancer, "pinned_faces": request.pin_faces,
-            "cuda_graph": request.cuda_graph, "detect_every": request.detect_every}
+            "cuda_graph": request.cuda_graph, "detect_every": request.detect_every,
+            "device_compositing": request.device_compositing}
 
 
 def gpu_name() -> str | None:
@@ -220,6 +223,7 @@ def build_processor(request: BenchRequest, paths: AppPaths, stats: PipelineStats
     config.swap.enhancer = request.enhancer
     config.models.swapper = request.swapper  # type: ignore[assignment]
     config.models.cuda_graph = request.cuda_graph
+    config.models.device_compositing = request.device_compositing  # type: ignore[assignment]
     config.models.remote.url = request.remote
     face = sample_photo_path("grace_hopper")
     state = RuntimeState(Toggles(enhancer=request.enhancer))

@@ -158,6 +158,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
         cuda_graph=args.cuda_graph, detect_every=args.detect_every,
         governor=args.governor, cpu_load=args.cpu_load, content_check_s=args.content_check,
         remote=args.remote, detect_async=args.detect_async,
+        device_compositing=args.device_compositing,
         io_binding={"auto": None, "on": True, "off": False}[args.io_binding]),
         AppPaths.for_user())
     if args.json:

@@ -89,6 +89,9 @@ def build_parser() -> argparse.ArgumentParser:
                    default="inswapper_128")
     p.add_argument("--io-binding", choices=["auto", "on", "off"], default="auto",
                    help="neural: swapper inputs/outputs in preallocated device buffers")
+    p.add_argument("--device-compositing", choices=["auto", "on", "off"], default="auto",
+                   help="neural: crop, paste and enhance on the models' device "
+                        "(models.device_compositing; auto = on with CUDA/TensorRT)")
     p.add_argument("--cuda-graph", action="store_true",
                    help="neural, CUDA, one face: replay the swapper as a CUDA graph")
     p.add_argument("--detect-every", type=int, default=1,

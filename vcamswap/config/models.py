@@ -279,6 +279,13 @@ class ModelsConfig(Section):
         description="CUDA only, one face at a time: replay the swapper as a captured CUDA "
         "graph (measured 3.0 -> 2.2 ms per call on an H100). Ignored with many_faces.",
     )
+    device_compositing: Literal["auto", "on", "off"] = Field(
+        "auto",
+        description="Neural engine: crop, colour-correct, paste and enhance faces on the "
+        "models' device (frame uploaded and downloaded once) instead of on the CPU. 'auto' "
+        "turns it on when the swapper runs on CUDA or TensorRT; 'on' also on other providers "
+        "(on a CPU it is slower than OpenCV); 'off' always uses the CPU path.",
+    )
     overrides: dict[str, ModelOverride] = Field(
         default_factory=dict,
         description="Per catalog model name, your own file and its sha256 instead of the "

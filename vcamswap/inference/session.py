@@ -86,7 +86,9 @@ class SessionFactory:
         self._options = options
         self._warned = False
 
-    def create(self, path: Path, *, cuda_graph: bool = False) -> Any:
+    def create(self, path: Path | bytes, *, cuda_graph: bool = False,
+               what: str = "model") -> Any:
+        """A session for a model file, or for serialized model bytes (``what`` in messages)."""
         import onnxruntime as ort
 
         choice = resolve_providers(self._options.providers, ort.get_available_providers())
@@ -113,12 +115,17 @@ class SessionFactory:
             options.intra_op_num_threads = self._options.threads
         if not self._options.spin:
             options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        source = path if isinstance(path, bytes) else str(path)
+        label = what if isinstance(path, bytes) else path.name
         try:
-            session = ort.InferenceSession(str(path), sess_options=options, providers=providers)
+            session = ort.InferenceSession(source, sess_options=options, providers=providers)
         except Exception as exc:
+            if isinstance(path, bytes):
+                raise ModelError(f"onnxruntime could not build the {what} graph ({exc}); "
+                                 "set swap.device_compositing: off") from exc
             raise ModelError(f"{path} could not be loaded by onnxruntime ({exc}); the file is "
                              "corrupt or not an ONNX model: delete it and fetch it again") from exc
-        log.info("loaded %s on %s", path.name, ", ".join(session.get_providers()))
+        log.info("loaded %s on %s", label, ", ".join(session.get_providers()))
         return session
 
 

@@ -13,6 +13,7 @@ import numpy as np
 from vcamswap.config import AppPaths, Config
 from vcamswap.errors import ConfigError, DegradedError, ModelError
 from vcamswap.inference.catalog import CATALOG, ModelSpec, engine_models
+from vcamswap.inference.devicepath import DeviceFaces, DevicePath
 from vcamswap.inference.landmarks import DlibLandmarker
 from vcamswap.inference.models import (
     ArcFaceEmbedder,
@@ -96,6 +97,18 @@ def local_models(config: Config) -> list[ModelSpec]:
             if spec.role not in roles]
 
 
+GPU_PROVIDERS = ("CUDAExecutionProvider", "TensorrtExecutionProvider")
+
+
+def device_for(mode: str, session_providers: list[str]) -> str | None:
+    """Where models.device_compositing puts the crop/paste work: 'cuda', 'cpu' or None (the
+    host OpenCV path)."""
+    on_gpu = bool(set(session_providers) & set(GPU_PROVIDERS))
+    if mode == "off" or (mode == "auto" and not on_gpu):
+        return None
+    return "cuda" if on_gpu else "cpu"
+
+
 def neural_loader(config: Config, store: ModelStore, paths: AppPaths,
                   providers: tuple[str, ...] | None = None,
                   io_binding: bool | None = None) -> Callable[[], NeuralModels]:
@@ -132,27 +145,50 @@ def neural_loader(config: Config, store: ModelStore, paths: AppPaths,
         swap_session = session(swap_spec, cuda_graph=graph)
         swap_path = where(swap_spec)
         bound = None
+        device = None
         if remote is not None and "swapper" in roles:
             emap = remote.emap(swap_spec)
         else:
             emap = read_emap(swap_path)
+            device = device_for(config.models.device_compositing,
+                                swap_session.get_providers())
             on_cuda = "CUDAExecutionProvider" in swap_session.get_providers()
-            if graph or (io_binding if io_binding is not None else on_cuda):
+            # The device path binds the swapper's buffers itself (a CUDA graph captures the
+            # first binding it runs, so there must be only one).
+            if device is None and (graph or (io_binding if io_binding is not None
+                                             else on_cuda)):
                 # On CUDA: inputs and outputs in preallocated device buffers, one set per count.
                 bound = BoundRunner(swap_session, "cuda" if on_cuda else "cpu",
                                     output_like_input=0)
         swapper = InSwapper(swap_session, swap_spec, emap, swap_path, bound)
         enhancer = None
+        enhance_session = None
         if config.swap.enhancer:
             spec = CATALOG["gfpgan_1.4"]
-            enhancer = GfpganEnhancer(session(spec), spec, where(spec))
-        blank = np.zeros((swap_spec.input_size, swap_spec.input_size, 3), np.uint8)
+            enhance_session = session(spec)
+            enhancer = GfpganEnhancer(enhance_session, spec, where(spec))
+        path = None
+        if device is not None:
+            local_enhancer = enhance_session if "enhancer" not in roles else None
+            path = DevicePath(lambda data, what: factory.create(data, what=what),
+                              swap_session, swap_spec, device, enhancer=local_enhancer,
+                              enhance_spec=CATALOG["gfpgan_1.4"])
+            log.info("device compositing on %s: crop, colour, paste%s run there", device,
+                     " and enhancer" if path.enhances else "")
+        size = swap_spec.input_size
         try:  # warm-up: first runs allocate (a slow remote server is not fatal here)
             detector.detect(np.zeros((480, 640, 3), np.uint8))
-            swapper.swap([blank], np.ones((1, 512), np.float32) / np.sqrt(512.0))
+            latent = np.ones((1, 512), np.float32) / np.sqrt(512.0)
+            if path is not None:
+                identity = swapper.matrix(np.array([[40, 50], [88, 50], [64, 70], [46, 92],
+                                                    [82, 92]], np.float64))
+                path.run(np.zeros((480, 640, 3), np.uint8), DeviceFaces(
+                    [identity], latent, np.ones((1, size, size), np.float32)))
+            else:
+                swapper.swap([np.zeros((size, size, 3), np.uint8)], latent)
         except DegradedError as exc:
             log.warning("warm-up: %s", exc)
-        return NeuralModels(detector, embedder, swapper, enhancer)
+        return NeuralModels(detector, embedder, swapper, enhancer, path)
     return load
 
 

@@ -15,6 +15,7 @@ import numpy as np
 
 from vcamswap.errors import FaceError, FaceLostError
 from vcamswap.inference import align
+from vcamswap.inference.devicepath import DeviceEnhance, DeviceFaces, DevicePath
 from vcamswap.inference.models import (
     DetectedFace,
     GfpganEnhancer,
@@ -103,6 +104,8 @@ class NeuralModels:
     embedder: FaceEmbedder
     swapper: InSwapper
     enhancer: GfpganEnhancer | None = None
+    device: DevicePath | None = None
+    """Crop, swap, paste and enhance on the models' device (swap.device_compositing)."""
 
 
 def build_identity(models: NeuralModels, image: BgrImage, name: str) -> SourceIdentity:
@@ -268,35 +271,78 @@ class NeuralSwapProcessor:
             return frame
         self._lost = False
         image = frame.image
-        size = models.swapper.spec.input_size
         matrices = [models.swapper.matrix(face.kps) for face in self._tracked]
-        crops = [align.crop(image, m, size) for m in matrices]
         latents = source.latent
         if self._options.sources:
             with self._stage("embed"):
                 latents = self._mapped_latents(frame.image, models, faces)
-        with self._stage("swap"):
-            swapped = models.swapper.swap(crops, latents)
-        out = image.copy()
-        with self._stage("paste"):
-            for face, matrix, crop, raw in zip(self._tracked, matrices, crops, swapped,
-                                               strict=True):
-                alpha = self._alpha
-                result = raw
-                if self._options.color_correction:
-                    result = transfer_color(result, crop, (alpha > 0.5).astype(np.uint8))
-                result = sharpen(result, self._options.sharpness)
-                if toggles.mouth_mask:
-                    alpha = (alpha * (1.0 - mouth_mask(face.kps, matrix, size))).astype(
-                        np.float32)
-                if self._options.opacity < 1.0:
-                    alpha = (alpha * self._options.opacity).astype(np.float32)
-                align.paste_back(out, result, matrix, alpha, self._inset)
-        if toggles.enhancer and self._options.enhancer_allowed and models.enhancer is not None:
+        enhance = (toggles.enhancer and self._options.enhancer_allowed
+                   and models.enhancer is not None)
+        device = models.device
+        if device is not None:
+            out = self._process_on_device(image, models, device, matrices, latents,
+                                          toggles.mouth_mask, enhance and device.enhances)
+        else:
+            out = self._process_on_host(image, models, matrices, latents, toggles.mouth_mask)
+        if enhance and models.enhancer is not None and (device is None or not device.enhances):
             with self._stage("enhance"):
                 self._enhance(out, models.enhancer)
         return frame.with_image(out, swapped=True,
                                 regions=tuple(face.box for face in self._tracked))
+
+    def _face_alpha(self, face: DetectedFace, matrix: align.Matrix, size: int,
+                    mouth: bool) -> np.ndarray[Any, np.dtype[np.float32]]:
+        alpha = self._alpha
+        if mouth:
+            alpha = (alpha * (1.0 - mouth_mask(face.kps, matrix, size))).astype(np.float32)
+        if self._options.opacity < 1.0:
+            alpha = (alpha * self._options.opacity).astype(np.float32)
+        return alpha
+
+    def _process_on_host(self, image: BgrImage, models: NeuralModels,
+                         matrices: list[align.Matrix], latents: np.ndarray[Any, Any],
+                         mouth: bool) -> BgrImage:
+        size = models.swapper.spec.input_size
+        crops = [align.crop(image, m, size) for m in matrices]
+        with self._stage("swap"):
+            swapped = models.swapper.swap(crops, latents)
+        out: BgrImage = image.copy()
+        with self._stage("paste"):
+            for face, matrix, crop, raw in zip(self._tracked, matrices, crops, swapped,
+                                               strict=True):
+                result = raw
+                if self._options.color_correction:
+                    result = transfer_color(result, crop, (self._alpha > 0.5).astype(np.uint8))
+                result = sharpen(result, self._options.sharpness)
+                align.paste_back(out, result, matrix,
+                                 self._face_alpha(face, matrix, size, mouth), self._inset)
+        return out
+
+    def _process_on_device(self, image: BgrImage, models: NeuralModels, device: DevicePath,
+                           matrices: list[align.Matrix], latents: np.ndarray[Any, Any],
+                           mouth: bool, enhance: bool) -> BgrImage:
+        size = models.swapper.spec.input_size
+        rows = latents.reshape(-1, latents.shape[-1]).astype(np.float32)
+        if len(rows) != len(matrices):
+            rows = np.repeat(rows[:1], len(matrices), axis=0)
+        alphas = np.stack([self._face_alpha(face, m, size, mouth)
+                           for face, m in zip(self._tracked, matrices, strict=True)])
+        faces = DeviceFaces(matrices, rows, alphas, self._options.color_correction,
+                            self._options.sharpness)
+        request = None
+        if enhance and models.enhancer is not None:
+            enhancer = models.enhancer
+            refresh = (self._count - 1) % self._options.enhancer_every == 0
+            request = DeviceEnhance([enhancer.matrix(face.kps) for face in self._tracked],
+                                    self._enhance_mask(enhancer.spec.input_size), refresh)
+        return device.run(image, faces, request, self._stages)
+
+    def _enhance_mask(self, size: int) -> np.ndarray[Any, np.dtype[np.float32]]:
+        if self._enhance_alpha is None or self._enhance_alpha.shape[0] != size:
+            # Box mask, blurred over ~0.3 of the size, at the configured strength (80%).
+            self._enhance_alpha = (align.feather_mask(size, border=0.05, blur=0.15)
+                                   * self._options.enhancer_blend).astype(np.float32)
+        return self._enhance_alpha
 
     def _mapped_latents(self, image: BgrImage, models: NeuralModels,
                         faces: SourceFaceCache[SourceIdentity]) -> np.ndarray[Any, Any]:
@@ -313,10 +359,7 @@ class NeuralSwapProcessor:
             matrices = [enhancer.matrix(face.kps) for face in self._tracked]
             restored = enhancer.enhance([align.crop(out, m, size) for m in matrices])
             self._enhanced = list(zip(matrices, restored, strict=True))
-        if self._enhance_alpha is None or self._enhance_alpha.shape[0] != size:
-            # Box mask, blurred over ~0.3 of the size, at the configured strength (80%).
-            self._enhance_alpha = (align.feather_mask(size, border=0.05, blur=0.15)
-                                   * self._options.enhancer_blend).astype(np.float32)
-        inset = align.zero_border(self._enhance_alpha)
+        alpha = self._enhance_mask(size)
+        inset = align.zero_border(alpha)
         for matrix, crop in self._enhanced:
-            align.paste_back(out, crop, matrix, self._enhance_alpha, inset)
+            align.paste_back(out, crop, matrix, alpha, inset)

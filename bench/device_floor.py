@@ -1,0 +1,88 @@
+"""Device compositing graphs alone: crop and paste at 1280x720 for 1 and 4 faces, and the
+enhancer's 512 px paste, on the given providers; plus whether onnxruntime places every node on
+the first provider (created once more with CPU fallback disabled).
+
+    python bench/device_floor.py --providers cuda --runs 200
+Prints one JSON object per graph: p50/p95 ms of ``run_with_iobinding`` with device buffers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import time
+from typing import Any
+
+import cv2
+import numpy as np
+import onnxruntime as ort
+
+from vcamswap.inference import align, devicegraphs
+from vcamswap.inference.session import resolve_providers
+
+
+def session(data: bytes, providers: list[str], strict: bool = False) -> Any:
+    options = ort.SessionOptions()
+    options.log_severity_level = 3
+    if strict:
+        options.add_session_config_entry("session.disable_cpu_ep_fallback", "1")
+    return ort.InferenceSession(data, options, providers=providers)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--providers", default="cuda")
+    parser.add_argument("--runs", type=int, default=200)
+    parser.add_argument("--size", default="1280x720")
+    args = parser.parse_args()
+    providers = list(resolve_providers(args.providers.split(","),
+                                       ort.get_available_providers()).providers)
+    device = "cuda" if providers[0] in ("CUDAExecutionProvider",
+                                        "TensorrtExecutionProvider") else "cpu"
+    w, h = (int(v) for v in args.size.split("x"))
+    rng = np.random.default_rng(0)
+    frame = rng.integers(0, 256, (h, w, 3), dtype=np.uint8)
+    kps = (align.ARCFACE_112 - 56.0) * (h * 0.5 / 112.0) + (w / 2, h / 2)
+    cases = [("crop 128", 128, n, "crop") for n in (1, 4)] + \
+        [("paste 128", 128, n, "paste") for n in (1, 4)] + [("paste 512", 512, 1, "paste")]
+    for label, size, faces, kind in cases:
+        data = devicegraphs.crop_graph(size, 0.0, 255.0, np.float16) if kind == "crop" \
+            else devicegraphs.paste_graph(size, 0.0, 1.0, np.float16)
+        try:
+            session(data, providers, strict=True)
+            placement = f"all nodes on {providers[0]}"
+        except Exception as exc:  # the reason names the node that would fall back
+            placement = f"fallback: {str(exc)[:300]}"
+        sess = session(data, providers)
+        m = align.estimate_norm(kps, size, "arcface_128" if size == 128 else "ffhq_512")
+        matrices = np.stack([m] * faces).astype(np.float32)
+        feeds: dict[str, np.ndarray[Any, Any]] = {"frame": frame}
+        if kind == "crop":
+            feeds["inverse"] = np.stack([cv2.invertAffineTransform(m)] * faces).astype(
+                np.float32)
+        else:
+            feeds.update(face=rng.random((faces, 3, size, size)).astype(np.float16),
+                         crop=rng.random((faces, size, size, 3)).astype(np.float32) * 255,
+                         alpha=np.stack([align.feather_mask(size)] * faces),
+                         matrix=matrices, params=np.array([1.0, 0.0], np.float32))
+        binding = sess.io_binding()
+        for name, value in feeds.items():
+            binding.bind_ortvalue_input(name, ort.OrtValue.ortvalue_from_numpy(value, device, 0))
+        for out in sess.get_outputs():
+            binding.bind_output(out.name, device, 0)
+        times = []
+        for _ in range(args.runs + 5):
+            started = time.perf_counter()
+            sess.run_with_iobinding(binding)
+            times.append((time.perf_counter() - started) * 1000.0)
+        times = sorted(times[5:])
+        print(json.dumps({"graph": label, "faces": faces, "frame": args.size,
+                          "providers": sess.get_providers(), "placement": placement,
+                          "p50_ms": round(statistics.median(times), 3),
+                          "p95_ms": round(times[int(len(times) * 0.95) - 1], 3),
+                          "onnxruntime": ort.__version__}), flush=True)
+
+
+if __name__ == "__main__":
+    main()

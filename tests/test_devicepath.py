@@ -1,0 +1,282 @@
+"""Device compositing (models.device_compositing): the crop / colour / paste / enhance graphs and
+the IO-bound frame path, run here on the CPU provider and compared with the OpenCV host path."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+import onnxruntime as ort
+import pytest
+from onnx import TensorProto, helper, numpy_helper
+
+from tests.onnx_models import make_arcface, make_gfpgan, make_inswapper
+from tests.test_neural import five_points, session
+from vcamswap.inference import align, devicegraphs
+from vcamswap.inference.catalog import CATALOG
+from vcamswap.inference.devicepath import DeviceFaces, DevicePath
+from vcamswap.inference.models import ArcFaceEmbedder, DetectedFace, GfpganEnhancer, InSwapper
+from vcamswap.inference.onnxfile import read_emap
+from vcamswap.processors.compositing import sharpen, transfer_color
+from vcamswap.processors.neural import NeuralModels, NeuralOptions, NeuralSwapProcessor
+from vcamswap.runtime import RuntimeState, Toggles
+from vcamswap.samples import sample_photo, sample_photo_path
+from vcamswap.types import BgrImage, FaceBox, Frame
+
+
+def graph_session(data: bytes, _what: str = "") -> Any:
+    return ort.InferenceSession(data, providers=["CPUExecutionProvider"])
+
+
+def make_tint(path: Path, batch: int | str = "N", fp16: bool = False) -> Path:
+    """inswapper-shaped, output = target / 2 + the latent's first three values / 2 per channel:
+    each face's latent shows in its colour."""
+    t = TensorProto.FLOAT16 if fp16 else TensorProto.FLOAT
+    nodes = [helper.make_node("Cast", ["target"], ["tf"], to=TensorProto.FLOAT),
+             helper.make_node("Cast", ["source"], ["sf"], to=TensorProto.FLOAT),
+             helper.make_node("Slice", ["sf", "zero", "three", "one"], ["rgb"]),
+             helper.make_node("Unsqueeze", ["rgb", "axes"], ["rgb4"]),
+             helper.make_node("Add", ["tf", "rgb4"], ["sum"]),
+             helper.make_node("Mul", ["sum", "half"], ["mixed"]),
+             helper.make_node("Cast", ["mixed"], ["output"], to=t)]
+    inits = [numpy_helper.from_array(np.array([0], np.int64), "zero"),
+             numpy_helper.from_array(np.array([3], np.int64), "three"),
+             numpy_helper.from_array(np.array([1], np.int64), "one"),
+             numpy_helper.from_array(np.array([2, 3], np.int64), "axes"),
+             numpy_helper.from_array(np.array(0.5, np.float32), "half"),
+             numpy_helper.from_array(np.eye(512, dtype=np.float32), "emap")]
+    graph = helper.make_graph(
+        nodes, "tint", [helper.make_tensor_value_info("target", t, [batch, 3, 128, 128]),
+                        helper.make_tensor_value_info("source", t, [batch, 512])],
+        [helper.make_tensor_value_info("output", t, [batch, 3, 128, 128])], inits)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    path.write_bytes(model.SerializeToString())
+    return path
+
+
+@pytest.fixture(scope="module")
+def models(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("device-models")
+    make_arcface(folder / "w600k_r50.onnx")
+    make_inswapper(folder / "inswapper_128.onnx", identity=False)
+    make_inswapper(folder / "inswapper_batch.onnx", batch="N", identity=False)
+    make_gfpgan(folder / "GFPGANv1.4.onnx")
+    make_tint(folder / "tint.onnx")
+    make_tint(folder / "tint_fp16.onnx", batch=1, fp16=True)
+    return folder
+
+
+def smooth_frame(h: int = 240, w: int = 320, seed: int = 0) -> BgrImage:
+    rng = np.random.default_rng(seed)
+    image: BgrImage = cv2.GaussianBlur(rng.integers(0, 256, (h, w, 3), dtype=np.uint8), (7, 7),
+                                       0)
+    return image
+
+
+KPS = np.array([[130, 100], [180, 98], [155, 130], [135, 160], [178, 158]], np.float64)
+
+
+@pytest.mark.parametrize("shift", [(0.0, 0.0), (-120.0, -80.0), (150.0, 90.0)])
+def test_crop_graph_matches_warp_affine(shift: tuple[float, float]) -> None:
+    """Same pixels as cv2.warpAffine (to rounding), black where the crop leaves the frame,
+    and the swapper's blob (RGB, normalised) alongside."""
+    frame = smooth_frame()
+    matrix = align.estimate_norm(KPS + shift, 128, "arcface_128")
+    blob, crop = graph_session(devicegraphs.crop_graph(128, 0.0, 255.0)).run(
+        None, {"frame": frame, "inverse": cv2.invertAffineTransform(matrix)[None]
+               .astype(np.float32)})
+    expected = align.crop(frame, matrix, 128)
+    assert np.abs(crop[0] - expected).max() <= 0.51
+    if shift != (0.0, 0.0):
+        assert (expected == 0).any(), "part of this crop lies outside the frame"
+    assert np.abs(blob - align.to_blob([expected], 0.0, 255.0)).max() < 0.51 / 255.0
+
+
+def host_paste(frame: BgrImage, face: np.ndarray[Any, Any], target: BgrImage,
+               matrix: align.Matrix, alpha: np.ndarray[Any, Any], color: bool,
+               amount: float) -> BgrImage:
+    result = align.from_blob(face, 0.0, 1.0)[0]
+    if color:
+        result = transfer_color(result, target, (alpha > 0.5).astype(np.uint8))
+    result = sharpen(result, amount)
+    out: BgrImage = frame.copy()
+    align.paste_back(out, result, matrix, alpha, align.zero_border(alpha))
+    return out
+
+
+@pytest.mark.parametrize(("color", "amount", "max_diff", "mean_diff"),
+                         [(False, 0.0, 1, 0.1), (True, 0.0, 8, 0.5), (True, 0.6, 9, 0.6)])
+def test_paste_graph_matches_the_host_paste(color: bool, amount: float, max_diff: int,
+                                            mean_diff: float) -> None:
+    """Colour transfer in float Lab vs OpenCV's 8-bit Lab differs by a few grey levels at most;
+    without it the two agree to rounding. Pixels outside the face's box stay exactly as
+    they were."""
+    frame = smooth_frame()
+    matrix = align.estimate_norm(KPS, 128, "arcface_128")
+    target = align.crop(frame, matrix, 128)
+    face = cv2.GaussianBlur(np.random.default_rng(1).random((128, 128, 3)).astype(np.float32),
+                            (9, 9), 0).transpose(2, 0, 1)[None].copy()
+    alpha = align.feather_mask(128)
+    crop = target[None].astype(np.float32)
+    out, = graph_session(devicegraphs.paste_graph(128, 0.0, 1.0)).run(None, {
+        "frame": frame, "face": face, "crop": crop, "alpha": alpha[None],
+        "matrix": matrix[None].astype(np.float32),
+        "params": np.array([float(color), amount], np.float32)})
+    expected = host_paste(frame, face, target, matrix, alpha, color, amount)
+    diff = np.abs(out.astype(int) - expected.astype(int))
+    assert diff.max() <= max_diff and diff.mean() <= mean_diff
+    box = align.paste_box(matrix, 128, frame.shape[1], frame.shape[0])
+    assert box is not None
+    outside = np.ones(frame.shape[:2], bool)
+    outside[box[1]:box[3], box[0]:box[2]] = False
+    assert np.array_equal(out[outside], frame[outside])
+    assert not np.array_equal(out, frame)
+
+
+def test_overlapping_faces_are_pasted_in_order() -> None:
+    """Two faces in one call: the later one lies over the earlier one, as two host pastes."""
+    frame = smooth_frame()
+    matrices = [align.estimate_norm(KPS, 128, "arcface_128"),
+                align.estimate_norm(KPS + np.array([25.0, 10.0]), 128, "arcface_128")]
+    faces = np.stack([np.full((3, 128, 128), v, np.float32) for v in (0.1, 0.9)])
+    alpha = align.feather_mask(128)
+    crops = np.stack([align.crop(frame, m, 128) for m in matrices]).astype(np.float32)
+    out, = graph_session(devicegraphs.paste_graph(128, 0.0, 1.0)).run(None, {
+        "frame": frame, "face": faces, "crop": crops, "alpha": np.stack([alpha, alpha]),
+        "matrix": np.stack(matrices).astype(np.float32),
+        "params": np.zeros(2, np.float32)})
+    expected = frame.copy()
+    for m, f in zip(matrices, faces, strict=True):
+        expected = host_paste(expected, f[None], expected, m, alpha, False, 0.0)
+    assert np.abs(out.astype(int) - expected.astype(int)).max() <= 2
+
+
+class TwoFaces:
+    def __init__(self, kps: list[np.ndarray[Any, Any]]) -> None:
+        self.kps = kps
+
+    def detect(self, image: BgrImage) -> list[DetectedFace]:
+        return [DetectedFace(FaceBox(float(k[:, 0].min() - 40), float(k[:, 1].min() - 40),
+                                     float(k[:, 0].max() + 40), float(k[:, 1].max() + 40),
+                                     0.9 - 0.1 * i), k.astype(np.float32))
+                for i, k in enumerate(self.kps)]
+
+
+def processors(models: Path, swapper: str, detector: Any, toggles: Toggles,
+               **options: Any) -> tuple[NeuralSwapProcessor, NeuralSwapProcessor]:
+    """The same models twice: host path, and device path over CPU buffers."""
+    def load(device: bool) -> NeuralModels:
+        swap_session = session(models / swapper)
+        enhance_session = session(models / "GFPGANv1.4.onnx")
+        path = DevicePath(graph_session, swap_session, CATALOG["inswapper_128"], "cpu",
+                          enhancer=enhance_session, enhance_spec=CATALOG["gfpgan_1.4"]) \
+            if device else None
+        return NeuralModels(
+            detector, ArcFaceEmbedder(session(models / "w600k_r50.onnx"), CATALOG["w600k_r50"]),
+            InSwapper(swap_session, CATALOG["inswapper_128"], read_emap(models / swapper)),
+            GfpganEnhancer(enhance_session, CATALOG["gfpgan_1.4"]), path)
+    face = sample_photo_path("grace_hopper")
+    pair = tuple(NeuralSwapProcessor(lambda d=d: load(d), lambda _n: face,  # type: ignore[misc]
+                                     RuntimeState(toggles), NeuralOptions(**options))
+                 for d in (False, True))
+    for p in pair:
+        p.start()
+    return pair  # type: ignore[return-value]
+
+
+def astronaut_pair() -> tuple[BgrImage, list[np.ndarray[Any, Any]]]:
+    astronaut = sample_photo("astronaut")
+    small = cv2.resize(astronaut, (256, 256))
+    frame = np.hstack([astronaut, cv2.copyMakeBorder(small, 0, astronaut.shape[0] - 256, 0, 0,
+                                                     cv2.BORDER_CONSTANT)])
+    shift = np.array([astronaut.shape[1], 0], np.float32)
+    return frame, [five_points(astronaut), five_points(small) + shift]
+
+
+@pytest.mark.parametrize(("swapper", "toggles", "options"), [
+    ("inswapper_128.onnx", Toggles(), {}),
+    ("inswapper_batch.onnx", Toggles(mouth_mask=True), {"many_faces": True}),
+    ("inswapper_128.onnx", Toggles(), {"many_faces": True, "opacity": 0.6,
+                                       "sharpness": 0.4}),
+    ("inswapper_128.onnx", Toggles(enhancer=True), {"many_faces": True, "enhancer_every": 2}),
+])
+def test_device_path_frames_match_the_host_path(models: Path, swapper: str, toggles: Toggles,
+                                                options: dict[str, Any]) -> None:
+    """Whole frames through the processor: the device path (batched or one face per call,
+    mouth mask, opacity, sharpening, enhancer refreshed and re-pasted) within the colour
+    transfer's few grey levels of the host path, and nothing outside the faces touched."""
+    frame, kps = astronaut_pair()
+    host, device = processors(models, swapper, TwoFaces(kps), toggles, **options)
+    for seq in (1, 2, 3):
+        a = host.process(Frame(frame, seq, 0.0))
+        b = device.process(Frame(frame, seq, 0.0))
+        assert b.swapped and b.regions == a.regions
+        diff = np.abs(a.image.astype(int) - b.image.astype(int))
+        # With the mouth mask the device path's colour statistics leave the mouth out (they
+        # use the final mask), the host path's do not: a few more grey levels apart there.
+        worst = 12 if toggles.mouth_mask else 8
+        assert diff.mean() < 0.5 and np.percentile(diff, 99.9) <= worst, (seq, diff.mean())
+        changed = np.any(b.image != frame, axis=2)
+        assert changed.sum() > 2000
+    assert not np.shares_memory(b.image, frame)
+
+
+def test_each_face_gets_its_own_latent_on_the_device(models: Path) -> None:
+    """Per-face latents (swap.sources) reach the swapper through the device buffers: with a
+    model that tints each face by its latent, the two faces come out in different colours."""
+    frame, kps = astronaut_pair()
+    path = DevicePath(graph_session, session(models / "tint.onnx"), CATALOG["inswapper_128"],
+                      "cpu")
+    matrices = [align.estimate_norm(k, 128, "arcface_128") for k in kps]
+    latents = np.zeros((2, 512), np.float32)
+    latents[0, :3] = (1.0, 0.0, 0.0)  # red
+    latents[1, :3] = (0.0, 0.0, 1.0)  # blue
+    alphas = np.stack([align.feather_mask(128)] * 2)
+    out = path.run(frame, DeviceFaces(matrices, latents, alphas, color_correction=False))
+    for k, (strong, weak) in zip(kps, ((2, 0), (0, 2)), strict=True):  # BGR channels
+        x, y = k[2].astype(int)
+        pixel = out[y, x].astype(int) - frame[y, x].astype(int)
+        assert pixel[strong] > pixel[weak] + 40
+
+
+def test_fp16_single_face_models_run_on_the_device(models: Path) -> None:
+    """fp16 inputs and outputs, batch fixed at 1: faces go one call each, in float16 buffers."""
+    frame, kps = astronaut_pair()
+    path = DevicePath(graph_session, session(models / "tint_fp16.onnx"),
+                      CATALOG["inswapper_128"], "cpu")
+    matrices = [align.estimate_norm(k, 128, "arcface_128") for k in kps]
+    latents = np.zeros((2, 512), np.float32)
+    alphas = np.stack([align.feather_mask(128)] * 2)
+    first = path.run(frame, DeviceFaces(matrices, latents, alphas, color_correction=False))
+    again = path.run(frame, DeviceFaces(matrices, latents, alphas, color_correction=False))
+    assert np.array_equal(first, again)
+    for k in kps:  # half the face, darker
+        x, y = k[2].astype(int)
+        assert abs(int(first[y, x].mean()) - int(frame[y, x].mean()) // 2) <= 3
+
+
+def test_the_loader_builds_the_device_path_when_asked(models: Path, tmp_path: Path) -> None:
+    """models.device_compositing: 'auto' keeps the host path on a CPU provider, 'on' builds
+    the device path (and warms it up), 'off' never does."""
+    from tests.onnx_models import make_scrfd
+    from vcamswap.bench import bench_store
+    from vcamswap.config import AppPaths, Config
+    from vcamswap.processors.engines import device_for, neural_loader
+
+    make_scrfd(models / "det_10g.onnx")
+    assert device_for("auto", ["CPUExecutionProvider"]) is None
+    assert device_for("auto", ["CUDAExecutionProvider", "CPUExecutionProvider"]) == "cuda"
+    assert device_for("on", ["CPUExecutionProvider"]) == "cpu"
+    assert device_for("off", ["TensorrtExecutionProvider"]) is None
+    paths = AppPaths.under(tmp_path)
+    for mode, built in (("auto", False), ("on", True), ("off", False)):
+        config = Config()
+        config.swap.enhancer = True
+        config.models.device_compositing = mode  # type: ignore[assignment]
+        loaded = neural_loader(config, bench_store(config, paths, models), paths, ("cpu",))()
+        assert (loaded.device is not None) == built, mode
+        if loaded.device is not None:
+            assert loaded.device.enhances and loaded.device.device == "cpu"

@@ -1,0 +1,312 @@
+"""Small ONNX graphs that do the neural engine's image work where its models run: the aligned
+crop (with the swapper's normalisation) and the paste-back (with LAB colour transfer,
+sharpening and feathered blending). On a GPU the frame is uploaded once and downloaded once;
+between the stages it stays on the device (see ``devicepath``).
+
+Sampling is our own bilinear gather (Floor/Gather/Mul) rather than GridSample: GridSample's
+CUDA kernel is registered for some opsets and domains only and silently falls back to the CPU
+otherwise, while Gather runs on every execution provider. The geometry matches OpenCV's
+``warpAffine`` (pixel centres at integer coordinates, black outside the frame)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+OPSET = 17
+# sRGB (D65) -> XYZ with the white point divided out (rows), as OpenCV's Lab conversion does.
+_RGB2XYZ = np.array([[0.412453, 0.357580, 0.180423],
+                     [0.212671, 0.715160, 0.072169],
+                     [0.019334, 0.119193, 0.950227]], dtype=np.float64)
+_WHITE = np.array([0.950456, 1.0, 1.088754])
+_TO_XYZN = (_RGB2XYZ / _WHITE[:, None]).astype(np.float32)
+_FROM_XYZN = np.linalg.inv(_RGB2XYZ / _WHITE[:, None]).astype(np.float32)
+
+
+@dataclass
+class _Builder:
+    """Collects nodes and constants; every op has one output with a generated name."""
+
+    nodes: list[Any] = field(default_factory=list)
+    inits: list[Any] = field(default_factory=list)
+    count: int = 0
+
+    def name(self, prefix: str) -> str:
+        self.count += 1
+        return f"{prefix}{self.count}"
+
+    def op(self, op_type: str, *inputs: str, out: str | None = None, **attrs: Any) -> str:
+        from onnx import helper
+
+        target = out or self.name("t")
+        self.nodes.append(helper.make_node(op_type, list(inputs), [target], **attrs))
+        return target
+
+    def ops(self, op_type: str, inputs: list[str], outputs: int, **attrs: Any) -> list[str]:
+        from onnx import helper
+
+        targets = [self.name("t") for _ in range(outputs)]
+        self.nodes.append(helper.make_node(op_type, inputs, targets, **attrs))
+        return targets
+
+    def const(self, value: Any, dtype: Any = np.float32) -> str:
+        from onnx import numpy_helper
+
+        target = self.name("c")
+        self.inits.append(numpy_helper.from_array(np.asarray(value, dtype=dtype), target))
+        return target
+
+    def model(self, inputs: list[Any], outputs: list[Any], name: str) -> bytes:
+        from onnx import helper
+
+        graph = helper.make_graph(self.nodes, name, inputs, outputs, self.inits)
+        model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)],
+                                  producer_name="vcamswap")
+        model.ir_version = 8
+        data: bytes = model.SerializeToString()
+        return data
+
+
+def _tensor_type(dtype: Any) -> int:
+    from onnx import TensorProto
+
+    return {np.dtype(np.float32): TensorProto.FLOAT, np.dtype(np.float16): TensorProto.FLOAT16,
+            np.dtype(np.uint8): TensorProto.UINT8}[np.dtype(dtype)]
+
+
+def _value(name: str, dtype: Any, shape: list[Any]) -> Any:
+    from onnx import helper
+
+    return helper.make_tensor_value_info(name, _tensor_type(dtype), shape)
+
+
+def _padded_table(g: _Builder, image: str, channels: int, batched: bool) -> str:
+    """[H, W, C] (or [N, H, W, C]) float -> a one-pixel black border on H and W, flattened to
+    [P, C] (images one after another)."""
+    pads = [0, 1, 1, 0, 0, 1, 1, 0] if batched else [1, 1, 0, 1, 1, 0]
+    padded = g.op("Pad", image, g.const(pads, np.int64), mode="constant")
+    return g.op("Reshape", padded, g.const([-1, channels], np.int64))
+
+
+def _sample(g: _Builder, table: str, x: str, y: str, width: str, height: str,
+            base: str | None) -> str:
+    """Bilinear samples at (x, y) (float, any shape Q, pixel coordinates of the unpadded
+    image) from ``table`` (padded, flattened [P, C]); out of range reads the black border.
+    ``width``/``height``: the padded size as float scalars; ``base``: int64 row offset of each
+    sample's image inside ``table`` (broadcast to Q) or None. Returns Q + [C]."""
+    one = g.const(1.0)
+    zero = g.const(0.0)
+    last_x = g.op("Sub", width, one)
+    last_y = g.op("Sub", height, one)
+    x0, y0 = g.op("Floor", x), g.op("Floor", y)
+    fx, fy = g.op("Sub", x, x0), g.op("Sub", y, y0)
+
+    def index(v: str, shift: float, last: str) -> str:
+        shifted = g.op("Add", v, g.const(shift))
+        return g.op("Max", g.op("Min", shifted, last), zero)
+
+    xa, xb = index(x0, 1.0, last_x), index(x0, 2.0, last_x)
+    ya, yb = index(y0, 1.0, last_y), index(y0, 2.0, last_y)
+    w64 = g.op("Cast", width, to=7)
+
+    def gather(yi: str, xi: str) -> str:
+        flat = g.op("Add", g.op("Mul", g.op("Cast", yi, to=7), w64), g.op("Cast", xi, to=7))
+        if base is not None:
+            flat = g.op("Add", flat, base)
+        return g.op("Gather", table, flat, axis=0)
+
+    def weight(w: str) -> str:
+        return g.op("Unsqueeze", w, g.const([-1], np.int64))
+
+    gx, gy = g.op("Sub", one, fx), g.op("Sub", one, fy)
+    terms = [g.op("Mul", gather(ya, xa), weight(g.op("Mul", gx, gy))),
+             g.op("Mul", gather(ya, xb), weight(g.op("Mul", fx, gy))),
+             g.op("Mul", gather(yb, xa), weight(g.op("Mul", gx, fy))),
+             g.op("Mul", gather(yb, xb), weight(g.op("Mul", fx, fy)))]
+    return g.op("Sum", *terms)
+
+
+def crop_graph(size: int, mean: float, std: float, blob_dtype: Any = np.float32) -> bytes:
+    """Inputs ``frame`` uint8 [H, W, 3] (BGR) and ``inverse`` float [N, 2, 3] (crop pixel ->
+    frame pixel). Outputs ``blob`` [N, 3, S, S] (RGB, (x - mean) / std, the model's dtype) and
+    ``crop`` float [N, S, S, 3] (BGR 0..255, for the colour transfer)."""
+    g = _Builder()
+    frame = g.op("Cast", "frame", to=1)
+    table = _padded_table(g, frame, 3, batched=False)
+    shape = g.op("Cast", g.op("Shape", "frame"), to=1)
+    two = g.const([2.0, 2.0, 0.0])
+    padded = g.op("Add", shape, two)
+    height = g.op("Gather", padded, g.const(0, np.int64), axis=0)
+    width = g.op("Gather", padded, g.const(1, np.int64), axis=0)
+    v, u = np.mgrid[:size, :size].astype(np.float32)
+    grid = g.const(np.stack([u.ravel(), v.ravel(), np.ones(size * size, np.float32)], axis=1))
+    points = g.op("MatMul", grid, g.op("Transpose", "inverse", perm=[0, 2, 1]))  # [N, S*S, 2]
+    x = g.op("Gather", points, g.const(0, np.int64), axis=2)
+    y = g.op("Gather", points, g.const(1, np.int64), axis=2)
+    sampled = _sample(g, table, x, y, width, height, None)  # [N, S*S, 3]
+    crop = g.op("Reshape", sampled, g.const([-1, size, size, 3], np.int64), out="crop")
+    rgb = g.op("Gather", crop, g.const([2, 1, 0], np.int64), axis=3)
+    normed = g.op("Div", g.op("Sub", rgb, g.const(mean)), g.const(std))
+    nchw = g.op("Transpose", normed, perm=[0, 3, 1, 2])
+    g.op("Cast", nchw, to=_tensor_type(blob_dtype), out="blob")
+    return g.model([_value("frame", np.uint8, ["H", "W", 3]),
+                    _value("inverse", np.float32, ["N", 2, 3])],
+                   [_value("blob", blob_dtype, ["N", 3, size, size]),
+                    _value("crop", np.float32, ["N", size, size, 3])], "vcamswap_crop")
+
+
+def _srgb_to_lab(g: _Builder, rgb: str) -> str:
+    """[N, 3, P] RGB 0..255 -> Lab in OpenCV's 8-bit scaling (L * 2.55, a + 128, b + 128)."""
+    c = g.op("Div", rgb, g.const(255.0))
+    linear = g.op("Where", g.op("LessOrEqual", c, g.const(0.04045)),
+                  g.op("Div", c, g.const(12.92)),
+                  g.op("Pow", g.op("Div", g.op("Add", c, g.const(0.055)), g.const(1.055)),
+                       g.const(2.4)))
+    xyz = g.op("MatMul", g.const(_TO_XYZN), linear)
+    f = g.op("Where", g.op("Greater", xyz, g.const(0.008856)),
+             g.op("Pow", g.op("Max", xyz, g.const(0.0)), g.const(1.0 / 3.0)),
+             g.op("Add", g.op("Mul", xyz, g.const(7.787)), g.const(16.0 / 116.0)))
+    fx, fy, fz = g.ops("Split", [f, g.const([1, 1, 1], np.int64)], 3, axis=1)
+    lightness = g.op("Mul", g.op("Sub", g.op("Mul", fy, g.const(116.0)), g.const(16.0)),
+                     g.const(255.0 / 100.0))
+    a = g.op("Add", g.op("Mul", g.op("Sub", fx, fy), g.const(500.0)), g.const(128.0))
+    b = g.op("Add", g.op("Mul", g.op("Sub", fy, fz), g.const(200.0)), g.const(128.0))
+    return g.op("Concat", lightness, a, b, axis=1)
+
+
+def _lab_to_srgb(g: _Builder, lab: str) -> str:
+    """The inverse of ``_srgb_to_lab``, clipped to 0..255."""
+    lightness, a, b = g.ops("Split", [lab, g.const([1, 1, 1], np.int64)], 3, axis=1)
+    fy = g.op("Div", g.op("Add", g.op("Mul", lightness, g.const(100.0 / 255.0)),
+                          g.const(16.0)), g.const(116.0))
+    fx = g.op("Add", fy, g.op("Div", g.op("Sub", a, g.const(128.0)), g.const(500.0)))
+    fz = g.op("Sub", fy, g.op("Div", g.op("Sub", b, g.const(128.0)), g.const(200.0)))
+    f = g.op("Concat", fx, fy, fz, axis=1)
+    xyz = g.op("Where", g.op("Greater", f, g.const(0.206893)), g.op("Mul", g.op("Mul", f, f), f),
+               g.op("Div", g.op("Sub", f, g.const(16.0 / 116.0)), g.const(7.787)))
+    linear = g.op("Max", g.op("MatMul", g.const(_FROM_XYZN), xyz), g.const(0.0))
+    c = g.op("Where", g.op("LessOrEqual", linear, g.const(0.0031308)),
+             g.op("Mul", linear, g.const(12.92)),
+             g.op("Sub", g.op("Mul", g.op("Pow", linear, g.const(1.0 / 2.4)), g.const(1.055)),
+                  g.const(0.055)))
+    return g.op("Clip", g.op("Mul", c, g.const(255.0)), g.const(0.0), g.const(255.0))
+
+
+def _masked_stats(g: _Builder, lab: str, mask: str, count: str) -> tuple[str, str]:
+    """Per face and channel: mean and population standard deviation inside ``mask``."""
+    axes = g.const([2], np.int64)
+    mean = g.op("Div", g.op("ReduceSum", g.op("Mul", lab, mask), axes, keepdims=1), count)
+    centred = g.op("Sub", lab, mean)
+    var = g.op("Div", g.op("ReduceSum", g.op("Mul", g.op("Mul", centred, centred), mask), axes,
+                           keepdims=1), count)
+    return mean, g.op("Sqrt", var)
+
+
+def _color_transfer(g: _Builder, face: str, target: str, mask: str, enabled: str) -> str:
+    """Reinhard transfer in Lab ([N, 3, P] RGB 0..255 each): ``face``'s mean and spread inside
+    ``mask`` [N, 1, P] become ``target``'s, the spread ratio clamped to 0.5..2; faces with
+    fewer than 16 mask pixels, or ``enabled`` < 0.5, keep ``face``."""
+    count = g.op("ReduceSum", mask, g.const([2], np.int64), keepdims=1)  # [N, 1, 1]
+    safe = g.op("Max", count, g.const(1.0))
+    src = _srgb_to_lab(g, face)
+    mu_s, sd_s = _masked_stats(g, src, mask, safe)
+    mu_t, sd_t = _masked_stats(g, _srgb_to_lab(g, target), mask, safe)
+    eps = g.const(1e-3)
+    ratio = g.op("Clip", g.op("Div", g.op("Add", sd_t, eps), g.op("Add", sd_s, eps)),
+                 g.const(0.5), g.const(2.0))
+    shifted = g.op("Add", g.op("Mul", src, ratio), g.op("Sub", mu_t, g.op("Mul", mu_s, ratio)))
+    out = _lab_to_srgb(g, g.op("Clip", shifted, g.const(0.0), g.const(255.0)))
+    use = g.op("And", g.op("GreaterOrEqual", count, g.const(16.0)),
+               g.op("GreaterOrEqual", enabled, g.const(0.5)))
+    return g.op("Where", use, out, face)
+
+
+def _gaussian_1d(sigma: float) -> np.ndarray[Any, np.dtype[np.float32]]:
+    """OpenCV's kernel for 8-bit images: ksize = round(sigma * 6 + 1) | 1."""
+    ksize = round(sigma * 6 + 1) | 1
+    x = np.arange(ksize) - (ksize - 1) / 2.0
+    kernel = np.exp(-(x ** 2) / (2 * sigma ** 2))
+    result: np.ndarray[Any, np.dtype[np.float32]] = (kernel / kernel.sum()).astype(np.float32)
+    return result
+
+
+def _sharpen(g: _Builder, image: str, amount: str) -> str:
+    """Unsharp mask on [N, 3, S, S] (sigma 1.5, mirrored border): image * (1 + a) - blur * a."""
+    kernel = _gaussian_1d(1.5)
+    half = len(kernel) // 2
+    padded = g.op("Pad", image, g.const([0, 0, half, half, 0, 0, half, half], np.int64),
+                  mode="reflect")
+    rows = g.op("Conv", padded, g.const(np.tile(kernel.reshape(1, 1, -1, 1), (3, 1, 1, 1))),
+                group=3)
+    blurred = g.op("Conv", rows, g.const(np.tile(kernel.reshape(1, 1, 1, -1), (3, 1, 1, 1))),
+                   group=3)
+    sharp = g.op("Sub", g.op("Mul", image, g.op("Add", amount, g.const(1.0))),
+                 g.op("Mul", blurred, amount))
+    return g.op("Clip", sharp, g.const(0.0), g.const(255.0))
+
+
+def paste_graph(size: int, low: float, high: float, face_dtype: Any = np.float32) -> bytes:
+    """Inputs: ``frame`` uint8 [H, W, 3] BGR; ``face`` [N, 3, S, S] (the model's output: RGB in
+    low..high); ``crop`` float [N, S, S, 3] (the target crops, BGR 0..255); ``alpha`` float
+    [N, S, S] (each face's paste mask); ``matrix`` float [N, 2, 3] (frame pixel -> crop pixel);
+    ``params`` float [2]: colour transfer on (>= 0.5) and sharpening amount. Output ``out``
+    uint8 [H, W, 3]: the faces pasted in order, each over the ones before (as the CPU path)."""
+    g = _Builder()
+    span = g.const(high - low)
+    face = g.op("Div", g.op("Sub", g.op("Cast", "face", to=1), g.const(low)), span)
+    face = g.op("Mul", g.op("Clip", face, g.const(0.0), g.const(1.0)), g.const(255.0))
+    flat = g.const([0, 3, size * size], np.int64)
+    face_flat = g.op("Reshape", face, flat)  # [N, 3, P] RGB
+    target = g.op("Reshape", g.op("Transpose", g.op("Gather", "crop", g.const([2, 1, 0], np.int64),
+                                                    axis=3), perm=[0, 3, 1, 2]), flat)
+    # The colour statistics use the mask's inner half, whatever the opacity scaled it to.
+    alpha_flat = g.op("Reshape", "alpha", g.const([0, 1, size * size], np.int64))
+    half = g.op("Mul", g.op("ReduceMax", alpha_flat, axes=[2], keepdims=1),
+                g.const(0.5))
+    mask = g.op("Cast", g.op("Greater", alpha_flat, half), to=1)
+    color, amount = g.ops("Split", ["params", g.const([1, 1], np.int64)], 2, axis=0)
+    corrected = _color_transfer(g, face_flat, target, mask, color)
+    square = g.const([0, 3, size, size], np.int64)
+    sharp = _sharpen(g, g.op("Reshape", corrected, square), amount)
+    bgr = g.op("Gather", sharp, g.const([2, 1, 0], np.int64), axis=1)
+    rgba = g.op("Concat", bgr, g.op("Unsqueeze", "alpha", g.const([1], np.int64)), axis=1)
+    table = _padded_table(g, g.op("Transpose", rgba, perm=[0, 2, 3, 1]), 4, batched=True)
+    # Every frame pixel through each face's matrix: [N, H, W] crop coordinates.
+    shape = g.op("Shape", "frame")
+    h = g.op("Gather", shape, g.const(0, np.int64), axis=0)
+    w = g.op("Gather", shape, g.const(1, np.int64), axis=0)
+    zero_i, one_i = g.const(0, np.int64), g.const(1, np.int64)
+    xs = g.op("Cast", g.op("Range", zero_i, w, one_i), to=1)
+    ys = g.op("Cast", g.op("Range", zero_i, h, one_i), to=1)
+    xs = g.op("Unsqueeze", xs, g.const([0], np.int64))  # [1, W]
+    ys = g.op("Unsqueeze", ys, g.const([1], np.int64))  # [H, 1]
+    m = g.ops("Split", [g.op("Reshape", "matrix", g.const([-1, 6, 1], np.int64)),
+                        g.const([1] * 6, np.int64)], 6, axis=1)  # six [N, 1, 1]
+    u = g.op("Add", g.op("Add", g.op("Mul", m[0], xs), g.op("Mul", m[1], ys)), m[2])
+    v = g.op("Add", g.op("Add", g.op("Mul", m[3], xs), g.op("Mul", m[4], ys)), m[5])
+    side = g.const(float(size + 2))
+    faces = g.op("Gather", g.op("Shape", "matrix"), g.const(0, np.int64), axis=0)
+    base = g.op("Reshape", g.op("Mul", g.op("Range", zero_i, faces, one_i),
+                                g.const((size + 2) ** 2, np.int64)),
+                g.const([-1, 1, 1], np.int64))
+    sampled = _sample(g, table, u, v, side, side, base)  # [N, H, W, 4]
+    colour, alpha = g.ops("Split", [sampled, g.const([3, 1], np.int64)], 2, axis=3)
+    # Sequential "over": out = frame * prod(1 - a) + sum_n f_n a_n prod_{j > n}(1 - a_j).
+    keep = g.op("Log", g.op("Max", g.op("Sub", g.const(1.0), alpha), g.const(1e-6)))
+    zero_axis = g.const(0, np.int64)
+    after = g.op("Exp", g.op("CumSum", keep, zero_axis, exclusive=1, reverse=1))
+    total = g.op("Exp", g.op("ReduceSum", keep, g.const([0], np.int64), keepdims=0))
+    layers = g.op("ReduceSum", g.op("Mul", g.op("Mul", colour, alpha), after),
+                  g.const([0], np.int64), keepdims=0)
+    blended = g.op("Add", g.op("Mul", g.op("Cast", "frame", to=1), total), layers)
+    rounded = g.op("Round", g.op("Clip", blended, g.const(0.0), g.const(255.0)))
+    g.op("Cast", rounded, to=2, out="out")
+    return g.model([_value("frame", np.uint8, ["H", "W", 3]),
+                    _value("face", face_dtype, ["N", 3, size, size]),
+                    _value("crop", np.float32, ["N", size, size, 3]),
+                    _value("alpha", np.float32, ["N", size, size]),
+                    _value("matrix", np.float32, ["N", 2, 3]),
+                    _value("params", np.float32, [2])],
+                   [_value("out", np.uint8, ["H", "W", 3])], "vcamswap_paste")
