@@ -9,6 +9,7 @@ Prints one JSON object per graph: p50/p95 ms of ``run_with_iobinding`` with devi
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import statistics
 import time
@@ -22,12 +23,16 @@ from vcamswap.inference import align, devicegraphs
 from vcamswap.inference.session import resolve_providers
 
 
-def session(data: bytes, providers: list[str], strict: bool = False) -> Any:
+def session(data: bytes, providers: list[str], strict: bool = False,
+            graph: bool = False) -> Any:
     options = ort.SessionOptions()
     options.log_severity_level = 3
-    if strict:
+    if strict:  # fails naming the first node that would run on the CPU
         options.add_session_config_entry("session.disable_cpu_ep_fallback", "1")
-    return ort.InferenceSession(data, options, providers=providers)
+        providers = [p for p in providers if p != "CPUExecutionProvider"]
+    chosen: list[Any] = [(p, {"enable_cuda_graph": "1"}) if graph and
+                         p == "CUDAExecutionProvider" else p for p in providers]
+    return ort.InferenceSession(data, options, providers=chosen)
 
 
 def main() -> None:
@@ -46,39 +51,54 @@ def main() -> None:
     kps = (align.ARCFACE_112 - 56.0) * (h * 0.5 / 112.0) + (w / 2, h / 2)
     cases = [("crop 128", 128, n, "crop") for n in (1, 4)] + \
         [("paste 128", 128, n, "paste") for n in (1, 4)] + [("paste 512", 512, 1, "paste")]
-    for label, size, faces, kind in cases:
-        data = devicegraphs.crop_graph(size, 0.0, 255.0, np.float16) if kind == "crop" \
-            else devicegraphs.paste_graph(size, 0.0, 1.0, np.float16)
+    variants = ["dynamic", "fixed"] + (["fixed + cuda graph"] if device == "cuda" else [])
+    for (label, size, faces, kind), variant in itertools.product(cases, variants):
+        shape = None if variant == "dynamic" else (h, w, faces)
+        data = devicegraphs.crop_graph(size, 0.0, 255.0, np.float16, shape) if kind == "crop" \
+            else devicegraphs.paste_graph(size, 0.0, 1.0, np.float16, shape)
+        placement = "cpu"
+        if device != "cpu":
+            try:
+                session(data, providers, strict=True)
+                placement = f"all nodes on {providers[0]}"
+            except Exception as exc:  # the reason names the node that would fall back
+                placement = f"fallback: {str(exc)[:300]}"
         try:
-            session(data, providers, strict=True)
-            placement = f"all nodes on {providers[0]}"
-        except Exception as exc:  # the reason names the node that would fall back
-            placement = f"fallback: {str(exc)[:300]}"
-        sess = session(data, providers)
+            sess = session(data, providers, graph="graph" in variant)
+        except Exception as exc:
+            print(json.dumps({"graph": label, "variant": variant, "error": str(exc)[:300]}))
+            continue
         m = align.estimate_norm(kps, size, "arcface_128" if size == 128 else "ffhq_512")
-        matrices = np.stack([m] * faces).astype(np.float32)
         feeds: dict[str, np.ndarray[Any, Any]] = {"frame": frame}
         if kind == "crop":
             feeds["inverse"] = np.stack([cv2.invertAffineTransform(m)] * faces).astype(
                 np.float32)
+            outs = {"blob": ((faces, 3, size, size), np.float16),
+                    "crop": ((faces, size, size, 3), np.float32)}
         else:
             feeds.update(face=rng.random((faces, 3, size, size)).astype(np.float16),
                          crop=rng.random((faces, size, size, 3)).astype(np.float32) * 255,
                          alpha=np.stack([align.feather_mask(size)] * faces),
-                         matrix=matrices, params=np.array([1.0, 0.0], np.float32))
+                         matrix=np.stack([m] * faces).astype(np.float32),
+                         params=np.array([1.0, 0.0], np.float32))
+            outs = {"out": ((h, w, 3), np.uint8)}
         binding = sess.io_binding()
+        keep = []  # the buffers must outlive the binding
         for name, value in feeds.items():
-            binding.bind_ortvalue_input(name, ort.OrtValue.ortvalue_from_numpy(value, device, 0))
-        for out in sess.get_outputs():
-            binding.bind_output(out.name, device, 0)
+            keep.append(ort.OrtValue.ortvalue_from_numpy(value, device, 0))
+            binding.bind_ortvalue_input(name, keep[-1])
+        for name, (out_shape, dtype) in outs.items():
+            keep.append(ort.OrtValue.ortvalue_from_shape_and_type(out_shape, dtype, device, 0))
+            binding.bind_ortvalue_output(name, keep[-1])
         times = []
         for _ in range(args.runs + 5):
             started = time.perf_counter()
             sess.run_with_iobinding(binding)
             times.append((time.perf_counter() - started) * 1000.0)
         times = sorted(times[5:])
-        print(json.dumps({"graph": label, "faces": faces, "frame": args.size,
-                          "providers": sess.get_providers(), "placement": placement,
+        print(json.dumps({"graph": label, "faces": faces, "variant": variant,
+                          "frame": args.size, "providers": sess.get_providers(),
+                          "placement": placement,
                           "p50_ms": round(statistics.median(times), 3),
                           "p95_ms": round(times[int(len(times) * 0.95) - 1], 3),
                           "onnxruntime": ort.__version__}), flush=True)

@@ -26,7 +26,7 @@ from vcamswap.samples import sample_photo, sample_photo_path
 from vcamswap.types import BgrImage, FaceBox, Frame
 
 
-def graph_session(data: bytes, _what: str = "") -> Any:
+def graph_session(data: bytes, _what: str = "", _captured: bool = False) -> Any:
     return ort.InferenceSession(data, providers=["CPUExecutionProvider"])
 
 
@@ -280,3 +280,40 @@ def test_the_loader_builds_the_device_path_when_asked(models: Path, tmp_path: Pa
         assert (loaded.device is not None) == built, mode
         if loaded.device is not None:
             assert loaded.device.enhances and loaded.device.device == "cpu"
+
+
+def test_captured_graphs_have_fixed_shapes_and_fall_back_when_refused(
+        models: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """models.cuda_graph with device compositing: one fixed-shape session per frame size and set
+    of buffers (what a CUDA graph replays), the same pixels as the plain graphs; a provider that
+    refuses the capture gets the plain graph and one warning."""
+    frame, kps = astronaut_pair()
+    matrices = [align.estimate_norm(k, 128, "arcface_128") for k in kps]
+    faces = DeviceFaces(matrices, np.zeros((2, 512), np.float32),
+                        np.stack([align.feather_mask(128)] * 2))
+    made: list[tuple[str, bool]] = []
+
+    def maker(data: bytes, what: str, captured: bool) -> Any:
+        made.append((what, captured))
+        return graph_session(data)
+
+    swapper = session(models / "inswapper_128.onnx")  # batch fixed at 1: one call per face
+    plain = DevicePath(graph_session, swapper, CATALOG["inswapper_128"], "cpu").run(frame, faces)
+    path = DevicePath(maker, swapper, CATALOG["inswapper_128"], "cpu", captured=True)
+    assert np.array_equal(path.run(frame, faces), plain)
+    # crop: one set of buffers; paste: frame -> canvas A, then A -> B
+    assert sorted(made) == [("device crop", True), ("device paste", True),
+                            ("device paste", True)]
+    path.run(frame, faces)
+    assert len(made) == 3, "the same shape and buffers reuse their sessions"
+    path.run(np.ascontiguousarray(frame[:480, :700]), faces)
+    assert len(made) == 6, "a new frame size gets its own fixed-shape sessions"
+
+    def refusing(data: bytes, what: str, captured: bool) -> Any:
+        if captured:
+            raise RuntimeError("graph capture is not supported here")
+        return graph_session(data)
+
+    fallback = DevicePath(refusing, swapper, CATALOG["inswapper_128"], "cpu", captured=True)
+    assert np.array_equal(fallback.run(frame, faces), plain)
+    assert sum("no CUDA graph" in r.message for r in caplog.records) == 2  # crop, paste

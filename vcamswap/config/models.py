@@ -276,8 +276,9 @@ class ModelsConfig(Section):
     )
     cuda_graph: bool = Field(
         False,
-        description="CUDA only, one face at a time: replay the swapper as a captured CUDA "
-        "graph (measured 3.0 -> 2.2 ms per call on an H100). Ignored with many_faces.",
+        description="CUDA only: replay the swapper as a captured CUDA graph (one face at a "
+        "time, ignored with many_faces; measured 3.0 -> 2.2 ms per call on an H100) and, with "
+        "device compositing, the crop/paste graphs (one capture per frame size and face count).",
     )
     device_compositing: Literal["auto", "on", "off"] = Field(
         "auto",

@@ -128,16 +128,25 @@ def _sample(g: _Builder, table: str, x: str, y: str, width: str, height: str,
     return g.op("Sum", *terms)
 
 
-def crop_graph(size: int, mean: float, std: float, blob_dtype: Any = np.float32) -> bytes:
+Shape = tuple[int, int, int] | None
+"""(H, W, N) for a graph with fixed shapes (onnxruntime folds the shape arithmetic away and a
+CUDA graph can capture it), or None for one graph that takes any frame size and face count."""
+
+
+def _dims(shape: Shape) -> tuple[Any, Any, Any]:
+    return ("H", "W", "N") if shape is None else shape
+
+
+def crop_graph(size: int, mean: float, std: float, blob_dtype: Any = np.float32,
+               shape: Shape = None) -> bytes:
     """Inputs ``frame`` uint8 [H, W, 3] (BGR) and ``inverse`` float [N, 2, 3] (crop pixel ->
     frame pixel). Outputs ``blob`` [N, 3, S, S] (RGB, (x - mean) / std, the model's dtype) and
     ``crop`` float [N, S, S, 3] (BGR 0..255, for the colour transfer)."""
     g = _Builder()
     frame = g.op("Cast", "frame", to=1)
     table = _padded_table(g, frame, 3, batched=False)
-    shape = g.op("Cast", g.op("Shape", "frame"), to=1)
-    two = g.const([2.0, 2.0, 0.0])
-    padded = g.op("Add", shape, two)
+    dims = g.op("Cast", g.op("Shape", "frame"), to=1)
+    padded = g.op("Add", dims, g.const([2.0, 2.0, 0.0]))
     height = g.op("Gather", padded, g.const(0, np.int64), axis=0)
     width = g.op("Gather", padded, g.const(1, np.int64), axis=0)
     v, u = np.mgrid[:size, :size].astype(np.float32)
@@ -151,10 +160,11 @@ def crop_graph(size: int, mean: float, std: float, blob_dtype: Any = np.float32)
     normed = g.op("Div", g.op("Sub", rgb, g.const(mean)), g.const(std))
     nchw = g.op("Transpose", normed, perm=[0, 3, 1, 2])
     g.op("Cast", nchw, to=_tensor_type(blob_dtype), out="blob")
-    return g.model([_value("frame", np.uint8, ["H", "W", 3]),
-                    _value("inverse", np.float32, ["N", 2, 3])],
-                   [_value("blob", blob_dtype, ["N", 3, size, size]),
-                    _value("crop", np.float32, ["N", size, size, 3])], "vcamswap_crop")
+    h, w, n = _dims(shape)
+    return g.model([_value("frame", np.uint8, [h, w, 3]),
+                    _value("inverse", np.float32, [n, 2, 3])],
+                   [_value("blob", blob_dtype, [n, 3, size, size]),
+                    _value("crop", np.float32, [n, size, size, 3])], "vcamswap_crop")
 
 
 def _srgb_to_lab(g: _Builder, rgb: str) -> str:
@@ -210,9 +220,13 @@ def _color_transfer(g: _Builder, face: str, target: str, mask: str, enabled: str
     fewer than 16 mask pixels, or ``enabled`` < 0.5, keep ``face``."""
     count = g.op("ReduceSum", mask, g.const([2], np.int64), keepdims=1)  # [N, 1, 1]
     safe = g.op("Max", count, g.const(1.0))
-    src = _srgb_to_lab(g, face)
-    mu_s, sd_s = _masked_stats(g, src, mask, safe)
-    mu_t, sd_t = _masked_stats(g, _srgb_to_lab(g, target), mask, safe)
+    # Face and target through one Lab conversion and one set of statistics (fewer kernels).
+    both = _srgb_to_lab(g, g.op("Concat", face, target, axis=0))  # [2N, 3, P]
+    mean, sd = _masked_stats(g, both, g.op("Concat", mask, mask, axis=0),
+                             g.op("Concat", safe, safe, axis=0))
+    src, _ = g.ops("Split", [both], 2, axis=0)  # equal halves: face, target
+    mu_s, mu_t = g.ops("Split", [mean], 2, axis=0)
+    sd_s, sd_t = g.ops("Split", [sd], 2, axis=0)
     eps = g.const(1e-3)
     ratio = g.op("Clip", g.op("Div", g.op("Add", sd_t, eps), g.op("Add", sd_s, eps)),
                  g.const(0.5), g.const(2.0))
@@ -247,7 +261,8 @@ def _sharpen(g: _Builder, image: str, amount: str) -> str:
     return g.op("Clip", sharp, g.const(0.0), g.const(255.0))
 
 
-def paste_graph(size: int, low: float, high: float, face_dtype: Any = np.float32) -> bytes:
+def paste_graph(size: int, low: float, high: float, face_dtype: Any = np.float32,
+                shape: Shape = None) -> bytes:
     """Inputs: ``frame`` uint8 [H, W, 3] BGR; ``face`` [N, 3, S, S] (the model's output: RGB in
     low..high); ``crop`` float [N, S, S, 3] (the target crops, BGR 0..255); ``alpha`` float
     [N, S, S] (each face's paste mask); ``matrix`` float [N, 2, 3] (frame pixel -> crop pixel);
@@ -274,9 +289,9 @@ def paste_graph(size: int, low: float, high: float, face_dtype: Any = np.float32
     rgba = g.op("Concat", bgr, g.op("Unsqueeze", "alpha", g.const([1], np.int64)), axis=1)
     table = _padded_table(g, g.op("Transpose", rgba, perm=[0, 2, 3, 1]), 4, batched=True)
     # Every frame pixel through each face's matrix: [N, H, W] crop coordinates.
-    shape = g.op("Shape", "frame")
-    h = g.op("Gather", shape, g.const(0, np.int64), axis=0)
-    w = g.op("Gather", shape, g.const(1, np.int64), axis=0)
+    dims = g.op("Shape", "frame")
+    h = g.op("Gather", dims, g.const(0, np.int64), axis=0)
+    w = g.op("Gather", dims, g.const(1, np.int64), axis=0)
     zero_i, one_i = g.const(0, np.int64), g.const(1, np.int64)
     xs = g.op("Cast", g.op("Range", zero_i, w, one_i), to=1)
     ys = g.op("Cast", g.op("Range", zero_i, h, one_i), to=1)
@@ -303,10 +318,11 @@ def paste_graph(size: int, low: float, high: float, face_dtype: Any = np.float32
     blended = g.op("Add", g.op("Mul", g.op("Cast", "frame", to=1), total), layers)
     rounded = g.op("Round", g.op("Clip", blended, g.const(0.0), g.const(255.0)))
     g.op("Cast", rounded, to=2, out="out")
-    return g.model([_value("frame", np.uint8, ["H", "W", 3]),
-                    _value("face", face_dtype, ["N", 3, size, size]),
-                    _value("crop", np.float32, ["N", size, size, 3]),
-                    _value("alpha", np.float32, ["N", size, size]),
-                    _value("matrix", np.float32, ["N", 2, 3]),
+    h, w, n = _dims(shape)
+    return g.model([_value("frame", np.uint8, [h, w, 3]),
+                    _value("face", face_dtype, [n, 3, size, size]),
+                    _value("crop", np.float32, [n, size, size, 3]),
+                    _value("alpha", np.float32, [n, size, size]),
+                    _value("matrix", np.float32, [n, 2, 3]),
                     _value("params", np.float32, [2])],
-                   [_value("out", np.uint8, ["H", "W", 3])], "vcamswap_paste")
+                   [_value("out", np.uint8, [h, w, 3])], "vcamswap_paste")

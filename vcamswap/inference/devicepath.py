@@ -8,6 +8,7 @@ code over host buffers, which is how the tests exercise it."""
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -22,9 +23,11 @@ from vcamswap.inference.catalog import ModelSpec
 from vcamswap.inference.session import fixed_batch, input_dtype
 from vcamswap.types import BgrImage, NullStageRecorder, StageRecorder
 
-SessionMaker = Callable[[bytes, str], Any]
-"""Creates an onnxruntime session from model bytes (same providers as the models); the name is
-for log lines."""
+SessionMaker = Callable[[bytes, str, bool], Any]
+"""Creates an onnxruntime session from model bytes with the models' providers: (bytes, name for
+log lines, replay as a CUDA graph)."""
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,33 +52,65 @@ class DeviceEnhance:
     refresh: bool = True
 
 
+def _bind(session: Any, values: list[Any]) -> Any:
+    binding = session.io_binding()
+    inputs = [i.name for i in session.get_inputs()]
+    outputs = [o.name for o in session.get_outputs()]
+    for index, (name, value) in enumerate(zip(inputs + outputs, values, strict=True)):
+        if index < len(inputs):
+            binding.bind_ortvalue_input(name, value)
+        else:
+            binding.bind_ortvalue_output(name, value)
+    return binding
+
+
 @dataclass
-class _Stage:
-    """One model (or graph) and its IO bindings, cached per set of buffers."""
+class _Model:
+    """A model session and its IO bindings, one per set of buffers."""
 
     session: Any
-    inputs: list[str]
-    outputs: list[str]
     bindings: dict[tuple[int, ...], Any] = field(default_factory=dict)
 
     def run(self, values: list[Any]) -> None:
         key = tuple(id(v) for v in values)
         binding = self.bindings.get(key)
         if binding is None:
-            binding = self.session.io_binding()
-            names = self.inputs + self.outputs
-            for index, (name, value) in enumerate(zip(names, values, strict=True)):
-                if index < len(self.inputs):
-                    binding.bind_ortvalue_input(name, value)
-                else:
-                    binding.bind_ortvalue_output(name, value)
-            self.bindings[key] = binding
+            binding = self.bindings[key] = _bind(self.session, values)
         self.session.run_with_iobinding(binding)
 
 
-def _stage(session: Any) -> _Stage:
-    return _Stage(session, [i.name for i in session.get_inputs()],
-                  [o.name for o in session.get_outputs()])
+@dataclass
+class _Graph:
+    """A compositing graph. Plain: one session for any frame size and face count. Captured:
+    one session per shape and set of buffers, built with fixed shapes (onnxruntime folds the
+    shape arithmetic away) and replayed as a CUDA graph, which needs fixed addresses."""
+
+    build: Callable[[devicegraphs.Shape], bytes]
+    make: SessionMaker
+    what: str
+    captured: bool
+    entries: dict[tuple[Any, ...], tuple[Any, Any]] = field(default_factory=dict)
+    plain: Any = None
+
+    def run(self, shape: tuple[int, int, int], values: list[Any]) -> None:
+        ids = tuple(id(v) for v in values)
+        key = (shape, ids) if self.captured else ids
+        entry = self.entries.get(key)
+        if entry is None:
+            session = self._session(shape)
+            entry = self.entries[key] = (session, _bind(session, values))
+        entry[0].run_with_iobinding(entry[1])
+
+    def _session(self, shape: tuple[int, int, int]) -> Any:
+        if self.captured:
+            try:
+                return self.make(self.build(shape), self.what, True)
+            except Exception as exc:  # e.g. a node this provider cannot capture
+                log.warning("%s: no CUDA graph (%s); running it without", self.what, exc)
+                self.captured = False
+        if self.plain is None:
+            self.plain = self.make(self.build(None), self.what, False)
+        return self.plain
 
 
 class DevicePath:
@@ -84,10 +119,13 @@ class DevicePath:
 
     def __init__(self, make: SessionMaker, swapper: Any, swap_spec: ModelSpec,
                  device: str = "cuda", device_id: int = 0,
-                 enhancer: Any | None = None, enhance_spec: ModelSpec | None = None) -> None:
+                 enhancer: Any | None = None, enhance_spec: ModelSpec | None = None,
+                 captured: bool = False) -> None:
+        """``captured``: build the compositing graphs per frame size and face count and replay
+        them as CUDA graphs (``make`` decides what that means for its provider)."""
         self.device = device
         self._device_id = device_id
-        self._swap = _stage(swapper)
+        self._swap = _Model(swapper)
         self._swap_dtype = input_dtype(swapper, 0)
         self._latent_dtype = input_dtype(swapper, 1)
         self._face_dtype = np.float16 if "float16" in str(swapper.get_outputs()[0].type) \
@@ -95,23 +133,26 @@ class DevicePath:
         self._batch = not fixed_batch(swapper)
         size = swap_spec.input_size
         self._size = size
-        self._crop = _stage(make(devicegraphs.crop_graph(size, swap_spec.mean, swap_spec.std,
-                                                         self._swap_dtype), "device crop"))
-        self._paste = _stage(make(devicegraphs.paste_graph(size, 0.0, 1.0, self._face_dtype),
-                                  "device paste"))
-        self._enhancer: _Stage | None = None
+        self._crop = _Graph(lambda shape: devicegraphs.crop_graph(
+            size, swap_spec.mean, swap_spec.std, self._swap_dtype, shape), make, "device crop",
+            captured)
+        self._paste = _Graph(lambda shape: devicegraphs.paste_graph(
+            size, 0.0, 1.0, self._face_dtype, shape), make, "device paste", captured)
+        self._enhancer: _Model | None = None
         if enhancer is not None and enhance_spec is not None:
             esize = enhance_spec.input_size
             self._esize = esize
-            self._enhancer = _stage(enhancer)
+            self._enhancer = _Model(enhancer)
             self._edtype = input_dtype(enhancer)
             out_dtype = np.float16 if "float16" in str(enhancer.get_outputs()[0].type) \
                 else np.float32
             self._eout_dtype = out_dtype
-            self._ecrop = _stage(make(devicegraphs.crop_graph(
-                esize, enhance_spec.mean, enhance_spec.std, self._edtype), "device crop 512"))
-            self._epaste = _stage(make(devicegraphs.paste_graph(esize, -1.0, 1.0, out_dtype),
-                                       "device paste 512"))
+            spec = enhance_spec
+            self._ecrop = _Graph(lambda shape: devicegraphs.crop_graph(
+                esize, spec.mean, spec.std, self._edtype, shape), make, "device crop 512",
+                captured)
+            self._epaste = _Graph(lambda shape: devicegraphs.paste_graph(
+                esize, -1.0, 1.0, out_dtype, shape), make, "device paste 512", captured)
         self._values: dict[tuple[Any, ...], Any] = {}
         self._restored: list[tuple[Any, Any]] = []
         self._enhance_matrices: list[Matrix] = []
@@ -171,12 +212,12 @@ class DevicePath:
             crop = self._value(("crop",), (k, size, size, 3), np.float32)
             face = self._value(("face",), (k, 3, size, size), self._face_dtype)
             mark = clock()
-            self._crop.run([frame, inverse, blob, crop])
+            self._crop.run((h, w, k), [frame, inverse, blob, crop])
             self._swap.run([blob, latent, face])
             target = canvases[turn]
             swap_s += clock() - mark
             mark = clock()
-            self._paste.run([canvas, face, crop, alpha, matrix, params, target])
+            self._paste.run((h, w, k), [canvas, face, crop, alpha, matrix, params, target])
             paste_s += clock() - mark
             canvas, turn = target, 1 - turn
         if enhance is not None and self._enhancer is not None:
@@ -197,6 +238,7 @@ class DevicePath:
                       enhance: DeviceEnhance) -> Any:
         assert self._enhancer is not None
         esize = self._esize
+        shape = (*canvas.shape()[:2], 1)
         alpha = self._upload(("ealpha",), enhance.alpha[None], np.float32)
         params = self._upload(("eparams",), np.zeros(2, np.float32), np.float32)
         if enhance.refresh or len(self._restored) != len(enhance.matrices):
@@ -208,13 +250,13 @@ class DevicePath:
                 crop = self._value(("ecrop", index), (1, esize, esize, 3), np.float32)
                 restored = self._value(("erestored", index), (1, 3, esize, esize),
                                        self._eout_dtype)
-                self._ecrop.run([canvas, inverse, blob, crop])
+                self._ecrop.run(shape, [canvas, inverse, blob, crop])
                 self._enhancer.run([blob, restored])
                 self._restored.append((restored, crop))
             self._enhance_matrices = list(enhance.matrices)
         for (restored, crop), m in zip(self._restored, self._enhance_matrices, strict=True):
             matrix = self._upload(("ematrix",), m[None], np.float32)
             target = canvases[turn]
-            self._epaste.run([canvas, restored, crop, alpha, matrix, params, target])
+            self._epaste.run(shape, [canvas, restored, crop, alpha, matrix, params, target])
             canvas, turn = target, 1 - turn
         return canvas

@@ -170,9 +170,11 @@ def neural_loader(config: Config, store: ModelStore, paths: AppPaths,
         path = None
         if device is not None:
             local_enhancer = enhance_session if "enhancer" not in roles else None
-            path = DevicePath(lambda data, what: factory.create(data, what=what),
+            path = DevicePath(lambda data, what, captured: factory.create(
+                                  data, what=what, cuda_graph=captured),
                               swap_session, swap_spec, device, enhancer=local_enhancer,
-                              enhance_spec=CATALOG["gfpgan_1.4"])
+                              enhance_spec=CATALOG["gfpgan_1.4"],
+                              captured=config.models.cuda_graph and device == "cuda")
             log.info("device compositing on %s: crop, colour, paste%s run there", device,
                      " and enhancer" if path.enhances else "")
         size = swap_spec.input_size
