@@ -6,7 +6,8 @@
 # Usage (device tool): `bash bench/pack_wheels.sh 5` here; one `run` per part K = 1..5 with
 # carry [".partK"] and "mkdir -p /tmp/vcamswap-gpu-work/parts && cp .partK/* /tmp/vcamswap-gpu-work/parts/";
 # then: SKIP_FLOOR=1 OUT=$OUT bash bench/gpu_run.sh (SKIP_FLOOR: the bare-model floors are
-# in BENCHMARKS.md already; ONLY="device" runs the suite's configurations containing "device").
+# in BENCHMARKS.md already; ONLY="device" runs the suite's configurations containing "device";
+# TRT=1 adds the TensorRT configuration, bounded by TRT_TIMEOUT seconds).
 set -uo pipefail
 OUT=${OUT:-/tmp/vcamswap-gpu}
 # /tmp outlives one call on a warm machine; the working tree copy does not.
@@ -33,4 +34,6 @@ done
 fi
 python3 bench/device_floor.py --providers cuda --runs 200 > "$OUT/device_floor.jsonl" 2>>"$OUT/errors.txt"
 python3 bench/gpu_suite.py $W/m32 $W/m16 --providers cuda --frames 300 ${ONLY:+--only "$ONLY"} > "$OUT/suite.jsonl" 2>>"$OUT/errors.txt"
+# TensorRT last, bounded: its engine build for the swapper takes minutes on first use.
+[ -n "${TRT:-}" ] && timeout "${TRT_TIMEOUT:-300}" python3 bench/gpu_suite.py $W/m32 $W/m16 --providers cuda --frames 300 --tensorrt --only tensorrt >> "$OUT/suite.jsonl" 2>>"$OUT/errors.txt"
 tail -c 3000 "$OUT/errors.txt"; cat "$OUT"/floor.jsonl "$OUT"/device_floor.jsonl "$OUT"/suite.jsonl 2>/dev/null | cut -c1-600

@@ -22,6 +22,8 @@ def main() -> None:
     parser.add_argument("--providers", default="cuda")
     parser.add_argument("--frames", type=int, default=300)
     parser.add_argument("--size", default="1280x720")
+    parser.add_argument("--tensorrt", action="store_true",
+                        help="also the TensorRT provider (engine build takes minutes)")
     parser.add_argument("--only", nargs="*", default=[],
                         help="run the configurations whose label contains one of these")
     args = parser.parse_args()
@@ -45,9 +47,9 @@ def main() -> None:
         ("1 face paced 30 host", {**f16, **host, **paced}),
         ("1 face paced 30 device cuda-graph", {**f16, **paced, "cuda_graph": True}),
         ("1 face device fp32", dict(models=args.fp32, detect_async=True)),
-        # TensorRT builds its engines on first use (minutes for the swapper; cached after).
-        ("1 face device tensorrt", {**f16, "providers": "tensorrt,cuda"}),
     ]
+    if args.tensorrt:  # TensorRT builds its engines on first use (minutes; cached after)
+        configs.append(("1 face device tensorrt", {**f16, "providers": "tensorrt,cuda"}))
     if args.only:
         configs = [(label, extra) for label, extra in configs
                    if any(word in label for word in args.only)]

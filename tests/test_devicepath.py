@@ -317,3 +317,43 @@ def test_captured_graphs_have_fixed_shapes_and_fall_back_when_refused(
     fallback = DevicePath(refusing, swapper, CATALOG["inswapper_128"], "cpu", captured=True)
     assert np.array_equal(fallback.run(frame, faces), plain)
     assert sum("no CUDA graph" in r.message for r in caplog.records) == 2  # crop, paste
+
+
+def test_bench_runs_the_device_path_end_to_end(models: Path, tmp_path: Path) -> None:
+    """`vcamswap bench --device-compositing on` through the three-thread pipeline: every frame
+    processed, the device stages reported (transfer is the upload and download)."""
+    from tests.onnx_models import make_scrfd
+    from vcamswap.bench import BenchRequest, run_bench
+    from vcamswap.config import AppPaths
+
+    make_scrfd(models / "det_10g.onnx")
+    result = run_bench(BenchRequest(engine="neural", models=models, providers="cpu",
+                                    size=(320, 240), frames=40, pin_faces=True,
+                                    device_compositing="on"), AppPaths.under(tmp_path))
+    assert result["frames"] > 0 and result["dropped"] == 0
+    assert result["providers"]["device_compositing"] == "on"
+    stages = result["stages_ms"]
+    assert stages["transfer"] is not None and stages["swap"] > 0 and stages["paste"] > 0
+
+
+def test_a_source_that_keeps_changing_size_does_not_grow_device_memory(models: Path) -> None:
+    """Buffers are kept per frame size, up to three sizes; a fourth releases them all (and
+    their bindings, cached by buffer identity) and the output stays right."""
+    from vcamswap.inference import devicepath
+
+    path = DevicePath(graph_session, session(models / "inswapper_128.onnx"),
+                      CATALOG["inswapper_128"], "cpu")
+    frame = smooth_frame(300, 400)
+    faces = DeviceFaces([align.estimate_norm(KPS, 128, "arcface_128")],
+                        np.zeros((1, 512), np.float32), align.feather_mask(128)[None],
+                        color_correction=False)
+    expected: dict[tuple[int, int], BgrImage] = {}
+    for size in ((300, 400), (240, 320), (200, 380), (300, 400), (240, 320), (210, 330)):
+        image = np.ascontiguousarray(frame[:size[0], :size[1]])
+        out = path.run(image, faces)
+        if size in expected:
+            assert np.array_equal(out, expected[size])
+        expected[size] = out
+        assert len(path._sizes) <= devicepath.MAX_SIZES
+        assert len(path._values) <= 10 * devicepath.MAX_SIZES
+    assert not np.array_equal(expected[(300, 400)][:240, :320], frame[:240, :320])

@@ -82,11 +82,10 @@ def _value(name: str, dtype: Any, shape: list[Any]) -> Any:
     return helper.make_tensor_value_info(name, _tensor_type(dtype), shape)
 
 
-def _padded_table(g: _Builder, image: str, channels: int, batched: bool) -> str:
-    """[H, W, C] (or [N, H, W, C]) float -> a one-pixel black border on H and W, flattened to
-    [P, C] (images one after another)."""
-    pads = [0, 1, 1, 0, 0, 1, 1, 0] if batched else [1, 1, 0, 1, 1, 0]
-    padded = g.op("Pad", image, g.const(pads, np.int64), mode="constant")
+def _padded_table(g: _Builder, images: str, channels: int) -> str:
+    """[N, H, W, C] float -> a one-pixel black border on H and W, flattened to [P, C] (the
+    images one after another)."""
+    padded = g.op("Pad", images, g.const([0, 1, 1, 0, 0, 1, 1, 0], np.int64), mode="constant")
     return g.op("Reshape", padded, g.const([-1, channels], np.int64))
 
 
@@ -128,6 +127,34 @@ def _sample(g: _Builder, table: str, x: str, y: str, width: str, height: str,
     return g.op("Sum", *terms)
 
 
+def _sample_frame(g: _Builder, table: str, x: str, y: str, width: str, height: str) -> str:
+    """Like ``_sample`` but straight from the unpadded uint8 frame ([H * W, C], no full-frame
+    cast or pad): neighbours outside the frame get weight 0. Returns Q + [C] float."""
+    one, zero = g.const(1.0), g.const(0.0)
+    x0, y0 = g.op("Floor", x), g.op("Floor", y)
+    fx, fy = g.op("Sub", x, x0), g.op("Sub", y, y0)
+
+    def neighbours(v0: str, frac: str, size: str) -> list[tuple[str, str]]:
+        """(clamped index, weight) for v0 and v0 + 1 along one axis."""
+        last = g.op("Sub", size, one)
+        out = []
+        for v, w in ((v0, g.op("Sub", one, frac)), (g.op("Add", v0, one), frac)):
+            inside = g.op("And", g.op("GreaterOrEqual", v, zero), g.op("LessOrEqual", v, last))
+            out.append((g.op("Max", g.op("Min", v, last), zero),
+                        g.op("Mul", w, g.op("Cast", inside, to=1))))
+        return out
+
+    w64 = g.op("Cast", width, to=7)
+    terms = []
+    for yi, wy in neighbours(y0, fy, height):
+        for xi, wx in neighbours(x0, fx, width):
+            flat = g.op("Add", g.op("Mul", g.op("Cast", yi, to=7), w64), g.op("Cast", xi, to=7))
+            value = g.op("Cast", g.op("Gather", table, flat, axis=0), to=1)
+            terms.append(g.op("Mul", value, g.op("Unsqueeze", g.op("Mul", wx, wy),
+                                                 g.const([-1], np.int64))))
+    return g.op("Sum", *terms)
+
+
 Shape = tuple[int, int, int] | None
 """(H, W, N) for a graph with fixed shapes (onnxruntime folds the shape arithmetic away and a
 CUDA graph can capture it), or None for one graph that takes any frame size and face count."""
@@ -143,18 +170,16 @@ def crop_graph(size: int, mean: float, std: float, blob_dtype: Any = np.float32,
     frame pixel). Outputs ``blob`` [N, 3, S, S] (RGB, (x - mean) / std, the model's dtype) and
     ``crop`` float [N, S, S, 3] (BGR 0..255, for the colour transfer)."""
     g = _Builder()
-    frame = g.op("Cast", "frame", to=1)
-    table = _padded_table(g, frame, 3, batched=False)
+    table = g.op("Reshape", "frame", g.const([-1, 3], np.int64))  # a view, still uint8
     dims = g.op("Cast", g.op("Shape", "frame"), to=1)
-    padded = g.op("Add", dims, g.const([2.0, 2.0, 0.0]))
-    height = g.op("Gather", padded, g.const(0, np.int64), axis=0)
-    width = g.op("Gather", padded, g.const(1, np.int64), axis=0)
+    height = g.op("Gather", dims, g.const(0, np.int64), axis=0)
+    width = g.op("Gather", dims, g.const(1, np.int64), axis=0)
     v, u = np.mgrid[:size, :size].astype(np.float32)
     grid = g.const(np.stack([u.ravel(), v.ravel(), np.ones(size * size, np.float32)], axis=1))
     points = g.op("MatMul", grid, g.op("Transpose", "inverse", perm=[0, 2, 1]))  # [N, S*S, 2]
     x = g.op("Gather", points, g.const(0, np.int64), axis=2)
     y = g.op("Gather", points, g.const(1, np.int64), axis=2)
-    sampled = _sample(g, table, x, y, width, height, None)  # [N, S*S, 3]
+    sampled = _sample_frame(g, table, x, y, width, height)  # [N, S*S, 3]
     crop = g.op("Reshape", sampled, g.const([-1, size, size, 3], np.int64), out="crop")
     rgb = g.op("Gather", crop, g.const([2, 1, 0], np.int64), axis=3)
     normed = g.op("Div", g.op("Sub", rgb, g.const(mean)), g.const(std))
@@ -287,7 +312,7 @@ def paste_graph(size: int, low: float, high: float, face_dtype: Any = np.float32
     sharp = _sharpen(g, g.op("Reshape", corrected, square), amount)
     bgr = g.op("Gather", sharp, g.const([2, 1, 0], np.int64), axis=1)
     rgba = g.op("Concat", bgr, g.op("Unsqueeze", "alpha", g.const([1], np.int64)), axis=1)
-    table = _padded_table(g, g.op("Transpose", rgba, perm=[0, 2, 3, 1]), 4, batched=True)
+    table = _padded_table(g, g.op("Transpose", rgba, perm=[0, 2, 3, 1]), 4)
     # Every frame pixel through each face's matrix: [N, H, W] crop coordinates.
     dims = g.op("Shape", "frame")
     h = g.op("Gather", dims, g.const(0, np.int64), axis=0)

@@ -28,6 +28,7 @@ SessionMaker = Callable[[bytes, str, bool], Any]
 log lines, replay as a CUDA graph)."""
 
 log = logging.getLogger(__name__)
+MAX_SIZES = 3
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,6 +79,9 @@ class _Model:
             binding = self.bindings[key] = _bind(self.session, values)
         self.session.run_with_iobinding(binding)
 
+    def forget(self) -> None:
+        self.bindings.clear()
+
 
 @dataclass
 class _Graph:
@@ -100,6 +104,10 @@ class _Graph:
             session = self._session(shape)
             entry = self.entries[key] = (session, _bind(session, values))
         entry[0].run_with_iobinding(entry[1])
+
+    def forget(self) -> None:
+        """Drop the bindings (and the fixed-shape sessions); the plain session stays."""
+        self.entries.clear()
 
     def _session(self, shape: tuple[int, int, int]) -> Any:
         if self.captured:
@@ -154,6 +162,7 @@ class DevicePath:
             self._epaste = _Graph(lambda shape: devicegraphs.paste_graph(
                 esize, -1.0, 1.0, out_dtype, shape), make, "device paste 512", captured)
         self._values: dict[tuple[Any, ...], Any] = {}
+        self._sizes: set[tuple[int, int]] = set()
         self._restored: list[tuple[Any, Any]] = []
         self._enhance_matrices: list[Matrix] = []
         self._alpha_key: tuple[int, int] | None = None
@@ -162,6 +171,29 @@ class DevicePath:
     def enhances(self) -> bool:
         """Whether the enhancer runs here (it may be remote, or absent)."""
         return self._enhancer is not None
+
+    def _forget_old_sizes(self, size: tuple[int, int]) -> None:
+        """Buffers and bindings are kept per frame size (a camera that switches between two
+        modes reuses them); past MAX_SIZES sizes everything is released and rebuilt, so a
+        source that keeps changing size cannot grow device memory without bound. Bindings are
+        cached by buffer identity, so they go together with the buffers."""
+        if size in self._sizes:
+            return
+        if len(self._sizes) >= MAX_SIZES:
+            log.info("device compositing: frame size changed again (%dx%d); releasing the "
+                     "buffers of %d earlier sizes", size[1], size[0], len(self._sizes))
+            self._values.clear()
+            self._restored = []
+            self._sizes.clear()
+            for stage in self._stages():
+                stage.forget()
+        self._sizes.add(size)
+
+    def _stages(self) -> list[_Model | _Graph]:
+        stages: list[_Model | _Graph] = [self._swap, self._crop, self._paste]
+        if self._enhancer is not None:
+            stages += [self._enhancer, self._ecrop, self._epaste]
+        return stages
 
     def _value(self, key: tuple[Any, ...], shape: tuple[int, ...], dtype: Any) -> Any:
         """A device buffer, allocated once per key and shape."""
@@ -188,6 +220,7 @@ class DevicePath:
         recorder = stages or NullStageRecorder()
         clock = time.perf_counter
         h, w = image.shape[:2]
+        self._forget_old_sizes((h, w))
         count = len(faces.matrices)
         started = clock()
         frame = self._upload(("frame",), image, np.uint8)
