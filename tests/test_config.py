@@ -152,3 +152,10 @@ def test_light_commands_do_not_import_heavy_modules(args: list[str]) -> None:
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                             cwd=ROOT, timeout=60, check=False)
     assert "HEAVY []" in result.stdout, result.stdout + result.stderr
+
+
+def test_bare_on_and_off_mean_the_words_for_switch_choices() -> None:
+    """YAML 1.1 reads a bare on/off as true/false; choices spelled 'on'/'off' take the word."""
+    text = "models:\n  device_compositing: on\ngovernor:\n  mode: off\n"
+    config = parse_config_text(text, "c.yaml")
+    assert config.models.device_compositing == "on" and config.governor.mode == "off"

