@@ -50,12 +50,19 @@ def main() -> None:
     frame = rng.integers(0, 256, (h, w, 3), dtype=np.uint8)
     kps = (align.ARCFACE_112 - 56.0) * (h * 0.5 / 112.0) + (w / 2, h / 2)
     cases = [("crop 128", 128, n, "crop") for n in (1, 4)] + \
-        [("paste 128", 128, n, "paste") for n in (1, 4)] + [("paste 512", 512, 1, "paste")]
+        [("paste 128", 128, n, "paste") for n in (1, 4)] + [("paste 512", 512, 1, "paste"),
+                                                             ("letterbox 640", 640, 1, "letterbox")]
     variants = ["dynamic", "fixed"] + (["fixed + cuda graph"] if device == "cuda" else [])
     for (label, size, faces, kind), variant in itertools.product(cases, variants):
+        if kind == "letterbox" and variant != "dynamic":
+            continue  # built for any size only
         shape = None if variant == "dynamic" else (h, w, faces)
-        data = devicegraphs.crop_graph(size, 0.0, 255.0, np.float16, shape) if kind == "crop" \
-            else devicegraphs.paste_graph(size, 0.0, 1.0, np.float16, shape)
+        if kind == "crop":
+            data = devicegraphs.crop_graph(size, 0.0, 255.0, np.float16, shape)
+        elif kind == "paste":
+            data = devicegraphs.paste_graph(size, 0.0, 1.0, np.float16, shape)
+        else:
+            data = devicegraphs.letterbox_graph(127.5, 128.0, np.float32)
         placement = "cpu"
         if device != "cpu":
             try:
@@ -70,7 +77,12 @@ def main() -> None:
             continue
         m = align.estimate_norm(kps, size, "arcface_128" if size == 128 else "ffhq_512")
         feeds: dict[str, np.ndarray[Any, Any]] = {"frame": frame}
-        if kind == "crop":
+        if kind == "letterbox":
+            new_h = size * h // w
+            feeds.update(sizes=np.array([1, 3, new_h, size], np.int64),
+                         pads=np.array([0, 0, 0, 0, 0, 0, size - new_h, 0], np.int64))
+            outs = {"blob": ((1, 3, size, size), np.float32)}
+        elif kind == "crop":
             feeds["inverse"] = np.stack([cv2.invertAffineTransform(m)] * faces).astype(
                 np.float32)
             outs = {"blob": ((faces, 3, size, size), np.float16),

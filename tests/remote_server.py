@@ -79,25 +79,25 @@ class TritonProcess:
              self.providers, "--max-batch", str(self.max_batch), *self.extra],
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env,
             start_new_session=True)  # its own group: tritonserver and stubs die with it
-        deadline = time.monotonic() + timeout
         assert self.process.stdout is not None
-        while time.monotonic() < deadline:
-            line = self.process.stdout.readline()
-            if not line:
-                break
-            self.log.append(line)
-            if line.startswith("ready:"):
-                # Keep reading its output, or a full pipe would block the server.
-                threading.Thread(target=self._drain, args=(self.process.stdout,),
-                                 daemon=True).start()
-                return
+        ready = threading.Event()
+        # A reader thread for the whole life of the process: it keeps the pipe from filling
+        # (which would block the server), and the wait below keeps its deadline even when
+        # the server goes quiet without printing "ready:" (a blocking readline would not).
+        threading.Thread(target=self._drain, args=(self.process.stdout, ready),
+                         daemon=True).start()
+        if ready.wait(timeout) and self.process is not None and self.process.poll() is None:
+            return
         self.stop()
         raise RuntimeError("vcamswap serve did not become ready:\n" + "".join(self.log[-30:]))
 
-    def _drain(self, stream: Any) -> None:
+    def _drain(self, stream: Any, ready: threading.Event) -> None:
         for line in stream:
             self.log.append(line)
             del self.log[:-200]
+            if line.startswith("ready:"):
+                ready.set()
+        ready.set()  # the process ended: start() sees it and says so
 
     def terminate(self, timeout: float = 30.0) -> bool:
         """SIGTERM to `vcamswap serve` alone (as systemd or `kill` would); True when it and

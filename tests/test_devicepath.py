@@ -8,26 +8,21 @@ from typing import Any
 
 import cv2
 import numpy as np
-import onnxruntime as ort
 import pytest
 from onnx import TensorProto, helper, numpy_helper
 
 from tests.onnx_models import make_arcface, make_gfpgan, make_inswapper
+from tests.test_devicegraphs import KPS, graph_session, smooth_frame
 from tests.test_neural import five_points, session
-from vcamswap.inference import align, devicegraphs
+from vcamswap.inference import align
 from vcamswap.inference.catalog import CATALOG
 from vcamswap.inference.devicepath import DeviceFaces, DevicePath
 from vcamswap.inference.models import ArcFaceEmbedder, DetectedFace, GfpganEnhancer, InSwapper
 from vcamswap.inference.onnxfile import read_emap
-from vcamswap.processors.compositing import sharpen, transfer_color
 from vcamswap.processors.neural import NeuralModels, NeuralOptions, NeuralSwapProcessor
 from vcamswap.runtime import RuntimeState, Toggles
 from vcamswap.samples import sample_photo, sample_photo_path
 from vcamswap.types import BgrImage, FaceBox, Frame
-
-
-def graph_session(data: bytes, _what: str = "", _captured: bool = False) -> Any:
-    return ort.InferenceSession(data, providers=["CPUExecutionProvider"])
 
 
 def make_tint(path: Path, batch: int | str = "N", fp16: bool = False) -> Path:
@@ -67,91 +62,6 @@ def models(tmp_path_factory: pytest.TempPathFactory) -> Path:
     make_tint(folder / "tint.onnx")
     make_tint(folder / "tint_fp16.onnx", batch=1, fp16=True)
     return folder
-
-
-def smooth_frame(h: int = 240, w: int = 320, seed: int = 0) -> BgrImage:
-    rng = np.random.default_rng(seed)
-    image: BgrImage = cv2.GaussianBlur(rng.integers(0, 256, (h, w, 3), dtype=np.uint8), (7, 7),
-                                       0)
-    return image
-
-
-KPS = np.array([[130, 100], [180, 98], [155, 130], [135, 160], [178, 158]], np.float64)
-
-
-@pytest.mark.parametrize("shift", [(0.0, 0.0), (-120.0, -80.0), (150.0, 90.0)])
-def test_crop_graph_matches_warp_affine(shift: tuple[float, float]) -> None:
-    """Same pixels as cv2.warpAffine (to rounding), black where the crop leaves the frame,
-    and the swapper's blob (RGB, normalised) alongside."""
-    frame = smooth_frame()
-    matrix = align.estimate_norm(KPS + shift, 128, "arcface_128")
-    blob, crop = graph_session(devicegraphs.crop_graph(128, 0.0, 255.0)).run(
-        None, {"frame": frame, "inverse": cv2.invertAffineTransform(matrix)[None]
-               .astype(np.float32)})
-    expected = align.crop(frame, matrix, 128)
-    assert np.abs(crop[0] - expected).max() <= 0.51
-    if shift != (0.0, 0.0):
-        assert (expected == 0).any(), "part of this crop lies outside the frame"
-    assert np.abs(blob - align.to_blob([expected], 0.0, 255.0)).max() < 0.51 / 255.0
-
-
-def host_paste(frame: BgrImage, face: np.ndarray[Any, Any], target: BgrImage,
-               matrix: align.Matrix, alpha: np.ndarray[Any, Any], color: bool,
-               amount: float) -> BgrImage:
-    result = align.from_blob(face, 0.0, 1.0)[0]
-    if color:
-        result = transfer_color(result, target, (alpha > 0.5).astype(np.uint8))
-    result = sharpen(result, amount)
-    out: BgrImage = frame.copy()
-    align.paste_back(out, result, matrix, alpha, align.zero_border(alpha))
-    return out
-
-
-@pytest.mark.parametrize(("color", "amount", "max_diff", "mean_diff"),
-                         [(False, 0.0, 1, 0.1), (True, 0.0, 8, 0.5), (True, 0.6, 9, 0.6)])
-def test_paste_graph_matches_the_host_paste(color: bool, amount: float, max_diff: int,
-                                            mean_diff: float) -> None:
-    """Colour transfer in float Lab vs OpenCV's 8-bit Lab differs by a few grey levels at most;
-    without it the two agree to rounding. Pixels outside the face's box stay exactly as
-    they were."""
-    frame = smooth_frame()
-    matrix = align.estimate_norm(KPS, 128, "arcface_128")
-    target = align.crop(frame, matrix, 128)
-    face = cv2.GaussianBlur(np.random.default_rng(1).random((128, 128, 3)).astype(np.float32),
-                            (9, 9), 0).transpose(2, 0, 1)[None].copy()
-    alpha = align.feather_mask(128)
-    crop = target[None].astype(np.float32)
-    out, = graph_session(devicegraphs.paste_graph(128, 0.0, 1.0)).run(None, {
-        "frame": frame, "face": face, "crop": crop, "alpha": alpha[None],
-        "matrix": matrix[None].astype(np.float32),
-        "params": np.array([float(color), amount], np.float32)})
-    expected = host_paste(frame, face, target, matrix, alpha, color, amount)
-    diff = np.abs(out.astype(int) - expected.astype(int))
-    assert diff.max() <= max_diff and diff.mean() <= mean_diff
-    box = align.paste_box(matrix, 128, frame.shape[1], frame.shape[0])
-    assert box is not None
-    outside = np.ones(frame.shape[:2], bool)
-    outside[box[1]:box[3], box[0]:box[2]] = False
-    assert np.array_equal(out[outside], frame[outside])
-    assert not np.array_equal(out, frame)
-
-
-def test_overlapping_faces_are_pasted_in_order() -> None:
-    """Two faces in one call: the later one lies over the earlier one, as two host pastes."""
-    frame = smooth_frame()
-    matrices = [align.estimate_norm(KPS, 128, "arcface_128"),
-                align.estimate_norm(KPS + np.array([25.0, 10.0]), 128, "arcface_128")]
-    faces = np.stack([np.full((3, 128, 128), v, np.float32) for v in (0.1, 0.9)])
-    alpha = align.feather_mask(128)
-    crops = np.stack([align.crop(frame, m, 128) for m in matrices]).astype(np.float32)
-    out, = graph_session(devicegraphs.paste_graph(128, 0.0, 1.0)).run(None, {
-        "frame": frame, "face": faces, "crop": crops, "alpha": np.stack([alpha, alpha]),
-        "matrix": np.stack(matrices).astype(np.float32),
-        "params": np.zeros(2, np.float32)})
-    expected = frame.copy()
-    for m, f in zip(matrices, faces, strict=True):
-        expected = host_paste(expected, f[None], expected, m, alpha, False, 0.0)
-    assert np.abs(out.astype(int) - expected.astype(int)).max() <= 2
 
 
 class TwoFaces:
@@ -278,8 +188,13 @@ def test_the_loader_builds_the_device_path_when_asked(models: Path, tmp_path: Pa
         config.models.device_compositing = mode  # type: ignore[assignment]
         loaded = neural_loader(config, bench_store(config, paths, models), paths, ("cpu",))()
         assert (loaded.device is not None) == built, mode
+        assert (loaded.detector._letterbox is not None) == built  # type: ignore[attr-defined]
         if loaded.device is not None:
             assert loaded.device.enhances and loaded.device.device == "cpu"
+    config = Config()
+    config.swap.many_faces = True
+    loaded = neural_loader(config, bench_store(config, paths, models), paths, ("cpu",))()
+    assert not loaded.swapper._single, "many faces: the fixed-batch file is batched"
 
 
 def test_captured_graphs_have_fixed_shapes_and_fall_back_when_refused(
@@ -374,3 +289,53 @@ def test_doctor_says_where_the_neural_engine_composites(tmp_path: Path) -> None:
     assert checks["config"].level == "OK"
     compositing = checks["device-compositing"]
     assert compositing.level == "WARN" and "device_compositing: auto" in compositing.fix
+
+
+def make_mixing(path: Path) -> Path:
+    """inswapper-shaped with the batch fixed at 1 and a graph that mixes the rows of a batch
+    (adds the batch mean): made dynamic, it would run but give every face the wrong pixels."""
+    nodes = [helper.make_node("ReduceMean", ["target"], ["mean"], axes=[0], keepdims=1),
+             helper.make_node("Add", ["target", "mean"], ["sum"]),
+             helper.make_node("ReduceMean", ["source"], ["m"], axes=[1], keepdims=1),
+             helper.make_node("Mul", ["m", "zero"], ["z"]),
+             helper.make_node("Unsqueeze", ["z", "axes"], ["z4"]),
+             helper.make_node("Add", ["sum", "z4"], ["output"])]
+    inits = [numpy_helper.from_array(np.array(0.0, np.float32), "zero"),
+             numpy_helper.from_array(np.array([2, 3], np.int64), "axes"),
+             numpy_helper.from_array(np.eye(512, dtype=np.float32), "emap")]
+    graph = helper.make_graph(
+        nodes, "mixing", [helper.make_tensor_value_info("target", TensorProto.FLOAT,
+                                                        [1, 3, 128, 128]),
+                          helper.make_tensor_value_info("source", TensorProto.FLOAT, [1, 512])],
+        [helper.make_tensor_value_info("output", TensorProto.FLOAT, [1, 3, 128, 128])], inits)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    path.write_bytes(model.SerializeToString())
+    return path
+
+
+def test_many_faces_batch_a_fixed_batch_swapper_when_its_graph_allows(
+        models: Path, tmp_path: Path) -> None:
+    """swap.many_faces with a swapper whose file fixes the batch at 1 (the published
+    inswapper): the loader makes the batch dynamic when batched rows equal single runs, so all
+    faces go in one call with the same pixels; a graph that mixes rows keeps one call per face.
+    """
+    from vcamswap.inference.session import SessionFactory, SessionOptions, fixed_batch
+    from vcamswap.processors.engines import batched_swapper
+
+    factory = SessionFactory(SessionOptions(providers=("cpu",)))
+    path = models / "inswapper_128.onnx"
+    assert fixed_batch(session(path))
+    batched = batched_swapper(factory, path)
+    assert batched is not None and not fixed_batch(batched)
+    frame, kps = astronaut_pair()
+    crops = [align.crop(frame, align.estimate_norm(k, 128, "arcface_128"), 128) for k in kps]
+    latent = np.ones((1, 512), np.float32) / np.sqrt(512.0)
+    one_by_one = InSwapper(session(path), CATALOG["inswapper_128"], read_emap(path))
+    together = InSwapper(batched, CATALOG["inswapper_128"], read_emap(path))
+    for a, b in zip(one_by_one.swap(crops, latent), together.swap(crops, latent), strict=True):
+        assert np.array_equal(a, b)
+    assert batched_swapper(factory, make_mixing(tmp_path / "mixing.onnx")) is None
+    assert batched_swapper(factory, models / "inswapper_batch.onnx") is None  # already dynamic
+
+

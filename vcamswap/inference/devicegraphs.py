@@ -351,3 +351,25 @@ def paste_graph(size: int, low: float, high: float, face_dtype: Any = np.float32
                     _value("matrix", np.float32, [n, 2, 3]),
                     _value("params", np.float32, [2])],
                    [_value("out", np.uint8, [h, w, 3])], "vcamswap_paste")
+
+
+def letterbox_graph(mean: float, std: float, blob_dtype: Any = np.float32) -> bytes:
+    """SCRFD's input on the device. Inputs ``frame`` uint8 [H, W, 3] (BGR), ``sizes`` int64
+    [4] = (1, 3, new_h, new_w), ``pads`` int64 [8] (bottom/right padding to the square).
+    Output ``blob`` [1, 3, S, S]: resized (bilinear, half-pixel centres as cv2.resize),
+    zero-padded, RGB, (x - mean) / std."""
+    g = _Builder()
+    nchw = g.op("Unsqueeze", g.op("Transpose", g.op("Cast", "frame", to=1), perm=[2, 0, 1]),
+                g.const([0], np.int64))
+    rgb = g.op("Gather", nchw, g.const([2, 1, 0], np.int64), axis=1)
+    resized = g.op("Resize", rgb, "", "", "sizes", mode="linear",
+                   coordinate_transformation_mode="half_pixel")
+    padded = g.op("Pad", resized, "pads", mode="constant")
+    normed = g.op("Div", g.op("Sub", padded, g.const(mean)), g.const(std))
+    g.op("Cast", normed, to=_tensor_type(blob_dtype), out="blob")
+    from onnx import TensorProto, helper
+
+    return g.model([_value("frame", np.uint8, ["H", "W", 3]),
+                    helper.make_tensor_value_info("sizes", TensorProto.INT64, [4]),
+                    helper.make_tensor_value_info("pads", TensorProto.INT64, [8])],
+                   [_value("blob", blob_dtype, [1, 3, "S", "S"])], "vcamswap_letterbox")

@@ -9,6 +9,7 @@ code over host buffers, which is how the tests exercise it."""
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -293,3 +294,63 @@ class DevicePath:
             self._epaste.run(shape, [canvas, restored, crop, alpha, matrix, params, target])
             canvas, turn = target, 1 - turn
         return canvas
+
+
+class DeviceLetterbox:
+    """SCRFD fed from the uint8 frame: the letterbox (resize, pad, normalise) runs on the
+    detector's device and is chained to the detector through IO binding; only the nine score,
+    box and keypoint maps come back. Thread-safe (the detection thread and a source-photo
+    prefetch may detect at once)."""
+
+    def __init__(self, make: SessionMaker, detector: Any, mean: float, std: float,
+                 device: str = "cuda", device_id: int = 0) -> None:
+        self.device = device
+        self._device_id = device_id
+        self._dtype = input_dtype(detector)
+        self._graph = make(devicegraphs.letterbox_graph(mean, std, self._dtype),
+                           "device letterbox", False)
+        self._detector = detector
+        self._input = detector.get_inputs()[0].name
+        self._outputs = [o.name for o in detector.get_outputs()]
+        self._lock = threading.Lock()
+        self._sets: dict[tuple[int, int, int], tuple[Any, Any, list[Any]]] = {}
+
+    def _set(self, h: int, w: int, size: int) -> tuple[Any, Any, list[Any]]:
+        """(letterbox binding, detector binding, [frame, sizes, pads]) for this shape; at most
+        MAX_SIZES shapes are kept (source photos come in any size)."""
+        import onnxruntime as ort
+
+        key = (h, w, size)
+        found = self._sets.get(key)
+        if found is not None:
+            return found
+        if len(self._sets) >= MAX_SIZES:
+            self._sets.clear()
+
+        def value(shape: tuple[int, ...], dtype: Any) -> Any:
+            return ort.OrtValue.ortvalue_from_shape_and_type(list(shape), dtype, self.device,
+                                                             self._device_id)
+        frame, sizes, pads = value((h, w, 3), np.uint8), value((4,), np.int64), \
+            value((8,), np.int64)
+        blob = value((1, 3, size, size), self._dtype)
+        letterbox = _bind(self._graph, [frame, sizes, pads, blob])
+        detect = self._detector.io_binding()
+        detect.bind_ortvalue_input(self._input, blob)
+        for name in self._outputs:
+            detect.bind_output(name, "cpu")
+        found = self._sets[key] = (letterbox, detect, [frame, sizes, pads, blob])
+        return found
+
+    def run(self, image: BgrImage, size: int, new_w: int, new_h: int) -> list[Any]:
+        """The detector's outputs (host arrays, in the model's output order)."""
+        h, w = image.shape[:2]
+        with self._lock:
+            letterbox, detect, (frame, sizes, pads, _blob) = self._set(h, w, size)
+            frame.update_inplace(np.ascontiguousarray(image))
+            sizes.update_inplace(np.array([1, 3, new_h, new_w], np.int64))
+            pads.update_inplace(np.array([0, 0, 0, 0, 0, 0, size - new_h, size - new_w],
+                                         np.int64))
+            self._graph.run_with_iobinding(letterbox)
+            self._detector.run_with_iobinding(detect)
+            outputs: list[Any] = detect.copy_outputs_to_cpu()
+            return outputs

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import cv2
 import numpy as np
@@ -25,6 +25,10 @@ Vector = np.ndarray[Any, np.dtype[np.float32]]
 STRIDES = (8, 16, 32)
 MAX_CANDIDATES = 2000  # before NMS: a pathological frame must not stall the frame path
 ANCHORS = 2
+
+
+class Letterbox(Protocol):
+    def run(self, image: BgrImage, size: int, new_w: int, new_h: int) -> list[Any]: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,7 +58,11 @@ class ScrfdDetector:
     """SCRFD: letterbox to SxS, 3 strides x 2 anchors, distance decode, NMS."""
 
     def __init__(self, session: OrtSession, spec: ModelSpec, path: Path = Path("det.onnx"),
-                 score: float = 0.5, iou: float = 0.4) -> None:
+                 score: float = 0.5, iou: float = 0.4,
+                 letterbox: Letterbox | None = None) -> None:
+        """``letterbox``: resize and pad on the model's device (DeviceLetterbox) instead of
+        with OpenCV here."""
+        self._letterbox = letterbox
         check_signature(session, path, [("input", 4)], 9)
         self._session = session
         self._spec = spec
@@ -97,10 +105,13 @@ class ScrfdDetector:
         else:
             new_w, new_h = size, int(size * (h / w))
         scale = new_h / h
-        padded = np.zeros((size, size, 3), dtype=np.uint8)
-        padded[:new_h, :new_w] = cv2.resize(image, (new_w, new_h))
-        blob = align.to_blob([padded], self._spec.mean, self._spec.std, self._dtype)
-        outputs = self._session.run(self._outputs, {self._input: blob})
+        if self._letterbox is not None:
+            outputs = self._letterbox.run(image, size, new_w, new_h)
+        else:
+            padded = np.zeros((size, size, 3), dtype=np.uint8)
+            padded[:new_h, :new_w] = cv2.resize(image, (new_w, new_h))
+            blob = align.to_blob([padded], self._spec.mean, self._spec.std, self._dtype)
+            outputs = self._session.run(self._outputs, {self._input: blob})
         scores_all, boxes_all, kps_all = [], [], []
         for index, stride in enumerate(STRIDES):
             scores = np.asarray(outputs[index], dtype=np.float32).reshape(-1)

@@ -146,7 +146,35 @@ def check_signature(session: OrtSession, path: Path, inputs: Sequence[tuple[str,
 
 def input_dtype(session: OrtSession, index: int = 0) -> type[np.floating[Any]]:
     """float16 for fp16-input models, else float32."""
-    return np.float16 if "float16" in str(session.get_inputs()[index].type) else np.float32
+    return input_dtype_of(session.get_inputs()[index])
+
+
+def batches_like_single(session: OrtSession, rows: int = 2) -> bool:
+    """Run ``rows`` different random inputs as one batch and one by one: True when every row
+    of the batch matches its single run (a graph that mixes rows, or cannot take the batch,
+    is False). Unknown dimensions other than the batch are taken as 64."""
+    rng = np.random.default_rng(0)
+    feeds = {}
+    for arg in session.get_inputs():
+        shape = [rows] + [d if isinstance(d, int) and d > 0 else 64 for d in arg.shape[1:]]
+        feeds[arg.name] = rng.standard_normal(shape).astype(input_dtype_of(arg)) * 0.5
+    try:
+        batched = [np.asarray(o, np.float32) for o in session.run(None, feeds)]
+        for row in range(rows):
+            single = session.run(None, {k: v[row:row + 1] for k, v in feeds.items()})
+            for whole, part in zip(batched, single, strict=True):
+                part32 = np.asarray(part, np.float32)
+                if whole.shape[0] != rows or not np.allclose(
+                        whole[row:row + 1], part32, rtol=1e-2,
+                        atol=1e-2 * (float(np.abs(part32).max()) + 1e-6)):
+                    return False
+    except Exception:
+        return False
+    return True
+
+
+def input_dtype_of(arg: Any) -> type[np.floating[Any]]:
+    return np.float16 if "float16" in str(arg.type) else np.float32
 
 
 def fixed_batch(session: OrtSession) -> bool:

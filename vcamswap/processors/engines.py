@@ -13,7 +13,7 @@ import numpy as np
 from vcamswap.config import AppPaths, Config
 from vcamswap.errors import ConfigError, DegradedError, ModelError
 from vcamswap.inference.catalog import CATALOG, ModelSpec, engine_models
-from vcamswap.inference.devicepath import DeviceFaces, DevicePath
+from vcamswap.inference.devicepath import DeviceFaces, DeviceLetterbox, DevicePath
 from vcamswap.inference.landmarks import DlibLandmarker
 from vcamswap.inference.models import (
     ArcFaceEmbedder,
@@ -21,9 +21,14 @@ from vcamswap.inference.models import (
     InSwapper,
     ScrfdDetector,
 )
-from vcamswap.inference.onnxfile import read_emap
+from vcamswap.inference.onnxfile import read_emap, with_symbolic_batch
 from vcamswap.inference.remote import RemoteModels
-from vcamswap.inference.session import BoundRunner, SessionFactory, SessionOptions
+from vcamswap.inference.session import (
+    BoundRunner,
+    SessionFactory,
+    SessionOptions,
+    batches_like_single,
+)
 from vcamswap.inference.store import ModelStore, Override
 from vcamswap.processors.base import Processor, ProcessorChain
 from vcamswap.processors.faces import folder_resolver
@@ -109,6 +114,26 @@ def device_for(mode: str, session_providers: list[str]) -> str | None:
     return "cuda" if on_gpu else "cpu"
 
 
+def batched_swapper(factory: SessionFactory, path: Path) -> Any | None:
+    """For swap.many_faces: a session of the swapper with a symbolic batch when its file fixes
+    the batch at 1 (the published inswapper does) and the graph really batches, so all faces
+    of a frame go in one call. None: use the file as it is."""
+    try:
+        data = with_symbolic_batch(path)
+    except Exception as exc:  # unreadable here; the normal load reports it properly
+        log.debug("batched swapper: %s", exc)
+        return None
+    if data is None:
+        return None
+    session = factory.create(data, what=f"{path.name} (batch made dynamic)")
+    if batches_like_single(session):
+        log.info("%s: batch dimension made dynamic, all faces of a frame in one call",
+                 path.name)
+        return session
+    log.info("%s fixes its batch at 1 inside the graph: one call per face", path.name)
+    return None
+
+
 def neural_loader(config: Config, store: ModelStore, paths: AppPaths,
                   providers: tuple[str, ...] | None = None,
                   io_binding: bool | None = None) -> Callable[[], NeuralModels]:
@@ -138,12 +163,26 @@ def neural_loader(config: Config, store: ModelStore, paths: AppPaths,
 
         det_spec, arc_spec = CATALOG["det_10g"], CATALOG["w600k_r50"]
         swap_spec = CATALOG[config.models.swapper]
-        detector = ScrfdDetector(session(det_spec), det_spec, where(det_spec))
+        def make(data: bytes, what: str, captured: bool) -> Any:
+            return factory.create(data, what=what, cuda_graph=captured)
+
+        det_session = session(det_spec)
+        letterbox = None
+        det_device = None if "detector" in roles else device_for(
+            config.models.device_compositing, det_session.get_providers())
+        if det_device is not None:
+            letterbox = DeviceLetterbox(make, det_session, det_spec.mean, det_spec.std,
+                                        det_device)
+        detector = ScrfdDetector(det_session, det_spec, where(det_spec), letterbox=letterbox)
         embedder = ArcFaceEmbedder(session(arc_spec), arc_spec, where(arc_spec))
         # A CUDA graph replays one captured launch sequence: one face at a time, fixed buffers.
         graph = config.models.cuda_graph and not config.swap.many_faces
-        swap_session = session(swap_spec, cuda_graph=graph)
         swap_path = where(swap_spec)
+        swap_session = None
+        if config.swap.many_faces and "swapper" not in roles:
+            swap_session = batched_swapper(factory, swap_path)
+        if swap_session is None:
+            swap_session = session(swap_spec, cuda_graph=graph)
         bound = None
         device = None
         if remote is not None and "swapper" in roles:
@@ -170,13 +209,12 @@ def neural_loader(config: Config, store: ModelStore, paths: AppPaths,
         path = None
         if device is not None:
             local_enhancer = enhance_session if "enhancer" not in roles else None
-            path = DevicePath(lambda data, what, captured: factory.create(
-                                  data, what=what, cuda_graph=captured),
-                              swap_session, swap_spec, device, enhancer=local_enhancer,
+            path = DevicePath(make, swap_session, swap_spec, device, enhancer=local_enhancer,
                               enhance_spec=CATALOG["gfpgan_1.4"],
                               captured=config.models.cuda_graph and device == "cuda")
-            log.info("device compositing on %s: crop, colour, paste%s run there", device,
-                     " and enhancer" if path.enhances else "")
+            log.info("device compositing on %s: crop, colour, paste%s%s run there", device,
+                     " and enhancer" if path.enhances else "",
+                     " and the detector's letterbox" if letterbox is not None else "")
         size = swap_spec.input_size
         try:  # warm-up: first runs allocate (a slow remote server is not fatal here)
             detector.detect(np.zeros((480, 640, 3), np.uint8))

@@ -18,8 +18,9 @@ import numpy as np
 
 from vcamswap.errors import VCamSwapError
 from vcamswap.inference.catalog import ModelSpec
-from vcamswap.inference.onnxfile import read_emap
+from vcamswap.inference.onnxfile import read_emap, with_symbolic_batch
 from vcamswap.inference.remote import EMAP_SUFFIX
+from vcamswap.inference.session import batches_like_single
 from vcamswap.serve.server import find_models
 
 EXPORT_DELAY_US = 500
@@ -49,27 +50,17 @@ def _runs_with_batch_two(path: Path) -> bool | None:
         return None
     try:
         session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
-        feeds = {}
-        for arg in session.get_inputs():
-            shape = [2] + [d if isinstance(d, int) and d > 0 else 64 for d in arg.shape[1:]]
-            dtype = np.float16 if arg.type == "tensor(float16)" else np.float32
-            feeds[arg.name] = np.zeros(shape, dtype)
-        outputs = session.run(None, feeds)
-        return all(np.asarray(o).shape[0] == 2 for o in outputs)
     except Exception:
         return False
+    return batches_like_single(session)
 
 
 def _make_batch_dynamic(source: Path, target: Path) -> bool:
     """Copy ``source`` with dim 0 of every input and output symbolic; True when it runs."""
-    import onnx
-
-    model = onnx.load(str(source))
-    for value in list(model.graph.input) + list(model.graph.output):
-        dims = value.type.tensor_type.shape.dim
-        if dims:
-            dims[0].dim_param = "batch"
-    onnx.save(model, str(target))
+    data = with_symbolic_batch(source)
+    if data is None:
+        return False
+    target.write_bytes(data)
     return _runs_with_batch_two(target) is not False
 
 
