@@ -174,7 +174,8 @@ def test_the_loader_builds_the_device_path_when_asked(models: Path, tmp_path: Pa
     from tests.onnx_models import make_scrfd
     from vcamswap.bench import bench_store
     from vcamswap.config import AppPaths, Config
-    from vcamswap.processors.engines import device_for, neural_loader
+    from vcamswap.processors.engines import neural_loader
+    from vcamswap.processors.neural_load import device_for
 
     make_scrfd(models / "det_10g.onnx")
     assert device_for("auto", ["CPUExecutionProvider"]) is None
@@ -321,7 +322,7 @@ def test_many_faces_batch_a_fixed_batch_swapper_when_its_graph_allows(
     faces go in one call with the same pixels; a graph that mixes rows keeps one call per face.
     """
     from vcamswap.inference.session import SessionFactory, SessionOptions, fixed_batch
-    from vcamswap.processors.engines import batched_swapper
+    from vcamswap.processors.neural_load import batched_swapper
 
     factory = SessionFactory(SessionOptions(providers=("cpu",)))
     path = models / "inswapper_128.onnx"
@@ -339,3 +340,24 @@ def test_many_faces_batch_a_fixed_batch_swapper_when_its_graph_allows(
     assert batched_swapper(factory, models / "inswapper_batch.onnx") is None  # already dynamic
 
 
+
+
+def test_a_device_failure_falls_back_to_the_host_path_once(
+        models: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """A device path that fails at run time (a graph the provider cannot run, device memory)
+    costs no frame: that frame and the rest of the run take the CPU path, with one warning
+    that names the setting."""
+    frame, kps = astronaut_pair()
+    host, device = processors(models, "inswapper_128.onnx", TwoFaces(kps), Toggles())
+    assert device._models is not None and device._models.device is not None
+
+    def broken(*_args: Any, **_kwargs: Any) -> BgrImage:
+        raise RuntimeError("CUDA error: out of memory")
+
+    device._models.device.run = broken  # type: ignore[method-assign]
+    for seq in (1, 2):
+        expected = host.process(Frame(frame, seq, 0.0)).image
+        out = device.process(Frame(frame, seq, 0.0))
+        assert out.swapped and np.array_equal(out.image, expected)
+    warnings = [r for r in caplog.records if "device compositing failed" in r.message]
+    assert len(warnings) == 1 and "device_compositing: off" in warnings[0].message

@@ -62,7 +62,7 @@ def _device_compositing(config: Config) -> Iterator[Check]:
     import onnxruntime
 
     from vcamswap.inference.session import resolve_providers
-    from vcamswap.processors.engines import device_for
+    from vcamswap.processors.neural_load import device_for
 
     mode = config.models.device_compositing
     providers = resolve_providers(config.models.providers,

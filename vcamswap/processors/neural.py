@@ -13,7 +13,7 @@ from typing import Any, Protocol
 import cv2
 import numpy as np
 
-from vcamswap.errors import FaceError, FaceLostError
+from vcamswap.errors import DegradedError, FaceError, FaceLostError
 from vcamswap.inference import align
 from vcamswap.inference.devicepath import DeviceEnhance, DeviceFaces, DevicePath
 from vcamswap.inference.models import (
@@ -279,10 +279,19 @@ class NeuralSwapProcessor:
         enhance = (toggles.enhancer and self._options.enhancer_allowed
                    and models.enhancer is not None)
         device = models.device
+        out = None
         if device is not None:
-            out = self._process_on_device(image, models, device, matrices, latents,
-                                          toggles.mouth_mask, enhance and device.enhances)
-        else:
+            try:
+                out = self._process_on_device(image, models, device, matrices, latents,
+                                              toggles.mouth_mask, enhance and device.enhances)
+            except DegradedError:
+                raise
+            except Exception as exc:  # e.g. a graph the provider cannot run, device memory
+                log.warning("device compositing failed (%s); this run continues with the CPU "
+                            "path. Set models.device_compositing: off to skip it.", exc)
+                self._models = models = replace(models, device=None)
+                device = None
+        if out is None:
             out = self._process_on_host(image, models, matrices, latents, toggles.mouth_mask)
         if enhance and models.enhancer is not None and (device is None or not device.enhances):
             with self._stage("enhance"):

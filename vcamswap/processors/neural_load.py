@@ -1,0 +1,161 @@
+"""Building the neural engine's models on the inference thread: local or remote sessions, the
+batched swapper, device compositing (crop, paste, enhancer and the detector's letterbox next
+to the models) and the warm-up."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from vcamswap.config import Config
+from vcamswap.errors import DegradedError
+from vcamswap.inference.catalog import CATALOG, ModelSpec
+from vcamswap.inference.devicepath import DeviceFaces, DeviceLetterbox, DevicePath
+from vcamswap.inference.models import ArcFaceEmbedder, GfpganEnhancer, InSwapper, ScrfdDetector
+from vcamswap.inference.onnxfile import read_emap, with_symbolic_batch
+from vcamswap.inference.remote import RemoteModels
+from vcamswap.inference.session import BoundRunner, SessionFactory, batches_like_single
+from vcamswap.processors.neural import NeuralModels
+
+log = logging.getLogger(__name__)
+
+GPU_PROVIDERS = ("CUDAExecutionProvider", "TensorrtExecutionProvider")
+
+
+def device_for(mode: str, session_providers: list[str]) -> str | None:
+    """Where models.device_compositing puts the crop/paste work: 'cuda', 'cpu' or None (the
+    host OpenCV path)."""
+    on_gpu = bool(set(session_providers) & set(GPU_PROVIDERS))
+    if mode == "off" or (mode == "auto" and not on_gpu):
+        return None
+    return "cuda" if on_gpu else "cpu"
+
+
+def batched_swapper(factory: SessionFactory, path: Path) -> Any | None:
+    """For swap.many_faces: a session of the swapper with a symbolic batch when its file fixes
+    the batch at 1 (the published inswapper does) and the graph really batches, so all faces
+    of a frame go in one call. None: use the file as it is."""
+    try:
+        data = with_symbolic_batch(path)
+    except Exception as exc:  # unreadable here; the normal load reports it properly
+        log.debug("batched swapper: %s", exc)
+        return None
+    if data is None:
+        return None
+    session = factory.create(data, what=f"{path.name} (batch made dynamic)")
+    if batches_like_single(session):
+        log.info("%s: batch dimension made dynamic, all faces of a frame in one call",
+                 path.name)
+        return session
+    log.info("%s fixes its batch at 1 inside the graph: one call per face", path.name)
+    return None
+
+
+class NeuralBuilder:
+    """One load of the neural models. ``files``: the verified local model files by catalog
+    name; ``remote``/``roles``: the Triton server and the roles it runs; ``io_binding``: force
+    the swapper's IO binding on or off (None: on with CUDA)."""
+
+    def __init__(self, config: Config, files: dict[str, Path], factory: SessionFactory,
+                 remote: RemoteModels | None, roles: set[str],
+                 io_binding: bool | None = None) -> None:
+        self._config = config
+        self._files = files
+        self._factory = factory
+        self._remote = remote
+        self._roles = roles
+        self._io_binding = io_binding
+
+    def _session(self, spec: ModelSpec, cuda_graph: bool = False) -> Any:
+        if self._remote is not None and spec.role in self._roles:
+            return self._remote.session(spec)
+        return self._factory.create(self._files[spec.name], cuda_graph=cuda_graph)
+
+    def _where(self, spec: ModelSpec) -> Path:
+        return self._files.get(spec.name, Path(spec.file))
+
+    def _make(self, data: bytes, what: str, captured: bool) -> Any:
+        return self._factory.create(data, what=what, cuda_graph=captured)
+
+    def _device(self, role: str, session: Any) -> str | None:
+        if role in self._roles:
+            return None
+        return device_for(self._config.models.device_compositing, session.get_providers())
+
+    def detector(self) -> ScrfdDetector:
+        spec = CATALOG["det_10g"]
+        session = self._session(spec)
+        device = self._device("detector", session)
+        letterbox = None
+        if device is not None:
+            letterbox = DeviceLetterbox(self._make, session, spec.mean, spec.std, device)
+            log.info("the detector's letterbox runs on %s next to it", device)
+        return ScrfdDetector(session, spec, self._where(spec), letterbox=letterbox)
+
+    def swapper(self) -> tuple[InSwapper, Any, str | None]:
+        """The swapper, its session and where device compositing runs (None: on the host)."""
+        config = self._config
+        spec = CATALOG[config.models.swapper]
+        path = self._where(spec)
+        # A CUDA graph replays one captured launch sequence: one face at a time, fixed buffers.
+        graph = config.models.cuda_graph and not config.swap.many_faces
+        session = None
+        if config.swap.many_faces and "swapper" not in self._roles:
+            session = batched_swapper(self._factory, path)
+        if session is None:
+            session = self._session(spec, cuda_graph=graph)
+        if self._remote is not None and "swapper" in self._roles:
+            return InSwapper(session, spec, self._remote.emap(spec), path), session, None
+        device = self._device("swapper", session)
+        bound = None
+        on_cuda = "CUDAExecutionProvider" in session.get_providers()
+        # The device path binds the swapper's buffers itself (a CUDA graph captures the first
+        # binding it runs, so there must be only one).
+        wanted = self._io_binding if self._io_binding is not None else on_cuda
+        if device is None and (graph or wanted):
+            # On CUDA: inputs and outputs in preallocated device buffers, one set per count.
+            bound = BoundRunner(session, "cuda" if on_cuda else "cpu", output_like_input=0)
+        return InSwapper(session, spec, read_emap(path), path, bound), session, device
+
+    def build(self) -> NeuralModels:
+        detector = self.detector()
+        arc = CATALOG["w600k_r50"]
+        embedder = ArcFaceEmbedder(self._session(arc), arc, self._where(arc))
+        swapper, swap_session, device = self.swapper()
+        enhancer = enhance_session = None
+        spec = CATALOG["gfpgan_1.4"]
+        if self._config.swap.enhancer:
+            enhance_session = self._session(spec)
+            enhancer = GfpganEnhancer(enhance_session, spec, self._where(spec))
+        path = None
+        if device is not None:
+            path = DevicePath(self._make, swap_session, swapper.spec, device,
+                              enhancer=None if "enhancer" in self._roles else enhance_session,
+                              enhance_spec=spec,
+                              captured=self._config.models.cuda_graph and device == "cuda")
+            log.info("device compositing on %s: crop, colour, paste%s run there", device,
+                     " and enhancer" if path.enhances else "")
+        models = NeuralModels(detector, embedder, swapper, enhancer, path)
+        warm_up(models)
+        return models
+
+
+def warm_up(models: NeuralModels) -> None:
+    """First runs allocate; a slow remote server is not fatal here."""
+    size = models.swapper.spec.input_size
+    latent = np.ones((1, 512), np.float32) / np.sqrt(512.0)
+    blank = np.zeros((480, 640, 3), np.uint8)
+    try:
+        models.detector.detect(blank)
+        if models.device is not None:
+            matrix = models.swapper.matrix(np.array(
+                [[40, 50], [88, 50], [64, 70], [46, 92], [82, 92]], np.float64))
+            models.device.run(blank, DeviceFaces([matrix], latent,
+                                                 np.ones((1, size, size), np.float32)))
+        else:
+            models.swapper.swap([np.zeros((size, size, 3), np.uint8)], latent)
+    except DegradedError as exc:
+        log.warning("warm-up: %s", exc)
