@@ -7,7 +7,9 @@
 # carry [".partK"] and "mkdir -p /tmp/vcamswap-gpu-work/parts && cp .partK/* /tmp/vcamswap-gpu-work/parts/";
 # then: SKIP_FLOOR=1 OUT=$OUT bash bench/gpu_run.sh (SKIP_FLOOR: the bare-model floors are
 # in BENCHMARKS.md already; ONLY="device" runs the suite's configurations containing "device";
-# TRT=1 adds the TensorRT configuration, bounded by TRT_TIMEOUT seconds).
+# TRT=1 adds the TensorRT configuration, bounded by TRT_TIMEOUT seconds). A row ran the device
+# path when its stages_ms.transfer is set; "device compositing failed" in errors.txt means a
+# configuration fell back to the host path part-way (see device_floor.jsonl's placement).
 set -uo pipefail
 OUT=${OUT:-/tmp/vcamswap-gpu}
 # /tmp outlives one call on a warm machine; the working tree copy does not.

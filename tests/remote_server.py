@@ -95,7 +95,9 @@ class TritonProcess:
         for line in stream:
             self.log.append(line)
             del self.log[:-200]
-            if line.startswith("ready:"):
+            # Not startswith: the server's stdout and stderr share this pipe, and a log write
+            # from tritonserver's side can leave a partial line just before ours ("sready: ...")
+            if "ready: " in line:
                 ready.set()
         ready.set()  # the process ended: start() sees it and says so
 
