@@ -30,6 +30,7 @@ log lines, replay as a CUDA graph)."""
 
 log = logging.getLogger(__name__)
 MAX_SIZES = 3
+FRAME_SIZED = ("frame", "canvas")
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,9 +80,6 @@ class _Model:
         if binding is None:
             binding = self.bindings[key] = _bind(self.session, values)
         self.session.run_with_iobinding(binding)
-
-    def forget(self) -> None:
-        self.bindings.clear()
 
 
 @dataclass
@@ -166,7 +164,6 @@ class DevicePath:
         self._sizes: set[tuple[int, int]] = set()
         self._restored: list[tuple[Any, Any]] = []
         self._enhance_matrices: list[Matrix] = []
-        self._alpha_key: tuple[int, int] | None = None
 
     @property
     def enhances(self) -> bool:
@@ -174,27 +171,26 @@ class DevicePath:
         return self._enhancer is not None
 
     def _forget_old_sizes(self, size: tuple[int, int]) -> None:
-        """Buffers and bindings are kept per frame size (a camera that switches between two
-        modes reuses them); past MAX_SIZES sizes everything is released and rebuilt, so a
-        source that keeps changing size cannot grow device memory without bound. Bindings are
-        cached by buffer identity, so they go together with the buffers."""
+        """Frame-sized buffers are kept per frame size (a camera that switches between two
+        modes reuses them); past MAX_SIZES sizes they are released with the compositing
+        graphs' bindings (cached by buffer identity, so they must go together), so a source
+        that keeps changing size cannot grow device memory without bound. The models' own
+        buffers do not depend on the frame size and stay: a swapper replayed as a CUDA graph
+        keeps pointing at them."""
         if size in self._sizes:
             return
         if len(self._sizes) >= MAX_SIZES:
             log.info("device compositing: frame size changed again (%dx%d); releasing the "
                      "buffers of %d earlier sizes", size[1], size[0], len(self._sizes))
-            self._values.clear()
-            self._restored = []
+            for key in [k for k in self._values if k[0] in FRAME_SIZED]:
+                del self._values[key]
             self._sizes.clear()
-            for stage in self._stages():
-                stage.forget()
+            graphs = [self._crop, self._paste]
+            if self._enhancer is not None:
+                graphs += [self._ecrop, self._epaste]
+            for graph in graphs:
+                graph.forget()
         self._sizes.add(size)
-
-    def _stages(self) -> list[_Model | _Graph]:
-        stages: list[_Model | _Graph] = [self._swap, self._crop, self._paste]
-        if self._enhancer is not None:
-            stages += [self._enhancer, self._ecrop, self._epaste]
-        return stages
 
     def _value(self, key: tuple[Any, ...], shape: tuple[int, ...], dtype: Any) -> Any:
         """A device buffer, allocated once per key and shape."""
