@@ -42,8 +42,11 @@ def main() -> None:
         ("1 face device cuda-graph", {**f16, "cuda_graph": True}),
         ("4 faces host", {**f16, **host, "faces_per_frame": 4}),
         ("4 faces device", {**f16, "faces_per_frame": 4}),
+        # many faces: the compositing graphs are captured, the swapper is not
+        ("4 faces device cuda-graph", {**f16, "faces_per_frame": 4, "cuda_graph": True}),
         ("1 face + enhancer host", {**f16, **host, "enhancer": True}),
         ("1 face + enhancer device", {**f16, "enhancer": True}),
+        ("1 face + enhancer device cuda-graph", {**f16, "enhancer": True, "cuda_graph": True}),
         ("1 face paced 30 host", {**f16, **host, **paced}),
         ("1 face paced 30 device cuda-graph", {**f16, **paced, "cuda_graph": True}),
         ("1 face device fp32", dict(models=args.fp32, detect_async=True)),
