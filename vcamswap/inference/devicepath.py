@@ -323,11 +323,13 @@ class DeviceLetterbox:
         if len(self._sets) >= MAX_SIZES:
             self._sets.clear()
 
-        def value(shape: tuple[int, ...], dtype: Any) -> Any:
-            return ort.OrtValue.ortvalue_from_shape_and_type(list(shape), dtype, self.device,
-                                                             self._device_id)
-        frame, sizes, pads = value((h, w, 3), np.uint8), value((4,), np.int64), \
-            value((8,), np.int64)
+        def value(shape: tuple[int, ...], dtype: Any, device: str | None = None) -> Any:
+            return ort.OrtValue.ortvalue_from_shape_and_type(
+                list(shape), dtype, device or self.device, self._device_id)
+        # Resize's sizes and Pad's pads are read by the host side of the CUDA kernels: kept
+        # in host memory, they need no device-to-host copy and sync per detection.
+        frame = value((h, w, 3), np.uint8)
+        sizes, pads = value((4,), np.int64, "cpu"), value((8,), np.int64, "cpu")
         blob = value((1, 3, size, size), self._dtype)
         letterbox = _bind(self._graph, [frame, sizes, pads, blob])
         detect = self._detector.io_binding()
