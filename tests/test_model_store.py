@@ -148,6 +148,17 @@ def test_providers_resolve_with_fallback() -> None:
         "CUDAExecutionProvider", "TensorrtExecutionProvider", "CPUExecutionProvider")
 
 
+def test_compositing_graphs_use_cuda_where_the_models_use_tensorrt() -> None:
+    from vcamswap.inference.session import without_tensorrt
+
+    full = ["TensorrtExecutionProvider", "CUDAExecutionProvider", "CPUExecutionProvider"]
+    trt_only = ("TensorrtExecutionProvider", "CPUExecutionProvider")
+    assert without_tensorrt(trt_only, full) == ("CUDAExecutionProvider", "CPUExecutionProvider")
+    assert without_tensorrt(tuple(full), full) == ("CUDAExecutionProvider",
+                                                    "CPUExecutionProvider")
+    assert without_tensorrt(("CPUExecutionProvider",), full) == ("CPUExecutionProvider",)
+
+
 def test_corrupt_onnx_and_wrong_signature_give_model_errors(tmp_path: Path) -> None:
     bad = tmp_path / "bad.onnx"
     bad.write_bytes(b"\x08\x07garbage")

@@ -67,6 +67,21 @@ def resolve_providers(requested: Sequence[str], available: Sequence[str]) -> Pro
     return ProviderChoice(tuple(chosen), tuple(warnings))
 
 
+def without_tensorrt(providers: Sequence[str], available: Sequence[str]) -> tuple[str, ...]:
+    """``providers`` with TensorRT replaced by CUDA (when this onnxruntime has it)."""
+    trt, cuda = "TensorrtExecutionProvider", "CUDAExecutionProvider"
+    if trt not in providers:
+        return tuple(providers)
+    out: list[str] = []
+    for name in providers:
+        if name == trt:
+            if cuda in available and cuda not in providers:
+                out.append(cuda)
+        elif name not in out:
+            out.append(name)
+    return tuple(out)
+
+
 @dataclass(frozen=True, slots=True)
 class SessionOptions:
     providers: tuple[str, ...] = ("auto",)
@@ -87,17 +102,21 @@ class SessionFactory:
         self._warned = False
 
     def create(self, path: Path | bytes, *, cuda_graph: bool = False,
-               what: str = "model") -> Any:
-        """A session for a model file, or for serialized model bytes (``what`` in messages)."""
+               what: str = "model", tensorrt: bool = True) -> Any:
+        """A session for a model file, or for serialized model bytes (``what`` in messages).
+        ``tensorrt`` False: CUDA instead of TensorRT (our small compositing graphs gain
+        nothing from engine builds, and TensorRT would split them around the ops it lacks)."""
         import onnxruntime as ort
 
-        choice = resolve_providers(self._options.providers, ort.get_available_providers())
+        available = ort.get_available_providers()
+        choice = resolve_providers(self._options.providers, available)
         if choice.warnings and not self._warned:
             for warning in choice.warnings:
                 log.warning("%s; falling back to %s", warning, ", ".join(choice.providers))
             self._warned = True
+        names = choice.providers if tensorrt else without_tensorrt(choice.providers, available)
         providers: list[Any] = []
-        for name in choice.providers:
+        for name in names:
             if name == "TensorrtExecutionProvider" and self._options.trt_cache_dir:
                 self._options.trt_cache_dir.mkdir(parents=True, exist_ok=True)
                 providers.append((name, {

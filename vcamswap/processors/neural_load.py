@@ -78,7 +78,8 @@ class NeuralBuilder:
         return self._files.get(spec.name, Path(spec.file))
 
     def _make(self, data: bytes, what: str, captured: bool) -> Any:
-        return self._factory.create(data, what=what, cuda_graph=captured)
+        """The compositing graphs: on CUDA even when the models use TensorRT."""
+        return self._factory.create(data, what=what, cuda_graph=captured, tensorrt=False)
 
     def _device(self, role: str, session: Any) -> str | None:
         if role in self._roles:
