@@ -21,7 +21,7 @@ import numpy as np
 from vcamswap.inference import devicegraphs
 from vcamswap.inference.align import Matrix
 from vcamswap.inference.catalog import ModelSpec
-from vcamswap.inference.session import fixed_batch, input_dtype
+from vcamswap.inference.session import dtype_of, fixed_batch, input_dtype
 from vcamswap.types import BgrImage, NullStageRecorder, StageRecorder
 
 SessionMaker = Callable[[bytes, str, bool], Any]
@@ -53,6 +53,13 @@ class DeviceEnhance:
     matrices: list[Matrix]
     alpha: np.ndarray[Any, np.dtype[np.float32]]
     refresh: bool = True
+
+
+def _buffer(shape: tuple[int, ...], dtype: Any, device: str, device_id: int) -> Any:
+    """An onnxruntime-owned tensor on ``device`` ('cuda' or 'cpu')."""
+    import onnxruntime as ort
+
+    return ort.OrtValue.ortvalue_from_shape_and_type(list(shape), dtype, device, device_id)
 
 
 def _bind(session: Any, values: list[Any]) -> Any:
@@ -135,8 +142,7 @@ class DevicePath:
         self._swap = _Model(swapper)
         self._swap_dtype = input_dtype(swapper, 0)
         self._latent_dtype = input_dtype(swapper, 1)
-        self._face_dtype = np.float16 if "float16" in str(swapper.get_outputs()[0].type) \
-            else np.float32
+        self._face_dtype = dtype_of(swapper.get_outputs()[0])
         self._batch = not fixed_batch(swapper)
         size = swap_spec.input_size
         self._size = size
@@ -151,8 +157,7 @@ class DevicePath:
             self._esize = esize
             self._enhancer = _Model(enhancer)
             self._edtype = input_dtype(enhancer)
-            out_dtype = np.float16 if "float16" in str(enhancer.get_outputs()[0].type) \
-                else np.float32
+            out_dtype = dtype_of(enhancer.get_outputs()[0])
             self._eout_dtype = out_dtype
             spec = enhance_spec
             self._ecrop = _Graph(lambda shape: devicegraphs.crop_graph(
@@ -194,14 +199,10 @@ class DevicePath:
 
     def _value(self, key: tuple[Any, ...], shape: tuple[int, ...], dtype: Any) -> Any:
         """A device buffer, allocated once per key and shape."""
-        import onnxruntime as ort
-
         full = (*key, shape)
         value = self._values.get(full)
         if value is None:
-            value = ort.OrtValue.ortvalue_from_shape_and_type(list(shape), dtype, self.device,
-                                                              self._device_id)
-            self._values[full] = value
+            value = self._values[full] = _buffer(shape, dtype, self.device, self._device_id)
         return value
 
     def _upload(self, key: tuple[Any, ...], array: np.ndarray[Any, Any], dtype: Any) -> Any:
@@ -314,23 +315,18 @@ class DeviceLetterbox:
     def _set(self, h: int, w: int, size: int) -> tuple[Any, Any, list[Any]]:
         """(letterbox binding, detector binding, [frame, sizes, pads]) for this shape; at most
         MAX_SIZES shapes are kept (source photos come in any size)."""
-        import onnxruntime as ort
-
         key = (h, w, size)
         found = self._sets.get(key)
         if found is not None:
             return found
         if len(self._sets) >= MAX_SIZES:
             self._sets.clear()
-
-        def value(shape: tuple[int, ...], dtype: Any, device: str | None = None) -> Any:
-            return ort.OrtValue.ortvalue_from_shape_and_type(
-                list(shape), dtype, device or self.device, self._device_id)
+        device, index = self.device, self._device_id
         # Resize's sizes and Pad's pads are read by the host side of the CUDA kernels: kept
         # in host memory, they need no device-to-host copy and sync per detection.
-        frame = value((h, w, 3), np.uint8)
-        sizes, pads = value((4,), np.int64, "cpu"), value((8,), np.int64, "cpu")
-        blob = value((1, 3, size, size), self._dtype)
+        frame = _buffer((h, w, 3), np.uint8, device, index)
+        sizes, pads = _buffer((4,), np.int64, "cpu", 0), _buffer((8,), np.int64, "cpu", 0)
+        blob = _buffer((1, 3, size, size), self._dtype, device, index)
         letterbox = _bind(self._graph, [frame, sizes, pads, blob])
         detect = self._detector.io_binding()
         detect.bind_ortvalue_input(self._input, blob)

@@ -165,7 +165,7 @@ def check_signature(session: OrtSession, path: Path, inputs: Sequence[tuple[str,
 
 def input_dtype(session: OrtSession, index: int = 0) -> type[np.floating[Any]]:
     """float16 for fp16-input models, else float32."""
-    return input_dtype_of(session.get_inputs()[index])
+    return dtype_of(session.get_inputs()[index])
 
 
 def batches_like_single(session: OrtSession, rows: int = 2) -> bool:
@@ -176,7 +176,7 @@ def batches_like_single(session: OrtSession, rows: int = 2) -> bool:
     feeds = {}
     for arg in session.get_inputs():
         shape = [rows] + [d if isinstance(d, int) and d > 0 else 64 for d in arg.shape[1:]]
-        feeds[arg.name] = rng.standard_normal(shape).astype(input_dtype_of(arg)) * 0.5
+        feeds[arg.name] = rng.standard_normal(shape).astype(dtype_of(arg)) * 0.5
     try:
         batched = [np.asarray(o, np.float32) for o in session.run(None, feeds)]
         for row in range(rows):
@@ -192,7 +192,9 @@ def batches_like_single(session: OrtSession, rows: int = 2) -> bool:
     return True
 
 
-def input_dtype_of(arg: Any) -> type[np.floating[Any]]:
+def dtype_of(arg: Any) -> type[np.floating[Any]]:
+    """float16 for a float16 model input or output (``session.get_inputs()[i]`` or
+    ``get_outputs()[i]``), else float32."""
     return np.float16 if "float16" in str(arg.type) else np.float32
 
 
