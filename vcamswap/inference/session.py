@@ -3,6 +3,8 @@ onnxruntime build offers, with a once-logged fallback, and a warm-up run at load
 
 from __future__ import annotations
 
+import contextlib
+import io
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -21,6 +23,7 @@ ALIASES = {
     "directml": "DmlExecutionProvider", "dml": "DmlExecutionProvider",
     "openvino": "OpenVINOExecutionProvider", "cpu": "CPUExecutionProvider",
 }
+GPU_PROVIDERS = ("CUDAExecutionProvider", "TensorrtExecutionProvider")
 AUTO_ORDER = ("CUDAExecutionProvider", "TensorrtExecutionProvider", "CoreMLExecutionProvider",
               "DmlExecutionProvider", "OpenVINOExecutionProvider", "CPUExecutionProvider")
 
@@ -100,6 +103,8 @@ class SessionFactory:
     def __init__(self, options: SessionOptions = SessionOptions()) -> None:
         self._options = options
         self._warned = False
+        self._gpu_prepared = False
+        self._gpu_warned = False
 
     def create(self, path: Path | bytes, *, cuda_graph: bool = False,
                what: str = "model", tensorrt: bool = True) -> Any:
@@ -115,6 +120,12 @@ class SessionFactory:
                 log.warning("%s; falling back to %s", warning, ", ".join(choice.providers))
             self._warned = True
         names = choice.providers if tensorrt else without_tensorrt(choice.providers, available)
+        wanted_gpu = next((name for name in names if name in GPU_PROVIDERS), None)
+        if wanted_gpu and not self._gpu_prepared:
+            printed = preload_gpu_libraries(ort)
+            if printed:
+                log.debug("onnxruntime.preload_dlls: %s", printed)
+            self._gpu_prepared = True
         providers: list[Any] = []
         for name in names:
             if name == "TensorrtExecutionProvider" and self._options.trt_cache_dir:
@@ -141,11 +152,68 @@ class SessionFactory:
         except Exception as exc:
             if isinstance(path, bytes):
                 raise ModelError(f"onnxruntime could not build the {what} graph ({exc}); "
-                                 "set swap.device_compositing: off") from exc
+                                 "set models.device_compositing: off") from exc
             raise ModelError(f"{path} could not be loaded by onnxruntime ({exc}); the file is "
                              "corrupt or not an ONNX model: delete it and fetch it again") from exc
-        log.info("loaded %s on %s", label, ", ".join(session.get_providers()))
+        got = session.get_providers()
+        if wanted_gpu and wanted_gpu not in got and not self._gpu_warned:
+            log.warning("%s", gpu_fallback_message(ort, wanted_gpu, got))
+            self._gpu_warned = True
+        log.info("loaded %s on %s", label, ", ".join(got))
         return session
+
+
+def preload_gpu_libraries(ort: Any) -> str:
+    """Let onnxruntime-gpu find CUDA and cuDNN installed as wheels
+    (``pip install 'onnxruntime-gpu[cuda,cudnn]'``): it loads them only when asked, and
+    without them its CUDA provider silently falls back to the CPU. Returns what it printed."""
+    preload = getattr(ort, "preload_dlls", None)  # onnxruntime-gpu 1.21 and newer
+    if preload is None:
+        return ""
+    printed = io.StringIO()
+    try:
+        with contextlib.redirect_stdout(printed):
+            preload()
+    except Exception as exc:  # a broken install: the session's own fallback check reports it
+        return f"{printed.getvalue()}{type(exc).__name__}: {exc}"
+    return printed.getvalue().strip()
+
+
+def gpu_fallback_message(ort: Any, wanted: str, got: Sequence[str]) -> str:
+    """Why the models are on the CPU although ``wanted`` was asked for and listed."""
+    if wanted == "TensorrtExecutionProvider" and "CUDAExecutionProvider" in got:
+        return (f"{wanted} could not start (the TensorRT libraries were not found), so the "
+                "models run on CUDA: pip install the tensorrt package matching your CUDA, or "
+                "set models.providers: [cuda] to stop asking for TensorRT")
+    cuda = getattr(ort, "cuda_version", "") or ""
+    built = f" (this onnxruntime-gpu was built for CUDA {cuda} and cuDNN 9)" if cuda else ""
+    return (f"{wanted} could not start, so the models run on {', '.join(got)}, far slower: "
+            f"the CUDA or cuDNN libraries it needs were not found{built}. Fix: pip install "
+            "'onnxruntime-gpu[cuda,cudnn]' (the libraries as wheels), or add the CUDA and "
+            "cuDNN library folders to LD_LIBRARY_PATH; `vcamswap doctor` checks it")
+
+
+def probe_providers(providers: Sequence[str]) -> list[str]:
+    """The providers a one-node session really gets when ``providers`` are asked for
+    (onnxruntime lists a GPU provider whose libraries are missing as available). Needs onnx."""
+    from onnx import TensorProto, helper
+
+    value = helper.make_tensor_value_info("x", TensorProto.FLOAT, [1])
+    result = helper.make_tensor_value_info("y", TensorProto.FLOAT, [1])
+    graph = helper.make_graph([helper.make_node("Identity", ["x"], ["y"])], "probe",
+                              [value], [result])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
+    model.ir_version = 8
+    import onnxruntime as ort
+
+    chosen = resolve_providers(providers, ort.get_available_providers()).providers
+    if set(chosen) & set(GPU_PROVIDERS):
+        preload_gpu_libraries(ort)
+    options = ort.SessionOptions()
+    options.log_severity_level = 4  # the caller reports the outcome, not onnxruntime's log
+    session = ort.InferenceSession(model.SerializeToString(), sess_options=options,
+                                   providers=list(chosen))
+    return list(session.get_providers())
 
 
 def check_signature(session: OrtSession, path: Path, inputs: Sequence[tuple[str, int]],

@@ -17,12 +17,16 @@ from vcamswap.inference.devicepath import DeviceFaces, DeviceLetterbox, DevicePa
 from vcamswap.inference.models import ArcFaceEmbedder, GfpganEnhancer, InSwapper, ScrfdDetector
 from vcamswap.inference.onnxfile import read_emap, with_symbolic_batch
 from vcamswap.inference.remote import RemoteModels
-from vcamswap.inference.session import BoundRunner, SessionFactory, batches_like_single
+from vcamswap.inference.session import (
+    GPU_PROVIDERS,
+    BoundRunner,
+    SessionFactory,
+    batches_like_single,
+)
 from vcamswap.processors.neural import NeuralModels
 
 log = logging.getLogger(__name__)
 
-GPU_PROVIDERS = ("CUDAExecutionProvider", "TensorrtExecutionProvider")
 
 
 def device_for(mode: str, session_providers: list[str]) -> str | None:
