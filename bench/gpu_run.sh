@@ -2,7 +2,7 @@
 # Issue 10 measurements on a GPU machine (run from the repository root through the device tool).
 # Wheels (onnxruntime-gpu 1.31.1 and the few pure deps, cp312) arrive as .part1 .. .partN folders
 # made by bench/pack_wheels.sh; each call copies its part into .gpu/parts, this script assembles.
-# Results: $OUT/{nvidia-smi.txt,ort.txt,floor.jsonl,device_floor.jsonl,suite.jsonl}.
+# Results: $OUT/{nvidia-smi.txt,ort.txt,floor.jsonl,device_floor.jsonl,transfer.jsonl,suite.jsonl}.
 # Usage (device tool): `bash bench/pack_wheels.sh 5` here; one `run` per part K = 1..5 with
 # carry [".partK"] and "mkdir -p /tmp/vcamswap-gpu-work/parts && cp .partK/* /tmp/vcamswap-gpu-work/parts/";
 # then: SKIP_FLOOR=1 OUT=$OUT bash bench/gpu_run.sh (SKIP_FLOOR: the bare-model floors are
@@ -55,8 +55,11 @@ for m in $W/m16/GFPGANv1.4.onnx $W/m32/GFPGANv1.4.onnx $W/m32/det_10g.onnx $W/m3
   python3 bench/model_floor.py "$m" --runs 50 >> "$OUT/floor.jsonl" 2>>"$OUT/errors.txt"
 done
 fi
-python3 bench/device_floor.py --providers "$PROVIDERS" --runs "$RUNS" > "$OUT/device_floor.jsonl" 2>>"$OUT/errors.txt"
+# The targets first (each row is flushed, so a run cut short still returns what it measured),
+# then the graphs and transfers alone.
 python3 bench/gpu_suite.py $W/m32 $W/m16 --providers "$PROVIDERS" --frames "$FRAMES" ${ONLY:+--only "$ONLY"} > "$OUT/suite.jsonl" 2>>"$OUT/errors.txt"
+python3 bench/device_floor.py --providers "$PROVIDERS" --runs "$RUNS" > "$OUT/device_floor.jsonl" 2>>"$OUT/errors.txt"
+python3 bench/transfer_floor.py --runs "$RUNS" > "$OUT/transfer.jsonl" 2>>"$OUT/errors.txt"
 # TensorRT last, bounded: its engine build for the swapper takes minutes on first use.
 [ -n "${TRT:-}" ] && timeout "${TRT_TIMEOUT:-300}" python3 bench/gpu_suite.py $W/m32 $W/m16 --providers "$PROVIDERS" --frames "$FRAMES" --tensorrt --only tensorrt >> "$OUT/suite.jsonl" 2>>"$OUT/errors.txt"
-tail -c 3000 "$OUT/errors.txt"; cat "$OUT"/floor.jsonl "$OUT"/device_floor.jsonl "$OUT"/suite.jsonl 2>/dev/null | cut -c1-600
+tail -c 3000 "$OUT/errors.txt"; cat "$OUT"/floor.jsonl "$OUT"/device_floor.jsonl "$OUT"/transfer.jsonl "$OUT"/suite.jsonl 2>/dev/null | cut -c1-600

@@ -30,6 +30,8 @@ log lines, replay as a CUDA graph)."""
 
 log = logging.getLogger(__name__)
 MAX_SIZES = 3
+CAPTURE_RUNS = 3
+"""Runs of a new captured graph during which a failure falls back to the plain graph."""
 FRAME_SIZED = ("frame", "canvas")
 
 
@@ -101,6 +103,7 @@ class _Graph:
     captured: bool
     entries: dict[tuple[Any, ...], tuple[Any, Any]] = field(default_factory=dict)
     plain: Any = None
+    trials: dict[tuple[Any, ...], int] = field(default_factory=dict)
 
     def run(self, shape: tuple[int, int, int], values: list[Any]) -> None:
         ids = tuple(id(v) for v in values)
@@ -109,11 +112,30 @@ class _Graph:
         if entry is None:
             session = self._session(shape)
             entry = self.entries[key] = (session, _bind(session, values))
-        entry[0].run_with_iobinding(entry[1])
+            if self.captured:
+                self.trials[key] = CAPTURE_RUNS
+        if key not in self.trials:
+            entry[0].run_with_iobinding(entry[1])
+            return
+        # onnxruntime captures on one of the first runs; a capture that fails there costs
+        # this graph its CUDA graphs, not the device path
+        try:
+            entry[0].run_with_iobinding(entry[1])
+        except Exception as exc:
+            log.warning("%s: CUDA graph capture failed (%s); running it without", self.what,
+                        exc)
+            self.captured = False
+            self.forget()
+            self.run(shape, values)
+            return
+        self.trials[key] -= 1
+        if not self.trials[key]:
+            del self.trials[key]
 
     def forget(self) -> None:
         """Drop the bindings (and the fixed-shape sessions); the plain session stays."""
         self.entries.clear()
+        self.trials.clear()
 
     def _session(self, shape: tuple[int, int, int]) -> Any:
         if self.captured:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import io
 import logging
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -214,6 +215,55 @@ def probe_providers(providers: Sequence[str]) -> list[str]:
     session = ort.InferenceSession(model.SerializeToString(), sess_options=options,
                                    providers=list(chosen))
     return list(session.get_providers())
+
+
+class DeferredSession:
+    """A session made on its first ``run``; its inputs and outputs are read from ``like`` (a
+    session of the same model) until then. For the host path beside a swapper that the device
+    path replays as a CUDA graph: onnxruntime replays a captured graph on every later run of
+    that session, whatever the feeds, so a second user needs its own session. The device path
+    rarely falls back, so that session is made only when it does."""
+
+    def __init__(self, like: Any, make: Any) -> None:
+        self._like = like
+        self._make = make
+        self._session: Any = None
+        self._lock = threading.Lock()
+
+    @property
+    def made(self) -> bool:
+        return self._session is not None
+
+    def _real(self) -> Any:
+        with self._lock:
+            if self._session is None:
+                log.info("making a session for the host path (the device path's one is "
+                         "replayed as a CUDA graph)")
+                self._session = self._make()
+            return self._session
+
+    def run(self, output_names: Sequence[str] | None,
+            input_feed: dict[str, Any]) -> list[Any]:
+        result: list[Any] = self._real().run(output_names, input_feed)
+        return result
+
+    def io_binding(self) -> Any:
+        return self._real().io_binding()
+
+    def run_with_iobinding(self, binding: Any) -> None:
+        self._real().run_with_iobinding(binding)
+
+    def get_inputs(self) -> Sequence[Any]:
+        inputs: Sequence[Any] = (self._session or self._like).get_inputs()
+        return inputs
+
+    def get_outputs(self) -> Sequence[Any]:
+        outputs: Sequence[Any] = (self._session or self._like).get_outputs()
+        return outputs
+
+    def get_providers(self) -> list[str]:
+        providers: list[str] = (self._session or self._like).get_providers()
+        return providers
 
 
 def check_signature(session: OrtSession, path: Path, inputs: Sequence[tuple[str, int]],

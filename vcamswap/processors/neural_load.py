@@ -20,6 +20,7 @@ from vcamswap.inference.remote import RemoteModels
 from vcamswap.inference.session import (
     GPU_PROVIDERS,
     BoundRunner,
+    DeferredSession,
     SessionFactory,
     batches_like_single,
 )
@@ -115,6 +116,11 @@ class NeuralBuilder:
         if self._remote is not None and "swapper" in self._roles:
             return InSwapper(session, spec, self._remote.emap(spec), path), session, None
         device = self._device("swapper", session)
+        host_session = session
+        if graph and device is not None:
+            # The device path captures this session; the host path (its fallback) gets one
+            # of its own, made only if it ever runs.
+            host_session = DeferredSession(session, lambda: self._session(spec))
         bound = None
         on_cuda = "CUDAExecutionProvider" in session.get_providers()
         # The device path binds the swapper's buffers itself (a CUDA graph captures the first
@@ -123,7 +129,7 @@ class NeuralBuilder:
         if device is None and (graph or wanted):
             # On CUDA: inputs and outputs in preallocated device buffers, one set per count.
             bound = BoundRunner(session, "cuda" if on_cuda else "cpu", output_like_input=0)
-        return InSwapper(session, spec, read_emap(path), path, bound), session, device
+        return InSwapper(host_session, spec, read_emap(path), path, bound), session, device
 
     def build(self) -> NeuralModels:
         detector = self.detector()

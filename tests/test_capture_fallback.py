@@ -1,0 +1,103 @@
+"""CUDA-graph safety nets, exercised over CPU buffers: a compositing graph whose capture fails
+on one of its first runs falls back to its plain graph (not the whole device path), and the
+host path beside a device path that captures the swapper gets a session of its own
+(onnxruntime replays a captured session's graph on every later run, whatever the feeds)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from tests.onnx_models import make_arcface, make_inswapper, make_scrfd
+from tests.test_devicegraphs import graph_session
+from tests.test_devicepath import astronaut_pair
+from tests.test_neural import session
+from vcamswap.inference import align
+from vcamswap.inference.catalog import CATALOG
+from vcamswap.inference.devicepath import CAPTURE_RUNS, DeviceFaces, DevicePath
+from vcamswap.inference.models import InSwapper
+from vcamswap.inference.onnxfile import read_emap
+from vcamswap.inference.session import DeferredSession
+
+
+class CaptureFailsOnRun:
+    """A session whose ``fail_on``-th run_with_iobinding raises, as a refused capture does."""
+
+    def __init__(self, inner: Any, fail_on: int) -> None:
+        self._inner = inner
+        self._fail_on = fail_on
+        self.runs = 0
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+    def run_with_iobinding(self, binding: Any) -> None:
+        self.runs += 1
+        if self.runs == self._fail_on:
+            raise RuntimeError("CUDA failure 900: operation not permitted when stream is "
+                               "capturing")
+        self._inner.run_with_iobinding(binding)
+
+
+@pytest.fixture(scope="module")
+def models(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("capture-models")
+    make_arcface(folder / "w600k_r50.onnx")
+    make_inswapper(folder / "inswapper_128.onnx", identity=False)
+    make_scrfd(folder / "det_10g.onnx")
+    return folder
+
+
+@pytest.mark.parametrize("fail_on", [1, 2])
+def test_a_capture_that_fails_on_an_early_run_falls_back_to_the_plain_graph(
+        models: Path, fail_on: int, caplog: pytest.LogCaptureFixture) -> None:
+    frame, kps = astronaut_pair()
+    faces = DeviceFaces([align.estimate_norm(k, 128, "arcface_128") for k in kps],
+                        np.zeros((2, 512), np.float32), np.stack([align.feather_mask(128)] * 2))
+    swapper = session(models / "inswapper_128.onnx")
+    plain = DevicePath(graph_session, swapper, CATALOG["inswapper_128"], "cpu").run(frame, faces)
+    made: list[tuple[str, bool]] = []
+
+    def maker(data: bytes, what: str, captured: bool) -> Any:
+        made.append((what, captured))
+        real = graph_session(data)
+        return CaptureFailsOnRun(real, fail_on) if captured and what == "device paste" else real
+
+    path = DevicePath(maker, swapper, CATALOG["inswapper_128"], "cpu", captured=True)
+    for _ in range(CAPTURE_RUNS + 1):
+        assert np.array_equal(path.run(frame, faces), plain), "no frame lost or wrong"
+    warnings = [r.message for r in caplog.records if "capture failed" in r.message]
+    assert len(warnings) == 1 and warnings[0].startswith("device paste")
+    assert ("device paste", False) in made, "the paste fell back to its plain graph"
+    assert ("device crop", False) not in made, "the crop keeps its captured graph"
+
+
+def test_the_host_path_beside_a_captured_swapper_gets_its_own_session(
+        models: Path, tmp_path: Path) -> None:
+    from vcamswap.bench import bench_store
+    from vcamswap.config import AppPaths, Config
+    from vcamswap.processors.engines import neural_loader
+
+    paths = AppPaths.under(tmp_path)
+    config = Config()
+    config.models.cuda_graph = True
+    config.models.device_compositing = "on"
+    loaded = neural_loader(config, bench_store(config, paths, models), paths, ("cpu",))()
+    assert loaded.device is not None
+    host = loaded.swapper._session
+    assert isinstance(host, DeferredSession)
+    assert not host.made, "made only if the host path ever runs (warm-up used the device)"
+    crop = np.full((128, 128, 3), 90, np.uint8)
+    latent = np.full((1, 512), 1.0 / np.sqrt(512.0), np.float32)
+    swapped = loaded.swapper.swap([crop], latent)
+    assert host.made
+    plain = InSwapper(session(models / "inswapper_128.onnx"), CATALOG["inswapper_128"],
+                      read_emap(models / "inswapper_128.onnx"))
+    assert np.array_equal(swapped[0], plain.swap([crop], latent)[0])
+    # without CUDA graphs the host path keeps sharing the one session
+    config.models.cuda_graph = False
+    shared = neural_loader(config, bench_store(config, paths, models), paths, ("cpu",))()
+    assert not isinstance(shared.swapper._session, DeferredSession)
