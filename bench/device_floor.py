@@ -21,6 +21,7 @@ import onnxruntime as ort
 
 from vcamswap.inference import align, devicegraphs
 from vcamswap.inference.session import probe_providers, resolve_providers
+from vcamswap.pipeline.status import percentile
 
 
 def session(data: bytes, providers: list[str], strict: bool = False,
@@ -125,9 +126,9 @@ def measure(sess: Any, feeds: dict[str, Any], outs: dict[str, Any], device: str,
         started = time.perf_counter()
         sess.run_with_iobinding(binding)
         times.append((time.perf_counter() - started) * 1000.0)
-    times = sorted(times[5:])
+    times = times[5:]
     return {"p50_ms": round(statistics.median(times), 3),
-            "p95_ms": round(times[max(int(len(times) * 0.95) - 1, 0)], 3)}
+            "p95_ms": round(percentile(times, 95), 3)}
 
 
 if __name__ == "__main__":

@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
 # Issue 10 measurements on a GPU machine (run from the repository root through the device tool).
-# Wheels (onnxruntime-gpu 1.31.1 and the few pure deps, cp312) arrive as .part1 .. .partN folders
-# made by bench/pack_wheels.sh; each call copies its part into .gpu/parts, this script assembles.
+# Packages (onnxruntime-gpu 1.31.1 and the few the image lacks, cp312, unpacked and xz'd) arrive
+# as .part1 .. .partN folders made by bench/pack_wheels.sh; each call copies its part into
+# /tmp/vcamswap-gpu-work/parts, this script assembles them.
 # Results: $OUT/{nvidia-smi.txt,ort.txt,floor.jsonl,device_floor.jsonl,transfer.jsonl,suite.jsonl}.
-# Usage (device tool): `bash bench/pack_wheels.sh 5` here; one `run` per part K = 1..5 with
-# carry [".partK"] and "mkdir -p /tmp/vcamswap-gpu-work/parts && cp .partK/* /tmp/vcamswap-gpu-work/parts/";
-# then: SKIP_FLOOR=1 OUT=$OUT bash bench/gpu_run.sh (SKIP_FLOOR: the bare-model floors are
+# Usage (device tool): `bash bench/pack_wheels.sh` here (it prints N, 4 for 1.31.1); one `run`
+# per part K = 1..N-1 with carry [".partK"] and "mkdir -p /tmp/vcamswap-gpu-work/parts && cp
+# .partK/* /tmp/vcamswap-gpu-work/parts/", back to back (a machine idle 30 s goes back); the
+# last part's call carries ".partN" and runs this script, which copies it in itself:
+# SKIP_FLOOR=1 OUT=$OUT bash bench/gpu_run.sh (SKIP_FLOOR: the bare-model floors are
 # in BENCHMARKS.md already; ONLY="device" runs the suite's configurations containing "device";
 # TRT=1 adds the TensorRT configuration, bounded by TRT_TIMEOUT seconds). A row ran the device
 # path when its stages_ms.transfer is set; "device compositing failed" in errors.txt means a
@@ -22,10 +25,9 @@ RUNS=${RUNS:-200}
 W=${W:-/tmp/vcamswap-gpu-work}
 mkdir -p "$W/parts" "$OUT"
 for d in .part*/; do [ -d "$d" ] && cp "$d"* "$W/parts/"; done
-if [ ! -d "$W/site" ]; then
-  cat "$W"/parts/part.* > "$W/wheels.tar" && mkdir -p "$W/wheels" \
-    && tar xf "$W/wheels.tar" -C "$W/wheels" \
-    && python3 -m pip install -q --no-deps --target "$W/site" "$W"/wheels/*.whl
+if [ ! -d "$W/site/onnxruntime" ]; then
+  mkdir -p "$W/site" && cat "$W"/parts/part.* | xz -d -T0 | tar xf - -C "$W/site" \
+    || { echo "the parts in $W/parts do not make a whole archive: carry every .partK"; exit 2; }
 fi
 export PYTHONPATH="$W/site:$PWD"
 # onnxruntime-gpu in site/ does not see the image's CUDA 13 and cuDNN wheels (its preload looks

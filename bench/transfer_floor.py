@@ -27,6 +27,7 @@ import numpy as np
 import onnxruntime as ort
 
 from vcamswap.inference.session import probe_providers
+from vcamswap.pipeline.status import percentile
 
 H2D, D2H = 1, 2
 
@@ -46,9 +47,9 @@ def timed(step: Callable[[], object], runs: int) -> dict[str, float]:
         started = time.perf_counter()
         step()
         times.append((time.perf_counter() - started) * 1000.0)
-    times = sorted(times[5:])
+    times = times[5:]
     return {"p50_ms": round(statistics.median(times), 3),
-            "p95_ms": round(times[max(int(len(times) * 0.95) - 1, 0)], 3)}
+            "p95_ms": round(percentile(times, 95), 3)}
 
 
 def main() -> None:
