@@ -7,7 +7,7 @@ import contextlib
 import io
 import logging
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -224,7 +224,7 @@ class DeferredSession:
     that session, whatever the feeds, so a second user needs its own session. The device path
     rarely falls back, so that session is made only when it does."""
 
-    def __init__(self, like: Any, make: Any) -> None:
+    def __init__(self, like: Any, make: Callable[[], Any]) -> None:
         self._like = like
         self._make = make
         self._session: Any = None
