@@ -17,7 +17,8 @@ from tests.test_devicepath import astronaut_pair
 from tests.test_neural import session
 from vcamswap.inference import align
 from vcamswap.inference.catalog import CATALOG
-from vcamswap.inference.devicepath import CAPTURE_RUNS, DeviceFaces, DevicePath
+from vcamswap.inference.devicebind import CAPTURE_RUNS
+from vcamswap.inference.devicepath import DeviceFaces, DevicePath
 from vcamswap.inference.models import InSwapper
 from vcamswap.inference.onnxfile import read_emap
 from vcamswap.inference.session import DeferredSession

@@ -11,8 +11,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import cv2
@@ -21,17 +20,12 @@ import numpy as np
 from vcamswap.inference import devicegraphs
 from vcamswap.inference.align import Matrix
 from vcamswap.inference.catalog import ModelSpec
+from vcamswap.inference.devicebind import Graph, Model, SessionMaker, bind, buffer
 from vcamswap.inference.session import dtype_of, fixed_batch, input_dtype
 from vcamswap.types import BgrImage, NullStageRecorder, StageRecorder
 
-SessionMaker = Callable[[bytes, str, bool], Any]
-"""Creates an onnxruntime session from model bytes with the models' providers: (bytes, name for
-log lines, replay as a CUDA graph)."""
-
 log = logging.getLogger(__name__)
 MAX_SIZES = 3
-CAPTURE_RUNS = 3
-"""Runs of a new captured graph during which a failure falls back to the plain graph."""
 FRAME_SIZED = ("frame", "canvas")
 
 
@@ -57,98 +51,6 @@ class DeviceEnhance:
     refresh: bool = True
 
 
-def _buffer(shape: tuple[int, ...], dtype: Any, device: str, device_id: int) -> Any:
-    """An onnxruntime-owned tensor on ``device`` ('cuda' or 'cpu')."""
-    import onnxruntime as ort
-
-    return ort.OrtValue.ortvalue_from_shape_and_type(list(shape), dtype, device, device_id)
-
-
-def _bind(session: Any, values: list[Any]) -> Any:
-    binding = session.io_binding()
-    inputs = [i.name for i in session.get_inputs()]
-    outputs = [o.name for o in session.get_outputs()]
-    for index, (name, value) in enumerate(zip(inputs + outputs, values, strict=True)):
-        if index < len(inputs):
-            binding.bind_ortvalue_input(name, value)
-        else:
-            binding.bind_ortvalue_output(name, value)
-    return binding
-
-
-@dataclass
-class _Model:
-    """A model session and its IO bindings, one per set of buffers."""
-
-    session: Any
-    bindings: dict[tuple[int, ...], Any] = field(default_factory=dict)
-
-    def run(self, values: list[Any]) -> None:
-        key = tuple(id(v) for v in values)
-        binding = self.bindings.get(key)
-        if binding is None:
-            binding = self.bindings[key] = _bind(self.session, values)
-        self.session.run_with_iobinding(binding)
-
-
-@dataclass
-class _Graph:
-    """A compositing graph. Plain: one session for any frame size and face count. Captured:
-    one session per shape and set of buffers, built with fixed shapes (onnxruntime folds the
-    shape arithmetic away) and replayed as a CUDA graph, which needs fixed addresses."""
-
-    build: Callable[[devicegraphs.Shape], bytes]
-    make: SessionMaker
-    what: str
-    captured: bool
-    entries: dict[tuple[Any, ...], tuple[Any, Any]] = field(default_factory=dict)
-    plain: Any = None
-    trials: dict[tuple[Any, ...], int] = field(default_factory=dict)
-
-    def run(self, shape: tuple[int, int, int], values: list[Any]) -> None:
-        ids = tuple(id(v) for v in values)
-        key = (shape, ids) if self.captured else ids
-        entry = self.entries.get(key)
-        if entry is None:
-            session = self._session(shape)
-            entry = self.entries[key] = (session, _bind(session, values))
-            if self.captured:
-                self.trials[key] = CAPTURE_RUNS
-        if key not in self.trials:
-            entry[0].run_with_iobinding(entry[1])
-            return
-        # onnxruntime captures on one of the first runs; a capture that fails there costs
-        # this graph its CUDA graphs, not the device path
-        try:
-            entry[0].run_with_iobinding(entry[1])
-        except Exception as exc:
-            log.warning("%s: CUDA graph capture failed (%s); running it without", self.what,
-                        exc)
-            self.captured = False
-            self.forget()
-            self.run(shape, values)
-            return
-        self.trials[key] -= 1
-        if not self.trials[key]:
-            del self.trials[key]
-
-    def forget(self) -> None:
-        """Drop the bindings (and the fixed-shape sessions); the plain session stays."""
-        self.entries.clear()
-        self.trials.clear()
-
-    def _session(self, shape: tuple[int, int, int]) -> Any:
-        if self.captured:
-            try:
-                return self.make(self.build(shape), self.what, True)
-            except Exception as exc:  # e.g. a node this provider cannot capture
-                log.warning("%s: no CUDA graph (%s); running it without", self.what, exc)
-                self.captured = False
-        if self.plain is None:
-            self.plain = self.make(self.build(None), self.what, False)
-        return self.plain
-
-
 class DevicePath:
     """Crop -> swap -> paste (-> enhance) on one device with preallocated buffers. Not
     thread-safe: call it from the inference thread only."""
@@ -161,31 +63,31 @@ class DevicePath:
         them as CUDA graphs (``make`` decides what that means for its provider)."""
         self.device = device
         self._device_id = device_id
-        self._swap = _Model(swapper)
+        self._swap = Model(swapper)
         self._swap_dtype = input_dtype(swapper, 0)
         self._latent_dtype = input_dtype(swapper, 1)
         self._face_dtype = dtype_of(swapper.get_outputs()[0])
         self._batch = not fixed_batch(swapper)
         size = swap_spec.input_size
         self._size = size
-        self._crop = _Graph(lambda shape: devicegraphs.crop_graph(
+        self._crop = Graph(lambda shape: devicegraphs.crop_graph(
             size, swap_spec.mean, swap_spec.std, self._swap_dtype, shape), make, "device crop",
             captured)
-        self._paste = _Graph(lambda shape: devicegraphs.paste_graph(
+        self._paste = Graph(lambda shape: devicegraphs.paste_graph(
             size, 0.0, 1.0, self._face_dtype, shape), make, "device paste", captured)
-        self._enhancer: _Model | None = None
+        self._enhancer: Model | None = None
         if enhancer is not None and enhance_spec is not None:
             esize = enhance_spec.input_size
             self._esize = esize
-            self._enhancer = _Model(enhancer)
+            self._enhancer = Model(enhancer)
             self._edtype = input_dtype(enhancer)
             out_dtype = dtype_of(enhancer.get_outputs()[0])
             self._eout_dtype = out_dtype
             spec = enhance_spec
-            self._ecrop = _Graph(lambda shape: devicegraphs.crop_graph(
+            self._ecrop = Graph(lambda shape: devicegraphs.crop_graph(
                 esize, spec.mean, spec.std, self._edtype, shape), make, "device crop 512",
                 captured)
-            self._epaste = _Graph(lambda shape: devicegraphs.paste_graph(
+            self._epaste = Graph(lambda shape: devicegraphs.paste_graph(
                 esize, -1.0, 1.0, out_dtype, shape), make, "device paste 512", captured)
         self._values: dict[tuple[Any, ...], Any] = {}
         self._sizes: set[tuple[int, int]] = set()
@@ -224,7 +126,7 @@ class DevicePath:
         full = (*key, shape)
         value = self._values.get(full)
         if value is None:
-            value = self._values[full] = _buffer(shape, dtype, self.device, self._device_id)
+            value = self._values[full] = buffer(shape, dtype, self.device, self._device_id)
         return value
 
     def _upload(self, key: tuple[Any, ...], array: np.ndarray[Any, Any], dtype: Any) -> Any:
@@ -346,10 +248,10 @@ class DeviceLetterbox:
         device, index = self.device, self._device_id
         # Resize's sizes and Pad's pads are read by the host side of the CUDA kernels: kept
         # in host memory, they need no device-to-host copy and sync per detection.
-        frame = _buffer((h, w, 3), np.uint8, device, index)
-        sizes, pads = _buffer((4,), np.int64, "cpu", 0), _buffer((8,), np.int64, "cpu", 0)
-        blob = _buffer((1, 3, size, size), self._dtype, device, index)
-        letterbox = _bind(self._graph, [frame, sizes, pads, blob])
+        frame = buffer((h, w, 3), np.uint8, device, index)
+        sizes, pads = buffer((4,), np.int64, "cpu", 0), buffer((8,), np.int64, "cpu", 0)
+        blob = buffer((1, 3, size, size), self._dtype, device, index)
+        letterbox = bind(self._graph, [frame, sizes, pads, blob])
         detect = self._detector.io_binding()
         detect.bind_ortvalue_input(self._input, blob)
         for name in self._outputs:
