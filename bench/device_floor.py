@@ -20,6 +20,7 @@ import numpy as np
 import onnxruntime as ort
 
 from vcamswap.inference import align, devicegraphs
+from vcamswap.inference.devicebind import paste_window
 from vcamswap.inference.session import probe_providers, resolve_providers
 from vcamswap.pipeline.status import percentile
 
@@ -41,6 +42,8 @@ def main() -> None:
     parser.add_argument("--providers", default="cuda")
     parser.add_argument("--runs", type=int, default=200)
     parser.add_argument("--size", default="1280x720")
+    parser.add_argument("--face", type=float, default=0.5,
+                        help="face scale: the 112 px ArcFace template times frame height x this")
     args = parser.parse_args()
     providers = list(resolve_providers(args.providers.split(","),
                                        ort.get_available_providers()).providers)
@@ -53,19 +56,26 @@ def main() -> None:
     w, h = (int(v) for v in args.size.split("x"))
     rng = np.random.default_rng(0)
     frame = rng.integers(0, 256, (h, w, 3), dtype=np.uint8)
-    kps = (align.ARCFACE_112 - 56.0) * (h * 0.5 / 112.0) + (w / 2, h / 2)
+    # --face 0.5: the aligned crop spans half the frame height (a face close to a webcam)
+    kps = (align.ARCFACE_112 - 56.0) * (h * args.face / 112.0) + (w / 2, h / 2)
     cases = [("crop 128", 128, n, "crop") for n in (1, 4)] + \
-        [("paste 128", 128, n, "paste") for n in (1, 4)] + [("paste 512", 512, 1, "paste"),
-                                                             ("letterbox 640", 640, 1, "letterbox")]
+        [("paste 128", 128, n, "paste") for n in (1, 4)] + [("paste 512", 512, 1, "paste")] + \
+        [("paste 128 window", 128, n, "window") for n in (1, 4)] + \
+        [("paste 512 window", 512, 1, "window"), ("letterbox 640", 640, 1, "letterbox")]
     variants = ["dynamic", "fixed"] + (["fixed + cuda graph"] if device == "cuda" else [])
     for (label, size, faces, kind), variant in itertools.product(cases, variants):
         if kind == "letterbox" and variant != "dynamic":
             continue  # built for any size only
         shape = None if variant == "dynamic" else (h, w, faces)
+        window: tuple[int, int] | None = None
         if kind == "crop":
             data = devicegraphs.crop_graph(size, 0.0, 255.0, np.float16, shape)
-        elif kind == "paste":
-            data = devicegraphs.paste_graph(size, 0.0, 1.0, np.float16, shape)
+        elif kind in ("paste", "window"):
+            m = align.estimate_norm(kps, size, "arcface_128" if size == 128 else "ffhq_512")
+            window, origin, _side = paste_window([cv2.invertAffineTransform(m)], size, (h, w))
+            if kind == "paste":
+                window = None
+            data = devicegraphs.paste_graph(size, 0.0, 1.0, np.float16, shape, window)
         else:
             data = devicegraphs.letterbox_graph(127.5, 128.0, np.float32)
         placement = "cpu"
@@ -98,6 +108,8 @@ def main() -> None:
                          alpha=np.stack([align.feather_mask(size)] * faces),
                          matrix=np.stack([m] * faces).astype(np.float32),
                          params=np.array([1.0, 0.0], np.float32))
+            if window is not None:
+                feeds["origin"] = np.array(origin, np.int64)
             outs = {"out": ((h, w, 3), np.uint8)}
         try:
             row = measure(sess, feeds, outs, device, args.runs)
@@ -105,6 +117,7 @@ def main() -> None:
             print(json.dumps({"graph": label, "variant": variant, "error": str(exc)[:300]}))
             continue
         print(json.dumps({"graph": label, "faces": faces, "variant": variant,
+                          "window": window if kind == "window" else None,
                           "frame": args.size, "providers": sess.get_providers(),
                           "placement": placement, **row,
                           "onnxruntime": ort.__version__}), flush=True)

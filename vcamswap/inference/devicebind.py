@@ -5,9 +5,11 @@ per shape and set of buffers, with fallbacks when a provider refuses the capture
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
+
+import numpy as np
 
 from vcamswap.inference import devicegraphs
 
@@ -60,20 +62,22 @@ class Graph:
     one session per shape and set of buffers, built with fixed shapes (onnxruntime folds the
     shape arithmetic away) and replayed as a CUDA graph, which needs fixed addresses."""
 
-    build: Callable[[devicegraphs.Shape], bytes]
+    build: Callable[[devicegraphs.Shape, devicegraphs.Window], bytes]
     make: SessionMaker
     what: str
     captured: bool
     entries: dict[tuple[Any, ...], tuple[Any, Any]] = field(default_factory=dict)
-    plain: Any = None
+    plain: dict[devicegraphs.Window, Any] = field(default_factory=dict)
     trials: dict[tuple[Any, ...], int] = field(default_factory=dict)
 
-    def run(self, shape: tuple[int, int, int], values: list[Any]) -> None:
+    def run(self, shape: tuple[int, int, int], values: list[Any],
+            window: devicegraphs.Window = None) -> None:
+        """``window``: the paste graph for that window size (one more session per size)."""
         ids = tuple(id(v) for v in values)
-        key = (shape, ids) if self.captured else ids
+        key = (shape, window, ids) if self.captured else (window, ids)
         entry = self.entries.get(key)
         if entry is None:
-            session = self._session(shape)
+            session = self._session(shape, window)
             entry = self.entries[key] = (session, bind(session, values))
             if self.captured:
                 self.trials[key] = CAPTURE_RUNS
@@ -89,7 +93,7 @@ class Graph:
                         exc)
             self.captured = False
             self.forget()
-            self.run(shape, values)
+            self.run(shape, values, window)
             return
         self.trials[key] -= 1
         if not self.trials[key]:
@@ -100,13 +104,46 @@ class Graph:
         self.entries.clear()
         self.trials.clear()
 
-    def _session(self, shape: tuple[int, int, int]) -> Any:
+    def _session(self, shape: tuple[int, int, int], window: devicegraphs.Window) -> Any:
         if self.captured:
             try:
-                return self.make(self.build(shape), self.what, True)
+                return self.make(self.build(shape, window), self.what, True)
             except Exception as exc:  # e.g. a node this provider cannot capture
                 log.warning("%s: no CUDA graph (%s); running it without", self.what, exc)
                 self.captured = False
-        if self.plain is None:
-            self.plain = self.make(self.build(None), self.what, False)
-        return self.plain
+        plain = self.plain.get(window)
+        if plain is None:
+            plain = self.plain[window] = self.make(self.build(None, window), self.what, False)
+        return plain
+
+
+WINDOW_SIDES = (128, 192, 256, 384, 512, 768, 1024, 1536, 2048)
+"""Square window sizes for the paste: each needs its own session (and CUDA graph), so a face
+that changes size moves through a few of them, not one per pixel."""
+
+
+def paste_window(inverses: Sequence[Any], size: int, frame_hw: tuple[int, int],
+                 keep: int | None = None) -> tuple[devicegraphs.Window, tuple[int, int], int]:
+    """Where a paste of ``size`` px crops (``inverses``: crop pixel -> frame pixel) must work:
+    (window rows and columns, or None for the whole frame; origin top and left; the side
+    chosen, to pass back as ``keep``). The window holds every pixel whose crop coordinate is
+    in [-1, size), the pixels the bilinear sampling can reach, with a pixel to spare; ``keep``
+    (the last side) stays while it holds them and is at most twice the side they need."""
+    h, w = frame_hw
+    corners = np.array([[-1, -1, 1], [size, -1, 1], [-1, size, 1], [size, size, 1]],
+                       np.float64)
+    points = np.concatenate([corners @ np.asarray(m, np.float64).T for m in inverses])
+    top = max(int(np.floor(points[:, 1].min())) - 1, 0)
+    left = max(int(np.floor(points[:, 0].min())) - 1, 0)
+    bottom = min(int(np.ceil(points[:, 1].max())) + 2, h)
+    right = min(int(np.ceil(points[:, 0].max())) + 2, w)
+    need = max(bottom - top, right - left, 1)
+    side = next((s for s in WINDOW_SIDES if s >= need), max(h, w))
+    if keep is not None and need <= keep <= 2 * side:
+        side = keep
+    rows, cols = min(side, h), min(side, w)
+    if (rows, cols) == (h, w):
+        return None, (0, 0), side
+    y0 = min(max(top - (rows - (bottom - top)) // 2, 0), h - rows)
+    x0 = min(max(left - (cols - (right - left)) // 2, 0), w - cols)
+    return (rows, cols), (y0, x0), side

@@ -300,7 +300,7 @@ def paste_graph(size: int, low: float, high: float, face_dtype: Any = np.float32
 
     ``window`` (rows, columns): the blend runs on that part of the frame only, at ``origin``
     (one more input, int64 [2]: top row, left column), which must hold every pixel the faces
-    touch (see ``devicepath.paste_window``); the rest of the frame is copied. Same pixels as
+    touch (see ``devicebind.paste_window``); the rest of the frame is copied. Same pixels as
     the full-frame graph, with the per-pixel work of a face-sized region instead of the frame:
     the window has fixed shape (CUDA graphs), only its place changes, as device data."""
     g = _Builder()

@@ -20,7 +20,7 @@ import numpy as np
 from vcamswap.inference import devicegraphs
 from vcamswap.inference.align import Matrix
 from vcamswap.inference.catalog import ModelSpec
-from vcamswap.inference.devicebind import Graph, Model, SessionMaker, bind, buffer
+from vcamswap.inference.devicebind import Graph, Model, SessionMaker, bind, buffer, paste_window
 from vcamswap.inference.session import dtype_of, fixed_batch, input_dtype
 from vcamswap.types import BgrImage, NullStageRecorder, StageRecorder
 
@@ -70,11 +70,11 @@ class DevicePath:
         self._batch = not fixed_batch(swapper)
         size = swap_spec.input_size
         self._size = size
-        self._crop = Graph(lambda shape: devicegraphs.crop_graph(
+        self._crop = Graph(lambda shape, _window: devicegraphs.crop_graph(
             size, swap_spec.mean, swap_spec.std, self._swap_dtype, shape), make, "device crop",
             captured)
-        self._paste = Graph(lambda shape: devicegraphs.paste_graph(
-            size, 0.0, 1.0, self._face_dtype, shape), make, "device paste", captured)
+        self._paste = Graph(lambda shape, window: devicegraphs.paste_graph(
+            size, 0.0, 1.0, self._face_dtype, shape, window), make, "device paste", captured)
         self._enhancer: Model | None = None
         if enhancer is not None and enhance_spec is not None:
             esize = enhance_spec.input_size
@@ -84,15 +84,17 @@ class DevicePath:
             out_dtype = dtype_of(enhancer.get_outputs()[0])
             self._eout_dtype = out_dtype
             spec = enhance_spec
-            self._ecrop = Graph(lambda shape: devicegraphs.crop_graph(
+            self._ecrop = Graph(lambda shape, _window: devicegraphs.crop_graph(
                 esize, spec.mean, spec.std, self._edtype, shape), make, "device crop 512",
                 captured)
-            self._epaste = Graph(lambda shape: devicegraphs.paste_graph(
-                esize, -1.0, 1.0, out_dtype, shape), make, "device paste 512", captured)
+            self._epaste = Graph(lambda shape, window: devicegraphs.paste_graph(
+                esize, -1.0, 1.0, out_dtype, shape, window), make, "device paste 512",
+                captured)
         self._values: dict[tuple[Any, ...], Any] = {}
         self._sizes: set[tuple[int, int]] = set()
         self._restored: list[tuple[Any, Any]] = []
         self._enhance_matrices: list[Matrix] = []
+        self._sides: dict[str, int] = {}
 
     @property
     def enhances(self) -> bool:
@@ -134,6 +136,16 @@ class DevicePath:
         value.update_inplace(np.ascontiguousarray(array, dtype=dtype))
         return value
 
+    def _window(self, name: str, inverses: Any, size: int,
+                frame_hw: tuple[int, int]) -> tuple[devicegraphs.Window, list[Any]]:
+        """The paste's window for these faces, and its origin buffer ([] for the whole
+        frame): the blend then costs a face-sized region, not the frame."""
+        window, origin, self._sides[name] = paste_window(inverses, size, frame_hw,
+                                                         self._sides.get(name))
+        if window is None:
+            return None, []
+        return window, [self._upload((name,), np.array(origin, np.int64), np.int64)]
+
     def run(self, image: BgrImage, faces: DeviceFaces, enhance: DeviceEnhance | None = None,
             stages: StageRecorder | None = None) -> BgrImage:
         """The frame with every face swapped (and enhanced); ``image`` is not modified.
@@ -172,7 +184,9 @@ class DevicePath:
             target = canvases[turn]
             swap_s += clock() - mark
             mark = clock()
-            self._paste.run((h, w, k), [canvas, face, crop, alpha, matrix, params, target])
+            window, origin = self._window("origin", inverses, size, (h, w))
+            self._paste.run((h, w, k), [canvas, face, crop, alpha, matrix, params, *origin,
+                                        target], window)
             paste_s += clock() - mark
             canvas, turn = target, 1 - turn
         if enhance is not None and self._enhancer is not None:
@@ -212,7 +226,10 @@ class DevicePath:
         for (restored, crop), m in zip(self._restored, self._enhance_matrices, strict=True):
             matrix = self._upload(("ematrix",), m[None], np.float32)
             target = canvases[turn]
-            self._epaste.run(shape, [canvas, restored, crop, alpha, matrix, params, target])
+            window, origin = self._window("eorigin", [cv2.invertAffineTransform(m)], esize,
+                                          shape[:2])
+            self._epaste.run(shape, [canvas, restored, crop, alpha, matrix, params, *origin,
+                                     target], window)
             canvas, turn = target, 1 - turn
         return canvas
 
