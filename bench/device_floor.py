@@ -20,7 +20,8 @@ import numpy as np
 import onnxruntime as ort
 
 from vcamswap.inference import align, devicegraphs
-from vcamswap.inference.devicebind import paste_window
+from vcamswap.inference.devicebind import frame_window
+from vcamswap.inference.devicepath import to_window
 from vcamswap.inference.session import probe_providers, resolve_providers
 from vcamswap.pipeline.status import percentile
 
@@ -67,15 +68,18 @@ def main() -> None:
         if kind == "letterbox" and variant != "dynamic":
             continue  # built for any size only
         shape = None if variant == "dynamic" else (h, w, faces)
-        window: tuple[int, int] | None = None
+        window: tuple[int, int] = (h, w)
+        origin: tuple[int, int] = (0, 0)
         if kind == "crop":
             data = devicegraphs.crop_graph(size, 0.0, 255.0, np.float16, shape)
         elif kind in ("paste", "window"):
             m = align.estimate_norm(kps, size, "arcface_128" if size == 128 else "ffhq_512")
-            window, origin, _side = paste_window([cv2.invertAffineTransform(m)], size, (h, w))
-            if kind == "paste":
-                window = None
-            data = devicegraphs.paste_graph(size, 0.0, 1.0, np.float16, shape, window)
+            found, at, _side = frame_window([(cv2.invertAffineTransform(m), size)], (h, w))
+            if kind == "window" and found is not None:
+                window, origin = found, at
+            if shape is not None:
+                shape = (*window, faces)
+            data = devicegraphs.paste_graph(size, 0.0, 1.0, np.float16, shape)
         else:
             data = devicegraphs.letterbox_graph(127.5, 128.0, np.float32)
         placement = "cpu"
@@ -96,7 +100,8 @@ def main() -> None:
             new_h = size * h // w
             feeds.update(sizes=np.array([1, 3, new_h, size], np.int64),
                          pads=np.array([0, 0, 0, 0, 0, 0, size - new_h, 0], np.int64))
-            outs = {"blob": ((1, 3, size, size), np.float32)}
+            outs: dict[str, tuple[tuple[int, ...], Any]] = {
+                "blob": ((1, 3, size, size), np.float32)}
         elif kind == "crop":
             feeds["inverse"] = np.stack([cv2.invertAffineTransform(m)] * faces).astype(
                 np.float32)
@@ -106,11 +111,14 @@ def main() -> None:
             feeds.update(face=rng.random((faces, 3, size, size)).astype(np.float16),
                          crop=rng.random((faces, size, size, 3)).astype(np.float32) * 255,
                          alpha=np.stack([align.feather_mask(size)] * faces),
-                         matrix=np.stack([m] * faces).astype(np.float32),
                          params=np.array([1.0, 0.0], np.float32))
-            if window is not None:
-                feeds["origin"] = np.array(origin, np.int64)
-            outs = {"out": ((h, w, 3), np.uint8)}
+            # the device path uploads only the window and shifts the matrices to it
+            feeds["frame"] = np.ascontiguousarray(
+                frame[origin[0]:origin[0] + window[0], origin[1]:origin[1] + window[1]])
+            feeds["matrix"] = np.stack(
+                [to_window(m, np.array([origin[1], origin[0]], np.float64))] * faces
+            ).astype(np.float32)
+            outs = {"out": ((*window, 3), np.uint8)}
         try:
             row = measure(sess, feeds, outs, device, args.runs)
         except Exception as exc:

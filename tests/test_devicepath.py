@@ -3,6 +3,7 @@ the IO-bound frame path, run here on the CPU provider and compared with the Open
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 from typing import Any
 
@@ -253,9 +254,11 @@ def test_bench_runs_the_device_path_end_to_end(models: Path, tmp_path: Path) -> 
 
 
 def test_a_source_that_keeps_changing_size_does_not_grow_device_memory(models: Path) -> None:
-    """Frame-sized buffers are kept per frame size, up to three sizes; a fourth releases them
+    """Window-sized buffers are kept per size, up to MAX_SIZES sizes; one more releases them
     (and the graphs' bindings, cached by buffer identity) and the output stays right; the
-    swapper's own buffers stay where they are."""
+    swapper's own buffers stay where they are. (Frames about the face's window side: each
+    size, or its window, is a new buffer size; a size seen again may get another window, so
+    its frame may differ by float rounding of the shifted matrices.)"""
     from vcamswap.inference import devicepath
 
     path = DevicePath(graph_session, session(models / "inswapper_128.onnx"),
@@ -265,18 +268,22 @@ def test_a_source_that_keeps_changing_size_does_not_grow_device_memory(models: P
                         np.zeros((1, 512), np.float32), align.feather_mask(128)[None],
                         color_correction=False)
     expected: dict[tuple[int, int], BgrImage] = {}
-    for size in ((300, 400), (240, 320), (200, 380), (300, 400), (240, 320), (210, 330)):
+    counts: list[int] = []
+    sizes = [(200 + 5 * i, 240 + 5 * i) for i in range(devicepath.MAX_SIZES + 1)]
+    for size in [*sizes, sizes[0], sizes[1], (210, 252)]:
         image = np.ascontiguousarray(frame[:size[0], :size[1]])
         out = path.run(image, faces)
         if size in expected:
-            assert np.array_equal(out, expected[size])
+            assert np.abs(out.astype(int) - expected[size]).max() <= 1
         expected[size] = out
+        counts.append(len(path._sizes))
         assert len(path._sizes) <= devicepath.MAX_SIZES
         frame_sized = [k for k in path._values if k[0] in devicepath.FRAME_SIZED]
         assert len(frame_sized) <= 3 * devicepath.MAX_SIZES  # a frame and two canvases each
+    assert any(b < a for a, b in itertools.pairwise(counts)), "earlier sizes were released"
     swap_buffers = [k for k in path._values if k[0] == "blob"]
     assert len(swap_buffers) == 1, "the swapper's buffers survive (a CUDA graph points at them)"
-    assert not np.array_equal(expected[(300, 400)][:240, :320], frame[:240, :320])
+    assert not np.array_equal(expected[sizes[0]], frame[:200, :240])
 
 
 def test_doctor_says_where_the_neural_engine_composites(tmp_path: Path) -> None:

@@ -1,6 +1,6 @@
-"""The paste graph on a face-sized window of the frame: the same pixels as the full-frame graph
-(exactly), a window that always holds what the faces touch and stays inside the frame, and
-the device path using it for the swap and the enhancer."""
+"""The device path's frame window: only the part of the frame the faces reach goes to the
+device and back. The window always holds what the faces' crops and pastes touch and stays
+inside the frame; the graphs on it, with shifted matrices, give the whole frame's pixels."""
 
 from __future__ import annotations
 
@@ -17,8 +17,8 @@ from tests.test_devicepath import astronaut_pair
 from tests.test_neural import session
 from vcamswap.inference import align, devicegraphs, devicepath
 from vcamswap.inference.catalog import CATALOG
-from vcamswap.inference.devicebind import WINDOW_SIDES, paste_window
-from vcamswap.inference.devicepath import DeviceEnhance, DeviceFaces, DevicePath
+from vcamswap.inference.devicebind import WINDOW_SIDES, frame_window
+from vcamswap.inference.devicepath import DeviceEnhance, DeviceFaces, DevicePath, to_window
 
 
 def feeds(frame: np.ndarray[Any, Any], matrices: list[align.Matrix],
@@ -40,19 +40,40 @@ def feeds(frame: np.ndarray[Any, Any], matrices: list[align.Matrix],
     [(-150.0, -110.0)],              # partly off the top-left corner
     [(170.0, 100.0)],                # partly off the bottom-right corner
 ])
-def test_windowed_paste_equals_the_full_frame_paste(shifts: list[tuple[float, float]]) -> None:
+def test_crop_and_paste_on_the_window_match_the_whole_frame(
+        shifts: list[tuple[float, float]]) -> None:
+    """The graphs on the uploaded window with matrices shifted to it: the crops and the pasted
+    window are those of the whole frame (to float rounding of the shifted matrices), and
+    nothing outside the window changes in the whole-frame paste."""
     frame = smooth_frame(360, 480, seed=3)
     matrices = [align.estimate_norm(KPS + np.array(s) + (80, 60), 128, "arcface_128")
                 for s in shifts]
-    inputs = feeds(frame, matrices)
-    full, = graph_session(devicegraphs.paste_graph(128, 0.0, 1.0)).run(None, inputs)
-    window, origin, _side = paste_window([cv2.invertAffineTransform(m) for m in matrices], 128,
-                                         frame.shape[:2])
+    window, (top, left), _side = frame_window(
+        [(cv2.invertAffineTransform(m), 128) for m in matrices], frame.shape[:2])
     assert window is not None and window[0] * window[1] < frame.shape[0] * frame.shape[1]
-    windowed, = graph_session(devicegraphs.paste_graph(128, 0.0, 1.0, window=window)).run(
-        None, {**inputs, "origin": np.array(origin, np.int64)})
+    rows, cols = window
+    part = np.ascontiguousarray(frame[top:top + rows, left:left + cols])
+    shift = np.array([left, top], np.float64)
+    moved = [to_window(m, shift) for m in matrices]
+    crop = graph_session(devicegraphs.crop_graph(128, 0.0, 255.0))
+
+    def inverses(ms: list[align.Matrix]) -> np.ndarray[Any, Any]:
+        return np.stack([cv2.invertAffineTransform(m) for m in ms]).astype(np.float32)
+
+    _, crops_full = crop.run(None, {"frame": frame, "inverse": inverses(matrices)})
+    _, crops_part = crop.run(None, {"frame": part, "inverse": inverses(moved)})
+    assert np.abs(crops_full - crops_part).max() < 0.05
+    inputs = feeds(frame, matrices)
+    paste = graph_session(devicegraphs.paste_graph(128, 0.0, 1.0))
+    full, = paste.run(None, inputs)
+    windowed, = paste.run(None, {**inputs, "frame": part,
+                                 "matrix": np.stack(moved).astype(np.float32)})
     assert not np.array_equal(full, frame)
-    assert np.array_equal(windowed, full)
+    outside = np.ones(frame.shape[:2], bool)
+    outside[top:top + rows, left:left + cols] = False
+    assert np.array_equal(full[outside], frame[outside])
+    diff = np.abs(windowed.astype(int) - full[top:top + rows, left:left + cols])
+    assert diff.max() <= 1 and diff.mean() < 0.01
 
 
 def test_the_window_holds_every_pixel_a_face_can_touch_and_stays_in_the_frame() -> None:
@@ -63,7 +84,7 @@ def test_the_window_holds_every_pixel_a_face_can_touch_and_stays_in_the_frame() 
         scale, angle = rng.uniform(0.3, 4.0), rng.uniform(-60, 60)
         inverse = cv2.getRotationMatrix2D((64.0, 64.0), angle, scale)
         inverse[:, 2] += centre - 64.0  # crop centre -> frame point
-        window, origin, side = paste_window([inverse], 128, (h, w))
+        window, origin, side = frame_window([(inverse, 128)], (h, w))
         if window is None:
             assert side >= min(h, w)
             continue
@@ -82,12 +103,13 @@ def test_the_window_side_comes_from_a_few_sizes_and_keeps_its_size_while_it_fits
     h, w = 720, 1280
     small = cv2.getRotationMatrix2D((0.0, 0.0), 0.0, 1.5)  # a 192 px face at the corner
     small[:, 2] = (500.0, 300.0)
-    window, _origin, side = paste_window([small], 128, (h, w))
+    window, _origin, side = frame_window([(small, 128)], (h, w))
     assert side in WINDOW_SIDES and window == (side, side) and side >= 192
-    assert paste_window([small], 128, (h, w), keep=384)[2] == 384, "still fits: no new graph"
-    assert paste_window([small], 128, (h, w), keep=1024)[2] == side, "far too big: shrinks"
+    assert frame_window([(small, 128)], (h, w), keep=384)[2] == 384, "still fits: no rebuild"
+    assert frame_window([(small, 128)], (h, w), keep=1024)[2] == side, "far too big: shrinks"
+    assert frame_window([(small, 128), (small, 512)], (h, w))[2] > side, "enhancer crops too"
     huge = cv2.getRotationMatrix2D((0.0, 0.0), 0.0, 9.0)
-    assert paste_window([huge], 128, (h, w))[0] is None, "a frame-sized face: whole frame"
+    assert frame_window([(huge, 128)], (h, w))[0] is None, "a frame-sized face: whole frame"
 
 
 @pytest.fixture(scope="module")
@@ -98,34 +120,39 @@ def models(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return folder
 
 
-def test_the_device_path_pastes_faces_and_enhancer_through_windows(
+def test_the_device_path_uploads_and_pastes_only_the_window(
         models: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Swap and enhancer pastes through windows give the frame the full-frame graphs give."""
-    frame, kps = astronaut_pair()
+    """Swap and enhancer (refreshed, then re-pasted) through the window give the frame the
+    whole-frame path gives, with a window-sized frame buffer on the device."""
+    pair, kps = astronaut_pair()  # two faces in the top-left part of a 1080p frame
+    frame = cv2.copyMakeBorder(pair, 40, 1080 - 40 - pair.shape[0], 60,
+                               1920 - 60 - pair.shape[1], cv2.BORDER_REFLECT)
+    kps = [k + np.array([60.0, 40.0]) for k in kps]
     faces = DeviceFaces([align.estimate_norm(k, 128, "arcface_128") for k in kps],
                         np.zeros((2, 512), np.float32), np.stack([align.feather_mask(128)] * 2))
-    enhance = DeviceEnhance([align.estimate_norm(k, 512, "ffhq_512") for k in kps],
-                            align.feather_mask(512))
-    made: list[bytes] = []
+    alpha = align.feather_mask(512)
+    matrices = [align.estimate_norm(k, 512, "ffhq_512") for k in kps]
+    far = [k + np.array([900.0, 500.0]) for k in kps]
+    moved = DeviceFaces([align.estimate_norm(k, 128, "arcface_128") for k in far],
+                        faces.latents, faces.alphas)
+    moved_512 = [align.estimate_norm(k, 512, "ffhq_512") for k in far]
 
-    def maker(data: bytes, what: str, captured: bool) -> Any:
-        made.append(data)
-        return graph_session(data)
-
-    def run() -> np.ndarray[Any, Any]:
-        path = DevicePath(maker, session(models / "inswapper_128.onnx"),
+    def run() -> tuple[list[np.ndarray[Any, Any]], list[tuple[int, ...]]]:
+        path = DevicePath(graph_session, session(models / "inswapper_128.onnx"),
                           CATALOG["inswapper_128"], "cpu",
                           enhancer=session(models / "GFPGANv1.4.onnx"),
                           enhance_spec=CATALOG["gfpgan_1.4"])
-        out: np.ndarray[Any, Any] = path.run(frame, faces, enhance)
-        return out
+        outs = [path.run(frame, faces, DeviceEnhance(matrices, alpha, True))]
+        # the next frame re-pastes the restored crops where they were, though the faces moved
+        outs.append(path.run(frame, moved, DeviceEnhance(moved_512, alpha, False)))
+        return outs, [key[-1] for key in path._values if key[0] == "frame"]
 
-    windowed = run()
-    assert any(b"origin" in data for data in made), "the pastes took windows"
-    monkeypatch.setattr(devicepath, "paste_window",
-                        lambda *_args, **_kw: (None, (0, 0), 0))
-    made.clear()
-    full = run()
-    assert not any(b"origin" in data for data in made)
-    assert not np.array_equal(full, frame)
-    assert np.array_equal(windowed, full)
+    windowed, shapes = run()
+    assert all(s[0] * s[1] < frame.shape[0] * frame.shape[1] for s in shapes)
+    monkeypatch.setattr(devicepath, "frame_window", lambda *_a, **_k: (None, (0, 0), 0))
+    full, full_shapes = run()
+    assert full_shapes == [frame.shape]
+    for a, b in zip(windowed, full, strict=True):
+        assert not np.array_equal(b, frame)
+        diff = np.abs(a.astype(int) - b.astype(int))
+        assert diff.max() <= 2 and diff.mean() < 0.01

@@ -62,22 +62,20 @@ class Graph:
     one session per shape and set of buffers, built with fixed shapes (onnxruntime folds the
     shape arithmetic away) and replayed as a CUDA graph, which needs fixed addresses."""
 
-    build: Callable[[devicegraphs.Shape, devicegraphs.Window], bytes]
+    build: Callable[[devicegraphs.Shape], bytes]
     make: SessionMaker
     what: str
     captured: bool
     entries: dict[tuple[Any, ...], tuple[Any, Any]] = field(default_factory=dict)
-    plain: dict[devicegraphs.Window, Any] = field(default_factory=dict)
+    plain: Any = None
     trials: dict[tuple[Any, ...], int] = field(default_factory=dict)
 
-    def run(self, shape: tuple[int, int, int], values: list[Any],
-            window: devicegraphs.Window = None) -> None:
-        """``window``: the paste graph for that window size (one more session per size)."""
+    def run(self, shape: tuple[int, int, int], values: list[Any]) -> None:
         ids = tuple(id(v) for v in values)
-        key = (shape, window, ids) if self.captured else (window, ids)
+        key = (shape, ids) if self.captured else ids
         entry = self.entries.get(key)
         if entry is None:
-            session = self._session(shape, window)
+            session = self._session(shape)
             entry = self.entries[key] = (session, bind(session, values))
             if self.captured:
                 self.trials[key] = CAPTURE_RUNS
@@ -93,7 +91,7 @@ class Graph:
                         exc)
             self.captured = False
             self.forget()
-            self.run(shape, values, window)
+            self.run(shape, values)
             return
         self.trials[key] -= 1
         if not self.trials[key]:
@@ -104,35 +102,35 @@ class Graph:
         self.entries.clear()
         self.trials.clear()
 
-    def _session(self, shape: tuple[int, int, int], window: devicegraphs.Window) -> Any:
+    def _session(self, shape: tuple[int, int, int]) -> Any:
         if self.captured:
             try:
-                return self.make(self.build(shape, window), self.what, True)
+                return self.make(self.build(shape), self.what, True)
             except Exception as exc:  # e.g. a node this provider cannot capture
                 log.warning("%s: no CUDA graph (%s); running it without", self.what, exc)
                 self.captured = False
-        plain = self.plain.get(window)
-        if plain is None:
-            plain = self.plain[window] = self.make(self.build(None, window), self.what, False)
-        return plain
+        if self.plain is None:
+            self.plain = self.make(self.build(None), self.what, False)
+        return self.plain
 
 
 WINDOW_SIDES = (128, 192, 256, 384, 512, 768, 1024, 1536, 2048)
-"""Square window sizes for the paste: each needs its own session (and CUDA graph), so a face
-that changes size moves through a few of them, not one per pixel."""
+"""Square window sides: each window size needs its own buffers (and, with CUDA graphs, its
+own sessions), so a face that changes size moves through a few of them, not one per pixel."""
 
 
-def paste_window(inverses: Sequence[Any], size: int, frame_hw: tuple[int, int],
-                 keep: int | None = None) -> tuple[devicegraphs.Window, tuple[int, int], int]:
-    """Where a paste of ``size`` px crops (``inverses``: crop pixel -> frame pixel) must work:
-    (window rows and columns, or None for the whole frame; origin top and left; the side
-    chosen, to pass back as ``keep``). The window holds every pixel whose crop coordinate is
-    in [-1, size), the pixels the bilinear sampling can reach, with a pixel to spare; ``keep``
-    (the last side) stays while it holds them and is at most twice the side they need."""
+def frame_window(footprints: Sequence[tuple[Any, int]], frame_hw: tuple[int, int],
+                 keep: int | None = None) -> tuple[tuple[int, int] | None, tuple[int, int], int]:
+    """The part of the frame the device path needs for ``footprints`` (crop pixel -> frame
+    pixel matrix, crop size): (rows and columns, or None for the whole frame; top and left;
+    the side chosen, to pass back as ``keep``). It holds every frame pixel whose crop
+    coordinate is in [-1, size), all that bilinear sampling reads from or writes to, with a
+    pixel to spare; ``keep`` (the last side) stays while it holds them and is at most twice
+    the side they need, so a face that moves a little keeps its buffers and graphs."""
     h, w = frame_hw
-    corners = np.array([[-1, -1, 1], [size, -1, 1], [-1, size, 1], [size, size, 1]],
-                       np.float64)
-    points = np.concatenate([corners @ np.asarray(m, np.float64).T for m in inverses])
+    points = np.concatenate([
+        np.array([[-1, -1, 1], [size, -1, 1], [-1, size, 1], [size, size, 1]], np.float64)
+        @ np.asarray(inverse, np.float64).T for inverse, size in footprints])
     top = max(int(np.floor(points[:, 1].min())) - 1, 0)
     left = max(int(np.floor(points[:, 0].min())) - 1, 0)
     bottom = min(int(np.ceil(points[:, 1].max())) + 2, h)

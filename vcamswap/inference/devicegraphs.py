@@ -286,23 +286,13 @@ def _sharpen(g: _Builder, image: str, amount: str) -> str:
     return g.op("Clip", sharp, g.const(0.0), g.const(255.0))
 
 
-Window = tuple[int, int] | None
-"""(rows, columns) of the part of the frame a paste graph works on, or None for all of it."""
-
-
 def paste_graph(size: int, low: float, high: float, face_dtype: Any = np.float32,
-                shape: Shape = None, window: Window = None) -> bytes:
+                shape: Shape = None) -> bytes:
     """Inputs: ``frame`` uint8 [H, W, 3] BGR; ``face`` [N, 3, S, S] (the model's output: RGB in
     low..high); ``crop`` float [N, S, S, 3] (the target crops, BGR 0..255); ``alpha`` float
     [N, S, S] (each face's paste mask); ``matrix`` float [N, 2, 3] (frame pixel -> crop pixel);
     ``params`` float [2]: colour transfer on (>= 0.5) and sharpening amount. Output ``out``
-    uint8 [H, W, 3]: the faces pasted in order, each over the ones before (as the CPU path).
-
-    ``window`` (rows, columns): the blend runs on that part of the frame only, at ``origin``
-    (one more input, int64 [2]: top row, left column), which must hold every pixel the faces
-    touch (see ``devicebind.paste_window``); the rest of the frame is copied. Same pixels as
-    the full-frame graph, with the per-pixel work of a face-sized region instead of the frame:
-    the window has fixed shape (CUDA graphs), only its place changes, as device data."""
+    uint8 [H, W, 3]: the faces pasted in order, each over the ones before (as the CPU path)."""
     g = _Builder()
     span = g.const(high - low)
     face = g.op("Div", g.op("Sub", g.op("Cast", "face", to=1), g.const(low)), span)
@@ -323,23 +313,15 @@ def paste_graph(size: int, low: float, high: float, face_dtype: Any = np.float32
     bgr = g.op("Gather", sharp, g.const([2, 1, 0], np.int64), axis=1)
     rgba = g.op("Concat", bgr, g.op("Unsqueeze", "alpha", g.const([1], np.int64)), axis=1)
     table = _padded_table(g, g.op("Transpose", rgba, perm=[0, 2, 3, 1]), 4)
-    # Every frame (or window) pixel through each face's matrix: [N, H, W] crop coordinates.
+    # Every frame pixel through each face's matrix: [N, H, W] crop coordinates.
+    dims = g.op("Shape", "frame")
+    h = g.op("Gather", dims, g.const(0, np.int64), axis=0)
+    w = g.op("Gather", dims, g.const(1, np.int64), axis=0)
     zero_i, one_i = g.const(0, np.int64), g.const(1, np.int64)
-    if window is None:
-        base_image = "frame"
-        dims = g.op("Shape", "frame")
-        h = g.op("Gather", dims, g.const(0, np.int64), axis=0)
-        w = g.op("Gather", dims, g.const(1, np.int64), axis=0)
-        cols = g.op("Range", zero_i, w, one_i)
-        rows = g.op("Range", zero_i, h, one_i)
-    else:  # the window's frame coordinates: origin + 0..size - 1 along each axis
-        rows = g.op("Add", g.const(np.arange(window[0]), np.int64),
-                    g.op("Gather", "origin", zero_i, axis=0))
-        cols = g.op("Add", g.const(np.arange(window[1]), np.int64),
-                    g.op("Gather", "origin", one_i, axis=0))
-        base_image = g.op("Gather", g.op("Gather", "frame", rows, axis=0), cols, axis=1)
-    xs = g.op("Unsqueeze", g.op("Cast", cols, to=1), g.const([0], np.int64))  # [1, W]
-    ys = g.op("Unsqueeze", g.op("Cast", rows, to=1), g.const([1], np.int64))  # [H, 1]
+    xs = g.op("Cast", g.op("Range", zero_i, w, one_i), to=1)
+    ys = g.op("Cast", g.op("Range", zero_i, h, one_i), to=1)
+    xs = g.op("Unsqueeze", xs, g.const([0], np.int64))  # [1, W]
+    ys = g.op("Unsqueeze", ys, g.const([1], np.int64))  # [H, 1]
     m = g.ops("Split", [g.op("Reshape", "matrix", g.const([-1, 6, 1], np.int64)),
                         g.const([1] * 6, np.int64)], 6, axis=1)  # six [N, 1, 1]
     u = g.op("Add", g.op("Add", g.op("Mul", m[0], xs), g.op("Mul", m[1], ys)), m[2])
@@ -358,29 +340,17 @@ def paste_graph(size: int, low: float, high: float, face_dtype: Any = np.float32
     total = g.op("Exp", g.op("ReduceSum", keep, g.const([0], np.int64), keepdims=0))
     layers = g.op("ReduceSum", g.op("Mul", g.op("Mul", colour, alpha), after),
                   g.const([0], np.int64), keepdims=0)
-    blended = g.op("Add", g.op("Mul", g.op("Cast", base_image, to=1), total), layers)
+    blended = g.op("Add", g.op("Mul", g.op("Cast", "frame", to=1), total), layers)
     rounded = g.op("Round", g.op("Clip", blended, g.const(0.0), g.const(255.0)))
+    g.op("Cast", rounded, to=2, out="out")
     h, w, n = _dims(shape)
-    inputs = [_value("frame", np.uint8, [h, w, 3]),
-              _value("face", face_dtype, [n, 3, size, size]),
-              _value("crop", np.float32, [n, size, size, 3]),
-              _value("alpha", np.float32, [n, size, size]),
-              _value("matrix", np.float32, [n, 2, 3]),
-              _value("params", np.float32, [2])]
-    if window is None:
-        g.op("Cast", rounded, to=2, out="out")
-    else:  # the blended window back into a copy of the frame
-        from onnx import TensorProto, helper
-
-        rh, rw = window
-        index_rows = g.op("Expand", g.op("Reshape", rows, g.const([rh, 1, 1], np.int64)),
-                          g.const([rh, rw, 1], np.int64))
-        index_cols = g.op("Expand", g.op("Reshape", cols, g.const([1, rw, 1], np.int64)),
-                          g.const([rh, rw, 1], np.int64))
-        indices = g.op("Concat", index_rows, index_cols, axis=2)
-        g.op("ScatterND", "frame", indices, g.op("Cast", rounded, to=2), out="out")
-        inputs.append(helper.make_tensor_value_info("origin", TensorProto.INT64, [2]))
-    return g.model(inputs, [_value("out", np.uint8, [h, w, 3])], "vcamswap_paste")
+    return g.model([_value("frame", np.uint8, [h, w, 3]),
+                    _value("face", face_dtype, [n, 3, size, size]),
+                    _value("crop", np.float32, [n, size, size, 3]),
+                    _value("alpha", np.float32, [n, size, size]),
+                    _value("matrix", np.float32, [n, 2, 3]),
+                    _value("params", np.float32, [2])],
+                   [_value("out", np.uint8, [h, w, 3])], "vcamswap_paste")
 
 
 def letterbox_graph(mean: float, std: float, blob_dtype: Any = np.float32) -> bytes:

@@ -20,12 +20,12 @@ import numpy as np
 from vcamswap.inference import devicegraphs
 from vcamswap.inference.align import Matrix
 from vcamswap.inference.catalog import ModelSpec
-from vcamswap.inference.devicebind import Graph, Model, SessionMaker, bind, buffer, paste_window
+from vcamswap.inference.devicebind import Graph, Model, SessionMaker, bind, buffer, frame_window
 from vcamswap.inference.session import dtype_of, fixed_batch, input_dtype
 from vcamswap.types import BgrImage, NullStageRecorder, StageRecorder
 
 log = logging.getLogger(__name__)
-MAX_SIZES = 3
+MAX_SIZES = 6
 FRAME_SIZED = ("frame", "canvas")
 
 
@@ -70,11 +70,11 @@ class DevicePath:
         self._batch = not fixed_batch(swapper)
         size = swap_spec.input_size
         self._size = size
-        self._crop = Graph(lambda shape, _window: devicegraphs.crop_graph(
+        self._crop = Graph(lambda shape: devicegraphs.crop_graph(
             size, swap_spec.mean, swap_spec.std, self._swap_dtype, shape), make, "device crop",
             captured)
-        self._paste = Graph(lambda shape, window: devicegraphs.paste_graph(
-            size, 0.0, 1.0, self._face_dtype, shape, window), make, "device paste", captured)
+        self._paste = Graph(lambda shape: devicegraphs.paste_graph(
+            size, 0.0, 1.0, self._face_dtype, shape), make, "device paste", captured)
         self._enhancer: Model | None = None
         if enhancer is not None and enhance_spec is not None:
             esize = enhance_spec.input_size
@@ -84,17 +84,16 @@ class DevicePath:
             out_dtype = dtype_of(enhancer.get_outputs()[0])
             self._eout_dtype = out_dtype
             spec = enhance_spec
-            self._ecrop = Graph(lambda shape, _window: devicegraphs.crop_graph(
+            self._ecrop = Graph(lambda shape: devicegraphs.crop_graph(
                 esize, spec.mean, spec.std, self._edtype, shape), make, "device crop 512",
                 captured)
-            self._epaste = Graph(lambda shape, window: devicegraphs.paste_graph(
-                esize, -1.0, 1.0, out_dtype, shape, window), make, "device paste 512",
-                captured)
+            self._epaste = Graph(lambda shape: devicegraphs.paste_graph(
+                esize, -1.0, 1.0, out_dtype, shape), make, "device paste 512", captured)
         self._values: dict[tuple[Any, ...], Any] = {}
         self._sizes: set[tuple[int, int]] = set()
         self._restored: list[tuple[Any, Any]] = []
         self._enhance_matrices: list[Matrix] = []
-        self._sides: dict[str, int] = {}
+        self._side: int | None = None
 
     @property
     def enhances(self) -> bool:
@@ -102,16 +101,17 @@ class DevicePath:
         return self._enhancer is not None
 
     def _forget_old_sizes(self, size: tuple[int, int]) -> None:
-        """Frame-sized buffers are kept per frame size (a camera that switches between two
-        modes reuses them); past MAX_SIZES sizes they are released with the compositing
-        graphs' bindings (cached by buffer identity, so they must go together), so a source
-        that keeps changing size cannot grow device memory without bound. The models' own
+        """Window-sized buffers are kept per window size (a face going back and forth
+        between two window sides, or a camera that switches modes, reuses them); past
+        MAX_SIZES sizes they are released with the compositing graphs' bindings (cached by
+        buffer identity, so they must go together), so a source that keeps changing size
+        cannot grow device memory without bound. The models' own
         buffers do not depend on the frame size and stay: a swapper replayed as a CUDA graph
         keeps pointing at them."""
         if size in self._sizes:
             return
         if len(self._sizes) >= MAX_SIZES:
-            log.info("device compositing: frame size changed again (%dx%d); releasing the "
+            log.info("device compositing: window size changed again (%dx%d); releasing the "
                      "buffers of %d earlier sizes", size[1], size[0], len(self._sizes))
             for key in [k for k in self._values if k[0] in FRAME_SIZED]:
                 del self._values[key]
@@ -136,28 +136,33 @@ class DevicePath:
         value.update_inplace(np.ascontiguousarray(array, dtype=dtype))
         return value
 
-    def _window(self, name: str, inverses: Any, size: int,
-                frame_hw: tuple[int, int]) -> tuple[devicegraphs.Window, list[Any]]:
-        """The paste's window for these faces, and its origin buffer ([] for the whole
-        frame): the blend then costs a face-sized region, not the frame."""
-        window, origin, self._sides[name] = paste_window(inverses, size, frame_hw,
-                                                         self._sides.get(name))
-        if window is None:
-            return None, []
-        return window, [self._upload((name,), np.array(origin, np.int64), np.int64)]
+    def _window(self, image: BgrImage, faces: DeviceFaces,
+                enhance: DeviceEnhance | None) -> tuple[tuple[int, int], tuple[int, int]]:
+        """The part of the frame this frame's work reads and writes: every face's crop and
+        paste (and the enhancer's); (rows, columns), (top, left)."""
+        footprints = [(cv2.invertAffineTransform(m), self._size) for m in faces.matrices]
+        if enhance is not None and self._enhancer is not None:
+            pasted = enhance.matrices if self._refreshes(enhance) else self._enhance_matrices
+            footprints += [(cv2.invertAffineTransform(m), self._esize) for m in pasted]
+        h, w = image.shape[:2]
+        window, origin, self._side = frame_window(footprints, (h, w), self._side)
+        return window or (h, w), origin
 
     def run(self, image: BgrImage, faces: DeviceFaces, enhance: DeviceEnhance | None = None,
             stages: StageRecorder | None = None) -> BgrImage:
         """The frame with every face swapped (and enhanced); ``image`` is not modified.
-        ``stages`` gets transfer (upload + download), swap (crops + swapper), paste, enhance
-        in milliseconds (each run returns when its device work is done)."""
+        Only the window of the frame the faces reach goes to the device and back; the graphs
+        work in its coordinates (matrices shifted by its origin). ``stages`` gets transfer
+        (upload, download, the copy of the frame), swap (crops + swapper), paste, enhance in
+        milliseconds (each run returns when its device work is done)."""
         recorder = stages or NullStageRecorder()
         clock = time.perf_counter
-        h, w = image.shape[:2]
+        started = clock()
+        (h, w), (top, left) = self._window(image, faces, enhance)
+        shift = np.array([left, top], np.float64)
         self._forget_old_sizes((h, w))
         count = len(faces.matrices)
-        started = clock()
-        frame = self._upload(("frame",), image, np.uint8)
+        frame = self._upload(("frame",), image[top:top + h, left:left + w], np.uint8)
         transfer = clock() - started
         swap_s = paste_s = 0.0
         canvases = [self._value(("canvas", i), (h, w, 3), np.uint8) for i in range(2)]
@@ -167,14 +172,15 @@ class DevicePath:
         params = self._upload(("params",), np.array(
             [1.0 if faces.color_correction else 0.0, faces.sharpness], np.float32), np.float32)
         for start in range(0, count, step):
-            chosen = slice(start, start + step)
-            matrices = np.stack(faces.matrices[chosen]).astype(np.float32)
-            inverses = np.stack([cv2.invertAffineTransform(m) for m in faces.matrices[chosen]])
+            chosen = [to_window(m, shift) for m in faces.matrices[start:start + step]]
+            matrices = np.stack(chosen).astype(np.float32)
+            inverses = np.stack([cv2.invertAffineTransform(m) for m in chosen])
             k = len(matrices)
             inverse = self._upload(("inverse",), inverses, np.float32)
             matrix = self._upload(("matrix",), matrices, np.float32)
-            latent = self._upload(("latent",), faces.latents[chosen], self._latent_dtype)
-            alpha = self._upload(("alpha",), faces.alphas[chosen], np.float32)
+            latent = self._upload(("latent",), faces.latents[start:start + step],
+                                  self._latent_dtype)
+            alpha = self._upload(("alpha",), faces.alphas[start:start + step], np.float32)
             blob = self._value(("blob",), (k, 3, size, size), self._swap_dtype)
             crop = self._value(("crop",), (k, size, size, 3), np.float32)
             face = self._value(("face",), (k, 3, size, size), self._face_dtype)
@@ -184,38 +190,43 @@ class DevicePath:
             target = canvases[turn]
             swap_s += clock() - mark
             mark = clock()
-            window, origin = self._window("origin", inverses, size, (h, w))
-            self._paste.run((h, w, k), [canvas, face, crop, alpha, matrix, params, *origin,
-                                        target], window)
+            self._paste.run((h, w, k), [canvas, face, crop, alpha, matrix, params, target])
             paste_s += clock() - mark
             canvas, turn = target, 1 - turn
         if enhance is not None and self._enhancer is not None:
             mark = clock()
-            canvas = self._run_enhancer(canvas, canvases, turn, enhance)
+            canvas = self._run_enhancer(canvas, canvases, turn, enhance, shift)
             recorder.record_stage("enhance", (clock() - mark) * 1000.0)
         mark = clock()
-        result: BgrImage = canvas.numpy()
-        if self.device == "cpu":
-            result = np.array(result, copy=True)
+        result: BgrImage = image.copy()
+        result[top:top + h, left:left + w] = canvas.numpy()
         transfer += clock() - mark
         recorder.record_stage("swap", swap_s * 1000.0)
         recorder.record_stage("paste", paste_s * 1000.0)
         recorder.record_stage("transfer", transfer * 1000.0)
         return result
 
+    def _refreshes(self, enhance: DeviceEnhance) -> bool:
+        """Whether this frame runs the enhancer (else its last restored crops are re-pasted
+        where they were restored)."""
+        return enhance.refresh or len(self._restored) != len(enhance.matrices)
+
     def _run_enhancer(self, canvas: Any, canvases: list[Any], turn: int,
-                      enhance: DeviceEnhance) -> Any:
+                      enhance: DeviceEnhance, shift: np.ndarray[Any, Any]) -> Any:
+        """``enhance.matrices`` are frame coordinates; restored crops kept from the last
+        refresh are re-pasted with their own matrices, shifted to this frame's window."""
         assert self._enhancer is not None
         esize = self._esize
         shape = (*canvas.shape()[:2], 1)
         alpha = self._upload(("ealpha",), enhance.alpha[None], np.float32)
         params = self._upload(("eparams",), np.zeros(2, np.float32), np.float32)
-        if enhance.refresh or len(self._restored) != len(enhance.matrices):
+        if self._refreshes(enhance):
             self._restored = []
             blob = self._value(("eblob",), (1, 3, esize, esize), self._edtype)
             for index, m in enumerate(enhance.matrices):
-                inverse = self._upload(("einverse",), cv2.invertAffineTransform(m)[None],
-                                       np.float32)
+                inverse = self._upload(
+                    ("einverse",), cv2.invertAffineTransform(to_window(m, shift))[None],
+                    np.float32)
                 crop = self._value(("ecrop", index), (1, esize, esize, 3), np.float32)
                 restored = self._value(("erestored", index), (1, 3, esize, esize),
                                        self._eout_dtype)
@@ -224,14 +235,18 @@ class DevicePath:
                 self._restored.append((restored, crop))
             self._enhance_matrices = list(enhance.matrices)
         for (restored, crop), m in zip(self._restored, self._enhance_matrices, strict=True):
-            matrix = self._upload(("ematrix",), m[None], np.float32)
+            matrix = self._upload(("ematrix",), to_window(m, shift)[None], np.float32)
             target = canvases[turn]
-            window, origin = self._window("eorigin", [cv2.invertAffineTransform(m)], esize,
-                                          shape[:2])
-            self._epaste.run(shape, [canvas, restored, crop, alpha, matrix, params, *origin,
-                                     target], window)
+            self._epaste.run(shape, [canvas, restored, crop, alpha, matrix, params, target])
             canvas, turn = target, 1 - turn
         return canvas
+
+
+def to_window(matrix: Matrix, shift: np.ndarray[Any, Any]) -> Matrix:
+    """A frame -> crop matrix for window coordinates (frame point = window point + shift)."""
+    moved: Matrix = np.array(matrix, np.float64)
+    moved[:, 2] += moved[:, :2] @ shift
+    return moved
 
 
 class DeviceLetterbox:
