@@ -110,6 +110,7 @@ def test_the_window_side_comes_from_a_few_sizes_and_keeps_its_size_while_it_fits
     assert frame_window([(small, 128), (small, 512)], (h, w))[2] > side, "enhancer crops too"
     huge = cv2.getRotationMatrix2D((0.0, 0.0), 0.0, 9.0)
     assert frame_window([(huge, 128)], (h, w))[0] is None, "a frame-sized face: whole frame"
+    assert frame_window([], (h, w))[0] is None
 
 
 @pytest.fixture(scope="module")

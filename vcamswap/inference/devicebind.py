@@ -128,6 +128,8 @@ def frame_window(footprints: Sequence[tuple[Any, int]], frame_hw: tuple[int, int
     pixel to spare; ``keep`` (the last side) stays while it holds them and is at most twice
     the side they need, so a face that moves a little keeps its buffers and graphs."""
     h, w = frame_hw
+    if not footprints:
+        return None, (0, 0), keep or max(h, w)
     points = np.concatenate([
         np.array([[-1, -1, 1], [size, -1, 1], [-1, size, 1], [size, size, 1]], np.float64)
         @ np.asarray(inverse, np.float64).T for inverse, size in footprints])
