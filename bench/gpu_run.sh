@@ -61,7 +61,9 @@ fi
 # then the graphs and transfers alone.
 python3 bench/gpu_suite.py $W/m32 $W/m16 --providers "$PROVIDERS" --frames "$FRAMES" ${ONLY:+--only "$ONLY"} > "$OUT/suite.jsonl" 2>>"$OUT/errors.txt"
 python3 bench/device_floor.py --providers "$PROVIDERS" --runs "$RUNS" > "$OUT/device_floor.jsonl" 2>>"$OUT/errors.txt"
-python3 bench/transfer_floor.py --runs "$RUNS" > "$OUT/transfer.jsonl" 2>>"$OUT/errors.txt"
+for size in 1280x720 384x384; do  # a whole frame, and a window as the device path moves it
+  python3 bench/transfer_floor.py --runs "$RUNS" --size $size >> "$OUT/transfer.jsonl" 2>>"$OUT/errors.txt"
+done
 # TensorRT last, bounded: its engine build for the swapper takes minutes on first use.
 [ -n "${TRT:-}" ] && timeout "${TRT_TIMEOUT:-300}" python3 bench/gpu_suite.py $W/m32 $W/m16 --providers "$PROVIDERS" --frames "$FRAMES" --tensorrt --only tensorrt >> "$OUT/suite.jsonl" 2>>"$OUT/errors.txt"
 tail -c 3000 "$OUT/errors.txt"; cat "$OUT"/floor.jsonl "$OUT"/device_floor.jsonl "$OUT"/transfer.jsonl "$OUT"/suite.jsonl 2>/dev/null | cut -c1-600
