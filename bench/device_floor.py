@@ -20,8 +20,7 @@ import numpy as np
 import onnxruntime as ort
 
 from vcamswap.inference import align, devicegraphs
-from vcamswap.inference.devicebind import frame_window
-from vcamswap.inference.devicepath import to_window
+from vcamswap.inference.devicepath import frame_window, to_window
 from vcamswap.inference.session import probe_providers, resolve_providers
 from vcamswap.pipeline.status import percentile
 

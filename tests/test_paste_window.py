@@ -17,8 +17,14 @@ from tests.test_devicepath import astronaut_pair
 from tests.test_neural import session
 from vcamswap.inference import align, devicegraphs, devicepath
 from vcamswap.inference.catalog import CATALOG
-from vcamswap.inference.devicebind import WINDOW_SIDES, frame_window
-from vcamswap.inference.devicepath import DeviceEnhance, DeviceFaces, DevicePath, to_window
+from vcamswap.inference.devicepath import (
+    WINDOW_SIDES,
+    DeviceEnhance,
+    DeviceFaces,
+    DevicePath,
+    frame_window,
+    to_window,
+)
 
 
 def feeds(frame: np.ndarray[Any, Any], matrices: list[align.Matrix],

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,7 +21,7 @@ import numpy as np
 from vcamswap.inference import devicegraphs
 from vcamswap.inference.align import Matrix
 from vcamswap.inference.catalog import ModelSpec
-from vcamswap.inference.devicebind import Graph, Model, SessionMaker, bind, buffer, frame_window
+from vcamswap.inference.devicebind import Graph, Model, SessionMaker, bind, buffer
 from vcamswap.inference.session import dtype_of, fixed_batch, input_dtype
 from vcamswap.types import BgrImage, NullStageRecorder, StageRecorder
 
@@ -105,9 +106,8 @@ class DevicePath:
         between two window sides, or a camera that switches modes, reuses them); past
         MAX_SIZES sizes they are released with the compositing graphs' bindings (cached by
         buffer identity, so they must go together), so a source that keeps changing size
-        cannot grow device memory without bound. The models' own
-        buffers do not depend on the frame size and stay: a swapper replayed as a CUDA graph
-        keeps pointing at them."""
+        cannot grow device memory without bound. The models' own buffers do not depend on
+        the frame size and stay: a swapper replayed as a CUDA graph keeps pointing at them."""
         if size in self._sizes:
             return
         if len(self._sizes) >= MAX_SIZES:
@@ -157,11 +157,11 @@ class DevicePath:
         milliseconds (each run returns when its device work is done)."""
         recorder = stages or NullStageRecorder()
         clock = time.perf_counter
-        started = clock()
         (h, w), (top, left) = self._window(image, faces, enhance)
         shift = np.array([left, top], np.float64)
         self._forget_old_sizes((h, w))
         count = len(faces.matrices)
+        started = clock()
         frame = self._upload(("frame",), image[top:top + h, left:left + w], np.uint8)
         transfer = clock() - started
         swap_s = paste_s = 0.0
@@ -240,6 +240,41 @@ class DevicePath:
             self._epaste.run(shape, [canvas, restored, crop, alpha, matrix, params, target])
             canvas, turn = target, 1 - turn
         return canvas
+
+
+WINDOW_SIDES = (128, 192, 256, 384, 512, 768, 1024, 1536, 2048)
+"""Square window sides: each window size needs its own buffers (and, with CUDA graphs, its
+own sessions), so a face that changes size moves through a few of them, not one per pixel."""
+
+
+def frame_window(footprints: Sequence[tuple[Any, int]], frame_hw: tuple[int, int],
+                 keep: int | None = None) -> tuple[tuple[int, int] | None, tuple[int, int], int]:
+    """The part of the frame the device path needs for ``footprints`` (crop pixel -> frame
+    pixel matrix, crop size): (rows and columns, or None for the whole frame; top and left;
+    the side chosen, to pass back as ``keep``). It holds every frame pixel whose crop
+    coordinate is in [-1, size), all that bilinear sampling reads from or writes to, with a
+    pixel to spare; ``keep`` (the last side) stays while it holds them and is at most twice
+    the side they need, so a face that moves a little keeps its buffers and graphs."""
+    h, w = frame_hw
+    if not footprints:
+        return None, (0, 0), keep or max(h, w)
+    points = np.concatenate([
+        np.array([[-1, -1, 1], [size, -1, 1], [-1, size, 1], [size, size, 1]], np.float64)
+        @ np.asarray(inverse, np.float64).T for inverse, size in footprints])
+    top = max(int(np.floor(points[:, 1].min())) - 1, 0)
+    left = max(int(np.floor(points[:, 0].min())) - 1, 0)
+    bottom = min(int(np.ceil(points[:, 1].max())) + 2, h)
+    right = min(int(np.ceil(points[:, 0].max())) + 2, w)
+    need = max(bottom - top, right - left, 1)
+    side = next((s for s in WINDOW_SIDES if s >= need), max(h, w))
+    if keep is not None and need <= keep <= 2 * side:
+        side = keep
+    rows, cols = min(side, h), min(side, w)
+    if (rows, cols) == (h, w):
+        return None, (0, 0), side
+    y0 = min(max(top - (rows - (bottom - top)) // 2, 0), h - rows)
+    x0 = min(max(left - (cols - (right - left)) // 2, 0), w - cols)
+    return (rows, cols), (y0, x0), side
 
 
 def to_window(matrix: Matrix, shift: np.ndarray[Any, Any]) -> Matrix:
