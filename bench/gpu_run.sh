@@ -42,7 +42,20 @@ python3 -c "import onnxruntime as o, sys; print(sys.version); print(o.__version_
 echo "LD_LIBRARY_PATH=$LD_LIBRARY_PATH" >> "$OUT/ort.txt"
 # Stop at once when CUDA is asked for but does not start (it would run everything on the CPU
 # and spend the lease): onnxruntime lists CUDA even when its libraries are missing.
-started=$(python3 -c "from vcamswap.inference.session import probe_providers as p; print(p('$PROVIDERS'.split(','))[0])" 2>>"$OUT/ort.txt")
+probe() {
+  python3 -c "from vcamswap.inference.session import probe_providers as p; print(p('$PROVIDERS'.split(','))[0])" 2>>"$OUT/ort.txt"
+}
+started=$(probe)
+if [[ "$PROVIDERS" == *cuda* && "$started" == CPUExecutionProvider ]]; then
+  # second try: wherever the image keeps CUDA 13's cuBLAS and cuDNN 9
+  for lib in libcublasLt.so.13 libcudnn.so.9; do
+    found=$(find /usr /opt /usr/local -name "$lib*" 2>/dev/null | head -n 1)
+    [ -n "$found" ] && LD_LIBRARY_PATH="$(dirname "$found"):$LD_LIBRARY_PATH"
+  done
+  export LD_LIBRARY_PATH
+  echo "second try, LD_LIBRARY_PATH=$LD_LIBRARY_PATH" >> "$OUT/ort.txt"
+  started=$(probe)
+fi
 echo "sessions start on: $started" | tee -a "$OUT/ort.txt"
 if [[ "$PROVIDERS" == *cuda* && "$started" != CUDAExecutionProvider && "$started" != TensorrtExecutionProvider ]]; then
   echo "CUDA does not start; see $OUT/ort.txt"; cat "$OUT/ort.txt"; exit 3
