@@ -102,6 +102,6 @@ def test_doctor_warns_when_listed_cuda_cannot_start(cuda_listed: list[str],
     checks = {c.name: c for c in run_doctor(AppPaths.under(tmp_path))}
     cuda = checks["cuda"]
     assert cuda.level == "WARN" and "could not start" in cuda.message
-    assert "onnxruntime-gpu[cuda,cudnn]" in cuda.fix
+    assert "onnxruntime-gpu[cuda,cudnn]" in cuda.fix and "doctor" not in cuda.fix
     # auto compositing follows the provider that really starts, not the listed one
     assert "OpenCV" in checks["device-compositing"].message

@@ -74,7 +74,7 @@ def _cuda_starts(onnxruntime: Any) -> Check:
     if "CUDAExecutionProvider" not in got:
         message, _, fix = gpu_fallback_message(
             onnxruntime, "CUDAExecutionProvider", got).partition(". Fix: ")
-        return Check("cuda", "WARN", message, fix)
+        return Check("cuda", "WARN", message, fix.removesuffix("; `vcamswap doctor` checks it"))
     built = getattr(onnxruntime, "cuda_version", "") or "?"
     return Check("cuda", "OK", f"CUDAExecutionProvider starts (onnxruntime built for CUDA {built})")
 
