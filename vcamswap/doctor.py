@@ -97,7 +97,8 @@ def _device_compositing(config: Config, gpu_broken: bool) -> Iterator[Check]:
     if device == "cuda":
         graphs = " as CUDA graphs" if config.models.cuda_graph else ""
         yield Check("device-compositing", "OK", f"{mode}: crop, colour, paste and enhancer run "
-                    f"on the GPU next to the models{graphs} (frame uploaded and downloaded once)")
+                    f"on the GPU next to the models{graphs} (the window around the faces "
+                    "uploaded and downloaded once)")
     elif device == "cpu":
         yield Check("device-compositing", "WARN", "on, but the models run on "
                     f"{providers[0]}: the paste graph is slower there than the OpenCV path "

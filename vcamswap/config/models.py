@@ -286,12 +286,13 @@ class ModelsConfig(Section):
         False,
         description="CUDA only: replay the swapper as a captured CUDA graph (one face at a "
         "time, ignored with many_faces; measured 3.0 -> 2.2 ms per call on an H100) and, with "
-        "device compositing, the crop/paste graphs (one capture per frame size and face count).",
+        "device compositing, the crop/paste graphs (one capture per window size and face count).",
     )
     device_compositing: Literal["auto", "on", "off"] = Field(
         "auto",
         description="Neural engine: crop, colour-correct, paste and enhance faces on the "
-        "models' device (frame uploaded and downloaded once) instead of on the CPU. 'auto' "
+        "models' device (the part of the frame around the faces uploaded and downloaded once) "
+        "instead of on the CPU. 'auto' "
         "turns it on when the swapper runs on CUDA or TensorRT; 'on' also on other providers "
         "(on a CPU it is slower than OpenCV); 'off' always uses the CPU path.",
     )

@@ -1,7 +1,7 @@
 """Small ONNX graphs that do the neural engine's image work where its models run: the aligned
 crop (with the swapper's normalisation) and the paste-back (with LAB colour transfer,
-sharpening and feathered blending). On a GPU the frame is uploaded once and downloaded once;
-between the stages it stays on the device (see ``devicepath``).
+sharpening and feathered blending). On a GPU the frame (its window around the faces) goes up
+and down once; between the stages it stays on the device (see ``devicepath``).
 
 Sampling is our own bilinear gather (Floor/Gather/Mul) rather than GridSample: GridSample's
 CUDA kernel is registered for some opsets and domains only and silently falls back to the CPU

@@ -1,10 +1,11 @@
-"""The neural engine's frame path on the models' device: upload the camera frame once, crop,
-swap, colour-correct, paste (and enhance) there through IO binding, download the result once.
+"""The neural engine's frame path on the models' device: upload the frame (the window around
+the faces) once, crop, swap, colour-correct, paste (and enhance) there through IO binding,
+download the result once.
 
 On CUDA this replaces the CPU-side crop / blob / un-blob / colour transfer / paste-back and the
 enhancer's 512 px warps (measured on an H100: 3 - 4 ms of paste and 15 - 20 ms of enhancer
-CPU work per frame) with one 720p upload and one download. On the CPU provider it is the same
-code over host buffers, which is how the tests exercise it."""
+CPU work per frame) with one upload and one download of that window. On the CPU provider it
+is the same code over host buffers, which is how the tests exercise it."""
 
 from __future__ import annotations
 
@@ -60,7 +61,7 @@ class DevicePath:
                  device: str = "cuda", device_id: int = 0,
                  enhancer: Any | None = None, enhance_spec: ModelSpec | None = None,
                  captured: bool = False) -> None:
-        """``captured``: build the compositing graphs per frame size and face count and replay
+        """``captured``: build the compositing graphs per window size and face count and replay
         them as CUDA graphs (``make`` decides what that means for its provider)."""
         self.device = device
         self._device_id = device_id
