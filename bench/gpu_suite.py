@@ -7,6 +7,7 @@ Prints one JSON object per configuration (the same object `vcamswap bench --json
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import sys
 from pathlib import Path
@@ -24,6 +25,8 @@ def main() -> None:
     parser.add_argument("--size", default="1280x720")
     parser.add_argument("--tensorrt", action="store_true",
                         help="also the TensorRT provider (engine build takes minutes)")
+    parser.add_argument("--repeat", type=int, default=1,
+                        help="run the chosen configurations this many times (rows say which)")
     parser.add_argument("--only", nargs="*", default=[],
                         help="run the configurations whose label contains one of these")
     args = parser.parse_args()
@@ -57,16 +60,18 @@ def main() -> None:
     ]
     if args.tensorrt:  # TensorRT builds its engines on first use (minutes; cached after)
         configs.append(("1 face device tensorrt", {**f16, **dev, "providers": "tensorrt,cuda"}))
-    if args.only:
+    if args.only:  # "a|b" as one argument: labels containing a or b (labels have spaces)
+        words = [word for arg in args.only for word in arg.split("|")]
         configs = [(label, extra) for label, extra in configs
-                   if any(word in label for word in args.only)]
-    for label, extra in configs:
+                   if any(word in label for word in words)]
+    for repeat, (label, extra) in itertools.product(range(args.repeat), configs):
         request = BenchRequest(**{**base, **extra})  # type: ignore[arg-type]
         try:
             result = run_bench(request, paths)
         except Exception as exc:
             result = {"error": f"{type(exc).__name__}: {exc}"}
         result["config"] = label
+        result["repeat"] = repeat
         print(json.dumps(result, default=str))
         sys.stdout.flush()
 
