@@ -144,3 +144,11 @@ def test_the_detector_letterbox_on_the_device_finds_the_same_faces(tmp_path: Pat
     for t in threads:
         t.join()
     assert results == [len(device.detect(photo))] * 4
+    # The frame is bound as a host input per run: a view into a larger image (not contiguous)
+    # is detected like its own copy, and the next frame does not see the last one's pixels.
+    wide = cv2.copyMakeBorder(photo, 0, 0, 40, 40, cv2.BORDER_CONSTANT)
+    view = wide[:, 40:-40]
+    assert not view.flags["C_CONTIGUOUS"]
+    boxes = [f.box for f in device.detect(view)]
+    assert boxes == [f.box for f in device.detect(photo.copy())]
+    assert device.detect(np.zeros_like(photo)) != device.detect(photo)

@@ -153,6 +153,37 @@ def test_each_face_gets_its_own_latent_on_the_device(models: Path) -> None:
         assert pixel[strong] > pixel[weak] + 40
 
 
+def test_inputs_that_change_on_a_later_frame_reach_the_device(models: Path) -> None:
+    """Latents, masks and parameters are uploaded only when their bytes change: a new source
+    face, mask or colour setting on frame N shows in frame N, exactly as a fresh path draws it;
+    and a closed path (its frame-copy thread stopped) still runs."""
+    frame, kps = astronaut_pair()
+    def make() -> DevicePath:
+        return DevicePath(graph_session, session(models / "tint.onnx"),
+                          CATALOG["inswapper_128"], "cpu")
+
+    matrices = [align.estimate_norm(k, 128, "arcface_128") for k in kps]
+    red, blue = np.zeros((2, 512), np.float32), np.zeros((2, 512), np.float32)
+    red[:, 2], blue[:, 0] = 1.0, 1.0
+    wide, narrow = (np.stack([align.feather_mask(128, border=b)] * 2) for b in (0.05, 0.3))
+    steps = [DeviceFaces(matrices, red, wide, color_correction=False),
+             DeviceFaces(matrices, blue, wide, color_correction=False),
+             DeviceFaces(matrices, blue, narrow, color_correction=False),
+             DeviceFaces(matrices, blue, narrow, color_correction=True, sharpness=0.5),
+             DeviceFaces(matrices, red, wide, color_correction=False)]
+    path = make()
+    outputs = []
+    for faces in steps:
+        out = path.run(frame, faces)
+        np.testing.assert_array_equal(out, make().run(frame, faces))
+        outputs.append(out)
+    assert all(np.any(a != b) for a, b in itertools.pairwise(outputs))
+    np.testing.assert_array_equal(outputs[0], outputs[-1])
+    path.close()
+    np.testing.assert_array_equal(path.run(frame, steps[0]), outputs[0])
+    path.close()
+
+
 def test_fp16_single_face_models_run_on_the_device(models: Path) -> None:
     """fp16 inputs and outputs, batch fixed at 1: faces go one call each, in float16 buffers."""
     frame, kps = astronaut_pair()

@@ -199,6 +199,8 @@ class NeuralSwapProcessor:
         if self._background is not None:
             self._background.close()
             self._background = None
+        if self._models is not None and self._models.device is not None:
+            self._models.device.close()
         self._models = None
         self._faces = None
 
