@@ -96,6 +96,27 @@ def test_aligned_crops_match_insightface(size: int) -> None:
     assert np.abs(ours.astype(int) - ref_crop.astype(int)).max() <= 1
 
 
+def test_similarity_matches_umeyama_svd() -> None:
+    """The closed 2-D form equals scikit-image's Umeyama (SVD) fit, reflected point sets and
+    degenerate ones included."""
+    from skimage.transform import SimilarityTransform
+
+    rng = np.random.default_rng(7)
+    for index in range(300):
+        src = rng.normal(size=(5, 2)) * 60.0
+        dst = src @ np.array([[0.8, -0.5], [0.5, 0.8]]) + rng.normal(size=(5, 2)) * 3 + 40
+        if index % 3 == 0:
+            dst = dst * np.array([1.0, -1.0])  # a mirror image: the best rotation still
+        if index % 5 == 0:
+            dst = rng.normal(size=(5, 2)) * 60.0  # unrelated points
+        reference = SimilarityTransform()  # type: ignore[no-untyped-call]
+        assert reference.estimate(src, dst)
+        np.testing.assert_allclose(align.similarity(src, dst), reference.params[:2], atol=1e-9)
+    same = np.ones((5, 2))
+    np.testing.assert_allclose(align.similarity(same, same + 3.0),
+                               [[1.0, 0.0, 3.0], [0.0, 1.0, 3.0]])
+
+
 def test_latent_matches_insightface(model_dir: Path) -> None:
     from insightface.model_zoo.inswapper import INSwapper as Reference
 
