@@ -165,7 +165,8 @@ class CaptureWorker:
 class InferenceWorker:
     """Takes the newest captured frame, runs the processor, puts the result in the output slot.
     An exception in the processor goes through the failure policy; the output keeps flowing.
-    With ``backpressure`` each result waits until the output took it (offline, demo, bench)."""
+    With ``backpressure`` no result replaces one the output has not taken yet (offline, demo,
+    bench)."""
 
     def __init__(self, processor: FrameProcessor, policy: FailurePolicy,
                  in_slot: LatestSlot[Frame], out_slot: LatestSlot[Frame],
@@ -173,6 +174,7 @@ class InferenceWorker:
                  stop: threading.Event, *, backpressure: bool = False,
                  governor: QualityGovernor | None = None) -> None:
         self._backpressure = backpressure
+        self._out_version = 0
         self._governor = governor
         self._processor = processor
         self._policy = policy
@@ -282,11 +284,16 @@ class InferenceWorker:
             self._put(result)
 
     def _put(self, frame: Frame) -> None:
-        out_version = self._out.put(frame)
-        self._stats.tick("processed")
         if self._backpressure:
-            while not self._out.wait_taken(out_version, POLL_S) and not self._stop.is_set():
+            # Back-pressure waits for the previous result, not this one: nothing is dropped
+            # either way, but waiting for the output thread to wake up and take each result
+            # put two thread hand-offs on every frame's path (in an unpaced H200 run the frame
+            # interval was 4.78 ms for 4.55 ms in the processor).
+            while (not self._out.wait_taken(self._out_version, POLL_S)
+                   and not self._stop.is_set()):
                 pass
+        self._out_version = self._out.put(frame)
+        self._stats.tick("processed")
 
     def _passthrough_loop(self) -> None:
         version = 0
