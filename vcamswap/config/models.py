@@ -286,7 +286,8 @@ class ModelsConfig(Section):
         False,
         description="CUDA only: replay the swapper as a captured CUDA graph (one face at a "
         "time, ignored with many_faces; measured 3.0 -> 2.2 ms per call on an H100) and, with "
-        "device compositing, the crop/paste graphs (one capture per window size and face count).",
+        "device compositing, the crop/paste graphs (one capture per window size and face count; "
+        "1 face at 720p on an H200: 147 -> 209 fps).",
     )
     device_compositing: Literal["auto", "on", "off"] = Field(
         "auto",
