@@ -235,3 +235,24 @@ def test_ten_thousand_frames_to_a_slow_processor_keep_memory_flat() -> None:
     frame_bytes = 320 * 240 * 3
     assert grown < 10 * frame_bytes, f"memory grew by {grown} bytes over 9,000 frames"
     assert supervisor.status().dropped > 1000
+
+
+def test_bench_rates_start_after_the_warm_up_not_after_ten_output_ticks() -> None:
+    """A paced run whose processor takes 2.5 s to start: the output sends placeholder cards
+    every 1.2 intervals meanwhile, then every frame at 30 fps. The output rate is measured
+    from the first frame past the warm-up; counting the cards after the first ten ticks
+    reported 28.9 fps for a steady 30."""
+    from vcamswap.bench import WARMUP, steady_ticks
+
+    interval = 1 / 30
+    cards = [i * 1.2 * interval for i in range(int(2.5 / (1.2 * interval)))]
+    frames = [2.5 + i * interval for i in range(240)]
+    out, processed = cards + frames, [t - 0.005 for t in frames]
+    start = processed[WARMUP]
+
+    def rate(times: list[float]) -> float:
+        return (len(times) - 1) / (times[-1] - times[0])
+
+    assert rate(steady_ticks(out, start, WARMUP)) == pytest.approx(30.0, abs=0.05)
+    assert rate(out[WARMUP:]) < 29.0  # the old count: 28.9
+    assert steady_ticks(out, None, WARMUP) == out[WARMUP:]
