@@ -21,7 +21,7 @@ from vcamswap.inference.devicebind import CAPTURE_RUNS
 from vcamswap.inference.devicepath import DeviceFaces, DevicePath
 from vcamswap.inference.models import InSwapper
 from vcamswap.inference.onnxfile import read_emap
-from vcamswap.inference.session import DeferredSession
+from vcamswap.inference.session import BoundRunner, DeferredSession
 
 
 class CaptureFailsOnRun:
@@ -102,3 +102,25 @@ def test_the_host_path_beside_a_captured_swapper_gets_its_own_session(
     config.models.cuda_graph = False
     shared = neural_loader(config, bench_store(config, paths, models), paths, ("cpu",))()
     assert not isinstance(shared.swapper._session, DeferredSession)
+
+
+def test_a_host_swapper_whose_capture_fails_at_load_runs_without(models: Path) -> None:
+    """onnxruntime captures on an early run, not when the session is made: the host path's
+    captured swapper is run through its capture at load, and one that fails there is replaced
+    by a plain session (else every frame would fail); one that captures is kept."""
+    from vcamswap.processors.neural_load import captured_or_plain
+
+    path = models / "inswapper_128.onnx"
+    spec = CATALOG["inswapper_128"]
+
+    def swapper(fail_on: int | None) -> InSwapper:
+        inner = session(path)
+        wrapped: Any = inner if fail_on is None else CaptureFailsOnRun(inner, fail_on)
+        return InSwapper(wrapped, spec, read_emap(path), path,
+                         BoundRunner(wrapped, "cpu", output_like_input=0))
+
+    fresh = swapper(None)
+    for fail_on in (1, CAPTURE_RUNS):
+        assert captured_or_plain(swapper(fail_on), lambda: fresh) is fresh
+    kept = swapper(CAPTURE_RUNS + 1)
+    assert captured_or_plain(kept, lambda: fresh) is kept

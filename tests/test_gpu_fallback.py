@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
+from typing import ClassVar
 
 import numpy as np
 import onnxruntime
@@ -105,3 +106,44 @@ def test_doctor_warns_when_listed_cuda_cannot_start(cuda_listed: list[str],
     assert "onnxruntime-gpu[cuda,cudnn]" in cuda.fix and "doctor" not in cuda.fix
     # auto compositing follows the provider that really starts, not the listed one
     assert "OpenCV" in checks["device-compositing"].message
+
+
+class RefusesCudaGraphs:
+    """onnxruntime.InferenceSession as it answers enable_cuda_graph for a model with a node
+    placed off CUDA; records the providers each attempt asked for."""
+
+    asked: ClassVar[list[list[object]]] = []
+
+    def __init__(self, source: object, sess_options: object = None,
+                 providers: list[object] | None = None) -> None:
+        RefusesCudaGraphs.asked.append(list(providers or []))
+        if any(isinstance(p, tuple) and p[1].get("enable_cuda_graph") for p in providers or []):
+            raise RuntimeError("This session cannot use the graph capture feature as requested "
+                               "by the user as all compute graph nodes have not been "
+                               "partitioned to the CUDA EP.")
+
+    def get_providers(self) -> list[str]:
+        return ["CUDAExecutionProvider", "CPUExecutionProvider"]
+
+
+def test_a_model_refusing_cuda_graphs_loads_without_them(
+        cuda_listed: list[str], monkeypatch: pytest.MonkeyPatch,
+        caplog: pytest.LogCaptureFixture) -> None:
+    """models.cuda_graph with a model onnxruntime cannot capture: one warning and a plain
+    session, not "the file is corrupt, delete it"; with TensorRT in front no capture is asked
+    for (every node must be on CUDA)."""
+    RefusesCudaGraphs.asked = []
+    monkeypatch.setattr(onnxruntime, "InferenceSession", RefusesCudaGraphs)
+    factory = SessionFactory(SessionOptions(providers=("cuda",)))
+    with caplog.at_level(logging.WARNING, logger="vcamswap.inference.session"):
+        session = factory.create(graph(), what="swapper", cuda_graph=True)
+    assert session.get_providers()[0] == "CUDAExecutionProvider"
+    assert [type(p[0]) for p in RefusesCudaGraphs.asked] == [tuple, str]
+    assert any("swapper: no CUDA graph" in r.getMessage() for r in caplog.records)
+    monkeypatch.setattr(onnxruntime, "get_available_providers",
+                        lambda: ["TensorrtExecutionProvider", *LISTED])
+    RefusesCudaGraphs.asked = []
+    SessionFactory(SessionOptions(providers=("tensorrt", "cuda"))).create(
+        graph(), what="swapper", cuda_graph=True)
+    assert len(RefusesCudaGraphs.asked) == 1 and "CUDAExecutionProvider" in str(
+        RefusesCudaGraphs.asked[0]) and "enable_cuda_graph" not in str(RefusesCudaGraphs.asked[0])

@@ -127,18 +127,9 @@ class SessionFactory:
             if printed:
                 log.debug("onnxruntime.preload_dlls: %s", printed)
             self._gpu_prepared = True
-        providers: list[Any] = []
-        for name in names:
-            if name == "TensorrtExecutionProvider" and self._options.trt_cache_dir:
-                self._options.trt_cache_dir.mkdir(parents=True, exist_ok=True)
-                providers.append((name, {
-                    "trt_engine_cache_enable": True,
-                    "trt_engine_cache_path": str(self._options.trt_cache_dir),
-                    "trt_fp16_enable": self._options.trt_fp16}))
-            elif name == "CUDAExecutionProvider" and (cuda_graph or self._options.cuda_graph):
-                providers.append((name, {"enable_cuda_graph": "1"}))
-            else:
-                providers.append(name)
+        # A CUDA graph needs every node on CUDA: not with TensorRT in front of it.
+        graph = ((cuda_graph or self._options.cuda_graph)
+                 and "TensorrtExecutionProvider" not in names)
         options = ort.SessionOptions()
         options.log_severity_level = 3  # inswapper's unused emap initializer warns otherwise
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
@@ -149,7 +140,16 @@ class SessionFactory:
         source = path if isinstance(path, bytes) else str(path)
         label = what if isinstance(path, bytes) else path.name
         try:
-            session = ort.InferenceSession(source, sess_options=options, providers=providers)
+            try:
+                session = ort.InferenceSession(source, sess_options=options,
+                                               providers=self._providers(names, graph))
+            except Exception as exc:
+                if not graph:
+                    raise
+                # e.g. a node onnxruntime places off CUDA: the model runs, just not captured
+                log.warning("%s: no CUDA graph (%s); running it without", label, exc)
+                session = ort.InferenceSession(source, sess_options=options,
+                                               providers=self._providers(names, False))
         except Exception as exc:
             if isinstance(path, bytes):
                 raise ModelError(f"onnxruntime could not build the {what} graph ({exc}); "
@@ -162,6 +162,23 @@ class SessionFactory:
             self._gpu_warned = True
         log.info("loaded %s on %s", label, ", ".join(got))
         return session
+
+    def _providers(self, names: Sequence[str], graph: bool) -> list[Any]:
+        """onnxruntime's providers argument: TensorRT with its engine cache, CUDA replaying
+        a captured graph when ``graph``."""
+        providers: list[Any] = []
+        for name in names:
+            if name == "TensorrtExecutionProvider" and self._options.trt_cache_dir:
+                self._options.trt_cache_dir.mkdir(parents=True, exist_ok=True)
+                providers.append((name, {
+                    "trt_engine_cache_enable": True,
+                    "trt_engine_cache_path": str(self._options.trt_cache_dir),
+                    "trt_fp16_enable": self._options.trt_fp16}))
+            elif name == "CUDAExecutionProvider" and graph:
+                providers.append((name, {"enable_cuda_graph": "1"}))
+            else:
+                providers.append(name)
+        return providers
 
 
 def preload_gpu_libraries(ort: Any) -> str:

@@ -5,6 +5,7 @@ to the models) and the warm-up."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +14,7 @@ import numpy as np
 from vcamswap.config import Config
 from vcamswap.errors import DegradedError
 from vcamswap.inference.catalog import CATALOG, ModelSpec
+from vcamswap.inference.devicebind import CAPTURE_RUNS
 from vcamswap.inference.devicepath import DeviceFaces, DeviceLetterbox, DevicePath
 from vcamswap.inference.models import ArcFaceEmbedder, GfpganEnhancer, InSwapper, ScrfdDetector
 from vcamswap.inference.onnxfile import read_emap, with_symbolic_batch
@@ -126,10 +128,17 @@ class NeuralBuilder:
         # The device path binds the swapper's buffers itself (a CUDA graph captures the first
         # binding it runs, so there must be only one).
         wanted = self._io_binding if self._io_binding is not None else on_cuda
-        if device is None and (graph or wanted):
+        if device is None and ((graph and on_cuda) or wanted):
             # On CUDA: inputs and outputs in preallocated device buffers, one set per count.
             bound = BoundRunner(session, "cuda" if on_cuda else "cpu", output_like_input=0)
-        return InSwapper(host_session, spec, read_emap(path), path, bound), session, device
+        swapper = InSwapper(host_session, spec, read_emap(path), path, bound)
+        if bound is not None and graph and on_cuda:
+            def plain() -> InSwapper:
+                fresh = self._session(spec)
+                return InSwapper(fresh, spec, read_emap(path), path,
+                                 BoundRunner(fresh, "cuda", output_like_input=0))
+            swapper = captured_or_plain(swapper, plain)
+        return swapper, session, device
 
     def build(self) -> NeuralModels:
         detector = self.detector()
@@ -152,6 +161,24 @@ class NeuralBuilder:
         models = NeuralModels(detector, embedder, swapper, enhancer, path)
         warm_up(models)
         return models
+
+
+def captured_or_plain(swapper: InSwapper, plain: Callable[[], InSwapper]) -> InSwapper:
+    """onnxruntime captures a CUDA graph on one of a session's first runs, not when it is made:
+    run the host path's captured swapper through its capture now, at load, and use a plain
+    session if that fails (else every frame would fail)."""
+    size = swapper.spec.input_size
+    latent = np.ones((1, 512), np.float32) / np.sqrt(512.0)
+    try:
+        for _ in range(CAPTURE_RUNS):
+            swapper.swap([np.zeros((size, size, 3), np.uint8)], latent)
+    except DegradedError:
+        raise
+    except Exception as exc:
+        log.warning("%s: CUDA graph capture failed (%s); running it without",
+                    swapper.spec.name, exc)
+        return plain()
+    return swapper
 
 
 def warm_up(models: NeuralModels) -> None:
