@@ -35,10 +35,11 @@ def main() -> None:
     base = dict(engine="neural", input="sample", frames=args.frames, size=(w, h),
                 providers=args.providers, pin_faces=True)
     f16 = dict(models=args.fp16, swapper="inswapper_128_fp16", detect_async=True)
-    host = dict(device_compositing="off")
+    # cuda_graph is on by default: rows without "cuda-graph" in their label turn it off.
+    host = dict(device_compositing="off", cuda_graph=False)
     # "on", not "auto": the same on CUDA, and a dry run on a CPU machine still takes the device
     # path (auto keeps CPUs on OpenCV), so the script is checked before GPU time is spent on it.
-    dev = dict(device_compositing="on")
+    dev = dict(device_compositing="on", cuda_graph=False)
     paced = dict(paced=True, frames=min(args.frames, 240))
     configs: list[tuple[str, dict[str, object]]] = [
         # Device compositing (crop, colour, paste, enhancer on the GPU) against the host path,

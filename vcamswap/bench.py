@@ -68,7 +68,8 @@ class BenchRequest:
     swapper: str = "inswapper_128"
     io_binding: bool | None = None
     pin_faces: bool = False
-    cuda_graph: bool = False
+    cuda_graph: bool = True
+    """neural, CUDA: models.cuda_graph (on by default, as in the config)."""
     detect_every: int = 1
     governor: str = "off"
     """'auto' (with ``paced``): the quality governor as in a live run."""

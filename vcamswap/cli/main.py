@@ -92,8 +92,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--device-compositing", choices=["auto", "on", "off"], default="auto",
                    help="neural: crop, paste and enhance on the models' device "
                         "(models.device_compositing; auto = on with CUDA/TensorRT)")
-    p.add_argument("--cuda-graph", action="store_true",
-                   help="neural, CUDA, one face: replay the swapper as a CUDA graph")
+    p.add_argument("--cuda-graph", action=argparse.BooleanOptionalAction, default=True,
+                   help="neural, CUDA: replay the swapper (one face) and the compositing "
+                        "graphs as CUDA graphs (models.cuda_graph, on by default)")
     p.add_argument("--detect-every", type=int, default=1,
                    help="neural: run the detector every Nth frame")
     p.add_argument("--pin-faces", action="store_true",

@@ -283,11 +283,13 @@ class ModelsConfig(Section):
         "inswapper_128", description="Which swapper file to use; fp16 is faster on GPUs."
     )
     cuda_graph: bool = Field(
-        False,
-        description="CUDA only: replay the swapper as a captured CUDA graph (one face at a "
-        "time, ignored with many_faces; measured 3.0 -> 2.2 ms per call on an H100) and, with "
-        "device compositing, the crop/paste graphs (one capture per window size and face count; "
-        "1 face at 720p on an H200: 147 -> 209 fps).",
+        True,
+        description="CUDA only (ignored on other providers and behind TensorRT): replay the "
+        "swapper as a captured CUDA graph (one face at a time, ignored with many_faces; "
+        "measured 3.0 -> 2.2 ms per call on an H100) and, with device compositing, the "
+        "crop/paste graphs (one capture per window size and face count; 1 face at 720p on an "
+        "H200: 147 -> 209 fps). A model or graph onnxruntime cannot capture runs without, "
+        "with one warning.",
     )
     device_compositing: Literal["auto", "on", "off"] = Field(
         "auto",
