@@ -291,6 +291,7 @@ class NeuralSwapProcessor:
             except Exception as exc:  # e.g. a graph the provider cannot run, device memory
                 log.warning("device compositing failed (%s); this run continues with the CPU "
                             "path. Set models.device_compositing: off to skip it.", exc)
+                device.close()
                 self._models = models = replace(models, device=None)
                 device = None
         if out is None:
