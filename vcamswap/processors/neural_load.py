@@ -31,7 +31,6 @@ from vcamswap.processors.neural import NeuralModels
 log = logging.getLogger(__name__)
 
 
-
 def device_for(mode: str, session_providers: list[str]) -> str | None:
     """Where models.device_compositing puts the crop/paste work: 'cuda', 'cpu' or None (the
     host OpenCV path)."""
@@ -131,11 +130,12 @@ class NeuralBuilder:
         if device is None and ((graph and on_cuda) or wanted):
             # On CUDA: inputs and outputs in preallocated device buffers, one set per count.
             bound = BoundRunner(session, "cuda" if on_cuda else "cpu", output_like_input=0)
-        swapper = InSwapper(host_session, spec, read_emap(path), path, bound)
+        emap = read_emap(path)
+        swapper = InSwapper(host_session, spec, emap, path, bound)
         if bound is not None and graph and on_cuda:
             def plain() -> InSwapper:
                 fresh = self._session(spec)
-                return InSwapper(fresh, spec, read_emap(path), path,
+                return InSwapper(fresh, spec, emap, path,
                                  BoundRunner(fresh, "cuda", output_like_input=0))
             swapper = captured_or_plain(swapper, plain)
         return swapper, session, device
