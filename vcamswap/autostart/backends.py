@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -13,6 +12,7 @@ from typing import Any, Protocol
 from vcamswap.autostart import render
 from vcamswap.config.loader import write_bytes_atomic
 from vcamswap.errors import VCamSwapError
+from vcamswap.platforms import Platform, current_platform
 
 
 class Autostart(Protocol):
@@ -25,15 +25,10 @@ class Autostart(Protocol):
     def enabled(self) -> bool: ...
 
 
-def daemon_command() -> list[str]:
-    """The installed `vcamswap` executable (the venv's entry point), resolved to a full path."""
-    found = shutil.which("vcamswap")
-    beside = Path(sys.executable).with_name("vcamswap")
-    if beside.is_file():
-        return [str(beside), "run", "--at-login"]
-    if found:
-        return [str(Path(found).resolve()), "run", "--at-login"]
-    return [sys.executable, "-m", "vcamswap", "run", "--at-login"]
+def daemon_command(platform: Platform | None = None) -> list[str]:
+    """The login item's command: the installed entry point resolved to a full path; on
+    Windows the console-less ``vcamswapw.exe`` or ``pythonw.exe -m vcamswap``."""
+    return (platform or current_platform()).login_command(which=shutil.which)
 
 
 def _write(path: Path, data: bytes) -> Path:
@@ -92,6 +87,8 @@ class MacAutostart:
         return self.home / "Library" / "LaunchAgents" / f"{render.LABEL}.plist"
 
     def enable(self) -> list[Path]:
+        # launchd opens StandardOutPath/StandardErrorPath itself and does not create folders.
+        self.log_dir.mkdir(parents=True, exist_ok=True)
         return [_write(self.plist, render.launchd_plist(self.command, str(self.log_dir)))]
 
     def disable(self) -> list[Path]:
@@ -139,11 +136,14 @@ class WindowsAutostart:
         return True
 
 
-def for_this_system(log_dir: Path, systemd: bool = False) -> Autostart:
-    kind = os.environ.get("VCAMSWAP_AUTOSTART") or (
-        "windows" if sys.platform == "win32" else "macos" if sys.platform == "darwin"
-        else "linux")
-    command = daemon_command()
+KINDS = {"win32": "windows", "darwin": "macos"}
+
+
+def for_this_system(log_dir: Path, systemd: bool = False,
+                    platform: Platform | None = None) -> Autostart:
+    platform = platform or current_platform()
+    kind = os.environ.get("VCAMSWAP_AUTOSTART") or KINDS.get(platform.name, "linux")
+    command = daemon_command(platform)
     home = Path(os.environ.get("HOME", str(Path.home())))
     if kind == "linux":
         config_home = Path(os.environ.get("XDG_CONFIG_HOME") or home / ".config")

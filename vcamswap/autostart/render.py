@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import plistlib
 import shlex
+import subprocess
 from collections.abc import Sequence
 
 LABEL = "com.vcamswap.daemon"
@@ -66,4 +67,6 @@ def launchd_plist(command: Sequence[str], log_dir: str) -> bytes:
 
 
 def windows_command(command: Sequence[str]) -> str:
-    return " ".join(f'"{arg}"' if " " in arg else arg for arg in command)
+    """One command line as Windows' CommandLineToArgvW (and the C runtime) split it back:
+    quotes around spaces, backslashes before quotes doubled."""
+    return subprocess.list2cmdline(list(command))

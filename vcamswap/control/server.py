@@ -20,6 +20,7 @@ import cv2
 from vcamswap import __version__
 from vcamswap.control.api import Controls
 from vcamswap.errors import VCamSwapError
+from vcamswap.platforms import Platform, current_platform
 
 log = logging.getLogger(__name__)
 MAX_BODY = 4096
@@ -49,17 +50,34 @@ installed nudenet package, whose LICENSE file is AGPL-3.0 (its metadata says MIT
 </body></html>"""
 
 
+def bind_loopback(port: int, handler: type[BaseHTTPRequestHandler], platform: Platform,
+                  server: type[ThreadingHTTPServer] = ThreadingHTTPServer) -> ThreadingHTTPServer:
+    """A listening HTTP server on 127.0.0.1 with this OS's socket options (Windows:
+    SO_EXCLUSIVEADDRUSE, never SO_REUSEADDR, so a second daemon cannot share the port)."""
+    httpd = server(("127.0.0.1", port), handler, bind_and_activate=False)
+    httpd.allow_reuse_address = False  # the options below replace socketserver's SO_REUSEADDR
+    try:
+        for level, option, value in platform.listen_options():
+            httpd.socket.setsockopt(level, option, value)
+        httpd.server_bind()
+        httpd.server_activate()
+    except OSError:
+        httpd.server_close()
+        raise
+    return httpd
+
+
 class ControlServer:
     """Serves ``controls`` on 127.0.0.1:``port`` (0 = any free port) in a daemon thread."""
 
     def __init__(self, controls: Controls, token: str, port: int = 0,
-                 preview_fps: float = 10.0) -> None:
+                 preview_fps: float = 10.0, platform: Platform | None = None) -> None:
         self.controls = controls
         self.token = token
         self.preview_interval = 1.0 / preview_fps
         self.stopping = threading.Event()
         handler = type("Handler", (_Handler,), {"server_state": self})
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", port), handler)
+        self._httpd = bind_loopback(port, handler, platform or current_platform())
         self._httpd.daemon_threads = True
         self._thread: threading.Thread | None = None
 

@@ -3,75 +3,75 @@
 from __future__ import annotations
 
 import logging
-import sys
 from collections.abc import Callable
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
 from vcamswap.devices.imaging import fit_image
-from vcamswap.devices.sources import find_linux_camera
+from vcamswap.devices.sources import find_linux_camera, list_video_devices
 from vcamswap.errors import DeviceError
+from vcamswap.platforms import Platform, current_platform
+from vcamswap.platforms.cameras import OBS_CAMERA
+from vcamswap.platforms.system import shown_name
 from vcamswap.types import BgrImage
 
 log = logging.getLogger(__name__)
 
 
-def virtual_camera_fix(platform: str = sys.platform) -> str:
+def virtual_camera_fix(platform: Platform | None = None) -> str:
     """The per-OS way to get a virtual camera driver, for error messages and `doctor`."""
-    if platform.startswith("linux"):
-        return ("install and load v4l2loopback: `sudo apt install v4l2loopback-dkms` then "
-                "`sudo modprobe v4l2loopback devices=1 video_nr=10 card_label=VCamSwap "
-                "exclusive_caps=1` (install/linux/v4l2loopback.sh makes it permanent)")
-    if platform == "win32":
-        return ("install OBS Studio and start its Virtual Camera once, or install Unity Capture "
-                "with the device name 'VCamSwap'")
-    if platform == "darwin":
-        return "install OBS Studio and start its Virtual Camera once (System Settings may ask)"
-    return "install a virtual camera driver supported by pyvirtualcam"
+    return (platform or current_platform()).virtual_camera_fix()
+
+
+def _linux_label(device: str) -> str | None:
+    return next((name for path, name in list_video_devices() if path == device), None)
 
 
 class VirtualCameraSink:
-    """Writes BGR frames to the OS virtual camera named ``device_name`` where the backend
-    allows it. With a fixed size, frames are fitted keeping their aspect ratio; without one the
-    device follows the frame size and is reopened when it changes."""
+    """Writes BGR frames to the OS virtual camera, trying the platform's backends in order
+    (Windows: Unity Capture named ``device_name``, then OBS). With a fixed size, frames are
+    fitted keeping their aspect ratio; without one the device follows the frame size and is
+    reopened when it changes. ``camera_name`` is the name the user picks in a video app."""
 
     def __init__(self, *, width: int | None, height: int | None, fps: float,
                  device_name: str = "VCamSwap", backend: str | None = None,
                  initial_size: tuple[int, int] | None = None,
-                 camera_factory: Callable[..., Any] | None = None) -> None:
+                 camera_factory: Callable[..., Any] | None = None,
+                 platform: Platform | None = None) -> None:
         self._fixed = (width, height) if width and height else None
         self._fps = fps
         self._name = device_name
         self._backend = backend
         self._factory = camera_factory
+        self._platform = platform or current_platform()
         self._camera: Any = None
+        self._used: str | None = None
         # Opened at once (fixed or expected size) so a missing driver is reported at start.
         self._size: tuple[int, int] | None = self._fixed or initial_size
 
     @property
+    def camera_name(self) -> str:
+        """What video apps call this camera: the open device's name, or before the first open
+        the one this OS's first choice would give."""
+        if self._camera is not None:
+            return shown_name(self._used, str(self._camera.device), _linux_label)
+        if self._backend is None:
+            return self._platform.expected_camera_names(self._name)[0]
+        return OBS_CAMERA if self._backend == "obs" else self._name
+
+    @property
     def description(self) -> str:
-        device = self._camera.device if self._camera is not None else self._name
-        return f"virtual camera {device!r}"
+        device = str(self._camera.device) if self._camera is not None else ""
+        where = f" ({device})" if device.startswith("/dev/") else ""
+        return f"virtual camera {self.camera_name!r}{where}"
 
     @property
     def device_path(self) -> str | None:
         """The /dev/videoN in use (Linux), for the on-demand reader check."""
         if self._camera is not None and str(self._camera.device).startswith("/dev/"):
             return str(self._camera.device)
-        return find_linux_camera(self._name) if sys.platform.startswith("linux") else None
-
-    def _device_for(self, backend: str | None) -> str | None:
-        if sys.platform.startswith("linux") and backend in (None, "v4l2loopback"):
-            path = find_linux_camera(self._name)
-            if path is None:
-                log.info("no v4l2loopback device labelled %r; using the first loopback device "
-                         "(load the module with card_label=%s to name it)", self._name,
-                         self._name)
-            return path
-        if backend == "unitycapture":
-            return self._name
-        return None
+        return find_linux_camera(self._name) if self._platform.name == "linux" else None
 
     def open(self) -> None:
         if self._size is not None:
@@ -81,20 +81,29 @@ class VirtualCameraSink:
         import pyvirtualcam
 
         factory = self._factory or pyvirtualcam.Camera
-        try:
-            camera = factory(width=width, height=height, fps=self._fps,
-                             fmt=pyvirtualcam.PixelFormat.BGR,
-                             device=self._device_for(self._backend), backend=self._backend)
-        except Exception as exc:
-            reasons = str(exc).strip() or type(exc).__name__
-            raise DeviceError(
-                f"no virtual camera available ({reasons.replace(chr(10), '; ')}). Fix: "
-                f"{virtual_camera_fix()}. Meanwhile `--output file:out.mp4` records to a file."
-            ) from exc
-        self._camera = camera
-        self._size = (width, height)
-        log.info("virtual camera %r open at %dx%d, %.0f fps", camera.device, width, height,
-                 self._fps)
+        failures: list[str] = []
+        plan = self._platform.virtual_camera_plan(self._name, self._backend, find_linux_camera)
+        for backend, device in plan:
+            try:
+                camera = factory(width=width, height=height, fps=self._fps,
+                                 fmt=pyvirtualcam.PixelFormat.BGR, device=device,
+                                 backend=backend)
+            except Exception as exc:
+                reason = (str(exc).strip() or type(exc).__name__).replace(chr(10), "; ")
+                failures.append(f"{backend}: {reason}" if backend and len(plan) > 1
+                                else reason)
+                continue
+            self._camera, self._used, self._size = camera, backend, (width, height)
+            if failures:
+                log.info("virtual camera: %s unavailable (%s)", plan[0][0], failures[0])
+            log.info("virtual camera %r open at %dx%d, %.0f fps: in Zoom, Meet, Discord or "
+                     "OBS pick the camera named %r", str(camera.device), width, height,
+                     self._fps, self.camera_name)
+            return
+        raise DeviceError(
+            f"no virtual camera available ({'; '.join(failures)}). Fix: "
+            f"{self._platform.virtual_camera_fix(self._name)}. Meanwhile "
+            "`--output file:out.mp4` records to a file.")
 
     def send(self, image: BgrImage) -> None:
         h, w = image.shape[:2]
@@ -110,6 +119,12 @@ class VirtualCameraSink:
         camera, self._camera = self._camera, None
         if camera is not None:
             camera.close()
+
+
+def shown_camera_name(sink: object) -> str | None:
+    """The camera name to pick in a video app when ``sink`` is the virtual camera, else None
+    (for status, the tray and logs)."""
+    return sink.camera_name if isinstance(sink, VirtualCameraSink) else None
 
 
 class RecordingSink:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-import sys
+import threading
 import time
 from collections import deque
 from collections.abc import Callable
@@ -14,6 +14,8 @@ import cv2
 import numpy as np
 
 from vcamswap.errors import DeviceError
+from vcamswap.platforms import Platform, current_platform
+from vcamswap.platforms.cameras import SYSFS_VIDEO, linux_cameras
 from vcamswap.types import BgrImage
 
 log = logging.getLogger(__name__)
@@ -24,32 +26,15 @@ _BACKENDS = {
 }
 
 
-def default_capture_backend(platform: str = sys.platform) -> int:
-    """The OpenCV backend that works best per OS."""
-    if platform.startswith("linux"):
-        return int(cv2.CAP_V4L2)
-    if platform == "win32":
-        return int(cv2.CAP_MSMF)
-    if platform == "darwin":
-        return int(cv2.CAP_AVFOUNDATION)
-    return int(cv2.CAP_ANY)
-
-
-SYSFS_VIDEO = Path("/sys/class/video4linux")
+def default_capture_backend(platform: Platform | None = None) -> int:
+    """The OpenCV backend for ``camera.backend: auto`` on this OS (see
+    ``Platform.capture_backend``: DirectShow on Windows)."""
+    return int(_BACKENDS[(platform or current_platform()).capture_backend])
 
 
 def list_video_devices(sysfs: Path = SYSFS_VIDEO) -> list[tuple[str, str]]:
     """(/dev/videoN, driver name) for every V4L2 device (Linux); empty elsewhere."""
-    if not sysfs.is_dir():
-        return []
-    found = []
-    for entry in sorted(sysfs.iterdir()):
-        try:
-            found.append((f"/dev/{entry.name}",
-                          (entry / "name").read_text(encoding="utf-8").strip()))
-        except OSError:
-            continue
-    return found
+    return [(str(camera.index), camera.name) for camera in linux_cameras(sysfs)]
 
 
 def find_linux_camera(name: str, sysfs: Path = SYSFS_VIDEO) -> str | None:
@@ -78,16 +63,24 @@ class FpsMeter:
 
 class OpenCvCameraSource:
     """A webcam by index, device path or name. Asks for MJPG at 720p and above, sets size and
-    fps, then reports what the driver really delivers."""
+    fps where they differ from what the driver has, then reports what it really delivers.
+
+    Built on the main thread at start, it asks for camera permission there (macOS shows its
+    prompt only then); names resolve through the platform's camera list at each open."""
 
     def __init__(self, device: int | str, width: int, height: int, fps: float, *,
                  fourcc: str = "auto", backend: str = "auto",
-                 capture_factory: Callable[[int | str, int], Any] = cv2.VideoCapture) -> None:
+                 capture_factory: Callable[[int | str, int], Any] = cv2.VideoCapture,
+                 platform: Platform | None = None) -> None:
         self._device = device
         self._width, self._height, self._fps = width, height, fps
         self._fourcc = fourcc
-        self._backend = default_capture_backend() if backend == "auto" else _BACKENDS[backend]
+        self._platform = platform or current_platform()
+        self._backend_name = self._platform.capture_backend if backend == "auto" else backend
+        self._backend = int(_BACKENDS[self._backend_name])
         self._factory = capture_factory
+        if threading.current_thread() is threading.main_thread():
+            self._platform.prepare_camera()
         self._capture: Any = None
         self.meter = FpsMeter()
         self.negotiated: tuple[int, int, float] | None = None
@@ -105,17 +98,35 @@ class OpenCvCameraSource:
         return f"camera {self._device!r}"
 
     def _resolve(self) -> int | str:
+        """An index as is; a path or URL as is; a name through the OS's camera list."""
         device = self._device
-        if isinstance(device, str) and not device.startswith("/dev/") and not device.isdigit():
-            found = find_linux_camera(device) if sys.platform.startswith("linux") else None
-            if found is None and sys.platform.startswith("linux"):
-                raise DeviceError(
-                    f"no camera named {device!r}; list cameras with "
-                    "`v4l2-ctl --list-devices` and set camera.device to an index or path")
-            return found or device
-        if isinstance(device, str) and device.isdigit():
+        if isinstance(device, int):
+            return device
+        if device.isdigit():
             return int(device)
-        return device
+        if device.startswith("/dev/") or "://" in device:
+            return device
+        found = self._platform.find_camera(device)
+        log.info("camera %r is %s on %s", device, found, self._platform.label)
+        return found
+
+    def _configure(self, capture: Any) -> None:
+        """Only the properties that differ: each ``set`` may re-negotiate the stream (seconds
+        per call with Media Foundation)."""
+        fourcc = self._fourcc
+        if fourcc == "auto":
+            fourcc = "MJPG" if self._width * self._height >= 1280 * 720 else ""
+        wanted: list[tuple[int, float]] = []
+        if fourcc:
+            wanted.append((cv2.CAP_PROP_FOURCC, float(cv2.VideoWriter.fourcc(*fourcc))))
+        wanted += [(cv2.CAP_PROP_FRAME_WIDTH, float(self._width)),
+                   (cv2.CAP_PROP_FRAME_HEIGHT, float(self._height)),
+                   (cv2.CAP_PROP_FPS, float(self._fps))]
+        if self._backend_name == "v4l2":
+            wanted.append((cv2.CAP_PROP_BUFFERSIZE, 1.0))
+        for prop, value in wanted:
+            if abs(float(capture.get(prop)) - value) > 0.01:
+                capture.set(prop, value)
 
     def open(self) -> None:
         if self._capture is not None:
@@ -125,18 +136,16 @@ class OpenCvCameraSource:
         if capture is None or not capture.isOpened():
             if capture is not None:
                 capture.release()
+            permission = self._platform.permission
+            state = permission.state()
+            if state in ("denied", "not-asked"):
+                raise DeviceError(f"cannot open camera {self._device!r}: camera access is "
+                                  f"{'turned off' if state == 'denied' else 'not yet allowed'}"
+                                  f" for this app; {permission.fix}")
             raise DeviceError(
                 f"cannot open camera {self._device!r}: it is missing, unplugged or used by "
                 "another app; check the cable, close other video apps, or set camera.device")
-        fourcc = self._fourcc
-        if fourcc == "auto":
-            fourcc = "MJPG" if self._width * self._height >= 1280 * 720 else ""
-        if fourcc:
-            capture.set(cv2.CAP_PROP_FOURCC, cv2.VideoWriter.fourcc(*fourcc))
-        capture.set(cv2.CAP_PROP_FRAME_WIDTH, self._width)
-        capture.set(cv2.CAP_PROP_FRAME_HEIGHT, self._height)
-        capture.set(cv2.CAP_PROP_FPS, self._fps)
-        capture.set(cv2.CAP_PROP_BUFFERSIZE, 1)
+        self._configure(capture)
         self.negotiated = (int(capture.get(cv2.CAP_PROP_FRAME_WIDTH)),
                            int(capture.get(cv2.CAP_PROP_FRAME_HEIGHT)),
                            float(capture.get(cv2.CAP_PROP_FPS)))

@@ -4,9 +4,7 @@ NudeNet detector (packaged in the nudenet wheel, or the user-fetched 640m from t
 
 from __future__ import annotations
 
-import contextlib
 import logging
-import os
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -15,6 +13,7 @@ from typing import Protocol
 
 from vcamswap.errors import VCamSwapError
 from vcamswap.inference.content import EXPLICIT, NudeNetDetector, packaged_model
+from vcamswap.platforms import Platform, current_platform
 from vcamswap.types import BgrImage
 
 log = logging.getLogger(__name__)
@@ -112,7 +111,8 @@ class LiveContentMonitor:
 
     def __init__(self, classifier: ContentClassifier, latest: Callable[[], BgrImage | None],
                  on_verdict: Callable[[ContentVerdict], None], stop: threading.Event,
-                 interval_s: float = 2.0) -> None:
+                 interval_s: float = 2.0, platform: Platform | None = None) -> None:
+        self._platform = platform or current_platform()
         self._classifier = classifier
         self._latest = latest
         self._on_verdict = on_verdict
@@ -127,7 +127,7 @@ class LiveContentMonitor:
         self._thread.start()
 
     def _run(self) -> None:
-        _lower_priority()
+        _lower_priority(self._platform)
         import time
 
         while not self._stop.wait(self._interval):
@@ -145,13 +145,10 @@ class LiveContentMonitor:
             self._on_verdict(verdict)
 
 
-def _lower_priority() -> None:
-    """Nice this thread only (Linux threads are tasks); elsewhere nothing changes."""
-    setpriority = getattr(os, "setpriority", None)
-    if setpriority is None or not hasattr(threading, "get_native_id"):
-        return
-    with contextlib.suppress(OSError):
-        setpriority(os.PRIO_PROCESS, threading.get_native_id(), 10)
+def _lower_priority(platform: Platform) -> None:
+    """This thread only, the platform's way (Linux: nice 10 on the thread's task; macOS: the
+    background band; Windows: THREAD_PRIORITY_LOWEST)."""
+    log.debug("content check thread priority: %s", platform.lower_thread_priority())
 
 
 def screened_resolver(resolve: Callable[[str | None], Path],

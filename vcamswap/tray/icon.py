@@ -1,16 +1,18 @@
 """Runs the tray icon on the main thread (macOS requires it). Any import or backend failure
-degrades to "no tray" with one log line. A stop from another thread (ctl quit, a crash) reaches
-the icon through SIGUSR1, because pystray's X11 loop can only be stopped from its own thread."""
+degrades to "no tray" with one log line. How updates and the stop reach the toolkit's loop from
+the refresh thread is the platform's ``TrayLoop``: SIGUSR1 on Linux (pystray's X11 loop can
+only be stopped from its own thread), a direct ``icon.stop()`` on Windows (no SIGUSR1 there),
+and calls queued to the main thread on macOS (AppKit is main-thread only)."""
 
 from __future__ import annotations
 
 import logging
 import os
-import signal
 import threading
 from typing import Any
 
 from vcamswap.control.api import Controls
+from vcamswap.platforms import Platform, current_platform
 from vcamswap.tray.menu import Item, Opener, tooltip
 
 log = logging.getLogger(__name__)
@@ -44,63 +46,80 @@ def _pystray_menu(pystray: Any, items: tuple[Item, ...]) -> Any:
     return pystray.Menu(*(convert(item) for item in items))
 
 
-def run_tray(controls: Controls, items: tuple[Item, ...], stop: threading.Event) -> bool:
-    """Show the icon until ``stop`` is set; False (after one log line) if no tray can run."""
+NO_TRAY_HINT = {"linux": "On Linux, menus need an AppIndicator/GTK backend: see the README",
+                "win32": "", "darwin": "", "other": ""}
+
+
+def run_tray(controls: Controls, items: tuple[Item, ...], stop: threading.Event,
+             platform: Platform | None = None, refresh_s: float = 1.0) -> bool:
+    """Show the icon until ``stop`` is set; False (after one log line) if no tray can run.
+    Blocks the calling thread, which must be the main thread."""
+    platform = platform or current_platform()
     try:
-        import pystray
+        pystray = platform.load_tray()
     except Exception as exc:  # Xlib raises DisplayNameError, not ImportError, without DISPLAY
-        log.warning("no tray icon (%s: %s); the daemon runs without one. On Linux, menus need "
-                    "an AppIndicator/GTK backend: see the README", type(exc).__name__, exc)
+        log.warning("no tray icon (%s: %s); the daemon runs without one. %s",
+                    type(exc).__name__, exc, NO_TRAY_HINT[platform.name])
         return False
     icon = pystray.Icon("vcamswap", icon_image("starting"), "VCamSwap",
                         menu=_pystray_menu(pystray, items))
     if not getattr(icon, "HAS_MENU", True):
         log.info("this tray backend has no menu: clicking the icon toggles the swap")
-
-    def wake(_signum: int, _frame: Any) -> None:
-        icon.stop()
-
-    signal.signal(signal.SIGUSR1, wake)
+    loop = platform.tray_loop()
 
     def refresh() -> None:
-        state = ""
-        while not stop.wait(1.0):
-            status = controls.status()
-            if status.get("state") != state:
-                state = str(status.get("state"))
-                icon.icon = icon_image(state)
-            icon.title = tooltip(controls)
-            try:
-                icon.update_menu()
-            except Exception as exc:
-                log.debug("tray menu update failed: %s", exc)
-        os.kill(os.getpid(), signal.SIGUSR1)
+        shown = ""
+        while not stop.wait(refresh_s):
+            state = str(controls.status().get("state"))
+            image = icon_image(state) if state != shown else None
+            shown = state
+            loop.call(_updater(icon, image, tooltip(controls)))
+        loop.stop(icon)
 
-    def setup(shown: Any) -> None:
-        shown.visible = True
-        log.info("tray icon shown")
+    def setup(started: Any) -> None:
+        def show() -> None:
+            started.visible = True
+            log.info("tray icon shown")
+        loop.call(show)
         threading.Thread(target=refresh, name="vcamswap-tray", daemon=True).start()
 
+    restore = loop.install(icon)
     try:
         icon.run(setup=setup)
     except Exception as exc:
         log.warning("the tray icon failed (%s); the daemon goes on without it", exc)
         return False
+    finally:
+        restore()
     return True
 
 
-def desktop_opener(urls: dict[str, str]) -> Opener:
+def _updater(icon: Any, image: Any, title: str) -> Any:
+    """One refresh of the icon (a new image only when the state changed), title and menu."""
+    def update() -> None:
+        if image is not None:
+            icon.icon = image
+        icon.title = title
+        try:
+            icon.update_menu()
+        except Exception as exc:
+            log.debug("tray menu update failed: %s", exc)
+    return update
+
+
+def desktop_opener(urls: dict[str, str], platform: Platform | None = None) -> Opener:
     """Opens URLs in the browser and files or folders with the desktop's default app."""
     import subprocess
-    import sys
     import webbrowser
+
+    name = (platform or current_platform()).name
 
     def open_path(path: str) -> None:
         try:
-            if sys.platform == "win32":
-                os.startfile(path)  # type: ignore[attr-defined]
+            if name == "win32":
+                os.startfile(path)  # type: ignore[attr-defined,unused-ignore]
             else:
-                subprocess.Popen(["open" if sys.platform == "darwin" else "xdg-open", path])
+                subprocess.Popen(["open" if name == "darwin" else "xdg-open", path])
         except OSError as exc:
             log.warning("cannot open %s: %s", path, exc)
 

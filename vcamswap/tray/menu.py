@@ -116,10 +116,15 @@ def remote_items(controls: Controls) -> tuple[Item, ...]:
 
 
 def tooltip(controls: Controls) -> str:
+    """One line for the icon's hover text (Windows shows at most 127 characters). The camera
+    to pick in video apps comes from status' ``virtual_camera`` (see
+    ``vcamswap.devices.sinks.shown_camera_name``)."""
     status = controls.status()
     face = status.get("face") or "first face"
     text = (f"VCamSwap: {status.get('state')} · {status.get('output_fps', 0):.0f} fps · "
             f"{face}")
+    if status.get("virtual_camera"):
+        text += f" · in apps pick {status['virtual_camera']!r}"
     governor = status.get("governor") or {}
     if status.get("blocked"):
         text += f" · {status['blocked']}: turn Swap faces on to resume"
