@@ -31,6 +31,7 @@ from vcamswap.facelib.library import FaceLibrary
 from vcamswap.pipeline.demand import DemandController
 from vcamswap.pipeline.protocols import FrameProcessor, FrameSink, FrameSource
 from vcamswap.pipeline.supervisor import PipelineOptions, Supervisor
+from vcamswap.platforms import Platform
 from vcamswap.processors.engines import build_swap_processor
 from vcamswap.processors.faces import folder_resolver
 from vcamswap.runtime import RuntimeState, Toggles
@@ -42,7 +43,8 @@ from vcamswap.tray.menu import build_menu
 log = logging.getLogger(__name__)
 
 
-def build_source(spec: int | str, camera: CameraConfig) -> FrameSource:
+def build_source(spec: int | str, camera: CameraConfig,
+                 platform: Platform | None = None) -> FrameSource:
     """``pattern``, ``file:PATH``, or a camera index, path or name; with the camera options
     (mirror, rotation, zoom) applied on the capture thread."""
     source: FrameSource
@@ -52,17 +54,19 @@ def build_source(spec: int | str, camera: CameraConfig) -> FrameSource:
         source = VideoFileSource(Path(spec[5:]).expanduser())
     else:
         source = OpenCvCameraSource(spec, camera.width, camera.height, camera.fps,
-                                    fourcc=camera.fourcc, backend=camera.backend)
+                                    fourcc=camera.fourcc, backend=camera.backend,
+                                    platform=platform)
     transform = CameraTransform(camera.mirror, camera.rotate, camera.zoom, camera.pan)
     return source if transform.identity else TransformedSource(source, transform)
 
 
-def build_sink(spec: str, output: OutputConfig, expected_size: tuple[int, int]) -> FrameSink:
+def build_sink(spec: str, output: OutputConfig, expected_size: tuple[int, int],
+               platform: Platform | None = None) -> FrameSink:
     """``virtual``, ``file:PATH`` or ``null``."""
     if spec == "virtual":
         return VirtualCameraSink(width=output.width, height=output.height, fps=output.fps,
                                  device_name=output.device_name, backend=output.backend,
-                                 initial_size=expected_size)
+                                 initial_size=expected_size, platform=platform)
     if spec.startswith("file:"):
         return RecordingSink(Path(spec[5:]).expanduser(), fps=output.fps)
     if spec == "null":
@@ -80,7 +84,8 @@ class RunSpec:
 
 def build_supervisor(config: Config, paths: AppPaths, spec: RunSpec,
                      processor: FrameProcessor | None = None,
-                     content: ContentClassifier | None = None) -> Supervisor:
+                     content: ContentClassifier | None = None,
+                     platform: Platform | None = None) -> Supervisor:
     camera_spec = spec.camera if spec.camera is not None else config.camera.device
     output_spec = spec.output or config.output.target
     size = (config.output.width or config.camera.width,
@@ -90,9 +95,9 @@ def build_supervisor(config: Config, paths: AppPaths, spec: RunSpec,
                                  mouth_mask=config.swap.mouth_mask,
                                  paused=config.camera.mode != "always"))
     return Supervisor(
-        build_source(camera_spec, config.camera),
+        build_source(camera_spec, config.camera, platform),
         processor or build_swap_processor(config, paths, state, content=content),
-        build_sink(output_spec, config.output, size),
+        build_sink(output_spec, config.output, size, platform),
         TextCardRenderer(),
         state=state,
         policy=PrivacyGuard(config.swap.on_face_lost, TextCardRenderer().render),
@@ -149,13 +154,15 @@ def _none(_name: str) -> None:
 
 
 def start_control(config: Config, paths: AppPaths,
-                  controls: DaemonControls) -> ControlServer | None:
+                  controls: DaemonControls,
+                  platform: Platform | None = None) -> ControlServer | None:
     """The loopback control API and preview; a busy port is logged and the daemon goes on."""
     if not config.control.enabled:
         return None
     token = write_token(paths.token_file)
     try:
-        server = ControlServer(controls, token, config.control.port, config.control.preview_fps)
+        server = ControlServer(controls, token, config.control.port, config.control.preview_fps,
+                               platform)
     except OSError as exc:
         log.error("control API not started: 127.0.0.1:%d is unavailable (%s); set "
                   "control.port to a free port (0 picks one)", config.control.port, exc)
@@ -167,20 +174,21 @@ def start_control(config: Config, paths: AppPaths,
 
 def tray_foreground(config: Config, paths: AppPaths, controls: DaemonControls,
                     server: ControlServer | None,
-                    config_file: Path) -> Callable[[threading.Event], bool]:
+                    config_file: Path,
+                    platform: Platform | None = None) -> Callable[[threading.Event], bool]:
     """The tray, to run on the main thread; returns False when no tray could be shown."""
     def run(stop: threading.Event) -> bool:
         urls = {} if server is None else {
             "preview": f"http://127.0.0.1:{server.port}/preview?token={server.token}",
             "about": f"http://127.0.0.1:{server.port}/about?token={server.token}"}
         try:
-            login = for_this_system(paths.log_dir)
+            login = for_this_system(paths.log_dir, platform=platform)
         except (VCamSwapError, ImportError) as exc:
             log.info("no start-at-login item in the tray: %s", exc)
             login = None
-        items = build_menu(controls, desktop_opener(urls),
+        items = build_menu(controls, desktop_opener(urls, platform),
                            str(config.swap.faces_dir or paths.faces_dir), str(config_file), login)
-        return run_tray(controls, items, stop)
+        return run_tray(controls, items, stop, platform)
     return run
 
 

@@ -89,9 +89,8 @@ class VirtualCameraSink:
                                  fmt=pyvirtualcam.PixelFormat.BGR, device=device,
                                  backend=backend)
             except Exception as exc:
-                reason = (str(exc).strip() or type(exc).__name__).replace(chr(10), "; ")
-                failures.append(f"{backend}: {reason}" if backend and len(plan) > 1
-                                else reason)
+                # pyvirtualcam names the backend in its message ("'obs' backend: ...")
+                failures.append((str(exc).strip() or type(exc).__name__).replace(chr(10), "; "))
                 continue
             self._camera, self._used, self._size = camera, backend, (width, height)
             if failures:

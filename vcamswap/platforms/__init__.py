@@ -16,7 +16,7 @@ import signal
 import sys
 from collections.abc import Callable, MutableMapping
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePath
 from typing import Any, Literal
 
 from vcamswap.platforms.cameras import (
@@ -85,7 +85,7 @@ class Platform:
     dispatch: Callable[[Action], None] = appkit_call_after
     """macOS: queues a call on the main thread's run loop."""
     kill: Callable[[int, int], None] = os.kill
-    executable: Path = field(default_factory=lambda: Path(sys.executable))
+    executable: PurePath = field(default_factory=lambda: Path(sys.executable))
     environ: MutableMapping[str, str] = field(default_factory=lambda: os.environ)
 
     @property

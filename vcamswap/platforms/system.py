@@ -9,7 +9,7 @@ import os
 import socket
 import threading
 from collections.abc import Callable
-from pathlib import Path
+from pathlib import Path, PurePath
 from typing import Any
 
 from vcamswap.platforms.cameras import OBS_CAMERA
@@ -74,8 +74,12 @@ def lower_thread_priority(os_name: str, *,
     return "unchanged on this OS"
 
 
-def login_command(os_name: str, executable: Path, *,
-                  exists: Callable[[Path], bool] = Path.is_file,
+def _is_file(path: PurePath) -> bool:
+    return Path(path).is_file()
+
+
+def login_command(os_name: str, executable: PurePath, *,
+                  exists: Callable[[PurePath], bool] = _is_file,
                   which: Callable[[str], str | None] | None = None) -> list[str]:
     """The login item's command line, as a list.
 
