@@ -35,8 +35,9 @@ class CameraConfig(Section):
     device: int | str = Field(
         0,
         description="Camera to open: an index (0 = first camera), a device name or path "
-        "(e.g. '/dev/video0', 'HD Pro Webcam C920'), 'file:PATH' to play a video file in a loop, "
-        "or 'pattern' for a generated test pattern.",
+        "(e.g. '/dev/video0', 'HD Pro Webcam C920'; a name matches the OS's camera list, which "
+        "`vcamswap doctor` shows), 'file:PATH' to play a video file in a loop, or 'pattern' "
+        "for a generated test pattern.",
     )
     width: int = Field(1280, ge=160, le=7680, description="Requested capture width in pixels.")
     height: int = Field(720, ge=120, le=4320, description="Requested capture height in pixels.")
@@ -58,8 +59,9 @@ class CameraConfig(Section):
         description="on-demand: seconds without a reader before the camera closes.")
     backend: Literal["auto", "v4l2", "dshow", "msmf", "avfoundation", "any"] = Field(
         "auto",
-        description="OpenCV capture backend. 'auto' picks V4L2 on Linux, Media Foundation on "
-        "Windows, AVFoundation on macOS.",
+        description="OpenCV capture backend. 'auto' picks V4L2 on Linux, DirectShow on "
+        "Windows (fast to open, and its device order is the one camera names resolve "
+        "against), AVFoundation on macOS.",
     )
     login_mode: Literal["auto", "always", "on-demand", "manual"] = Field(
         "auto",
@@ -100,7 +102,9 @@ class OutputConfig(Section):
         "VCamSwap",
         min_length=1,
         description="Name of the virtual camera: the v4l2loopback card_label on Linux, the "
-        "Unity Capture device name on Windows. OBS Virtual Camera keeps its own name.",
+        "Unity Capture device name on Windows (tried before OBS). OBS Virtual Camera keeps its "
+        "own name (macOS, and Windows without Unity Capture); the log and `vcamswap doctor` "
+        "say which name to pick in your video app.",
     )
     width: int | None = Field(
         None,
