@@ -55,6 +55,8 @@ def test_bench_rejects_a_bad_size(tmp_path: Path) -> None:
     assert "expected WxH" in result.stderr
 
 
+@pytest.mark.skipif(sys.platform == "win32", reason="Windows delivers no SIGINT/SIGTERM to a "
+                    "child: send_signal(SIGINT) raises and SIGTERM is TerminateProcess")
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
 def test_run_stops_within_a_second_of_a_signal(tmp_path: Path, signum: int) -> None:
     home = tmp_path / "home"

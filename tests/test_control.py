@@ -134,6 +134,8 @@ def test_preview_page_and_mjpeg_stream(daemon: tuple[ControlServer, Supervisor, 
     connection.close()
 
 
+@pytest.mark.skipif(sys.platform == "win32",
+                    reason="POSIX file modes: Windows has no 0600 (the profile's ACL applies)")
 def test_token_file_is_private_and_ctl_talks_to_the_daemon(
         tmp_path: Path, daemon: tuple[ControlServer, Supervisor, Path]) -> None:
     server, supervisor, _ = daemon
@@ -223,8 +225,10 @@ def test_face_switch_is_prepared_before_the_switch(tmp_path: Path) -> None:
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
 
-@pytest.mark.skipif(CHROMIUM is None and not os.environ.get("CI"),
-                    reason="needs Debian's chromium (.ci/run installs it; in CI it must run)")
+@pytest.mark.skipif((CHROMIUM is None and not os.environ.get("CI"))
+                    or not sys.platform.startswith("linux"),
+                    reason="needs Debian's chromium (.ci/run installs it on Linux; in CI there "
+                    "it must run)")
 def test_headless_chromium_sees_the_preview_change(
         tmp_path: Path, daemon: tuple[ControlServer, Supervisor, Path]) -> None:
     from PIL import Image

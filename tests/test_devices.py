@@ -20,6 +20,7 @@ from vcamswap.devices.sources import (
 )
 from vcamswap.errors import ConfigError, DeviceError
 from vcamswap.pipeline.supervisor import PipelineOptions, Supervisor
+from vcamswap.platforms import for_os
 from vcamswap.processors.base import PassthroughProcessor
 
 
@@ -103,6 +104,10 @@ def test_recording_sink_into_a_missing_folder_says_so(tmp_path: Path) -> None:
         RecordingSink(tmp_path / "nope" / "out.mp4").open()
 
 
+LINUX = for_os("linux", cameras=list)
+"""The OS these capture tests describe (V4L2), whatever runs them: no permission prompt."""
+
+
 class FakeCapture:
     def __init__(self, frames: int, opened: bool = True) -> None:
         self.frames = frames
@@ -139,7 +144,7 @@ def test_camera_source_negotiates_mjpg_at_720p_and_reports_loss() -> None:
         captures.append(FakeCapture(frames=2))
         return captures[-1]
 
-    source = OpenCvCameraSource(0, 1280, 720, 30, capture_factory=factory)
+    source = OpenCvCameraSource(0, 1280, 720, 30, capture_factory=factory, platform=LINUX)
     source.open()
     props = captures[0].props
     assert props[cv2.CAP_PROP_FOURCC] == cv2.VideoWriter.fourcc(*"MJPG")
@@ -152,7 +157,7 @@ def test_camera_source_negotiates_mjpg_at_720p_and_reports_loss() -> None:
 
 
 def test_camera_that_will_not_open_names_the_fix() -> None:
-    source = OpenCvCameraSource(3, 640, 480, 30,
+    source = OpenCvCameraSource(3, 640, 480, 30, platform=LINUX,
                                 capture_factory=lambda d, b: FakeCapture(0, opened=False))
     with pytest.raises(DeviceError, match="unplugged or used by another app"):
         source.open()
@@ -194,7 +199,7 @@ def test_specs_build_the_right_parts(tmp_path: Path) -> None:
     config = Config()
     assert isinstance(build_source("pattern", config.camera), TestPatternSource)
     assert isinstance(build_source("file:x.mp4", config.camera), VideoFileSource)
-    assert isinstance(build_source(0, config.camera), OpenCvCameraSource)
+    assert isinstance(build_source(0, config.camera, LINUX), OpenCvCameraSource)
     assert isinstance(build_sink("null", config.output, (64, 48)), NullSink)
     assert isinstance(build_sink(f"file:{tmp_path}/o.mp4", config.output, (64, 48)),
                       RecordingSink)
