@@ -64,7 +64,7 @@ class StubControls:
 
     def status(self) -> dict[str, Any]:
         return {"state": "running", "output_fps": 30.0, "face": "alice",
-                "virtual_camera": self.camera}
+                "output": f"virtual camera {self.camera!r}"}
 
     def __getattr__(self, name: str) -> Any:
         return lambda *args: None

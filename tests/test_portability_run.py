@@ -7,6 +7,7 @@ from __future__ import annotations
 import logging
 import signal
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -121,6 +122,9 @@ def test_run_reaches_its_first_frame_with_the_default_config(
 
     def quit_after_first_frame() -> None:
         if virtual.first_frame.wait(60):
+            deadline = time.monotonic() + 10
+            while not record.titles and time.monotonic() < deadline:  # one tooltip refresh
+                time.sleep(0.05)
             controls.quit()
 
     threading.Thread(target=quit_after_first_frame, daemon=True).start()
@@ -133,4 +137,5 @@ def test_run_reaches_its_first_frame_with_the_default_config(
     assert f"pick the camera named {expected!r}" in caplog.text
     assert expected in controls.status()["output"]
     assert record.ran_on_main and record.stopped_in_time and record.violations == []
+    assert any(f"in apps pick {expected!r}" in title for title in record.titles), "the tooltip"
     assert signals.installed == [], "the simulated OS never needed a signal handler"

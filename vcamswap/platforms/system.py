@@ -163,13 +163,13 @@ def virtual_camera_fix(os_name: str, device_name: str = "VCamSwap") -> str:
                 "`sudo modprobe v4l2loopback devices=1 video_nr=10 card_label=VCamSwap "
                 "exclusive_caps=1` (install/linux/v4l2loopback.sh makes it permanent)")
     if os_name == "win32":
-        return (f"install Unity Capture under the name {device_name!r} (install/windows/"
-                "README.md: regsvr32 UnityCaptureFilter64bit.dll "
+        return (f"install Unity Capture under the name {device_name!r} (install/README.md, "
+                "Windows: regsvr32 UnityCaptureFilter64bit.dll "
                 f"\"/i:UnityCaptureName={device_name}\" as administrator), or install OBS "
                 "Studio and start its Virtual Camera once")
     if os_name == "darwin":
         return ("install OBS Studio, start its Virtual Camera once and allow its system "
-                "extension in System Settings > Privacy & Security (install/macos/README.md)")
+                "extension in System Settings > Privacy & Security (install/README.md, macOS)")
     return "install a virtual camera driver supported by pyvirtualcam"
 
 

@@ -3,9 +3,10 @@ menu never holds state of its own (and tests drive it without a display)."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 from vcamswap.control.api import Controls
 
@@ -115,16 +116,25 @@ def remote_items(controls: Controls) -> tuple[Item, ...]:
     return (Item(f"Remote inference: {remote} (face crops leave this PC)"),) if remote else ()
 
 
+def camera_to_pick(status: dict[str, Any]) -> str | None:
+    """The virtual camera's name in video apps: status' ``virtual_camera`` (see
+    ``vcamswap.devices.sinks.shown_camera_name``), else the one the virtual camera sink's
+    description (status' ``output``: "virtual camera 'NAME'") carries."""
+    if status.get("virtual_camera"):
+        return str(status["virtual_camera"])
+    found = re.match(r"virtual camera (['\"])(.+?)\1", str(status.get("output") or ""))
+    return found.group(2) if found else None
+
+
 def tooltip(controls: Controls) -> str:
-    """One line for the icon's hover text (Windows shows at most 127 characters). The camera
-    to pick in video apps comes from status' ``virtual_camera`` (see
-    ``vcamswap.devices.sinks.shown_camera_name``)."""
+    """One line for the icon's hover text (Windows shows at most 127 characters)."""
     status = controls.status()
     face = status.get("face") or "first face"
     text = (f"VCamSwap: {status.get('state')} · {status.get('output_fps', 0):.0f} fps · "
             f"{face}")
-    if status.get("virtual_camera"):
-        text += f" · in apps pick {status['virtual_camera']!r}"
+    camera = camera_to_pick(status)
+    if camera:
+        text += f" · in apps pick {camera!r}"
     governor = status.get("governor") or {}
     if status.get("blocked"):
         text += f" · {status['blocked']}: turn Swap faces on to resume"
