@@ -124,8 +124,12 @@ class Platform:
         except Exception as exc:
             log.warning("could not ask for camera permission (%s): %s", exc,
                         self.permission.fix)
-        if self.permission.state() == "denied":
+        state = self.permission.state()
+        if state == "denied":
             log.warning("camera access is turned off for this app: %s", self.permission.fix)
+        elif state == "unknown" and self.permission.fix:
+            log.info("camera permission could not be checked here; if the camera stays "
+                     "black: %s", self.permission.fix)
 
     def lower_thread_priority(self) -> str:
         return lower_thread_priority(self.name)
