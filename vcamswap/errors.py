@@ -35,3 +35,8 @@ class DegradedError(FaceLostError):
     """Something the swap needs is temporarily unavailable (a remote model server): the frame
     goes through the privacy guard like a lost face, and Status shows ``degraded`` with this
     message until a frame is swapped again."""
+
+
+class EngineNotRunningError(VCamSwapError):
+    """The face processor failed to start (a missing or corrupt model, an unreachable server):
+    every frame goes through the privacy guard until a reload starts it."""

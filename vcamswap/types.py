@@ -55,15 +55,19 @@ class Frame:
     swapped: bool = False
     regions: tuple[FaceBox, ...] = ()
     """Boxes of the faces the processor swapped (the privacy guard blurs them on failure)."""
+    guarded: str | None = None
+    """Why the privacy guard replaced this frame (None: it did not)."""
 
     def with_image(self, image: BgrImage, *, swapped: bool | None = None,
-                   regions: tuple[FaceBox, ...] | None = None) -> Frame:
+                   regions: tuple[FaceBox, ...] | None = None,
+                   guarded: str | None = None) -> Frame:
         return Frame(
             image=image,
             seq=self.seq,
             captured_at=self.captured_at,
             swapped=self.swapped if swapped is None else swapped,
             regions=self.regions if regions is None else regions,
+            guarded=guarded,
         )
 
 

@@ -8,8 +8,9 @@ from pathlib import Path
 
 import numpy as np
 
-from vcamswap.errors import FaceError, FaceLostError, VCamSwapError
+from vcamswap.errors import FaceError, VCamSwapError
 from vcamswap.offline import metadata
+from vcamswap.pipeline.guarding import guarded_process
 from vcamswap.pipeline.protocols import FailurePolicy, FrameProcessor
 from vcamswap.processors.faces import read_image
 from vcamswap.safety.content import ContentClassifier, screen
@@ -57,10 +58,7 @@ def swap_image(processor: FrameProcessor, policy: FailurePolicy, source: Path,
     screen(content, image, f"the input {source}")
     processor.start()
     try:
-        try:
-            frame = processor.process(Frame(image, 0, 0.0))
-        except FaceLostError as exc:
-            frame = policy.on_failure(Frame(image, 0, 0.0), exc)
+        frame = guarded_process(processor, policy, Frame(image, 0, 0.0))
     finally:
         processor.close()
     if not frame.swapped:

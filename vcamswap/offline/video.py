@@ -19,8 +19,9 @@ from typing import Any
 
 import numpy as np
 
-from vcamswap.errors import DeviceError, FaceError, FaceLostError, VCamSwapError
+from vcamswap.errors import DeviceError, FaceError, VCamSwapError
 from vcamswap.offline import metadata
+from vcamswap.pipeline.guarding import guarded_process
 from vcamswap.pipeline.protocols import FailurePolicy, FrameProcessor
 from vcamswap.safety.content import ContentClassifier, screen
 from vcamswap.types import Frame
@@ -75,6 +76,8 @@ class VideoResult:
     swapped_frames: int
     fps: float
     audio: str
+    guarded_frames: int = 0
+    """Frames the privacy guard replaced (no face swapped in them)."""
 
 
 class _StoppedError(Exception):
@@ -120,6 +123,7 @@ class VideoJob:
         self._stop = threading.Event()
         self._errors: list[BaseException] = []
         self._swapped = 0
+        self._guarded = 0
 
     def _open_input(self) -> Any:
         import av
@@ -261,7 +265,7 @@ class VideoJob:
             if isinstance(error, OSError):
                 raise VCamSwapError(f"cannot write {self._output}: {error}") from error
             raise error
-        return VideoResult(frames, self._swapped, float(rate), audio_mode)
+        return VideoResult(frames, self._swapped, float(rate), audio_mode, self._guarded)
 
     def _guard(self, target: Callable[..., None], *args: Any) -> Callable[[], None]:
         def run() -> None:
@@ -313,12 +317,9 @@ class VideoJob:
                         screen(self._content, frame.image,
                                f"{self._source} at frame {seq}")
                     seq += 1
-                    try:
-                        result = self._processor.process(frame)
-                        self._policy.on_success(result)
-                    except FaceLostError as exc:
-                        result = self._policy.on_failure(frame, exc)
+                    result = guarded_process(self._processor, self._policy, frame)
                     self._swapped += int(result.swapped)
+                    self._guarded += int(result.guarded is not None)
                     item = result.image
                 _put(outbox, (kind, item), self._stop)
                 if kind == "end":

@@ -7,8 +7,8 @@ from typing import Protocol, runtime_checkable
 from vcamswap.types import BgrImage, Frame, FrameSource
 
 # FrameSource lives in vcamswap.types (the lowest layer) so devices can wrap sources too.
-__all__ = ["FailurePolicy", "FrameProcessor", "FrameSink", "FrameSource", "PassthroughPolicy",
-           "PlaceholderRenderer", "QualityControlled"]
+__all__ = ["FailurePolicy", "Finishing", "FrameProcessor", "FrameSink", "FrameSource",
+           "PassthroughPolicy", "PlaceholderRenderer", "QualityControlled"]
 
 
 class FrameSink(Protocol):
@@ -52,11 +52,26 @@ class QualityControlled(Protocol):
 
 
 class FailurePolicy(Protocol):
-    """Decides what to show when ``process`` raised (the privacy guard)."""
+    """Decides what to show for a frame in which no face was swapped (the privacy guard):
+    ``process`` raised (``on_failure``), or returned a frame with ``swapped`` unset
+    (``on_unswapped``). A frame the policy replaced carries ``guarded`` (the reason)."""
 
     def on_success(self, frame: Frame) -> None: ...
 
     def on_failure(self, frame: Frame, error: BaseException) -> Frame: ...
+
+    def on_unswapped(self, frame: Frame) -> Frame: ...
+
+
+@runtime_checkable
+class Finishing(Protocol):
+    """A processor whose last step (the visible synthetic-media label) every output frame gets
+    while the swap is on, guarded frames included. ``process`` is ``finish(swap(frame))``; the
+    pipeline calls the two halves so the privacy guard can act between them."""
+
+    def swap(self, frame: Frame) -> Frame: ...
+
+    def finish(self, frame: Frame) -> Frame: ...
 
 
 class PlaceholderRenderer(Protocol):
@@ -72,4 +87,7 @@ class PassthroughPolicy:
         return None
 
     def on_failure(self, frame: Frame, error: BaseException) -> Frame:
+        return frame
+
+    def on_unswapped(self, frame: Frame) -> Frame:
         return frame

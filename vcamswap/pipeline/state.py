@@ -20,14 +20,59 @@ class Health:
         self._last_error: str | None = None
         self._blocked: str | None = None
         self._degraded: str | None = None
+        self._engine: str | None = None
+        self._failing: str | None = None
+        self._streak = 0
         self._stale_after = stale_after_s
+
+    # Consecutive frames that raised before the state says "error" (a few bad frames are not).
+    ERROR_STREAK = 5
+
+    def _settle_error(self, old: str | None) -> None:
+        """The cause of ``old`` is gone: the error is cleared unless it came from elsewhere."""
+        if old is not None and self._last_error == old:
+            self._last_error = None
 
     def degrade(self, reason: str | None) -> None:
         """The swap runs degraded (``reason``), or normally again (None)."""
         with self._lock:
+            if reason is None:
+                self._settle_error(self._degraded)
             self._degraded = reason
             if reason:
                 self._last_error = reason
+
+    def engine(self, reason: str | None) -> None:
+        """The face processor is not running (``reason``), or runs (None)."""
+        with self._lock:
+            if reason is None:
+                self._settle_error(self._engine)
+            self._engine = reason
+            if reason:
+                self._last_error = reason
+
+    def failing(self, reason: str | None) -> None:
+        """A frame raised in the processor (``reason``), or was processed (None). Only a streak
+        of failures makes the state "error"; one good frame clears it."""
+        with self._lock:
+            if reason is None:
+                if self._streak:
+                    self._settle_error(self._failing)
+                self._streak, self._failing = 0, None
+                return
+            self._streak += 1
+            self._failing = reason
+            self._last_error = reason
+
+    @property
+    def error_reason(self) -> str | None:
+        """Why nothing is being swapped although the swap is on, or None."""
+        with self._lock:
+            if self._engine is not None:
+                return self._engine
+            if self._streak >= self.ERROR_STREAK:
+                return self._failing
+            return None
 
     @property
     def degraded(self) -> str | None:

@@ -8,7 +8,7 @@ from collections import deque
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
-State = Literal["starting", "running", "paused", "degraded", "stopped"]
+State = Literal["starting", "running", "paused", "degraded", "error", "stopped"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,6 +32,12 @@ class Status:
     output: str = ""
     last_error: str | None = None
     governor: dict[str, Any] = field(default_factory=dict)
+    swapped_frames: int = 0
+    """Frames in which at least one face was swapped."""
+    faces_swapped: int = 0
+    """Faces swapped over those frames."""
+    guarded_frames: int = 0
+    """Frames the privacy guard replaced (blur, freeze, placeholder) since the start."""
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -70,13 +76,18 @@ class PipelineStats:
 
     def __init__(self, window_s: float = 2.0, samples: int = 600) -> None:
         self._lock = threading.Lock()
-        self._rates = {name: _Rate(window_s, samples) for name in ("in", "processed", "out")}
+        self._rates = {name: _Rate(window_s, samples)
+                       for name in ("in", "processed", "out", "swapped")}
         self._latency: deque[float] = deque(maxlen=samples)
         self._stages: dict[str, deque[float]] = {}
         self._samples = samples
         self.dropped = 0
         self.resent = 0
         self.processing_errors = 0
+        self.swapped_frames = 0
+        self.faces_swapped = 0
+        self.guarded_frames = 0
+        self._faces: deque[int] = deque(maxlen=samples)
 
     def tick(self, name: str, now: float | None = None) -> None:
         with self._lock:
@@ -93,6 +104,18 @@ class PipelineStats:
     def add_error(self) -> None:
         with self._lock:
             self.processing_errors += 1
+
+    def add_swapped(self, faces: int, now: float | None = None) -> None:
+        """A frame with ``faces`` swapped faces (ticks 'swapped' at the frame's time)."""
+        with self._lock:
+            self.swapped_frames += 1
+            self.faces_swapped += faces
+            self._rates["swapped"].tick(time.monotonic() if now is None else now)
+            self._faces.append(faces)
+
+    def add_guarded(self) -> None:
+        with self._lock:
+            self.guarded_frames += 1
 
     def record_latency(self, seconds: float) -> None:
         with self._lock:
@@ -114,6 +137,11 @@ class PipelineStats:
         """The most recent tick times of ``name`` (bounded window)."""
         with self._lock:
             return list(self._rates[name]._times)
+
+    def faces_per_swapped_frame(self) -> list[int]:
+        """Faces swapped in each of the most recent swapped frames (bounded window)."""
+        with self._lock:
+            return list(self._faces)
 
     def latencies_ms(self) -> list[float]:
         with self._lock:
@@ -146,4 +174,7 @@ class PipelineStats:
                 camera=camera,
                 output=output,
                 last_error=last_error,
+                swapped_frames=self.swapped_frames,
+                faces_swapped=self.faces_swapped,
+                guarded_frames=self.guarded_frames,
             )

@@ -9,6 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
 from vcamswap.pipeline.governor import Mode, QualityGovernor
+from vcamswap.pipeline.inference import InferenceWorker
 from vcamswap.pipeline.protocols import (
     FailurePolicy,
     FrameProcessor,
@@ -20,7 +21,7 @@ from vcamswap.pipeline.protocols import (
 from vcamswap.pipeline.slot import LatestSlot
 from vcamswap.pipeline.state import Health
 from vcamswap.pipeline.status import PipelineStats, State, Status
-from vcamswap.pipeline.workers import Backoff, CaptureWorker, InferenceWorker, OutputWorker
+from vcamswap.pipeline.workers import Backoff, CaptureWorker, OutputWorker
 from vcamswap.runtime import RuntimeState
 from vcamswap.types import BgrImage, Frame
 
@@ -137,6 +138,8 @@ class Supervisor:
         camera = self.health.camera_state
         if camera == "paused" or self.health.blocked:
             return "paused"
+        if self.health.error_reason is not None and self.state.get().swap_enabled:
+            return "error"
         if camera == "lost" or not self.health.sink_ok or self.health.placeholder_reason() \
                 or self.health.degraded:
             return "degraded"
@@ -153,6 +156,15 @@ class Supervisor:
         """Hot reload: the inference worker switches between two frames."""
         self.processor = processor
         self._infer.replace(processor)
+
+    def replace_policy(self, policy: FailurePolicy) -> None:
+        """Hot reload: the privacy guard changes between two frames."""
+        self._infer.replace_policy(policy)
+
+    @property
+    def engine_failed(self) -> str | None:
+        """Why the face processor is not running (a reload retries it), or None."""
+        return self._infer.engine_failed
 
     def replace_sink(self, sink: FrameSink) -> None:
         """Hot reload: the output worker switches to ``sink`` (output settings changed)."""
@@ -172,8 +184,10 @@ class Supervisor:
         return self._output.sent
 
     def status(self) -> Status:
-        status = self.stats.snapshot(self._state(), self._source.description,
-                                     self._sink.description, self.health.last_error)
+        state = self._state()
+        error = self.health.error_reason if state == "error" else self.health.last_error
+        status = self.stats.snapshot(state, self._source.description,
+                                     self._sink.description, error)
         return replace(status, governor=self.governor.view().to_dict())
 
     def run_for(self, seconds: float) -> Status:

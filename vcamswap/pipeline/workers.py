@@ -9,17 +9,11 @@ import time
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
-from vcamswap.errors import DegradedError, FaceLostError, VCamSwapError
-from vcamswap.log import RateLimitedLog
 from vcamswap.pipeline.clock import FrameClock
-from vcamswap.pipeline.governor import QualityGovernor
 from vcamswap.pipeline.protocols import (
-    FailurePolicy,
-    FrameProcessor,
     FrameSink,
     FrameSource,
     PlaceholderRenderer,
-    QualityControlled,
 )
 from vcamswap.pipeline.slot import LatestSlot
 from vcamswap.pipeline.state import Health
@@ -160,148 +154,6 @@ class CaptureWorker:
             if clock is not None and not clock.wait():
                 return False
         return False
-
-
-class InferenceWorker:
-    """Takes the newest captured frame, runs the processor, puts the result in the output slot.
-    An exception in the processor goes through the failure policy; the output keeps flowing.
-    With ``backpressure`` no result replaces one the output has not taken yet (offline, demo,
-    bench)."""
-
-    def __init__(self, processor: FrameProcessor, policy: FailurePolicy,
-                 in_slot: LatestSlot[Frame], out_slot: LatestSlot[Frame],
-                 state: RuntimeState, health: Health, stats: PipelineStats,
-                 stop: threading.Event, *, backpressure: bool = False,
-                 governor: QualityGovernor | None = None) -> None:
-        self._backpressure = backpressure
-        self._out_version = 0
-        self._governor = governor
-        self._processor = processor
-        self._policy = policy
-        self._in = in_slot
-        self._out = out_slot
-        self._state = state
-        self._health = health
-        self._stats = stats
-        self._stop = stop
-        self._errors = RateLimitedLog(log)
-        self._pending = Pending[FrameProcessor]()
-
-    def replace(self, processor: FrameProcessor) -> None:
-        """Switch processors between two frames (started and closed on this worker's thread)."""
-        self._pending.set(processor)
-
-    def _switch(self) -> None:
-        replacement = self._pending.take()
-        if replacement is None:
-            return
-        self._processor.close()
-        self._processor = replacement
-        try:
-            replacement.start()
-        except Exception as exc:
-            self._health.error(f"new processor failed to start: {exc}")
-            log.exception("the new face processor failed to start")
-        self._adopt_ladder()
-
-    def _adopt_ladder(self) -> None:
-        if self._governor is None:
-            return
-        processor = self._processor
-        if isinstance(processor, QualityControlled):
-            self._governor.set_levels(processor.quality_levels())
-        else:
-            self._governor.set_levels(("full quality",))
-
-    def _govern(self, cost_ms: float) -> None:
-        """One sample for the governor; a new level goes to the processor on this thread."""
-        if self._governor is None:
-            return
-        level = self._governor.observe(time.monotonic(), cost_ms, self._stats.rate("in"))
-        if level is not None and isinstance(self._processor, QualityControlled):
-            view = self._governor.view()
-            log.info("quality level %d (%s): %s", level, view.name, view.reason)
-            self._processor.set_quality(level)
-
-    def run(self) -> None:
-        try:
-            self._processor.start()
-        except Exception as exc:
-            self._health.error(f"processor failed to start: {exc}")
-            log.exception("the face processor failed to start; passing frames through")
-            self._passthrough_loop()
-            return
-        self._adopt_ladder()
-        try:
-            self._loop()
-        finally:
-            self._processor.close()
-
-    def _take(self, version: int) -> tuple[int, Frame] | None:
-        got = self._in.get_newer(version, POLL_S)
-        if got is not None and version and got[0] > version + 1:
-            self._stats.add_dropped(got[0] - version - 1)
-        return got
-
-    def _loop(self) -> None:
-        version = 0
-        while not self._stop.is_set():
-            self._switch()
-            got = self._take(version)
-            if got is None:
-                continue
-            version, frame = got
-            started = time.perf_counter()
-            if self._state.get().swap_enabled:
-                try:
-                    result = self._processor.process(frame)
-                    self._policy.on_success(result)
-                    if self._health.degraded:
-                        self._health.degrade(None)
-                        log.info("the swap runs normally again")
-                except DegradedError as exc:
-                    if self._health.degraded is None:
-                        log.warning("swap degraded: %s", exc)
-                    self._health.degrade(str(exc))
-                    result = self._policy.on_failure(frame, exc)
-                except FaceLostError as exc:
-                    result = self._policy.on_failure(frame, exc)
-                except Exception as exc:
-                    self._stats.add_error()
-                    self._health.error(f"processing failed: {exc}")
-                    # A user-facing error (no face photo yet, a bad model file) is one clear
-                    # line; anything else carries its traceback.
-                    self._errors.log(logging.ERROR, type(exc).__name__,
-                                     "processing a frame failed: %s", exc,
-                                     exc_info=not isinstance(exc, VCamSwapError))
-                    result = self._policy.on_failure(frame, exc)
-                cost_ms = (time.perf_counter() - started) * 1000.0
-                self._govern(cost_ms)
-            else:
-                result = frame
-                cost_ms = (time.perf_counter() - started) * 1000.0
-            self._stats.record_stage("total", cost_ms)
-            self._put(result)
-
-    def _put(self, frame: Frame) -> None:
-        if self._backpressure:
-            # Back-pressure waits for the previous result, not this one: nothing is dropped
-            # either way, but waiting for the output thread to wake up and take each result
-            # put two thread hand-offs on every frame's path (in an unpaced H200 run the frame
-            # interval was 4.78 ms for 4.55 ms in the processor).
-            while (not self._out.wait_taken(self._out_version, POLL_S)
-                   and not self._stop.is_set()):
-                pass
-        self._out_version = self._out.put(frame)
-        self._stats.tick("processed")
-
-    def _passthrough_loop(self) -> None:
-        version = 0
-        while not self._stop.is_set():
-            got = self._take(version)
-            if got is not None:
-                version, frame = got
-                self._put(frame)
 
 
 class OutputWorker:

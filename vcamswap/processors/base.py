@@ -37,22 +37,39 @@ class CopyProcessor(PassthroughProcessor):
 
 
 class ProcessorChain:
-    """Runs processors in order; starts and closes them all on the inference thread."""
+    """Runs processors in order; starts and closes them all on the inference thread.
+    ``finishers`` (the visible label) run after the others, on every frame the pipeline sends
+    while the swap is on, frames replaced by the privacy guard included (see ``Finishing``)."""
 
-    def __init__(self, processors: Sequence[Processor]) -> None:
+    def __init__(self, processors: Sequence[Processor],
+                 finishers: Sequence[Processor] = (), *, engine: str = "",
+                 engine_reason: str = "") -> None:
         self._processors = list(processors)
+        self._finishers = list(finishers)
+        self.engine = engine
+        """The engine running ('lite', 'neural'), for status."""
+        self.engine_reason = engine_reason
+        """Why that engine (auto's choice, or the config)."""
 
     def start(self) -> None:
-        for processor in self._processors:
+        for processor in (*self._processors, *self._finishers):
             processor.start()
 
-    def process(self, frame: Frame) -> Frame:
+    def swap(self, frame: Frame) -> Frame:
         for processor in self._processors:
             frame = processor.process(frame)
         return frame
 
+    def finish(self, frame: Frame) -> Frame:
+        for processor in self._finishers:
+            frame = processor.process(frame)
+        return frame
+
+    def process(self, frame: Frame) -> Frame:
+        return self.finish(self.swap(frame))
+
     def close(self) -> None:
-        for processor in reversed(self._processors):
+        for processor in reversed((*self._processors, *self._finishers)):
             processor.close()
 
     def prefetch(self, name: str) -> None:

@@ -49,7 +49,9 @@ def render_badge(style: LabelStyle, width: int, height: int) -> _Badge:
 
 
 class SyntheticLabelProcessor:
-    """Draws the badge on frames whose ``swapped`` flag is set; other frames pass untouched."""
+    """Draws the badge on every frame it is given. In a ProcessorChain it is a finisher: the
+    pipeline gives it every output frame while the swap is on (swapped or guarded), so the badge
+    stays steady instead of following detection."""
 
     def __init__(self, style: LabelStyle = LabelStyle()) -> None:
         self._style = style
@@ -68,13 +70,15 @@ class SyntheticLabelProcessor:
         return self._badge[1]
 
     def process(self, frame: Frame) -> Frame:
-        if not frame.swapped:
-            return frame
         badge = self._badge_for(frame.image)
         h, w = badge.alpha.shape[:2]
         region = frame.image[badge.top:badge.top + h, badge.left:badge.left + w]
         mixed = region.astype(np.float32) * badge.alpha + badge.patch
-        # The swap already produced a new image this frame; writing into it is not mutating the
-        # camera's frame.
-        region[:] = mixed.astype(np.uint8)
-        return frame
+        if frame.swapped or frame.guarded is not None:
+            # The swap or the guard already produced a new image this frame; writing into it
+            # is not mutating the camera's frame.
+            region[:] = mixed.astype(np.uint8)
+            return frame
+        image = frame.image.copy()
+        image[badge.top:badge.top + h, badge.left:badge.left + w] = mixed.astype(np.uint8)
+        return frame.with_image(image, guarded=frame.guarded)

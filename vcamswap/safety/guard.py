@@ -1,7 +1,15 @@
-"""Privacy guard: what the output shows when the swap fails on a frame (face lost, model error).
+"""Privacy guard: what the output shows for a frame in which no face was swapped.
 
-``passthrough`` shows the camera frame. ``blur``, ``freeze`` and ``placeholder`` never show an
-unswapped face: they hold until a frame is swapped again."""
+``passthrough`` shows the camera frame: your real face shows when the swap fails. ``blur``,
+``freeze`` and ``placeholder`` fail closed: a frame leaves unguarded only when the processor
+reports that it found and swapped a face in it. Every other frame (no face detected, the track
+lost, an engine error, an engine that never started) is guarded:
+
+- ``blur`` blurs the whole picture (where the detector did not find the face, nobody knows where
+  it is) with one line saying why;
+- ``freeze`` repeats the last swapped frame, or shows the card before the first one;
+- ``placeholder`` shows a still card saying why.
+"""
 
 from __future__ import annotations
 
@@ -10,13 +18,30 @@ from collections.abc import Callable
 from typing import Literal
 
 import cv2
+import numpy as np
 
-from vcamswap.errors import FaceLostError
+from vcamswap.errors import DegradedError, EngineNotRunningError, FaceLostError
 from vcamswap.types import BgrImage, FaceBox, Frame
 
 log = logging.getLogger(__name__)
 Policy = Literal["passthrough", "blur", "freeze", "placeholder"]
 MARGIN = 0.35  # of the face box, on each side: a moving head stays covered
+
+NO_FACE = "No face swapped: face not found"
+FACE_LOST = "No face swapped: face lost"
+ENGINE_FAILED = "No face swapped: the swap engine is not running"
+SWAP_ERROR = "No face swapped: the swap failed"
+
+
+def reason_for(error: BaseException) -> str:
+    """The one short line the guarded frame shows for ``error``."""
+    if isinstance(error, DegradedError):
+        return "No face swapped: the swap is unavailable"
+    if isinstance(error, FaceLostError):
+        return FACE_LOST
+    if isinstance(error, EngineNotRunningError):
+        return ENGINE_FAILED
+    return SWAP_ERROR
 
 
 def blur_regions(image: BgrImage, regions: tuple[FaceBox, ...], margin: float = MARGIN) -> BgrImage:
@@ -37,15 +62,31 @@ def blur_regions(image: BgrImage, regions: tuple[FaceBox, ...], margin: float = 
     return out
 
 
+def blur_with_reason(image: BgrImage, reason: str) -> BgrImage:
+    """The whole picture blurred beyond recognition (1/32 of its size, then smoothed), with
+    ``reason`` written across the top on a dark band."""
+    h, w = image.shape[:2]
+    out = blur_regions(image, (FaceBox(0, 0, w, h),), margin=0.0)
+    small = cv2.resize(out, (max(1, w // 32), max(1, h // 32)), interpolation=cv2.INTER_AREA)
+    out = np.ascontiguousarray(cv2.resize(small, (w, h), interpolation=cv2.INTER_LINEAR))
+    scale = max(0.4, min(w, h) / 900.0)
+    thickness = max(1, round(scale * 2))
+    (tw, th), base = cv2.getTextSize(reason, cv2.FONT_HERSHEY_SIMPLEX, scale, thickness)
+    band = th + base + 12
+    out[:band] = (out[:band].astype(np.uint16) // 3).astype(np.uint8)
+    cv2.putText(out, reason, (max(4, (w - tw) // 2), 6 + th), cv2.FONT_HERSHEY_SIMPLEX, scale,
+                (235, 235, 235), thickness, cv2.LINE_AA)
+    return out
+
+
 class PrivacyGuard:
-    """FailurePolicy for the inference worker and the offline job."""
+    """FailurePolicy for the inference worker and the offline jobs. Used from one thread."""
 
     def __init__(self, policy: Policy,
                  placeholder: Callable[[str, int, int], BgrImage] | None = None) -> None:
         self._policy = policy
         self._placeholder = placeholder
         self._last_swapped: Frame | None = None
-        self._regions: tuple[FaceBox, ...] = ()
 
     @property
     def policy(self) -> Policy:
@@ -54,24 +95,28 @@ class PrivacyGuard:
     def on_success(self, frame: Frame) -> None:
         if frame.swapped:
             self._last_swapped = frame
-            self._regions = frame.regions
 
     def on_failure(self, frame: Frame, error: BaseException) -> Frame:
         if not isinstance(error, FaceLostError):
             log.debug("privacy guard (%s) after: %s", self._policy, error)
+        return self.guard(frame, reason_for(error))
+
+    def on_unswapped(self, frame: Frame) -> Frame:
+        """The processor ran but swapped no face in ``frame`` (none detected)."""
+        return self.guard(frame, NO_FACE)
+
+    def guard(self, frame: Frame, reason: str) -> Frame:
+        """``frame`` as the policy shows it when no face was swapped in it."""
         if self._policy == "passthrough":
             return frame
-        if self._policy == "freeze" and self._last_swapped is not None:
-            return frame.with_image(self._last_swapped.image, swapped=True,
-                                    regions=self._last_swapped.regions)
-        if self._policy in ("placeholder", "freeze"):
-            h, w = frame.image.shape[:2]
-            card = self._placeholder("Face not found", w, h) if self._placeholder else \
-                blur_regions(frame.image, ((FaceBox(0, 0, w, h)),), margin=0.0)
-            return frame.with_image(card, swapped=False, regions=())
-        if self._regions:
-            return frame.with_image(blur_regions(frame.image, self._regions), swapped=False,
-                                    regions=self._regions)
-        # A model error before any face was swapped: the whole frame is the safe region.
         h, w = frame.image.shape[:2]
-        return frame.with_image(blur_regions(frame.image, (FaceBox(0, 0, w, h),), 0.0))
+        if self._policy == "freeze" and self._last_swapped is not None \
+                and self._last_swapped.image.shape == frame.image.shape:
+            return frame.with_image(self._last_swapped.image.copy(), swapped=False, regions=(),
+                                    guarded=reason)
+        if self._policy in ("placeholder", "freeze"):
+            card = self._placeholder(reason, w, h) if self._placeholder else \
+                blur_with_reason(frame.image, reason)
+            return frame.with_image(card, swapped=False, regions=(), guarded=reason)
+        return frame.with_image(blur_with_reason(frame.image, reason), swapped=False,
+                                regions=(), guarded=reason)

