@@ -39,12 +39,45 @@ def test_bench_prints_one_json_object(tmp_path: Path) -> None:
         env=env_for(tmp_path / "home"), check=False)
     assert result.returncode == 0, result.stderr
     data = json.loads(result.stdout)
-    assert data["engine"] == "lite" and 0 < data["frames"] <= 30 - data["warmup_frames"]
+    # 30 timed frames after the first swapped one and the warm-up, each with a swapped face
+    # counted by the pipeline (not echoed from the request).
+    assert data["engine"] == "lite" and data["frames"] == 30 and data["valid"] is True
+    assert data["swapped_frames"] >= 27 and data["faces_swapped_mean"] >= 0.9
     assert data["dropped"] == 0
     assert data["fps"] > 0 and data["latency_ms"]["p95"] >= data["latency_ms"]["p50"] > 0
     assert set(data["stages_ms"]) == {"detect", "landmarks", "embed", "swap", "enhance",
                                       "paste", "transfer", "total"}
     assert data["machine"]["cores"] >= 1
+
+
+def test_bench_on_frames_without_faces_is_invalid_and_exits_non_zero(tmp_path: Path) -> None:
+    """The test pattern has no face: a lite run swaps nothing, and says so instead of
+    reporting the speed of doing nothing."""
+    result = subprocess.run(
+        [sys.executable, "-m", "vcamswap", "bench", "--engine", "lite", "--frames", "20",
+         "--size", "320x240", "--input", "pattern", "--first-swap-timeout", "3", "--json"],
+        capture_output=True, text=True, timeout=300, env=env_for(tmp_path / "home"),
+        check=False)
+    assert result.returncode == 1
+    assert "no face was swapped" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_bench_with_a_corrupt_model_fails_in_one_line(tmp_path: Path) -> None:
+    """A corrupt swapper file: one line naming the file, non-zero, no passthrough numbers."""
+    pytest.importorskip("onnxruntime")
+    models = tmp_path / "models"
+    models.mkdir()
+    for name in ("det_10g.onnx", "w600k_r50.onnx", "inswapper_128.onnx"):
+        (models / name).write_bytes(b"this is not an onnx model" * 10)
+    result = subprocess.run(
+        [sys.executable, "-m", "vcamswap", "bench", "--engine", "neural", "--frames", "10",
+         "--size", "320x240", "--models", str(models), "--json"], capture_output=True,
+        text=True, timeout=300, env=env_for(tmp_path / "home"), check=False)
+    assert result.returncode == 1, result.stdout
+    assert result.stdout == ""
+    assert "Traceback" not in result.stderr
+    assert "could not be loaded" in result.stderr or "not start" in result.stderr
 
 
 def test_bench_rejects_a_bad_size(tmp_path: Path) -> None:

@@ -1,4 +1,5 @@
-"""`vcamswap bench`: the live pipeline's three threads on a clip, measured.
+"""`vcamswap bench`: the live pipeline's three threads on a clip, measured from the first frame
+with a swapped face on.
 
 Unpaced (default): frames from memory as fast as the processor takes them (back-pressure, no
 drops), into a null sink: throughput. ``--paced``: the clip at its own fps: output rate and
@@ -8,11 +9,7 @@ from __future__ import annotations
 
 import itertools
 import math
-import os
-import platform
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -20,11 +17,12 @@ from typing import Any
 import cv2
 import numpy as np
 
+from vcamswap.bench.machine import busy_processes, machine
 from vcamswap.config import AppPaths, Config
 from vcamswap.devices.imaging import TextCardRenderer, fit_image
 from vcamswap.devices.sinks import NullSink
 from vcamswap.devices.sources import MemoryFramesSource, TestPatternSource
-from vcamswap.errors import ConfigError, DeviceError
+from vcamswap.errors import ConfigError, DeviceError, VCamSwapError
 from vcamswap.inference import align
 from vcamswap.inference.catalog import CATALOG
 from vcamswap.inference.models import DetectedFace
@@ -81,6 +79,8 @@ class BenchRequest:
     """neural: SCRFD on a side thread (as the live daemon does with swap.neural_detect_async)."""
     remote: str | None = None
     """grpc://HOST:PORT: the swapper and enhancer run on that Triton server."""
+    first_swap_s: float = 60.0
+    """How long the run waits for its first swapped face before it fails."""
     content_check_s: float | None = None
     """With ``paced``: run the live content check every this many seconds (real model)."""
 
@@ -96,34 +96,6 @@ def providers_used(request: BenchRequest) -> dict[str, Any] | None:
             "enhancer": request.enhancer, "pinned_faces": request.pin_faces,
             "cuda_graph": request.cuda_graph, "detect_every": request.detect_every,
             "device_compositing": request.device_compositing}
-
-
-def gpu_name() -> str | None:
-    import shutil
-    import subprocess
-
-    if shutil.which("nvidia-smi") is None:
-        return None
-    try:
-        out = subprocess.run(["nvidia-smi", "--query-gpu=name,driver_version",
-                              "--format=csv,noheader"], capture_output=True, text=True,
-                             timeout=10, check=False)
-    except OSError:
-        return None
-    return out.stdout.strip() or None
-
-
-def machine() -> dict[str, Any]:
-    cpu = platform.processor() or platform.machine()
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as handle:
-            for line in handle:
-                if line.startswith("model name"):
-                    cpu = line.split(":", 1)[1].strip()
-                    break
-    except OSError:
-        pass
-    return {"cpu": cpu, "cores": os.cpu_count(), "os": platform.platform(), "gpu": gpu_name()}
 
 
 def tile(image: BgrImage, count: int) -> BgrImage:
@@ -245,59 +217,78 @@ def build_processor(request: BenchRequest, paths: AppPaths, stats: PipelineStats
     neural = NeuralSwapProcessor(load, lambda _n: face, state, NeuralOptions(
         many_faces=request.faces_per_frame > 1, detect_every=request.detect_every,
         detect_async=request.detect_async), stats)
-    return ProcessorChain([neural, SyntheticLabelProcessor(LabelStyle())])
+    return ProcessorChain([neural], [SyntheticLabelProcessor(LabelStyle())], engine="neural",
+                          engine_reason="bench --engine neural")
+
+
+SWAPPING = ("lite", "neural")
+DEGRADED_S = 10.0
+"""A swap that stays degraded (a remote server that does not answer) this long fails."""
+
+
+class BenchError(VCamSwapError):
+    """The benchmark could not measure what it claims (the engine failed, nothing swapped)."""
+
+
+def _wait_first_swap(supervisor: Supervisor, request: BenchRequest,
+                     stats: PipelineStats) -> None:
+    """Until a frame with a swapped face came out of the processor; a processor that failed to
+    start, or no swap within ``first_swap_s``, is an error naming the reason."""
+    if request.engine not in SWAPPING:
+        return
+    started = time.monotonic()
+    limit = request.first_swap_s
+    while time.monotonic() < started + limit and not supervisor.stop_event.is_set():
+        failed = supervisor.engine_failed
+        if failed is not None:
+            raise BenchError(f"the {request.engine} engine did not start: {failed}")
+        if stats.swapped_frames:
+            return
+        degraded = supervisor.health.degraded
+        if degraded and time.monotonic() > started + DEGRADED_S:
+            raise BenchError(f"the {request.engine} engine cannot swap: {degraded}")
+        time.sleep(0.01)
+    why = supervisor.health.last_error
+    raise BenchError(f"no face was swapped in {limit:.0f} s on {request.input}"
+                     + (f" (last error: {why})" if why else "")
+                     + "; use an input with a frontal face, or check the engine with "
+                     "`vcamswap doctor`")
 
 
 def _run_until_done(supervisor: Supervisor, request: BenchRequest, stats: PipelineStats,
-                    fps: float) -> Status:
+                    fps: float) -> tuple[Status, float | None]:
+    """Run, from the first swapped frame on: the warm-up, then ``frames`` timed frames
+    (unpaced) or the time they take at the clip's rate (paced). Returns the status and when
+    the timed window started (None: unknown, unpaced: the last ``frames`` processed ticks)."""
+    _wait_first_swap(supervisor, request, stats)
+    steady_from: float | None = None
+    limit = time.monotonic() + 600.0
     if request.paced:
-        # Paced: run until the clip's frames were due, after the warm-up frames came out.
-        deadline = time.monotonic() + 600.0
-        while stats.snapshot("running", "", "", None).frames_out < WARMUP \
-                and time.monotonic() < deadline:
-            time.sleep(0.01)
+        start = stats.snapshot("running", "", "", None).frames_processed
+        while (stats.snapshot("running", "", "", None).frames_processed < start + WARMUP
+               and time.monotonic() < limit and not supervisor.stop_event.is_set()):
+            time.sleep(0.005)
+        steady_from = time.monotonic()
         supervisor.wait(request.frames / fps)
     else:
-        supervisor.wait(600.0)
+        target = stats.snapshot("running", "", "", None).frames_processed + WARMUP \
+            + request.frames
+        while (stats.snapshot("running", "", "", None).frames_processed < target
+               and time.monotonic() < limit and not supervisor.stop_event.is_set()):
+            time.sleep(0.002)
+    failed = supervisor.engine_failed
     status = supervisor.status()
     supervisor.stop()
-    return status
+    if failed is not None:
+        raise BenchError(f"the {request.engine} engine stopped: {failed}")
+    return status, steady_from
 
 
-def _spin(stop: Any) -> None:
-    while not stop.is_set():
-        sum(i * i for i in range(10_000))
-
-
-@contextmanager
-def busy_processes(count: int) -> Iterator[None]:
-    """``count`` processes that keep one core busy each, for the duration of the block."""
-    if count <= 0:
-        yield
-        return
-    import multiprocessing
-
-    context = multiprocessing.get_context("spawn")
-    stop = context.Event()
-    workers = [context.Process(target=_spin, args=(stop,), daemon=True) for _ in range(count)]
-    for worker in workers:
-        worker.start()
-    try:
-        yield
-    finally:
-        stop.set()
-        for worker in workers:
-            worker.join(5)
-
-
-def steady_ticks(times: list[float], steady_from: float | None, warm: int) -> list[float]:
-    """Ticks from the steady state on: those at or after ``steady_from`` (when the first frame
-    past the warm-up was processed). The output also ticks for the placeholder cards it sends
+def steady_ticks(times: list[float], steady_from: float) -> list[float]:
+    """Ticks from the steady state on: those at or after ``steady_from`` (past the first
+    swapped frame and the warm-up). The output also ticks for the placeholder cards it sends
     (at 1.2 frame intervals) while the models load: counted, a slow start (CUDA graph capture,
-    cuDNN's algorithm search) pulled a paced run's output rate below its input rate. Without
-    a steady start, the first ``warm`` ticks are left out."""
-    if steady_from is None:
-        return times[warm:]
+    cuDNN's algorithm search) pulled a paced run's output rate below its input rate."""
     return [t for t in times if t >= steady_from]
 
 
@@ -307,8 +298,7 @@ def run_bench(request: BenchRequest, paths: AppPaths) -> dict[str, Any]:
     source = MemoryFramesSource(frames, fps, f"{request.input} ({len(frames)} frames)")
     h, w = frames[0].shape[:2]
     options = PipelineOptions(output_fps=fps, default_size=(w, h), paced=request.paced,
-                              lockstep=not request.paced,
-                              max_frames=None if request.paced else request.frames,
+                              lockstep=not request.paced, max_frames=None,
                               governor="auto" if request.governor == "auto" else "off")
     supervisor = Supervisor(source, build_processor(request, paths, stats, (w, h)), NullSink(),
                             TextCardRenderer(), options=options, stats=stats)
@@ -322,39 +312,55 @@ def run_bench(request: BenchRequest, paths: AppPaths) -> dict[str, Any]:
                                          lambda _verdict: None, supervisor.stop_event,
                                          request.content_check_s)
             monitor.start()
-        status = _run_until_done(supervisor, request, stats, fps)
-    # Warm-up (sessions, source face, first allocations) is not the steady state a user sees:
-    # rates, latencies and stage times leave out the first WARMUP frames.
-    warm = min(WARMUP, max(0, status.frames_out // 3))
+        try:
+            status, steady_from = _run_until_done(supervisor, request, stats, fps)
+        finally:
+            supervisor.stop()
+    # Warm-up (sessions, source face, first allocations) and the frames before the first swap
+    # are not the steady state a user sees: the timed window starts after both.
     processed = stats.tick_times("processed")
-    steady_from = processed[warm] if len(processed) > warm else None
+    if steady_from is None:  # unpaced: the last `frames` processed ticks (plus the start)
+        steady_from = processed[-(request.frames + 1)] if len(processed) > request.frames \
+            else (processed[0] if processed else 0.0)
+    window = steady_ticks(processed, steady_from)
+    timed = max(0, len(window) - 1)
 
-    def rate(name: str) -> tuple[int, float]:
-        times = steady_ticks(stats.tick_times(name), steady_from, warm)
+    def rate(name: str) -> float:
+        times = steady_ticks(stats.tick_times(name), steady_from)
         if len(times) < 2 or times[-1] <= times[0]:
-            return 0, 0.0
-        return len(times) - 1, (len(times) - 1) / (times[-1] - times[0])
+            return 0.0
+        return (len(times) - 1) / (times[-1] - times[0])
 
-    measured, processed_fps = rate("processed")
-    _, output_fps = rate("out")
-    latencies = stats.latencies_ms()[warm:]
-    sent = steady_ticks(stats.tick_times("out"), steady_from, warm)
+    processed_fps, output_fps = rate("processed"), rate("out")
+    swapped_times = stats.tick_times("swapped")
+    in_window = [t for t in swapped_times if window and window[0] < t <= window[-1]]
+    faces = stats.faces_per_swapped_frame()[-len(in_window):] if in_window else []
+    swapped = len(in_window)
+    keep = max(1, timed)
+    latencies = stats.latencies_ms()[-keep:]
+    sent = steady_ticks(stats.tick_times("out"), steady_from)
     intervals = [(b - a) * 1000.0 for a, b in itertools.pairwise(sent)]
-    samples = {k: v[warm:] for k, v in stats.stage_samples().items()}
+    samples = {k: v[-keep:] for k, v in stats.stage_samples().items()}
+    has_faces = request.input == "sample" or request.pin_faces
+    valid = request.engine not in SWAPPING or not has_faces or (
+        timed > 0 and swapped >= 0.9 * timed)
     result: dict[str, Any] = {
         "engine": request.engine,
         "input": request.input,
         "size": f"{w}x{h}",
         "paced": request.paced,
-        "frames": measured,
-        "warmup_frames": warm,
+        "frames": timed,
+        "swapped_frames": swapped,
+        "faces_swapped_mean": round(sum(faces) / timed, 3) if timed else 0.0,
+        "valid": valid,
+        "warmup_frames": WARMUP,
         "fps": round(processed_fps, 2),
         "output_fps": round(output_fps, 2),
         "latency_ms": {"p50": round(percentile(latencies, 50), 2),
                        "p95": round(percentile(latencies, 95), 2)},
         "stages_ms": {k: round(percentile(samples[k], 50), 3) if k in samples else None
                       for k in STAGES},
-        "faces_per_frame": request.faces_per_frame,
+        "faces_per_frame_requested": request.faces_per_frame,
         "dropped": status.dropped,
         "providers": providers_used(request),
         "governor": {"mode": request.governor, "final_level": status.governor.get("level"),

@@ -97,6 +97,11 @@ def build_parser() -> argparse.ArgumentParser:
                         "graphs as CUDA graphs (models.cuda_graph, on by default)")
     p.add_argument("--detect-every", type=int, default=1,
                    help="neural: run the detector every Nth frame")
+    p.add_argument("--first-swap-timeout", type=float, default=60.0, metavar="S",
+                   help="fail when no face was swapped within S seconds (default 60)")
+    p.add_argument("--allow-missing-faces", action="store_true",
+                   help="exit 0 even when fewer than 90%% of the timed frames had a swapped face "
+                        "on an input with a face in every frame (the run is marked invalid)")
     p.add_argument("--pin-faces", action="store_true",
                    help="neural: run the detector but use fixed face positions (for "
                         "random-weight benchmark models, which detect noise)")
@@ -116,6 +121,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("check-config", help="validate a config file; exit 2 listing problems")
     p.add_argument("path", nargs="?", type=Path, default=None)
+    p.add_argument("--write-defaults", type=Path, default=None, metavar="PATH",
+                   help="write the commented default configuration to PATH (a new file)")
     p.add_argument("-v", "--verbose", action="store_true")
     p.set_defaults(handler=commands.cmd_check_config)
 

@@ -42,36 +42,41 @@ def model_store(config: Config, paths: AppPaths, folder: Path | None = None) -> 
 
 
 def choose_engine(config: Config, store: ModelStore) -> str:
-    """'neural' or 'lite'. ``auto`` takes neural only when onnxruntime is installed and every
-    needed file verifies; it says why in one log line either way."""
+    """'neural' or 'lite' (see ``engine_choice``)."""
+    return engine_choice(config, store)[0]
+
+
+def engine_choice(config: Config, store: ModelStore) -> tuple[str, str]:
+    """('neural' or 'lite', why). ``auto`` takes neural only when onnxruntime is installed and
+    every needed file verifies; it says why in one log line either way."""
     engine = config.swap.engine
     if engine == "lite":
-        return "lite"
+        return "lite", "swap.engine: lite"
     needed = local_models(config)
     if importlib.util.find_spec("onnxruntime") is None:
         reason = "onnxruntime is not installed (pip install 'vcamswap[neural]' or '[gpu]')"
         if engine == "neural":
             raise ModelError(f"the neural engine needs onnxruntime: {reason}")
         log.info("engine auto: using lite because %s", reason)
-        return "lite"
+        return "lite", f"auto: {reason}"
     if remote_roles(config) and importlib.util.find_spec("tritonclient") is None:
         reason = ("models.remote.url is set but the Triton client is not installed "
                   "(pip install 'vcamswap[remote]')")
         if engine == "neural":
             raise ModelError(f"the neural engine cannot reach its remote models: {reason}")
         log.info("engine auto: using lite because %s", reason)
-        return "lite"
+        return "lite", f"auto: {reason}"
     if engine == "neural":
         store.require(needed)
-        return "neural"
+        return "neural", "swap.engine: neural"
     bad = [v for v in (store.verify(spec) for spec in needed) if not v.ok]
     if bad:
+        missing = ", ".join(f"{v.spec.file}: {v.state}" for v in bad)
         log.info("engine auto: using lite because the neural model files are not ready (%s); "
-                 "`vcamswap models list` says what is missing",
-                 ", ".join(f"{v.spec.file}: {v.state}" for v in bad))
-        return "lite"
+                 "`vcamswap models list` says what is missing", missing)
+        return "lite", f"auto: neural model files not ready ({missing})"
     log.info("engine auto: using neural (all model files verified)")
-    return "neural"
+    return "neural", "auto: all neural model files verified"
 
 
 def remote_roles(config: Config) -> set[str]:
@@ -133,7 +138,8 @@ def build_swap_processor(config: Config, paths: AppPaths, state: RuntimeState,
     resolve = screened_resolver(resolve or folder_resolver(swap.faces_dir or paths.faces_dir),
                                 content)
     swapper: Processor
-    if choose_engine(config, store) == "neural":
+    engine, reason = engine_choice(config, store)
+    if engine == "neural":
         swapper = NeuralSwapProcessor(
             neural_loader(config, store, paths), resolve, state,
             NeuralOptions(detect_every=swap.neural_detect_every, many_faces=swap.many_faces,
@@ -150,12 +156,12 @@ def build_swap_processor(config: Config, paths: AppPaths, state: RuntimeState,
             LiteOptions(detect_every=swap.detect_every, many_faces=swap.many_faces,
                         color_correction=swap.color_correction, opacity=swap.opacity,
                         sharpness=swap.sharpness, detect_async=not offline), stages)
-    chain: list[Processor] = [swapper]
+    finishers: list[Processor] = []
     label = config.safety.label
     if label.enabled:
-        chain.append(SyntheticLabelProcessor(LabelStyle(label.text, label.position, label.scale,
-                                                        label.opacity)))
+        finishers.append(SyntheticLabelProcessor(LabelStyle(label.text, label.position,
+                                                            label.scale, label.opacity)))
     else:
         log.warning("the synthetic-media label is off: you are responsible for telling viewers "
                     "that this video is synthetic")
-    return ProcessorChain(chain)
+    return ProcessorChain([swapper], finishers, engine=engine, engine_reason=reason)
