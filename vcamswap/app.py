@@ -100,12 +100,17 @@ def build_supervisor(config: Config, paths: AppPaths, spec: RunSpec,
         build_sink(output_spec, config.output, size, platform),
         TextCardRenderer(),
         state=state,
-        policy=PrivacyGuard(config.swap.on_face_lost, TextCardRenderer().render),
+        policy=build_policy(config),
         options=PipelineOptions(output_fps=config.output.fps, default_size=size,
                                 governor=config.governor.mode,
                                 governor_level=config.governor.level,
                                 governor_window_s=config.governor.window_s),
     )
+
+
+def build_policy(config: Config) -> PrivacyGuard:
+    """swap.on_face_lost as the privacy guard, with the card renderer for its reasons."""
+    return PrivacyGuard(config.swap.on_face_lost, TextCardRenderer().render)
 
 
 def start_on_demand(config: Config, supervisor: Supervisor, sink: object) -> None:
@@ -168,7 +173,7 @@ def start_control(config: Config, paths: AppPaths,
                   "control.port to a free port (0 picks one)", config.control.port, exc)
         return None
     server.start()
-    write_text_atomic(paths.token_file.with_name("control.port"), f"{server.port}\n")
+    write_text_atomic(paths.port_file, f"{server.port}\n")
     return server
 
 

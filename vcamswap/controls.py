@@ -38,7 +38,12 @@ class DaemonControls:
     def status(self) -> dict[str, Any]:
         toggles = self._supervisor.state.get()
         status = self._supervisor.status()
-        return {**status.to_dict(), "engine": self._engine,
+        processor = self._supervisor.processor
+        return {**status.to_dict(),
+                "engine": getattr(processor, "engine", "") or self._engine,
+                "engine_reason": getattr(processor, "engine_reason", "") or
+                f"swap.engine: {self._engine}",
+                "engine_running": self._supervisor.engine_failed is None,
                 "camera_mode": self._camera_mode,
                 "camera_open": self._supervisor.health.camera_state == "ok",
                 "latency_ms": status.latency_ms_p95,

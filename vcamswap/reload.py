@@ -10,7 +10,7 @@ import zlib
 from collections.abc import Callable
 from pathlib import Path
 
-from vcamswap.app import RunSpec, build_sink, build_source
+from vcamswap.app import RunSpec, build_policy, build_sink, build_source
 from vcamswap.config import AppPaths, Config, load_config
 from vcamswap.errors import VCamSwapError
 from vcamswap.pipeline.supervisor import Supervisor
@@ -18,7 +18,9 @@ from vcamswap.processors.engines import build_swap_processor
 from vcamswap.safety.content import ContentClassifier
 
 log = logging.getLogger(__name__)
-TOGGLES = ("enabled", "face", "enhancer", "mouth_mask")
+# swap.KEY in the file -> the runtime toggle it sets.
+TOGGLES = {"enabled": "swap_enabled", "face": "face", "enhancer": "enhancer",
+           "mouth_mask": "mouth_mask"}
 
 
 def _capture_fields(config: Config) -> dict[str, object]:
@@ -32,12 +34,16 @@ class Reloader:
     def __init__(self, path: Path, config: Config, paths: AppPaths, supervisor: Supervisor,
                  spec: RunSpec | None = None,
                  overrides: Callable[[Config], Config] | None = None,
-                 content: ContentClassifier | None = None) -> None:
-        """``overrides`` re-applies the command line's settings (--engine, --face,
+                 content: ContentClassifier | None = None,
+                 file_config: Config | None = None) -> None:
+        """``overrides`` re-applies the command line's settings (--engine, --remote,
         --camera-mode) to each reloaded file, so a reload never undoes them. ``content``
         screens the faces of rebuilt processors (content-check settings apply at the next
-        start)."""
+        start). ``file_config`` is what the file itself said at start (``config`` may carry a
+        --face choice): the live toggles (swap on/off, face, enhancer, mouth mask) are runtime
+        state, changed by a reload only where the file's own value changed."""
         self._overrides = overrides or (lambda config: config)
+        self._file = file_config or config
         self._content = content
         self.path = path
         self.config = config
@@ -51,6 +57,10 @@ class Reloader:
         """Re-read the file and apply it; the problems found (empty when applied)."""
         with self._lock:
             try:
+                if self.path.is_file() and not self.path.read_bytes().strip():
+                    log.warning("%s is empty (an editor saving?); the running config stays",
+                                self.path)
+                    return []
                 new = self._overrides(load_config(self.path))
                 self._apply(new)
             except VCamSwapError as exc:
@@ -64,10 +74,12 @@ class Reloader:
 
     def _apply(self, new: Config) -> None:
         old, supervisor = self.config, self._supervisor
-        processor_fields = {k: v for k, v in new.swap.model_dump().items() if k not in TOGGLES}
-        old_fields = {k: v for k, v in old.swap.model_dump().items() if k not in TOGGLES}
+        live = {*TOGGLES, "on_face_lost"}  # changed without a rebuild
+        processor_fields = {k: v for k, v in new.swap.model_dump().items() if k not in live}
+        old_fields = {k: v for k, v in old.swap.model_dump().items() if k not in live}
         rebuild = (processor_fields != old_fields or new.models != old.models
-                   or new.safety.label != old.safety.label)
+                   or new.safety.label != old.safety.label
+                   or supervisor.engine_failed is not None)
         processor = build_swap_processor(new, self._paths, supervisor.state,
                                          content=self._content) if rebuild else None
         if new.safety.content_check != old.safety.content_check:
@@ -87,13 +99,20 @@ class Reloader:
         if processor is not None:
             supervisor.replace_processor(processor)
             log.info("swap settings changed: the processor is rebuilt between two frames")
-        supervisor.state.update(swap_enabled=new.swap.enabled, face=new.swap.face,
-                                enhancer=new.swap.enhancer, mouth_mask=new.swap.mouth_mask)
+        if new.swap.on_face_lost != old.swap.on_face_lost:
+            supervisor.replace_policy(build_policy(new))
+            log.info("privacy guard: %s", new.swap.on_face_lost)
+        changed = {toggle: getattr(new.swap, key) for key, toggle in TOGGLES.items()
+                   if getattr(new.swap, key) != getattr(self._file.swap, key)}
+        if changed:
+            supervisor.state.update(**changed)
+            log.info("from the file: %s", ", ".join(f"{k}={v}" for k, v in changed.items()))
         if new.logging.level != old.logging.level:
             logging.getLogger().setLevel(new.logging.level)
         if new.control != old.control or new.tray != old.tray:
             log.warning("control and tray settings apply at the next start")
         self.config = new
+        self._file = new
         log.info("config reloaded from %s", self.path)
 
 

@@ -24,7 +24,7 @@ def load_user_config(args: argparse.Namespace, paths: AppPaths) -> Config:
     if path is not None:
         if not path.is_file():
             raise ConfigError(f"config file {path} does not exist; create it with "
-                              "`vcamswap check-config` defaults or drop --config")
+                          f"`vcamswap check-config --write-defaults {path}` or drop --config")
         return load_config(path)
     config, created = ensure_config(paths.config_file)
     if created:
@@ -33,9 +33,26 @@ def load_user_config(args: argparse.Namespace, paths: AppPaths) -> Config:
 
 
 def cmd_check_config(args: argparse.Namespace) -> int:
+    from vcamswap.config.loader import write_text_atomic
+    from vcamswap.config.render import render_default_yaml
+
+    target: Path | None = getattr(args, "write_defaults", None)
+    if target is not None:
+        if target.exists():
+            raise ConfigError(f"{target} already exists; check it with "
+                              f"`vcamswap check-config {target}` or pick a new file name")
+        write_text_atomic(target, render_default_yaml())
+        _out(f"wrote the default configuration to {target}")
+        return 0
     path: Path = args.path or AppPaths.for_user().config_file
     if not path.is_file():
-        raise ConfigError(f"{path}: no such file", [f"{path}:1: (file): no such file"])
+        if args.path is None:
+            _out(f"{path} does not exist yet: the defaults are used, and they are valid "
+                 "(`vcamswap run` writes them there on first start)")
+            return 0
+        raise ConfigError(f"{path}: no such file; create it with "
+                          f"`vcamswap check-config --write-defaults {path}`",
+                          [f"{path}:1: (file): no such file"])
     load_config(path)
     _out(f"{path}: OK")
     return 0
@@ -63,6 +80,16 @@ def login_mode(setting: str, platform: str = sys.platform) -> str:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    from vcamswap.config.instance import InstanceLock
+
+    paths = AppPaths.for_user()
+    config = load_user_config(args, paths)
+    # Before the token, the port or the camera: a second daemon changes nothing.
+    with InstanceLock(paths.lock_file):
+        return _run_locked(args, paths, config)
+
+
+def _run_locked(args: argparse.Namespace, paths: AppPaths, config: Config) -> int:
     from vcamswap.app import (
         RunSpec,
         build_controls,
@@ -76,8 +103,6 @@ def cmd_run(args: argparse.Namespace) -> int:
     from vcamswap.log import setup_logging
     from vcamswap.safety.consent import ensure_consent
 
-    paths = AppPaths.for_user()
-    config = load_user_config(args, paths)
     config_file = args.config or paths.config_file
     if ensure_consent(config.safety.consent_accepted, config_file, flag=args.accept_consent):
         log.info("consent recorded in %s (safety.consent_accepted)", config_file)
@@ -101,6 +126,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         return loaded
 
     config = overrides(config)
+    file_config = config
     if args.face:
         config = config.model_copy(update={"swap": config.swap.model_copy(
             update={"face": args.face})})
@@ -113,8 +139,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     spec = RunSpec(camera=camera, output=args.output)
     content = content_classifier(config, paths)
     supervisor = build_supervisor(config, paths, spec, content=content)
-    reloader = Reloader(config_file, config, paths, supervisor, spec, overrides, content) \
-        if config_file.is_file() else None
+    reloader = Reloader(config_file, config, paths, supervisor, spec, overrides, content,
+                        file_config) if config_file.is_file() else None
     controls = build_controls(config, paths, supervisor,
                               config_file if config_file.is_file() else None, reloader)
     if reloader is not None:
@@ -158,6 +184,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
         cuda_graph=args.cuda_graph, detect_every=args.detect_every,
         governor=args.governor, cpu_load=args.cpu_load, content_check_s=args.content_check,
         remote=args.remote, detect_async=args.detect_async,
+        first_swap_s=args.first_swap_timeout,
         device_compositing=args.device_compositing,
         io_binding={"auto": None, "on": True, "off": False}[args.io_binding]),
         AppPaths.for_user())
@@ -166,6 +193,12 @@ def cmd_bench(args: argparse.Namespace) -> int:
     else:
         for key, value in result.items():
             _out(f"{key}: {value}")
+    if not result["valid"] and not args.allow_missing_faces:
+        sys.stderr.write(
+            f"vcamswap: only {result['swapped_frames']} of {result['frames']} timed frames had a "
+            "swapped face on an input with a face in every frame: the numbers above are not "
+            "the swap's speed (--allow-missing-faces accepts them)\n")
+        return 1
     return 0
 
 

@@ -8,7 +8,6 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from vcamswap.cli.commands import load_user_config
 from vcamswap.config import AppPaths
 from vcamswap.errors import VCamSwapError
 
@@ -32,12 +31,7 @@ def cmd_ctl(args: argparse.Namespace) -> int:
     from vcamswap.control.token import read_token
 
     paths = AppPaths.for_user()
-    config = load_user_config(args, paths)
-    port_file = paths.token_file.with_name("control.port")
-    try:
-        port = int(port_file.read_text().strip())
-    except (OSError, ValueError):
-        port = config.control.port
+    port = daemon_port(paths, args.config)
     client = ControlClient(port, read_token(paths.token_file))
     action, value = args.action, args.value
     if action == "status":
@@ -70,8 +64,43 @@ def cmd_ctl(args: argparse.Namespace) -> int:
         result = client.request("POST", "/api/enhancer", {"on": value == "on"})
     else:
         result = client.request("POST", f"/api/{action}")
-    sys.stdout.write(json.dumps(result, indent=1, default=str) + "\n")
-    return 0 if result.get("ok", True) else 2
+    ok = bool(result.get("ok", True))
+    if args.json:
+        sys.stdout.write(json.dumps(result, indent=1, default=str) + "\n")
+    else:
+        sys.stdout.write(confirm(action, value, result) + "\n")
+    return 0 if ok else 2
+
+
+def confirm(action: str, value: str | None, result: dict[str, Any]) -> str:
+    """One line saying what the daemon did (or the problems it found)."""
+    if not result.get("ok", True):
+        problems = result.get("problems") or [result.get("error") or "refused"]
+        return f"{action} failed: " + "; ".join(str(p) for p in problems)
+    return {
+        "enable": "swap on",
+        "disable": "swap off (the camera shows your real face)",
+        "face": f"source face: {value}",
+        "enhancer": f"enhancer {value}",
+        "governor": f"quality governor: {value}",
+        "reload": "config reloaded",
+        "quit": "the daemon is stopping",
+    }.get(action, f"{action}: ok")
+
+
+def daemon_port(paths: AppPaths, config_file: Path | None) -> int:
+    """The running daemon's port: the file it wrote, else control.port from the config (read
+    only, never written; a broken config falls back to the default port)."""
+    from vcamswap.config import Config, load_config
+
+    try:
+        return int(paths.port_file.read_text().strip())
+    except (OSError, ValueError):
+        pass
+    try:
+        return load_config(config_file or paths.config_file).control.port
+    except VCamSwapError:
+        return Config().control.port
 
 
 def describe_status(status: dict[str, Any]) -> str:
@@ -84,11 +113,14 @@ def describe_status(status: dict[str, Any]) -> str:
         f"camera:    {status.get('camera')} - "
         f"{'open' if status.get('camera_open') else 'closed'}, mode {status.get('camera_mode')}",
         f"output:    {status.get('output')}",
-        f"engine:    {status.get('engine')}, face {status.get('face') or '(first in folder)'}, "
+        f"engine:    {status.get('engine')} ({status.get('engine_reason', '')}), "
+        f"face {status.get('face') or '(first in folder)'}, "
         f"swap {'on' if status.get('swap_enabled') else 'off'}, "
         f"enhancer {'on' if status.get('enhancer') else 'off'}",
         f"rates:     in {status.get('input_fps', 0):.1f} fps, processed "
         f"{status.get('processed_fps', 0):.1f} fps, out {status.get('output_fps', 0):.1f} fps",
+        f"swapped:   {status.get('swapped_frames', 0)} frames, privacy guard replaced "
+        f"{status.get('guarded_frames', 0)}",
         f"latency:   p50 {status.get('latency_ms_p50', 0):.1f} ms, "
         f"p95 {status.get('latency_ms', 0):.1f} ms",
         f"quality:   step {governor.get('level', 0)} of {max(0, len(levels) - 1)} "
