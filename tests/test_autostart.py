@@ -46,11 +46,12 @@ def test_exec_quoting_survives_spaces_and_specials() -> None:
 
 @NEEDS
 def test_linux_files_pass_the_real_validators(tmp_path: Path) -> None:
-    backend = LinuxAutostart(tmp_path, daemon_command(), systemd=True)
-    desktop, unit = backend.enable()
+    (desktop,) = LinuxAutostart(tmp_path, daemon_command()).enable()
     result = subprocess.run(["desktop-file-validate", str(desktop)], capture_output=True,
                             text=True, check=False)
     assert result.returncode == 0, result.stdout + result.stderr
+    (unit,) = LinuxAutostart(tmp_path, daemon_command(), systemd=True,
+                             systemctl=lambda *_a: True).enable()
     result = subprocess.run(["systemd-analyze", "verify", str(unit)], capture_output=True,
                             text=True, check=False)
     assert result.returncode == 0, result.stdout + result.stderr
@@ -63,6 +64,28 @@ def test_linux_enable_status_disable(tmp_path: Path) -> None:
     assert backend.enabled()
     assert backend.disable() == [tmp_path / "autostart" / "vcamswap.desktop"]
     assert not backend.enabled() and backend.disable() == []
+
+
+def test_linux_systemd_is_the_only_login_item_and_is_enabled(tmp_path: Path) -> None:
+    """--systemd writes and enables the unit and removes the XDG entry (one thing starts the
+    daemon at login); going back to the XDG entry disables and removes the unit."""
+    calls: list[tuple[str, ...]] = []
+
+    def systemctl(*args: str) -> bool:
+        calls.append(args)
+        return True
+
+    LinuxAutostart(tmp_path, COMMAND, systemctl=systemctl).enable()
+    backend = LinuxAutostart(tmp_path, COMMAND, systemd=True, systemctl=systemctl)
+    assert backend.enable() == [backend.unit_file]
+    assert not backend.desktop_file.exists()
+    assert ("enable", "vcamswap.service") in calls
+    assert backend.describe().startswith("systemd user unit")
+    calls.clear()
+    xdg = LinuxAutostart(tmp_path, COMMAND, systemctl=systemctl)
+    assert xdg.enable() == [xdg.desktop_file]
+    assert not xdg.unit_file.exists() and ("disable", "vcamswap.service") in calls
+    assert xdg.describe().startswith("XDG autostart entry")
 
 
 def test_macos_launch_agent(tmp_path: Path) -> None:

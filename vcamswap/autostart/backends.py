@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 import subprocess
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -13,6 +15,8 @@ from vcamswap.autostart import render
 from vcamswap.config.loader import write_bytes_atomic
 from vcamswap.errors import VCamSwapError
 from vcamswap.platforms import Platform, current_platform
+
+log = logging.getLogger(__name__)
 
 
 class Autostart(Protocol):
@@ -36,15 +40,26 @@ def _write(path: Path, data: bytes) -> Path:
     return path
 
 
+def _systemctl(*args: str) -> bool:
+    """``systemctl --user ARGS``; False when systemd is not there or refuses."""
+    if not shutil.which("systemctl"):
+        return False
+    done = subprocess.run(["systemctl", "--user", *args], check=False, capture_output=True)
+    return done.returncode == 0
+
+
 @dataclass
 class LinuxAutostart:
-    """XDG autostart entry (every desktop, tray included); optionally a systemd user unit
-    bound to graphical-session.target that restarts on failure."""
+    """Exactly one login item: an XDG autostart entry (every desktop, tray included), or with
+    ``systemd`` a systemd user unit bound to graphical-session.target that restarts on failure
+    (enabled with ``systemctl --user enable``; the XDG entry is removed so the daemon is not
+    started twice)."""
 
     config_home: Path
     command: list[str]
     systemd: bool = False
     name: str = "linux"
+    systemctl: Callable[..., bool] = _systemctl
 
     @property
     def desktop_file(self) -> Path:
@@ -55,24 +70,42 @@ class LinuxAutostart:
         return self.config_home / "systemd" / "user" / "vcamswap.service"
 
     def enable(self) -> list[Path]:
-        written = [_write(self.desktop_file, render.desktop_entry(self.command).encode())]
         if self.systemd:
-            written.append(_write(self.unit_file, render.systemd_unit(self.command).encode()))
-            if shutil.which("systemctl"):
-                subprocess.run(["systemctl", "--user", "daemon-reload"], check=False,
-                               capture_output=True)
-        return written
+            self.desktop_file.unlink(missing_ok=True)
+            written = [_write(self.unit_file, render.systemd_unit(self.command).encode())]
+            self.systemctl("daemon-reload")
+            if not self.systemctl("enable", "vcamswap.service"):
+                log.warning("`systemctl --user enable vcamswap.service` did not succeed; run "
+                            "it yourself (is a systemd user session running?)")
+            return written
+        if self.unit_file.exists():
+            self.systemctl("disable", "vcamswap.service")
+            self.unit_file.unlink()
+            self.systemctl("daemon-reload")
+        return [_write(self.desktop_file, render.desktop_entry(self.command).encode())]
 
     def disable(self) -> list[Path]:
         removed = []
+        if self.unit_file.exists():
+            self.systemctl("disable", "vcamswap.service")
         for path in (self.desktop_file, self.unit_file):
             if path.exists():
                 path.unlink()
                 removed.append(path)
+        if removed and self.unit_file in removed:
+            self.systemctl("daemon-reload")
         return removed
 
     def enabled(self) -> bool:
         return self.desktop_file.exists() or self.unit_file.exists()
+
+    def describe(self) -> str:
+        """Which login item starts the daemon."""
+        if self.unit_file.exists():
+            return f"systemd user unit {self.unit_file}"
+        if self.desktop_file.exists():
+            return f"XDG autostart entry {self.desktop_file}"
+        return "no login item"
 
 
 @dataclass

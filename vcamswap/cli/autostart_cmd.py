@@ -12,7 +12,8 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     p = sub.add_parser("autostart", help="start VCamSwap at login (enable, disable, status)")
     p.add_argument("action", choices=["enable", "disable", "status"])
     p.add_argument("--systemd", action="store_true",
-                   help="Linux: also install a systemd user unit that restarts on failure")
+                   help="Linux: a systemd user unit that restarts on failure, enabled with "
+                        "systemctl, instead of the XDG autostart entry")
     p.add_argument("-v", "--verbose", action="store_true")
     p.set_defaults(handler=cmd_autostart)
 
@@ -28,6 +29,8 @@ def cmd_autostart(args: argparse.Namespace) -> int:
         removed = backend.disable()
         sys.stdout.write("".join(f"removed {p}\n" for p in removed) or "was not enabled\n")
     else:
+        describe = getattr(backend, "describe", None)
+        how = f" ({describe()})" if describe is not None and backend.enabled() else ""
         sys.stdout.write(f"autostart ({backend.name}): "
-                         f"{'enabled' if backend.enabled() else 'disabled'}\n")
+                         f"{'enabled' if backend.enabled() else 'disabled'}{how}\n")
     return 0
