@@ -141,3 +141,27 @@ def test_run_without_consent_in_a_pipe_says_how_to_accept(tmp_path: Path) -> Non
     assert result.returncode == 1
     assert "consent required" in result.stderr and "--accept-consent" in result.stderr
     assert "consent_accepted: false" in (tmp_path / "home" / "config.yaml").read_text()
+
+
+def test_config_commands_a_new_user_meets(tmp_path: Path) -> None:
+    """check-config on a fresh install, run --config on a missing file (whose suggestion
+    works), doctor --config checking that file."""
+    env = env_for(tmp_path / "home")
+
+    def vcamswap(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "vcamswap", *args], capture_output=True,
+                              text=True, timeout=120, env=env, check=False)
+
+    fresh = vcamswap("check-config")
+    assert fresh.returncode == 0 and "valid" in fresh.stdout
+    missing = tmp_path / "mine.yaml"
+    refused = vcamswap("run", "--config", str(missing), "--no-tray")
+    assert refused.returncode == 2 and "Traceback" not in refused.stderr
+    suggestion = refused.stderr.split("`")[1]
+    assert suggestion == f"vcamswap check-config --write-defaults {missing}"
+    assert vcamswap(*suggestion.split()[1:]).returncode == 0
+    assert vcamswap("check-config", str(missing)).returncode == 0
+    missing.write_text("swap:\n  opacity: lots\n")
+    doctor = vcamswap("doctor", "--config", str(missing), "--json")
+    config_check = next(c for c in json.loads(doctor.stdout) if c["name"] == "config")
+    assert config_check["level"] == "FAIL" and str(missing) in config_check["message"]

@@ -170,3 +170,20 @@ def test_tooltip_and_menu_say_why_and_where(controls: DaemonControls) -> None:
     assert choices[1].action is not None
     choices[1].action()
     assert supervisor.governor.view().mode == "off"
+
+
+def test_icon_colour_follows_the_swap_and_the_state(controls: DaemonControls) -> None:
+    """Green only while the swap runs: turning it off (the real face on air) changes the icon,
+    and an engine error shows red."""
+    from vcamswap.tray.icon import icon_image, icon_state
+
+    time.sleep(0.3)
+    assert icon_state(controls.status()) == "running"
+    controls.set_swap_enabled(False)
+    assert icon_state(controls.status()) == "swap off"
+    controls.set_swap_enabled(True)
+    assert icon_state(controls.status()) == "running"
+    assert icon_state({"state": "error", "swap_enabled": True}) == "error"
+    centre = {state: icon_image(state).getpixel((32, 10)) for state in ("running", "swap off",
+                                                                           "error")}
+    assert len(set(centre.values())) == 3

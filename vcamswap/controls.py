@@ -44,6 +44,7 @@ class DaemonControls:
                 "engine_reason": getattr(processor, "engine_reason", "") or
                 f"swap.engine: {self._engine}",
                 "engine_running": self._supervisor.engine_failed is None,
+                "virtual_camera": self._camera_name(),
                 "camera_mode": self._camera_mode,
                 "camera_open": self._supervisor.health.camera_state == "ok",
                 "latency_ms": status.latency_ms_p95,
@@ -53,6 +54,11 @@ class DaemonControls:
                 "enhancer": toggles.enhancer, "mouth_mask": toggles.mouth_mask,
                 "faces": self._face_names(),
                 "config_problems": self._problems() if self._problems else []}
+
+    def _camera_name(self) -> str | None:
+        """The camera name apps list (None for files and the null output)."""
+        name = getattr(self._supervisor.sink, "camera_name", None)
+        return name if isinstance(name, str) else None
 
     def _persist(self, key: str, value: object, section: str = "swap") -> None:
         """Write a tray/ctl change back to the config file, keeping the user's comments."""

@@ -214,6 +214,13 @@ def cmd_doctor(args: argparse.Namespace) -> int:
     from vcamswap.doctor import run_doctor
 
     paths = AppPaths.for_user()
+    if args.config is not None:
+        if not args.config.is_file():
+            raise ConfigError(f"--config {args.config}: no such file; create it with "
+                              f"`vcamswap check-config --write-defaults {args.config}`")
+        from dataclasses import replace
+
+        paths = replace(paths, config_file=args.config)
     checks = list(run_doctor(paths))
     if args.json:
         _out(json.dumps([check.to_dict() for check in checks], indent=1))

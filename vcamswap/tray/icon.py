@@ -17,7 +17,17 @@ from vcamswap.tray.menu import Item, Opener, tooltip
 
 log = logging.getLogger(__name__)
 COLORS = {"running": (46, 160, 67), "paused": (130, 130, 130), "degraded": (230, 140, 20),
-          "starting": (40, 110, 200), "stopped": (200, 40, 40)}
+          "starting": (40, 110, 200), "stopped": (200, 40, 40), "error": (200, 40, 40),
+          "swap off": (90, 90, 90)}
+
+
+def icon_state(status: dict[str, Any]) -> str:
+    """What the icon's colour shows: the pipeline's state, except that a running camera with
+    the swap turned off is "swap off" (the real face is on air), never green."""
+    state = str(status.get("state"))
+    if state in ("running", "degraded") and not status.get("swap_enabled", True):
+        return "swap off"
+    return state
 
 
 def icon_image(state: str) -> Any:
@@ -70,7 +80,7 @@ def run_tray(controls: Controls, items: tuple[Item, ...], stop: threading.Event,
     def refresh() -> None:
         shown = ""
         while not stop.wait(refresh_s):
-            state = str(controls.status().get("state"))
+            state = icon_state(controls.status())
             image = icon_image(state) if state != shown else None
             shown = state
             loop.call(_updater(icon, image, tooltip(controls)))
