@@ -28,7 +28,10 @@ def test_demo_writes_a_side_by_side_swap(tmp_path: Path) -> None:
         stream = container.streams.video[0]
         assert (stream.codec_context.width, stream.codec_context.height) == (1280, 480)
         frames = sum(1 for _ in container.decode(stream))
+        tags = dict(container.metadata)
     assert frames == 120
+    assert tags.get("synthetic_media") == "true"
+    assert tags.get("digital_source_type", "").endswith("compositeWithTrainedAlgorithmicMedia")
     assert not list(tmp_path.glob(".*part*")), "no partial file left behind"
 
 
@@ -165,3 +168,21 @@ def test_config_commands_a_new_user_meets(tmp_path: Path) -> None:
     doctor = vcamswap("doctor", "--config", str(missing), "--json")
     config_check = next(c for c in json.loads(doctor.stdout) if c["name"] == "config")
     assert config_check["level"] == "FAIL" and str(missing) in config_check["message"]
+
+
+def test_a_recording_of_the_live_output_carries_the_machine_readable_label(
+        tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / "config.yaml").write_text("safety:\n  consent_accepted: true\n  content_check:\n"
+                                      "    enabled: false\ntray:\n  enabled: false\n")
+    out = tmp_path / "live.mp4"
+    result = subprocess.run(
+        [sys.executable, "-m", "vcamswap", "run", "--camera", "pattern", "--output",
+         f"file:{out}", "--engine", "lite", "--seconds", "3"], capture_output=True, text=True,
+        timeout=120, env=env_for(home), check=False)
+    assert result.returncode == 0, result.stderr
+    with av.open(str(out)) as container:
+        tags = dict(container.metadata)
+    assert tags.get("synthetic_media") == "true" and "Synthetic media" in tags["comment"]
+    assert tags["digital_source_type"].endswith("compositeWithTrainedAlgorithmicMedia")

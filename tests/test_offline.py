@@ -147,7 +147,8 @@ def test_image_swap_is_labelled_visibly_and_in_metadata(tmp_path: Path,
         if name.endswith(".png"):
             assert picture.text.get("synthetic_media") == "true"  # type: ignore[attr-defined]
         xmp = picture.info.get("xmp") or picture.info.get("XML:com.adobe.xmp", "")
-        assert "trainedAlgorithmicMedia" in (xmp.decode() if isinstance(xmp, bytes) else xmp)
+        text = xmp.decode() if isinstance(xmp, bytes) else xmp
+        assert "compositeWithTrainedAlgorithmicMedia" in text
         original = np.asarray(Image.open(src).convert("RGB"))
         swapped = np.asarray(picture.convert("RGB"))
         corner = np.abs(swapped[-40:, -150:].astype(int) - original[-40:, -150:])

@@ -28,6 +28,7 @@ from vcamswap.devices.transform import CameraTransform, TransformedSource
 from vcamswap.devices.v4l2events import ClientUsageWatcher
 from vcamswap.errors import ConfigError, VCamSwapError
 from vcamswap.facelib.library import FaceLibrary
+from vcamswap.labels import container_tags
 from vcamswap.pipeline.demand import DemandController
 from vcamswap.pipeline.protocols import FrameProcessor, FrameSink, FrameSource
 from vcamswap.pipeline.supervisor import PipelineOptions, Supervisor
@@ -68,7 +69,8 @@ def build_sink(spec: str, output: OutputConfig, expected_size: tuple[int, int],
                                  device_name=output.device_name, backend=output.backend,
                                  initial_size=expected_size, platform=platform)
     if spec.startswith("file:"):
-        return RecordingSink(Path(spec[5:]).expanduser(), fps=output.fps)
+        return RecordingSink(Path(spec[5:]).expanduser(), fps=output.fps,
+                             tags=container_tags())
     if spec == "null":
         return NullSink()
     raise ConfigError(f"unknown output {spec!r}: use 'virtual', 'file:PATH' or 'null'")

@@ -16,6 +16,7 @@ from vcamswap.devices.imaging import TextCardRenderer
 from vcamswap.devices.sinks import RecordingSink, VirtualCameraSink
 from vcamswap.devices.sources import VideoFileSource
 from vcamswap.errors import DeviceError
+from vcamswap.labels import container_tags
 from vcamswap.pipeline.supervisor import PipelineOptions, Supervisor
 from vcamswap.processors.base import Processor
 from vcamswap.processors.engines import build_swap_processor
@@ -55,7 +56,7 @@ def run_demo(out: Path, paths: AppPaths, *, virtual: bool = False) -> Path:
     partial = out.with_name(f".{out.stem}.part{out.suffix}")
     supervisor = Supervisor(
         VideoFileSource(clip, loop=False), SideBySideProcessor(swap),
-        RecordingSink(partial, fps=30.0), TextCardRenderer(), state=state,
+        RecordingSink(partial, fps=30.0, tags=container_tags()), TextCardRenderer(), state=state,
         options=PipelineOptions(paced=False, lockstep=True, max_frames=DEMO_FRAMES,
                                 default_size=(1280, 480)))
     supervisor.start()

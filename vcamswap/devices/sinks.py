@@ -130,7 +130,11 @@ class RecordingSink:
     """Records frames to an mp4 (H.264) with PyAV at a constant ``fps``. The file is opened at the
     first frame, whose size (made even for yuv420p) fixes the video size."""
 
-    def __init__(self, path: Path, *, fps: float = 30.0, crf: int = 20) -> None:
+    def __init__(self, path: Path, *, fps: float = 30.0, crf: int = 20,
+                 tags: dict[str, str] | None = None) -> None:
+        """``tags``: container metadata (the synthetic-media labels for recordings of swapped
+        output; none for sample clips of real footage)."""
+        self._tags = tags or {}
         self._path = path
         self._fps = Fraction(fps).limit_denominator(1001)
         self._crf = crf
@@ -151,10 +155,13 @@ class RecordingSink:
     def _start(self, width: int, height: int) -> None:
         import av
 
+        mp4 = self._path.suffix.lower() in (".mp4", ".mov", ".m4v")
+        options = {"movflags": "+use_metadata_tags"} if mp4 and self._tags else {}
         try:
-            container = av.open(str(self._path), mode="w")
+            container = av.open(str(self._path), mode="w", options=options)
         except OSError as exc:
             raise DeviceError(f"cannot write {self._path}: {exc}") from exc
+        container.metadata.update(self._tags)
         stream = container.add_stream("libx264", rate=self._fps)
         stream.width, stream.height = width, height
         stream.pix_fmt = "yuv420p"
