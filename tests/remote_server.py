@@ -63,6 +63,7 @@ class TritonProcess:
         self.max_batch = max_batch
         self.grpc_port, self.http_port, self.metrics_port = free_port(), free_port(), free_port()
         self.process: subprocess.Popen[str] | None = None
+        self._shm_before: set[str] = set()
         self.log: list[str] = []
 
     @property
@@ -70,6 +71,7 @@ class TritonProcess:
         return f"grpc://127.0.0.1:{self.grpc_port}"
 
     def start(self, timeout: float = 180.0) -> None:
+        self._shm_before = set(_shm())
         env = {**os.environ, "VCAMSWAP_HOME": str(self.models.parent / "serve-home")}
         self.process = subprocess.Popen(
             [str(self.python), "-c", DIE_WITH_PARENT, str(self.python),
@@ -119,12 +121,21 @@ class TritonProcess:
         return False
 
     def stop(self) -> None:
+        """SIGTERM first (PyTriton and its stubs release their shared memory), SIGKILL only if
+        the group is still there after 15 s, then any /dev/shm segment this server made and
+        left behind is removed (two SIGKILLed benchmark runs left 30)."""
         if self.process is None:
             return
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(self.process.pid, signal.SIGKILL)
-        self.process.wait(10)
+        pid = self.process.pid
+        if not self.terminate(15.0):
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(pid, signal.SIGKILL)
+            if self.process is not None:
+                self.process.wait(10)
         self.process = None
+        for name in sorted(set(_shm()) - self._shm_before):
+            with contextlib.suppress(OSError):
+                (SHM / name).unlink()
         # The ports are free again once the group is gone.
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
@@ -132,3 +143,14 @@ class TritonProcess:
                 if s.connect_ex(("127.0.0.1", self.grpc_port)) != 0:
                     return
             time.sleep(0.1)
+
+
+SHM = Path("/dev/shm")
+
+
+def _shm() -> list[str]:
+    """The shared-memory segments now on this machine (none where /dev/shm does not exist)."""
+    try:
+        return [p.name for p in SHM.iterdir()]
+    except OSError:
+        return []
