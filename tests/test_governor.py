@@ -200,3 +200,41 @@ def test_a_load_change_during_a_measurement_does_not_strand_it_low() -> None:
     assert changes[1][1] == 2 and changes[1][0] < 2.3
     assert changes[-1][1] == 0, changes
     assert len(changes) <= 6, changes
+
+
+class RemoteBoundProcessor(LevelCostProcessor):
+    """Most of each frame's time is a wait on a (simulated) remote model server."""
+
+    def __init__(self, base_ms: float, remote_share: float) -> None:
+        super().__init__(base_ms)
+        self.share = remote_share
+        self.waited = 0.0
+
+    def remote_wait_s(self) -> float:
+        return self.waited
+
+    def process(self, frame: Frame) -> Frame:
+        cost = self.base_ms * FACTORS[self.level] / 1000.0
+        time.sleep(cost)
+        self.waited += cost * self.share
+        return frame
+
+
+def test_a_slow_remote_server_keeps_local_quality_and_says_so() -> None:
+    """When the wait is on the server, stepping local quality down would not help: the level
+    stays, the governor and the state say the server is the limit; a local cost still steps."""
+    remote = RemoteBoundProcessor(base_ms=70.0, remote_share=0.9)
+    supervisor = Supervisor(ScriptedSource(fps=30.0), remote, RecordingSink(), CardRenderer(),
+                            options=PipelineOptions(default_size=(64, 48), governor="auto",
+                                                    governor_window_s=0.5))
+    supervisor.start()
+    try:
+        assert wait_for(lambda: supervisor.status().governor.get("remote_bound"), 8.0)
+        status = supervisor.status()
+        assert remote.levels_seen == [] and status.governor["level"] == 0
+        assert status.state == "degraded" and "remote model server" in (status.last_error or "")
+    finally:
+        supervisor.stop()
+    governor = QualityGovernor(NAMES, window_s=0.5)
+    steps = [governor.observe(t / 30.0, 70.0, 30.0, remote_ms=10.0) for t in range(60)]
+    assert any(step is not None for step in steps)  # a local cost: it steps down

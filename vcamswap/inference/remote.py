@@ -85,14 +85,33 @@ def _matches(shape: Sequence[int], rank: int, trailing: tuple[int, ...]) -> bool
     return all(want == -1 or got in (-1, want) for got, want in zip(tail, trailing, strict=True))
 
 
+class WaitMeter:
+    """Seconds spent waiting on the server, summed over every session; thread-safe."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._total = 0.0
+
+    def add(self, seconds: float) -> None:
+        with self._lock:
+            self._total += seconds
+
+    def total(self) -> float:
+        with self._lock:
+            return self._total
+
+
 class RemoteModels:
-    """One connection to a Triton server; hands out a TritonSession per model."""
+    """One connection to a Triton server; hands out a TritonSession per model. ``waited``
+    sums the time every session spent in calls (the quality governor tells a slow server
+    from a slow machine by it)."""
 
     def __init__(self, url: str, *, ca_file: Path | None = None, timeout_s: float = 0.5,
                  names: dict[str, str] | None = None,
                  client_factory: Callable[..., Any] | None = None) -> None:
         self.endpoint = parse_url(url)
         self.timeout_s = timeout_s
+        self.waited = WaitMeter()
         self._names = names or {}
         if not self.endpoint.tls and self.endpoint.host not in LOOPBACK:
             log.warning("remote inference over plaintext gRPC to %s: face crops cross the "
@@ -160,7 +179,7 @@ class RemoteModels:
                              f"{want_outputs} output(s)",
                              f"serve the right {spec.role} model under that name")
         return TritonSession(self._client, name, inputs, outputs, self.timeout_s,
-                             str(self.endpoint))
+                             str(self.endpoint), waited=self.waited)
 
     def emap(self, spec: ModelSpec) -> np.ndarray[Any, Any]:
         """A remote swapper's 512x512 emap, from its companion model."""
@@ -198,7 +217,9 @@ class TritonSession:
 
     def __init__(self, client: Any, model: str, inputs: list[RemoteArg],
                  outputs: list[RemoteArg], timeout_s: float, server: str,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+                 clock: Callable[[], float] = time.monotonic,
+                 waited: WaitMeter | None = None) -> None:
+        self._waited = waited or WaitMeter()
         self._client = client
         self.model = model
         self._inputs = inputs
@@ -236,15 +257,18 @@ class TritonSession:
             request = grpcclient.InferInput(arg.name, list(data.shape), arg.datatype)
             request.set_data_from_numpy(data)
             requests.append(request)
+        started = time.perf_counter()
         try:
             result = self._client.infer(self.model, requests,
                                         outputs=[grpcclient.InferRequestedOutput(n)
                                                  for n in names],
                                         client_timeout=self._timeout)
         except Exception as exc:
+            self._waited.add(time.perf_counter() - started)
             self._failed(exc)
             raise RemoteUnavailableError(f"model server {self._server} did not answer for "
                                          f"{self.model} ({_short(exc)})") from exc
+        self._waited.add(time.perf_counter() - started)
         self._recovered()
         return [np.asarray(result.as_numpy(n)) for n in names]
 

@@ -28,6 +28,7 @@ DOWN_AT = 1.0   # mean cost above this share of the budget: step down
 UP_BELOW = 0.8  # estimated cost of the better level below this share: step up
 DEFAULT_STEP_RATIO = 1.5
 MAX_STEP_RATIO = 3.0
+REMOTE_SHARE = 0.5  # remote wait at least this share of an over-budget cost: the server holds
 """A ratio measured while the load itself changed can be wildly off; capped, one wrong step up
 at most follows, and the step up measures the true ratio again."""
 
@@ -42,10 +43,14 @@ class GovernorView:
     reason: str
     levels: tuple[str, ...]
     changes: int
+    remote_bound: str | None = None
+    """Why the frame rate is held by a remote model server (local quality is not stepped down
+    for it), or None."""
 
     def to_dict(self) -> dict[str, object]:
         return {"mode": self.mode, "level": self.level, "name": self.name,
-                "reason": self.reason, "levels": list(self.levels), "changes": self.changes}
+                "reason": self.reason, "levels": list(self.levels), "changes": self.changes,
+                "remote_bound": self.remote_bound}
 
 
 class QualityGovernor:
@@ -61,7 +66,8 @@ class QualityGovernor:
 
     def _reset(self) -> None:
         self._level = 0
-        self._samples: deque[tuple[float, float]] = deque(maxlen=4096)
+        self._samples: deque[tuple[float, float, float]] = deque(maxlen=4096)
+        self._remote_bound: str | None = None
         self._changed_at: float | None = None
         self._step_ratio: dict[int, float] = {}  # cost(L) / cost(L+1), measured across a step
         self._crossing: tuple[int, float] | None = None  # (level left, its cost)
@@ -88,12 +94,16 @@ class QualityGovernor:
     def view(self) -> GovernorView:
         with self._lock:
             return GovernorView(self._mode, self._level, self._levels[self._level],
-                                self._reason, self._levels, self._changes)
+                                self._reason, self._levels, self._changes, self._remote_bound)
 
     # -- the inference thread -----------------------------------------------------------------
 
-    def observe(self, now: float, cost_ms: float, target_fps: float) -> int | None:
-        """One processed frame took ``cost_ms``; returns the new level when it changes."""
+    def observe(self, now: float, cost_ms: float, target_fps: float,
+                remote_ms: float = 0.0) -> int | None:
+        """One processed frame took ``cost_ms``, ``remote_ms`` of it waiting on a remote model
+        server; returns the new level when it changes. When the remote wait is most of an
+        over-budget cost, stepping local quality down would not help: the level stays and the
+        view says the server holds the rate."""
         with self._lock:
             if self._mode == "off":
                 return self._set(now, 0, "governor off") if self._level else None
@@ -102,14 +112,22 @@ class QualityGovernor:
                 return self._set(now, pin, "pinned by you") if self._level != pin else None
             if self._changed_at is None:
                 self._changed_at = now
-            self._samples.append((now, cost_ms))
+            self._samples.append((now, cost_ms, remote_ms))
             while self._samples and now - self._samples[0][0] > self._window:
                 self._samples.popleft()
             if target_fps <= 0 or now - self._changed_at < self._window or len(self._samples) < 3:
                 return None
-            cost = sum(ms for _, ms in self._samples) / len(self._samples)
+            cost = sum(ms for _, ms, _r in self._samples) / len(self._samples)
+            remote = sum(r for _, _ms, r in self._samples) / len(self._samples)
             budget = 1000.0 / target_fps
             self._learn(cost)
+            if cost > budget * DOWN_AT and remote >= REMOTE_SHARE * cost:
+                self._remote_bound = (f"the remote model server takes {remote:.0f} of "
+                                      f"{cost:.0f} ms per frame (budget {budget:.0f} ms): "
+                                      "local quality is kept; the server is the limit")
+                self._reason = self._remote_bound
+                return None
+            self._remote_bound = None
             if cost > budget * DOWN_AT and self._level < len(self._levels) - 1:
                 if self._last_up_at is not None and now - self._last_up_at < 3 * self._window:
                     self._up_wait = min(self._max_up_wait, self._up_wait * 2)

@@ -10,7 +10,12 @@ from vcamswap.errors import DegradedError, EngineNotRunningError, FaceLostError,
 from vcamswap.log import RateLimitedLog
 from vcamswap.pipeline.governor import QualityGovernor
 from vcamswap.pipeline.guarding import finish, guarded_process
-from vcamswap.pipeline.protocols import FailurePolicy, FrameProcessor, QualityControlled
+from vcamswap.pipeline.protocols import (
+    FailurePolicy,
+    FrameProcessor,
+    QualityControlled,
+    RemoteWaiting,
+)
 from vcamswap.pipeline.slot import LatestSlot
 from vcamswap.pipeline.state import Health
 from vcamswap.pipeline.status import PipelineStats
@@ -47,6 +52,7 @@ class InferenceWorker:
         self._pending = Pending[FrameProcessor]()
         self._pending_policy = Pending[FailurePolicy]()
         self._not_running: EngineNotRunningError | None = None
+        self._waited = 0.0
 
     def replace(self, processor: FrameProcessor) -> None:
         """Switch processors between two frames (started and closed on this worker's thread)."""
@@ -99,11 +105,20 @@ class InferenceWorker:
         else:
             self._governor.set_levels(("full quality",))
 
+    def _remote_ms(self) -> float:
+        """Milliseconds of the last frame spent waiting on a remote model server."""
+        if not isinstance(self._processor, RemoteWaiting):
+            return 0.0
+        total = self._processor.remote_wait_s()
+        delta, self._waited = max(0.0, total - self._waited), total
+        return delta * 1000.0
+
     def _govern(self, cost_ms: float) -> None:
         """One sample for the governor; a new level goes to the processor on this thread."""
         if self._governor is None:
             return
-        level = self._governor.observe(time.monotonic(), cost_ms, self._stats.rate("in"))
+        level = self._governor.observe(time.monotonic(), cost_ms, self._stats.rate("in"),
+                                       self._remote_ms())
         if level is not None and isinstance(self._processor, QualityControlled):
             view = self._governor.view()
             log.info("quality level %d (%s): %s", level, view.name, view.reason)

@@ -8,7 +8,7 @@ from vcamswap.types import BgrImage, Frame, FrameSource
 
 # FrameSource lives in vcamswap.types (the lowest layer) so devices can wrap sources too.
 __all__ = ["FailurePolicy", "Finishing", "FrameProcessor", "FrameSink", "FrameSource",
-           "PassthroughPolicy", "PlaceholderRenderer", "QualityControlled"]
+           "PassthroughPolicy", "PlaceholderRenderer", "QualityControlled", "RemoteWaiting"]
 
 
 class FrameSink(Protocol):
@@ -49,6 +49,14 @@ class QualityControlled(Protocol):
     def quality_levels(self) -> tuple[str, ...]: ...
 
     def set_quality(self, level: int) -> None: ...
+
+
+@runtime_checkable
+class RemoteWaiting(Protocol):
+    """A processor whose models may run on a remote server: the seconds spent waiting on it so
+    far (the governor keeps local quality when the server is what holds the frame rate)."""
+
+    def remote_wait_s(self) -> float: ...
 
 
 class FailurePolicy(Protocol):

@@ -141,7 +141,7 @@ class Supervisor:
         if self.health.error_reason is not None and self.state.get().swap_enabled:
             return "error"
         if camera == "lost" or not self.health.sink_ok or self.health.placeholder_reason() \
-                or self.health.degraded:
+                or self.health.degraded or self.governor.view().remote_bound:
             return "degraded"
         if camera == "starting":
             return "starting"
@@ -185,7 +185,8 @@ class Supervisor:
 
     def status(self) -> Status:
         state = self._state()
-        error = self.health.error_reason if state == "error" else self.health.last_error
+        error = self.health.error_reason if state == "error" else \
+            self.governor.view().remote_bound or self.health.last_error
         status = self.stats.snapshot(state, self._source.description,
                                      self._sink.description, error)
         return replace(status, governor=self.governor.view().to_dict())

@@ -79,6 +79,10 @@ class ProcessorChain:
             if prefetch is not None:
                 prefetch(name)
 
+    def remote_wait_s(self) -> float:
+        """Seconds the members waited on a remote model server so far."""
+        return sum(float(getattr(p, "remote_wait_s", lambda: 0.0)()) for p in self._processors)
+
     def quality_levels(self) -> tuple[str, ...]:
         """The ladder of the first member that has one (the swap), else just full quality."""
         for processor in self._processors:

@@ -106,6 +106,8 @@ class NeuralModels:
     enhancer: GfpganEnhancer | None = None
     device: DevicePath | None = None
     """Crop, swap, paste and enhance on the models' device (swap.device_compositing)."""
+    remote_wait: Callable[[], float] | None = None
+    """Seconds spent waiting on a remote model server so far (None: all models are local)."""
 
 
 def build_identity(models: NeuralModels, image: BgrImage, name: str) -> SourceIdentity:
@@ -166,6 +168,11 @@ class NeuralSwapProcessor:
 
     def _stage(self, name: str) -> AbstractContextManager[None]:
         return timed_stage(self._stages, name)
+
+    def remote_wait_s(self) -> float:
+        """Seconds this processor's models waited on a remote server (0 when all are local)."""
+        models = self._models
+        return models.remote_wait() if models is not None and models.remote_wait else 0.0
 
     def quality_levels(self) -> tuple[str, ...]:
         return tuple(name for name, _ in NEURAL_LADDER)

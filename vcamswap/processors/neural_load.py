@@ -158,7 +158,8 @@ class NeuralBuilder:
                               captured=self._config.models.cuda_graph and device == "cuda")
             log.info("device compositing on %s: crop, colour, paste%s run there", device,
                      " and enhancer" if path.enhances else "")
-        models = NeuralModels(detector, embedder, swapper, enhancer, path)
+        models = NeuralModels(detector, embedder, swapper, enhancer, path,
+                              self._remote.waited.total if self._remote is not None else None)
         warm_up(models)
         return models
 
