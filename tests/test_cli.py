@@ -186,3 +186,13 @@ def test_a_recording_of_the_live_output_carries_the_machine_readable_label(
         tags = dict(container.metadata)
     assert tags.get("synthetic_media") == "true" and "Synthetic media" in tags["comment"]
     assert tags["digital_source_type"].endswith("compositeWithTrainedAlgorithmicMedia")
+
+
+def test_ctl_without_a_daemon_says_so_and_writes_nothing(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    result = subprocess.run([sys.executable, "-m", "vcamswap", "ctl", "status"],
+                            capture_output=True, text=True, timeout=60, env=env_for(home),
+                            check=False)
+    assert result.returncode == 1 and "vcamswap run" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not home.exists(), "ctl status created files"
