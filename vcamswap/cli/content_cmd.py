@@ -37,7 +37,8 @@ def cmd_content_check(args: argparse.Namespace) -> int:
     # every thread onnxruntime wants.
     classifier = content_classifier(config, paths, always=True, threads=0)
     assert classifier is not None
-    results = [scan_file(classifier, path) for path in args.files]
+    results = [scan_file(classifier, path, config.safety.max_image_pixels)
+               for path in args.files]
     if args.json:
         sys.stdout.write(json.dumps({"threshold": check.threshold,
                                      "files": [r.to_dict() for r in results]}) + "\n")

@@ -45,7 +45,8 @@ def cmd_faces(args: argparse.Namespace) -> int:
     if args.action == "add":
         from vcamswap.processors.engines import content_classifier
 
-        library = FaceLibrary(library.folder, content=content_classifier(config, paths))
+        library = FaceLibrary(library.folder, content=content_classifier(config, paths),
+                              max_pixels=config.safety.max_image_pixels)
         entry = library.add(args.path, args.name, args.index)
         sys.stdout.write(f"added {entry.name!r} ({entry.path})\n")
         return 0

@@ -392,6 +392,16 @@ class SafetyConfig(Section):
     label: LabelConfig = Field(default_factory=LabelConfig, description="Visible label.")
     content_check: ContentCheckConfig = Field(default_factory=ContentCheckConfig,
                                               description="Content check.")
+    max_image_megapixels: float = Field(
+        50.0, ge=1.0, le=150.0,
+        description="Largest image file read (photos, source faces, content-check), in "
+        "megapixels, checked from the file's header before decoding: larger files are refused "
+        "(a small PNG can declare a picture that decodes to gigabytes).",
+    )
+
+    @property
+    def max_image_pixels(self) -> int:
+        return int(self.max_image_megapixels * 1_000_000)
 
 
 class LoggingConfig(Section):

@@ -16,6 +16,7 @@ import cv2
 import numpy as np
 
 from vcamswap.config.loader import write_bytes_atomic
+from vcamswap.devices.imagefile import DEFAULT_MAX_PIXELS
 from vcamswap.errors import FaceError
 from vcamswap.inference.landmarks import DlibLandmarker
 from vcamswap.processors.faces import IMAGE_SUFFIXES, read_image
@@ -43,8 +44,10 @@ class FaceLibrary:
     """One faces folder. Constructing it does no I/O."""
 
     def __init__(self, folder: Path, landmarker: DlibLandmarker | None = None,
-                 content: ContentClassifier | None = None) -> None:
+                 content: ContentClassifier | None = None,
+                 max_pixels: int = DEFAULT_MAX_PIXELS) -> None:
         self.folder = folder
+        self._max_pixels = max_pixels
         self._landmarker = landmarker or DlibLandmarker()
         self._content = content
 
@@ -70,7 +73,7 @@ class FaceLibrary:
         return [b for b in self._landmarker.detect(gray, upsample=1) if b.score >= 0.3]
 
     def add(self, source: Path, name: str | None = None, index: int | None = None) -> FaceEntry:
-        image = read_image(source)
+        image = read_image(source, self._max_pixels)
         screen(self._content, image, str(source))  # refused: nothing is stored
         final = _sanitize(name or source.stem)
         if not NAME.match(final):

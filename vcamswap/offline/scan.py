@@ -6,9 +6,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import cv2
 import numpy as np
 
+from vcamswap.devices.imagefile import DEFAULT_MAX_PIXELS, ImageFileError, load_image
 from vcamswap.safety.content import ContentClassifier, ContentVerdict
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff")
@@ -41,15 +41,17 @@ def _merge(verdicts: list[ContentVerdict]) -> tuple[tuple[str, float], ...]:
     return tuple(sorted(best.items(), key=lambda item: -item[1])[:3])
 
 
-def scan_file(classifier: ContentClassifier, path: Path) -> FileVerdict:
+def scan_file(classifier: ContentClassifier, path: Path,
+              max_pixels: int = DEFAULT_MAX_PIXELS) -> FileVerdict:
+    """Images over ``max_pixels`` (from the header) are an error, never decoded."""
     suffix = path.suffix.lower()
     if not path.is_file():
         return FileVerdict(path, "error", error="no such file")
     if suffix in IMAGE_SUFFIXES:
-        image = cv2.imread(str(path), cv2.IMREAD_COLOR)
-        if image is None:
-            return FileVerdict(path, "error", error="unreadable image (corrupt or not an "
-                               "image)")
+        try:
+            image = load_image(path, max_pixels)
+        except ImageFileError as exc:
+            return FileVerdict(path, "error", error=str(exc))
         verdict = classifier.classify(image)
         return FileVerdict(path, "flagged" if verdict.flagged else "clean", verdict.labels, 1)
     if suffix in VIDEO_SUFFIXES:

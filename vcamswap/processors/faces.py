@@ -11,9 +11,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Generic, TypeVar
 
-import cv2
-import numpy as np
-
+from vcamswap.devices.imagefile import (
+    CEILING_PIXELS,
+    DEFAULT_MAX_PIXELS,
+    ImageFileError,
+    check_image_file,
+    load_image,
+)
 from vcamswap.errors import FaceError
 from vcamswap.types import BgrImage
 
@@ -22,29 +26,44 @@ log = logging.getLogger(__name__)
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".bmp")
 
 
-def read_image(path: Path) -> BgrImage:
-    """Read a photo as BGR; FaceError naming the file if it is missing or not an image."""
+def read_image(path: Path, max_pixels: int = DEFAULT_MAX_PIXELS) -> BgrImage:
+    """Read a photo as BGR through the one image loader (pixel limit from the header first);
+    FaceError naming the file if it is missing, not an image or too large."""
     try:
-        data = np.fromfile(str(path), dtype=np.uint8)
-    except OSError as exc:
-        raise FaceError(f"cannot read face image {path}: {exc}") from exc
-    image = cv2.imdecode(data, cv2.IMREAD_COLOR) if data.size else None
-    if image is None:
-        raise FaceError(f"{path} is not a readable image (use jpg, png or webp)")
-    return np.ascontiguousarray(image)
+        return load_image(path, max_pixels)
+    except ImageFileError as exc:
+        raise FaceError(str(exc)) from exc
 
 
-def folder_resolver(folder: Path) -> Callable[[str | None], Path]:
-    """Resolve a face name (file stem in ``folder``), a path, or None (first face in folder)."""
+def _is_file(path: Path) -> bool:
+    try:
+        return path.is_file()
+    except OSError:  # a name too long for the file system, a loop of links: not a face
+        return False
+
+
+def folder_resolver(folder: Path, max_pixels: int = DEFAULT_MAX_PIXELS
+                    ) -> Callable[[str | None], Path]:
+    """Resolve a face name (file stem in ``folder``), a path, or None (first face in folder).
+    A file over ``max_pixels`` (from its header) is refused here, before anything reads it."""
+    def checked(path: Path) -> Path:
+        try:
+            check_image_file(path, max_pixels)
+        except ImageFileError as exc:
+            raise FaceError(str(exc)) from exc
+        return path
+
     def resolve(name: str | None) -> Path:
         if name:
+            if "\0" in name:
+                raise FaceError("a face name cannot contain a NUL character")
             candidate = Path(name).expanduser()
-            if candidate.is_file():
-                return candidate
+            if _is_file(candidate):
+                return checked(candidate)
             for suffix in IMAGE_SUFFIXES:
                 path = folder / f"{name}{suffix}"
-                if path.is_file():
-                    return path
+                if _is_file(path):
+                    return checked(path)
             raise FaceError(f"no face named {name!r} in {folder}; add it with "
                             "`vcamswap faces add PHOTO --name NAME` or give an image path")
         faces = sorted(p for p in folder.glob("*") if p.suffix.lower() in IMAGE_SUFFIXES) \
@@ -52,12 +71,14 @@ def folder_resolver(folder: Path) -> Callable[[str | None], Path]:
         if not faces:
             raise FaceError(f"no source face: put a photo in {folder} or set swap.face "
                             "(or run with --face PHOTO)")
-        return faces[0]
+        return checked(faces[0])
     return resolve
 
 
 class SourceFaceCache(Generic[T]):
     """Builds an engine's source data once per face file content (sha256), keeps a few.
+    Names come through the resolver, which applied the configured pixel limit; the read here
+    holds the hard ceiling, for a file replaced in between.
 
     ``get`` runs on the inference thread. ``prefetch`` runs on another thread (the control API,
     the tray) before a face switch, with its own builder, so the switch finds the face ready and
@@ -102,7 +123,7 @@ class SourceFaceCache(Generic[T]):
             if item is not None:
                 self._by_hash.move_to_end(digest)
                 return item
-        item = self._build(read_image(path), str(path), digest)
+        item = self._build(read_image(path, CEILING_PIXELS), str(path), digest)
         log.info("loaded source face %s", path)
         self._store(digest, item)
         return item
@@ -114,6 +135,6 @@ class SourceFaceCache(Generic[T]):
         with self._lock:
             if digest in self._by_hash:
                 return
-        item = (build or self._build)(read_image(path), str(path), digest)
+        item = (build or self._build)(read_image(path, CEILING_PIXELS), str(path), digest)
         self._store(digest, item)
         log.info("prepared source face %s", path)

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
+from vcamswap.devices.imagefile import CEILING_PIXELS, ImageFileError, load_image
 from vcamswap.errors import VCamSwapError
 from vcamswap.inference.content import EXPLICIT, NudeNetDetector, packaged_model
 from vcamswap.platforms import Platform, current_platform
@@ -168,10 +169,11 @@ def screened_resolver(resolve: Callable[[str | None], Path],
         with lock:
             if key in clean:
                 return path
-        import cv2
-
-        image = cv2.imread(str(path), cv2.IMREAD_COLOR)
-        if image is not None:  # unreadable files get the face loader's own message
+        try:
+            image = load_image(path, CEILING_PIXELS)
+        except ImageFileError:
+            image = None  # unreadable or too large: the face loader gives its own message
+        if image is not None:
             screen(classifier, image, f"the source face {path}")
         with lock:
             clean.add(key)
