@@ -63,8 +63,10 @@ def progress_printer(stream: object = sys.stderr) -> object:
 
 
 def cmd_swap(args: argparse.Namespace) -> int:
+    from vcamswap.devices.imagefile import check_image_file
     from vcamswap.devices.imaging import TextCardRenderer
     from vcamswap.offline.image import swap_image
+    from vcamswap.offline.output import Terminated, cleanup_on_signals, refuse_same_file
     from vcamswap.offline.video import VideoJob, VideoOptions
     from vcamswap.processors.engines import build_swap_processor, content_classifier
     from vcamswap.processors.faces import folder_resolver
@@ -89,6 +91,9 @@ def cmd_swap(args: argparse.Namespace) -> int:
     if (suffix_in in IMAGES) != (suffix_out in IMAGES):
         raise VCamSwapError("an image input needs an image output and a video input a video "
                             "output")
+    refuse_same_file(args.input, args.output)
+    if suffix_in in IMAGES:
+        check_image_file(args.input, config.safety.max_image_pixels)
     swap = config.swap.model_copy(update={
         "engine": args.engine or config.swap.engine, "face": args.face,
         "many_faces": args.many_faces or config.swap.many_faces,
@@ -100,23 +105,29 @@ def cmd_swap(args: argparse.Namespace) -> int:
         config = with_remote(config, args.remote)
     state = RuntimeState(Toggles(face=args.face, enhancer=swap.enhancer,
                                  mouth_mask=args.mouth_mask or swap.mouth_mask))
-    resolve = folder_resolver(swap.faces_dir or paths.faces_dir)
+    resolve = folder_resolver(swap.faces_dir or paths.faces_dir, config.safety.max_image_pixels)
     content = content_classifier(config, paths)
     # A missing or refused face is reported before any work starts.
     screened_resolver(resolve, content)(args.face)
     processor = build_swap_processor(config, paths, state, resolve=resolve, offline=True,
                                      content=content)
     guard = PrivacyGuard(swap.on_face_lost, TextCardRenderer().render)
-    if suffix_in in IMAGES:
-        faces = swap_image(processor, guard, args.input, args.output, content)
-        sys.stdout.write(f"wrote {args.output} ({faces} face(s) swapped, labelled synthetic)\n")
-        return 0
-    job = VideoJob(processor, guard, args.input, args.output,
-                   VideoOptions(codec=args.codec, crf=args.crf, start=args.start, end=args.end,
-                                encoder=args.encoder),
-                   progress_printer(), content)  # type: ignore[arg-type]
     try:
-        result = job.run()
+        with cleanup_on_signals():
+            if suffix_in in IMAGES:
+                faces = swap_image(processor, guard, args.input, args.output, content,
+                                   config.safety.max_image_pixels)
+                sys.stdout.write(f"wrote {args.output} ({faces} face(s) swapped, labelled "
+                                 "synthetic)\n")
+                return 0
+            job = VideoJob(processor, guard, args.input, args.output,
+                           VideoOptions(codec=args.codec, crf=args.crf, start=args.start,
+                                        end=args.end, encoder=args.encoder),
+                           progress_printer(), content)  # type: ignore[arg-type]
+            result = job.run()
+    except Terminated as exc:
+        sys.stderr.write(f"\n{exc.args[0]}: stopped, no output was written\n")
+        return 128 + exc.signum
     except KeyboardInterrupt:
         sys.stderr.write("\ninterrupted: no output was written\n")
         return 130
