@@ -56,14 +56,14 @@ CATALOG: dict[str, ModelSpec] = {spec.name: spec for spec in (
         template="arcface_112", note="ArcFace R50 from insightface buffalo_l"),
     ModelSpec(
         name="inswapper_128", file="inswapper_128.onnx", role="swapper",
-        # Git LFS pointers in two unrelated public repositories agree (../shared/MODELS.md)
+        # Git LFS pointers in two unrelated public repositories agree on this digest
         sha256=("e4a3f08c753cb72d04e10aa0f7dbe3deebbf39567d4ead6dce08e98aa49e16af",),
         size=554_253_681, urls=(f"{HF_DLC}/inswapper_128.onnx", f"{HF_FF}/inswapper_128.onnx"),
         licence=INSIGHTFACE_LICENCE, input_size=128, mean=0.0, std=255.0,
         template="arcface_128"),
     ModelSpec(
         name="inswapper_128_fp16", file="inswapper_128_fp16.onnx", role="swapper",
-        # 277,680,829 B conversion (../shared/MODELS.md); visomaster's own fp16 conversion.
+        # a 277,680,829 B fp16 conversion in public repositories; visomaster's own fp16 one.
         sha256=("c4eccca86ad177586c85c28bf1a64a9d9ed237e283a15818d831f7facfd3f420",
                 "6d51a9278a1f650cffefc18ba53f38bf2769bf4bbff89267822cf72945f8a38b"),
         size=None, urls=(f"{HF_DLC}/inswapper_128_fp16.onnx", f"{HF_FF}/inswapper_128_fp16.onnx",

@@ -2,7 +2,7 @@
 does. Runs on its own thread and only flips RuntimeState.paused; the capture worker opens and
 closes the camera on its own thread.
 
-Two signals, as ../shared/MODELS.md advises: an edge-triggered event (v4l2loopback's client
+Two signals: an edge-triggered event (v4l2loopback's client
 usage, which wakes this thread at once) and a slow level check (holders of the device node in
 /proc). Events alone can be lost; the level check corrects them:
 - the level check finds no holder while the last event said readers: the close was missed,

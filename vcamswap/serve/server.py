@@ -141,7 +141,7 @@ def _stop_on_signals() -> threading.Event:
 
 def fix_stub_library_path() -> None:
     """The python backend's stub links libpython: point it at this interpreter's library
-    (a pyenv or venv Python is not the system one, see ../shared/SERVING.md)."""
+    (a pyenv or venv Python is not the system one, whose libpython the stub would load)."""
     libdir = sysconfig.get_config_var("LIBDIR")
     if libdir and Path(libdir).is_dir():
         current = os.environ.get("LD_LIBRARY_PATH", "")
