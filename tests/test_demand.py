@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from tests.fakes import CardRenderer, RecordingSink, ScriptedSource, wait_for
+from tests.helpers.v4l2 import pack_client_usage
 from vcamswap.controls import DaemonControls
 from vcamswap.devices.readers import ProcReaderCount
 from vcamswap.pipeline.demand import DemandController
@@ -130,7 +131,7 @@ def test_client_usage_event_layout_matches_the_kernel() -> None:
         assert ev.decode_client_usage(bytes(raw)) == 2
         struct.pack_into("=I", raw, 0, 0x08000001)  # another private event
         assert ev.decode_client_usage(bytes(raw)) is None
-    assert ev.decode_client_usage(ev.pack_client_usage(5, sequence=3)) == 5
+    assert ev.decode_client_usage(pack_client_usage(5, sequence=3)) == 5
 
 
 class FakeLoopback:
@@ -179,8 +180,8 @@ def test_watcher_drains_events_and_reports_the_newest_count() -> None:
     watcher.open()
     assert fake.subscribed == [42]
     assert watcher.wait(0.1) is None, "no event, timeout"
-    fake.queue.extend([ev.pack_client_usage(1), ev.pack_client_usage(2),
-                       ev.pack_client_usage(1)])
+    fake.queue.extend([pack_client_usage(1), pack_client_usage(2),
+                       pack_client_usage(1)])
     assert watcher.wait(0.1) == 1, "the newest of three queued counts"
     assert not fake.queue
     watcher.close()

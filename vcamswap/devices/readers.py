@@ -1,8 +1,8 @@
 """Who reads the virtual camera (Linux): the level check behind `camera.mode: on-demand`.
 
-It counts other processes holding the v4l2loopback node open by scanning /proc/*/fd. That is
-the slow, reliable half of the on-demand design (pipeline/demand.py); v4l2loopback's client-usage event
-(VIDIOC_SUBSCRIBE_EVENT) would wake the daemon sooner and is not wired yet."""
+It counts other processes holding the v4l2loopback node open by scanning /proc/*/fd: the slow,
+reliable half of the on-demand design (pipeline/demand.py); v4l2loopback's client-usage event
+(devices/v4l2events.py) is the fast half."""
 
 from __future__ import annotations
 

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
-from collections import deque
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -45,22 +43,6 @@ def find_linux_camera(name: str, sysfs: Path = SYSFS_VIDEO) -> str | None:
     return None
 
 
-class FpsMeter:
-    """Measures the real delivery rate over the last ``window`` frames (drivers often lie)."""
-
-    def __init__(self, window: int = 60) -> None:
-        self._times: deque[float] = deque(maxlen=window)
-
-    def tick(self, now: float) -> None:
-        self._times.append(now)
-
-    @property
-    def fps(self) -> float:
-        if len(self._times) < 2 or self._times[-1] == self._times[0]:
-            return 0.0
-        return (len(self._times) - 1) / (self._times[-1] - self._times[0])
-
-
 class OpenCvCameraSource:
     """A webcam by index, device path or name. Asks for MJPG at 720p and above, sets size and
     fps where they differ from what the driver has, then reports what it really delivers.
@@ -82,8 +64,6 @@ class OpenCvCameraSource:
         if threading.current_thread() is threading.main_thread():
             self._platform.prepare_camera()
         self._capture: Any = None
-        self.meter = FpsMeter()
-        self.negotiated: tuple[int, int, float] | None = None
 
     @property
     def nominal_fps(self) -> float:
@@ -146,13 +126,10 @@ class OpenCvCameraSource:
                 f"cannot open camera {self._device!r}: it is missing, unplugged or used by "
                 "another app; check the cable, close other video apps, or set camera.device")
         self._configure(capture)
-        self.negotiated = (int(capture.get(cv2.CAP_PROP_FRAME_WIDTH)),
-                           int(capture.get(cv2.CAP_PROP_FRAME_HEIGHT)),
-                           float(capture.get(cv2.CAP_PROP_FPS)))
         log.info("camera %r negotiated %dx%d at %.1f fps (driver's claim; measured rate in "
-                 "status)", self._device, *self.negotiated)
+                 "status)", self._device, int(capture.get(cv2.CAP_PROP_FRAME_WIDTH)),
+                 int(capture.get(cv2.CAP_PROP_FRAME_HEIGHT)), float(capture.get(cv2.CAP_PROP_FPS)))
         self._capture = capture
-        self.meter = FpsMeter()
 
     def read(self) -> BgrImage | None:
         if self._capture is None:
@@ -160,7 +137,6 @@ class OpenCvCameraSource:
         ok, image = self._capture.read()
         if not ok or image is None:
             return None
-        self.meter.tick(time.monotonic())
         if image.ndim == 2:
             image = cv2.cvtColor(image, cv2.COLOR_GRAY2BGR)
         return np.ascontiguousarray(image)

@@ -81,13 +81,6 @@ def decode_client_usage(raw: bytes) -> int | None:
     return int(struct.unpack_from("=I", bytes(event.u.data))[0])
 
 
-def pack_client_usage(count: int, sequence: int = 0, pending: int = 0) -> bytes:
-    """A packed client-usage event as the kernel writes it (tests and fakes)."""
-    event = V4l2Event(type=V4L2_EVENT_PRI_CLIENT_USAGE, pending=pending, sequence=sequence)
-    ctypes.memmove(event.u.data, struct.pack("=I", count), 4)
-    return bytes(event)
-
-
 Ioctl = Callable[[int, int, bytearray], Any]
 Poll = Callable[[int, float], bool]
 
