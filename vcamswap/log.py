@@ -2,13 +2,28 @@
 
 from __future__ import annotations
 
+import io
 import logging
 import logging.handlers
+import os
 import threading
 import time
 from pathlib import Path
 
 FORMAT = "%(asctime)s %(levelname)-7s %(threadName)s %(name)s: %(message)s"
+
+
+class PrivateRotatingFileHandler(logging.handlers.RotatingFileHandler):
+    """Log files readable by their owner only (0600), the first one and every rotated one;
+    an older file with a wider mode is narrowed when opened."""
+
+    def _open(self) -> io.TextIOWrapper:
+        fd = os.open(self.baseFilename, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        if hasattr(os, "fchmod"):
+            os.fchmod(fd, 0o600)
+        stream = open(fd, "a", encoding=self.encoding, errors=self.errors)  # noqa: SIM115
+        assert isinstance(stream, io.TextIOWrapper)
+        return stream
 
 
 def setup_logging(level: str, log_file: Path | None, max_bytes: int = 1_000_000,
@@ -25,7 +40,7 @@ def setup_logging(level: str, log_file: Path | None, max_bytes: int = 1_000_000,
     if log_file is not None:
         try:
             log_file.parent.mkdir(parents=True, exist_ok=True)
-            handler = logging.handlers.RotatingFileHandler(
+            handler = PrivateRotatingFileHandler(
                 log_file, maxBytes=max_bytes, backupCount=backups, encoding="utf-8"
             )
         except OSError as exc:

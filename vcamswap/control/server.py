@@ -8,6 +8,7 @@ from __future__ import annotations
 import hmac
 import json
 import logging
+import re
 import threading
 import time
 from http import HTTPStatus
@@ -24,6 +25,12 @@ from vcamswap.platforms import Platform, current_platform
 
 log = logging.getLogger(__name__)
 MAX_BODY = 4096
+READ_TIMEOUT_S = 10.0
+"""A connection that sends nothing for this long is closed (it would hold a thread)."""
+MAX_CONNECTIONS = 32
+"""Connections served at once; more are answered 503 and closed at once."""
+MAX_FACE_NAME = 128
+SECRET = re.compile(r"(token=)[^&\s\"']*", re.IGNORECASE)
 PAGE = """<!doctype html><html><head><meta charset="utf-8"><title>VCamSwap preview</title>
 <style>body{background:#202428;color:#ddd;font:14px sans-serif;margin:1em}
 img{max-width:100%;border:1px solid #444}</style></head><body>
@@ -67,6 +74,52 @@ def bind_loopback(port: int, handler: type[BaseHTTPRequestHandler], platform: Pl
     return httpd
 
 
+class BoundedHTTPServer(ThreadingHTTPServer):
+    """One thread per connection, at most ``max_connections`` at once: the next ones get a
+    one-line 503 and are closed without a thread. Errors are one log line, never a
+    traceback on stderr."""
+
+    daemon_threads = True
+    max_connections = MAX_CONNECTIONS
+
+    def server_activate(self) -> None:
+        self._slots = threading.BoundedSemaphore(self.max_connections)
+        super().server_activate()
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        if not self._slots.acquire(blocking=False):
+            log.warning("control: %d connections open; refusing one more",
+                        self.max_connections)
+            body = json.dumps({"error": "too many connections to the control API"}).encode()
+            try:
+                request.settimeout(1.0)
+                request.sendall(b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: "
+                                b"application/json\r\nConnection: close\r\nContent-Length: "
+                                + str(len(body)).encode() + b"\r\n\r\n" + body)
+            except OSError:
+                pass
+            self.shutdown_request(request)
+            return
+        try:
+            super().process_request(request, client_address)
+        except BaseException:
+            self._slots.release()
+            raise
+
+    def process_request_thread(self, request: Any, client_address: Any) -> None:
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            self._slots.release()
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        import sys
+
+        error = sys.exc_info()[1]
+        log.warning("control: connection ended by %s", type(error).__name__ if error is None
+                    else f"{type(error).__name__}: {error}")
+
+
 class ControlServer:
     """Serves ``controls`` on 127.0.0.1:``port`` (0 = any free port) in a daemon thread."""
 
@@ -77,8 +130,8 @@ class ControlServer:
         self.preview_interval = 1.0 / preview_fps
         self.stopping = threading.Event()
         handler = type("Handler", (_Handler,), {"server_state": self})
-        self._httpd = bind_loopback(port, handler, platform or current_platform())
-        self._httpd.daemon_threads = True
+        self._httpd = bind_loopback(port, handler, platform or current_platform(),
+                                    BoundedHTTPServer)
         self._thread: threading.Thread | None = None
 
     @property
@@ -96,14 +149,51 @@ class ControlServer:
         self.stopping.set()
         self._httpd.shutdown()
         self._httpd.server_close()
+        if self._thread is not None:
+            self._thread.join(5.0)
+
+
+def redact(text: str) -> str:
+    """``text`` with every ``token=...`` value hidden (request lines in the log)."""
+    return SECRET.sub(r"\1(hidden)", text)
 
 
 class _Handler(BaseHTTPRequestHandler):
     server_state: ControlServer
     protocol_version = "HTTP/1.1"
+    timeout = READ_TIMEOUT_S  # applied to the socket in setup(): idle connections end
 
     def log_message(self, fmt: str, *args: Any) -> None:
-        log.debug("control: " + fmt, *args)
+        log.debug("control: %s", redact(fmt % args))
+
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        if int(code) >= 400 if isinstance(code, int) or str(code).isdigit() else False:
+            return  # refusals are logged once, with the reason, by _refuse and send_error
+        super().log_request(code, size)
+
+    def log_error(self, fmt: str, *args: Any) -> None:
+        log.info("control: %s", redact(fmt % args))
+
+    def send_error(self, code: int, message: str | None = None,
+                   explain: str | None = None) -> None:
+        """http.server's own refusals (bad request line, header too long, timeouts) as the
+        same one-line JSON error as ours."""
+        try:
+            phrase = HTTPStatus(code).phrase
+        except ValueError:
+            phrase = "error"
+        self.log_error("code %d, message %s", code, message or phrase)
+        self.close_connection = True
+        if getattr(self, "request_version", "HTTP/0.9") == "HTTP/0.9":
+            self.request_version = "HTTP/1.0"  # HTTP/0.9 answers have no status line
+        data = (json.dumps({"error": message or phrase}) + "\n").encode("utf-8")
+        self.send_response_only(code)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Connection", "close")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        if self.command != "HEAD" and code >= 200 and code not in (204, 304):
+            self.wfile.write(data)
 
     def _send(self, status: int, body: dict[str, Any]) -> None:
         data = json.dumps(body).encode("utf-8")
@@ -122,7 +212,9 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(page)
 
-    def _refuse(self, status: HTTPStatus, message: str) -> None:
+    def _refuse(self, status: HTTPStatus, message: str, level: int = logging.INFO) -> None:
+        log.log(level, "control: %s %s refused: %d %s", self.command,
+                redact(urlsplit(self.path).path), status, message)
         self.close_connection = True
         self._send(status, {"error": message})
 
@@ -181,17 +273,17 @@ class _Handler(BaseHTTPRequestHandler):
                                          + data + b"\r\n")
                         self.wfile.flush()
                 time.sleep(state.preview_interval)
-        except (BrokenPipeError, ConnectionResetError):
+        except (TimeoutError, BrokenPipeError, ConnectionResetError):
             return
 
     def do_POST(self) -> None:
         if not self._allowed(None):
             return
         length = self.headers.get("Content-Length")
-        try:
-            size = int(length) if length is not None else 0
-        except ValueError:
-            self._refuse(HTTPStatus.BAD_REQUEST, "bad Content-Length")
+        text = (length or "0").strip()
+        size = int(text) if text.isascii() and text.isdigit() else -1
+        if size < 0:  # -1, "12abc", non-ASCII digits: never read on
+            self._refuse(HTTPStatus.BAD_REQUEST, "bad Content-Length: a number of bytes")
             return
         if size > MAX_BODY:
             self._refuse(HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
@@ -201,16 +293,25 @@ class _Handler(BaseHTTPRequestHandler):
             body = json.loads(self.rfile.read(size) or b"{}")
             if not isinstance(body, dict):
                 raise ValueError("not an object")
+        except RecursionError:
+            self._refuse(HTTPStatus.BAD_REQUEST, "the body must be a JSON object (nested too "
+                         "deeply)")
+            return
         except ValueError as exc:
             self._refuse(HTTPStatus.BAD_REQUEST, f"the body must be a JSON object ({exc})")
             return
+        path = urlsplit(self.path).path
         try:
-            result = self._dispatch(urlsplit(self.path).path, body)
+            result = self._dispatch(path, body)
         except VCamSwapError as exc:
-            self._send(HTTPStatus.BAD_REQUEST, {"error": str(exc)})
+            self._refuse(HTTPStatus.BAD_REQUEST, " ".join(str(exc).split()))
+            return
+        except Exception as exc:
+            self._refuse(HTTPStatus.INTERNAL_SERVER_ERROR,
+                         f"{type(exc).__name__}: {' '.join(str(exc).split())}", logging.WARNING)
             return
         if result is None:
-            self._refuse(HTTPStatus.NOT_FOUND, f"no such endpoint {self.path}")
+            self._refuse(HTTPStatus.NOT_FOUND, f"no such endpoint {path}")
             return
         self._send(HTTPStatus.OK, result)
 
@@ -222,6 +323,7 @@ class _Handler(BaseHTTPRequestHandler):
             name = body.get("name")
             if not isinstance(name, str) or not name:
                 raise VCamSwapError('send {"name": "FACE"}')
+            check_face_name(name)
             controls.set_source_face(name)
         elif path in ("/api/enhancer", "/api/mouth_mask"):
             on = body.get("on")
@@ -243,3 +345,14 @@ class _Handler(BaseHTTPRequestHandler):
         else:
             return None
         return {"ok": True, "status": controls.status()}
+
+
+def check_face_name(name: str) -> None:
+    """A face is named as `vcamswap faces list` shows it: no folders, no control characters,
+    at most MAX_FACE_NAME characters (a path would reach files outside the faces folder)."""
+    if len(name) > MAX_FACE_NAME:
+        raise VCamSwapError(f"face name too long ({len(name)} characters, at most "
+                            f"{MAX_FACE_NAME}); see `vcamswap faces list`")
+    if any(c in name for c in "/\\") or name in (".", "..") or not name.isprintable():
+        raise VCamSwapError("a face name has no folder separators or control characters; "
+                            "see `vcamswap faces list`")
