@@ -225,8 +225,8 @@ def test_live_guard_never_shows_the_unswapped_face(policy: str, clip: list[BgrIm
     marks = [judge.labelled(image, judge.nearest(image, clip)) for image in outputs]
     first = marks.index(True)  # before it: the card shown while the engine loads
     assert all(marks[first:]), f"{policy}: the label dropped out on {marks[first:].count(False)}"
-    leaked, judged = judge.leaks(outputs, clip, 2.0, 3)
-    assert judged >= 3
+    leaked, judged = judge.leaks(outputs, clip, 2.0, 2)
+    assert judged >= 2
     assert leaked == 0, f"{policy}: {leaked} of {judged} judged frames showed the real face"
 
 
@@ -236,7 +236,7 @@ def test_offline_guard_never_shows_the_unswapped_face(policy: str, clip: list[Bg
                                                       tmp_path: Path) -> None:
     inputs, outputs = run_offline(policy, clip, app_paths, tmp_path)
     assert len(outputs) == len(inputs) == len(clip)
-    leaked, judged = judge.leaks(outputs, inputs, 6.0, 3)
+    leaked, judged = judge.leaks(outputs, inputs, 6.0, 2)
     if policy == "passthrough":
         assert leaked >= 1, "the control leaked nothing: the clip proves nothing offline"
     else:

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 from pathlib import Path
 from typing import Any
@@ -26,9 +27,15 @@ def _faces(image: BgrImage, checker: DlibLandmarker) -> list[Any]:
     return sorted(boxes, key=lambda b: (b.left, b.top))
 
 
+@functools.cache
+def _checker() -> DlibLandmarker:
+    """One loaded set of dlib models for every judgement (loading takes about half a second)."""
+    return DlibLandmarker()
+
+
 def descriptor_of(image: BgrImage, index: int | None = None) -> np.ndarray[Any, Any] | None:
     """The 128-d descriptor of the largest face (or face ``index`` left to right), or None."""
-    checker = DlibLandmarker()
+    checker = _checker()
     boxes = _faces(image, checker)
     if not boxes:
         return None
@@ -46,7 +53,7 @@ def identity_of(path: Path, index: int | None = None) -> np.ndarray[Any, Any]:
 
 def crop_face(image: BgrImage, index: int) -> BgrImage:
     """Face ``index`` (left to right) of a group photo with a generous margin."""
-    box = _faces(image, DlibLandmarker())[index]
+    box = _faces(image, _checker())[index]
     h, w = image.shape[:2]
     mx, my = box.width * 0.8, box.height * 0.9
     x0, y0 = max(0, int(box.left - mx)), max(0, int(box.top - my))
