@@ -125,11 +125,113 @@ def _problems_from_validation(
     return problems
 
 
+MAX_DEPTH = 32
+"""Nesting deeper than this is refused: the config is a few levels deep, and thousands of
+``[`` would end in a RecursionError in the (recursive) YAML composer."""
+
+
+class _TooDeepError(Exception):
+    def __init__(self, line: int) -> None:
+        super().__init__(line)
+        self.line = line
+
+
+def _flow_depth_line(text: str) -> int | None:
+    """The line where ``[``/``{`` nesting (outside quotes and comments) first passes
+    MAX_DEPTH, found in one pass over the characters: YAML's scanner is quadratic on long
+    runs of open brackets, so they are refused before it runs."""
+    if text.count("[") + text.count("{") <= MAX_DEPTH:
+        return None
+    depth, line, quote, comment, previous = 0, 1, "", False, "\n"
+    for char in text:
+        if char == "\n":
+            line, comment = line + 1, False
+        elif comment:
+            pass
+        elif quote:
+            if char == quote:
+                quote = ""
+        elif char in "'\"" and depth:
+            quote = char
+        elif char == "#" and previous in " \t\n":
+            comment = True
+        elif char in "[{":
+            depth += 1
+            if depth > MAX_DEPTH:
+                return line
+        elif char in "]}":
+            depth = max(0, depth - 1)
+        previous = char
+    return None
+
+
+class _DepthLimitedLoader(yaml.SafeLoader):
+    """SafeLoader whose composer refuses nodes nested deeper than MAX_DEPTH (block style:
+    indentation), before Python's recursion limit is near."""
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self._depth = 0
+
+    def compose_node(self, parent: yaml.Node | None, index: int) -> yaml.Node | None:
+        self._depth += 1
+        try:
+            if self._depth > MAX_DEPTH:
+                raise _TooDeepError(self.peek_event().start_mark.line + 1)  # type: ignore[no-untyped-call]
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+
+
+def _compose_and_construct(text: str, file: str) -> tuple[yaml.Node | None, Any]:
+    """One parse: the node tree (for lines) and the data. ConfigError when too deep."""
+    too_deep = _flow_depth_line(text)
+    loader = _DepthLimitedLoader(text)
+    try:
+        if too_deep is not None:
+            raise _TooDeepError(too_deep)
+        root = loader.get_single_node()
+        data = loader.construct_document(root) if root is not None else None
+    except _TooDeepError as exc:
+        problem = f"{file}:{exc.line}: (yaml): nested more than {MAX_DEPTH} levels deep"
+        raise ConfigError(f"{file}: nested too deeply", [problem]) from None
+    finally:
+        loader.dispose()
+    return root, data
+
+
+def _duplicates(root: yaml.Node | None, file: str) -> list[str]:
+    """``FILE:LINE: duplicate key 'x'`` for every key set twice in one mapping (YAML
+    keeps the last silently)."""
+    found: list[str] = []
+    stack = [root] if root is not None else []
+    seen_nodes: set[int] = set()
+    while stack:
+        node = stack.pop()
+        if id(node) in seen_nodes:  # aliases share nodes
+            continue
+        seen_nodes.add(id(node))
+        if isinstance(node, yaml.MappingNode):
+            first: dict[str, int] = {}
+            for key_node, value_node in node.value:
+                line = key_node.start_mark.line + 1
+                if isinstance(key_node, yaml.ScalarNode):
+                    name = str(key_node.value)
+                    if name in first:
+                        found.append(f"{file}:{line}: duplicate key '{name}' (first at line "
+                                     f"{first[name]}; keep one)")
+                    else:
+                        first[name] = line
+                stack.extend((key_node, value_node))
+        elif isinstance(node, yaml.SequenceNode):
+            stack.extend(node.value)
+    return sorted(found, key=lambda text: int(text[len(file) + 1:].split(":", 1)[0]))
+
+
 def parse_config_text(text: str, file: str) -> Config:
     """Validate YAML text; raise ConfigError carrying every problem with its line."""
     try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
+        root, data = _compose_and_construct(text, file)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else 1
@@ -144,6 +246,9 @@ def parse_config_text(text: str, file: str) -> Config:
         raise ConfigError(f"{file}: invalid YAML", [str(problem)]) from exc
     except yaml.YAMLError as exc:
         raise ConfigError(f"{file}: invalid YAML", [f"{file}:1: (yaml): {exc}"]) from exc
+    duplicates = _duplicates(root, file)
+    if duplicates:
+        raise ConfigError(f"{file}: {len(duplicates)} duplicate key(s)", duplicates)
     if data is None:
         data = {}
     if not isinstance(data, dict):
