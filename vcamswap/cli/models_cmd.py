@@ -59,7 +59,7 @@ def cmd_models(args: argparse.Namespace) -> int:
     if args.action == "verify":
         bad = 0
         for spec in specs:
-            result = store.verify(spec)
+            result = store.verify(spec, full=True)  # never trusts the digest cache
             if result.ok:
                 sys.stdout.write(f"ok    {spec.name}: {result.path}\n")
             elif result.state == "missing" and not args.name:

@@ -1,4 +1,5 @@
-"""Model files on disk: streaming sha256 verification (cached by size and mtime), resumable
+"""Model files on disk: streaming sha256 verification (cached by size, mtime, ctime and inode
+at load time; `models verify` always hashes in full), resumable
 downloads to ``.part`` with atomic rename, and messages that name the file and the fix."""
 
 from __future__ import annotations
@@ -91,16 +92,19 @@ class ModelStore:
             return {}
         return data if isinstance(data, dict) else {}
 
-    def digest(self, path: Path) -> str:
-        """sha256 of ``path``, streamed; reused while size and mtime are unchanged."""
+    def digest(self, path: Path, full: bool = False) -> str:
+        """sha256 of ``path``, streamed. Reused while size, mtime_ns, ctime_ns and inode are
+        unchanged (bytes rewritten in place with the mtime put back still change ctime);
+        ``full`` always hashes, and refreshes the cache."""
         stat = path.stat()
         key = str(path.resolve())
+        identity = [stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns, stat.st_ino]
         cache = self._load_cache()
         hit = cache.get(key)
-        if isinstance(hit, list) and hit[:2] == [stat.st_size, stat.st_mtime_ns]:
-            return str(hit[2])
+        if not full and isinstance(hit, list) and len(hit) == 5 and hit[:4] == identity:
+            return str(hit[4])
         digest = file_sha256(path)
-        cache[key] = [stat.st_size, stat.st_mtime_ns, digest]
+        cache[key] = [*identity, digest]
         try:
             self._cache_file.parent.mkdir(parents=True, exist_ok=True)
             tmp = self._cache_file.with_suffix(".tmp")
@@ -110,7 +114,8 @@ class ModelStore:
             log.debug("digest cache not written: %s", exc)
         return digest
 
-    def verify(self, spec: ModelSpec) -> Verification:
+    def verify(self, spec: ModelSpec, full: bool = False) -> Verification:
+        """``full`` (`models verify`): hash the file whatever the cache says."""
         path = self.path(spec)
         if not path.is_file():
             return Verification(spec, path, "missing")
@@ -119,7 +124,7 @@ class ModelStore:
             size = path.stat().st_size
             if spec.size is not None and not overridden and size != spec.size:
                 return Verification(spec, path, "wrong-size", str(size))
-            actual = self.digest(path)
+            actual = self.digest(path, full)
         except OSError as exc:
             return Verification(spec, path, "unreadable", str(exc))
         if actual not in self.accepted(spec):
