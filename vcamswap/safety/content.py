@@ -121,17 +121,31 @@ class LiveContentMonitor:
         self._interval = interval_s
         self.checks = 0
         self.last_ms = 0.0
+        self._closing = threading.Event()
         self._thread: threading.Thread | None = None
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self._run, name="vcamswap-content", daemon=True)
         self._thread.start()
 
+    def close(self, timeout: float = 30.0) -> bool:
+        """Stop and join the thread (a check under way finishes first: the interpreter must
+        not exit while onnxruntime runs on it). True when the thread has ended."""
+        self._closing.set()
+        thread = self._thread
+        if thread is None or thread is threading.current_thread():
+            return True
+        thread.join(timeout)
+        if thread.is_alive():
+            log.warning("the content check thread did not stop within %.0f s", timeout)
+            return False
+        return True
+
     def _run(self) -> None:
         _lower_priority(self._platform)
         import time
 
-        while not self._stop.wait(self._interval):
+        while not self._closing.wait(self._interval) and not self._stop.is_set():
             image = self._latest()
             if image is None:
                 continue
