@@ -3,24 +3,32 @@
 from __future__ import annotations
 
 import os
-import tempfile
+from collections.abc import Callable
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 
+from vcamswap.devices.imagefile import DEFAULT_MAX_PIXELS, load_image
 from vcamswap.errors import FaceError, VCamSwapError
 from vcamswap.offline import metadata
+from vcamswap.offline.output import discard, new_temp_file, refuse_same_file, write_error
 from vcamswap.pipeline.guarding import guarded_process
 from vcamswap.pipeline.protocols import FailurePolicy, FrameProcessor
-from vcamswap.processors.faces import read_image
 from vcamswap.safety.content import ContentClassifier, screen
 from vcamswap.types import BgrImage, Frame
 
 IMAGE_SUFFIXES = {".jpg": "JPEG", ".jpeg": "JPEG", ".png": "PNG", ".webp": "WEBP"}
 
 
-def write_labelled_image(image: BgrImage, path: Path) -> None:
-    """Write ``image`` to ``path`` (through a temp file) with the synthetic-media metadata."""
+def _open_new(path: Path) -> BinaryIO:
+    return path.open("wb")
+
+
+def write_labelled_image(image: BgrImage, path: Path,
+                         opener: Callable[[Path], BinaryIO] = _open_new) -> None:
+    """Write ``image`` to ``path`` (through a hidden temp file, with the user's umask) with the
+    synthetic-media metadata. A failed write (a full disk) leaves nothing behind."""
     from PIL import Image, PngImagePlugin
 
     kind = IMAGE_SUFFIXES.get(path.suffix.lower())
@@ -40,21 +48,27 @@ def write_labelled_image(image: BgrImage, path: Path) -> None:
         options["pnginfo"] = info
     elif kind == "JPEG":
         options["quality"] = 95
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=path.suffix, dir=path.parent)
-    os.close(fd)
+    temp = new_temp_file(path)
     try:
-        picture.save(tmp, kind, **options)
-        os.replace(tmp, path)
+        with opener(temp) as handle:
+            picture.save(handle, kind, **options)
+        os.replace(temp, path)
+    except OSError as exc:
+        discard(temp)
+        raise write_error(path, exc) from exc
     except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        discard(temp)
         raise
 
 
 def swap_image(processor: FrameProcessor, policy: FailurePolicy, source: Path,
-               output: Path, content: ContentClassifier | None = None) -> int:
+               output: Path, content: ContentClassifier | None = None,
+               max_pixels: int = DEFAULT_MAX_PIXELS) -> int:
     """Swap ``source`` into ``output``; returns the number of faces swapped. ``content``
-    checks the input first: a flagged image stops here and nothing is written."""
-    image = read_image(source)
+    checks the input first: a flagged image stops here and nothing is written. The input is
+    never the output, and is read only when within ``max_pixels``."""
+    refuse_same_file(source, output)
+    image = load_image(source, max_pixels)
     screen(content, image, f"the input {source}")
     processor.start()
     try:

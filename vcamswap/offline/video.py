@@ -21,6 +21,7 @@ import numpy as np
 
 from vcamswap.errors import DeviceError, FaceError, VCamSwapError
 from vcamswap.offline import metadata
+from vcamswap.offline.output import discard, refuse_same_file, write_error
 from vcamswap.pipeline.guarding import guarded_process
 from vcamswap.pipeline.protocols import FailurePolicy, FrameProcessor
 from vcamswap.safety.content import ContentClassifier, screen
@@ -146,8 +147,7 @@ class VideoJob:
         suffix = self._output.suffix.lower()
         if suffix not in COPYABLE_AUDIO:
             raise VCamSwapError(f"output {self._output.name}: use .mp4, .mkv, .mov or .webm")
-        if self._output.resolve() == self._source.resolve():
-            raise VCamSwapError("the output must be a new file: the input is never modified")
+        refuse_same_file(self._source, self._output)
         folder = self._output.parent
         if not folder.is_dir() or not os.access(folder, os.W_OK):
             raise VCamSwapError(f"cannot write {self._output}: the folder {folder} does not "
@@ -158,25 +158,31 @@ class VideoJob:
             # MP4/MOV drop tags they do not know unless asked to keep them.
             options = {"movflags": "+use_metadata_tags"} if suffix in (".mp4", ".mov", ".m4v") \
                 else {}
-            out = av.open(str(partial), mode="w", options=options)
+            out = self._open_output(partial, options)
         except (av.error.FFmpegError, OSError) as exc:
-            source.close()
-            raise VCamSwapError(f"cannot write {self._output}: {exc}") from exc
+            discard(partial, source.close)
+            raise write_error(self._output, exc) if isinstance(exc, OSError) else \
+                VCamSwapError(f"cannot write {self._output}: {exc}") from exc
         try:
             result = self._transcode(source, out)
-        except BaseException:
+            out.close()  # writes the index: a full disk shows here too
+            if result.swapped_frames == 0:
+                raise FaceError(f"no face found in any frame of {self._source}; nothing "
+                                "written")
+            os.replace(partial, self._output)
+        except BaseException as exc:
             self._stop.set()
-            out.close()
-            source.close()
-            partial.unlink(missing_ok=True)
+            discard(partial, out.close, source.close)
+            if isinstance(exc, OSError):
+                raise write_error(self._output, exc) from exc
             raise
-        out.close()
         source.close()
-        if result.swapped_frames == 0:
-            partial.unlink(missing_ok=True)
-            raise FaceError(f"no face found in any frame of {self._source}; nothing written")
-        os.replace(partial, self._output)
         return result
+
+    def _open_output(self, partial: Path, options: dict[str, str]) -> Any:
+        import av
+
+        return av.open(str(partial), mode="w", options=options)
 
     def _transcode(self, source: Any, out: Any) -> VideoResult:
         import av
@@ -263,7 +269,7 @@ class VideoJob:
         if self._errors:
             error = self._errors[0]
             if isinstance(error, OSError):
-                raise VCamSwapError(f"cannot write {self._output}: {error}") from error
+                raise write_error(self._output, error) from error
             raise error
         return VideoResult(frames, self._swapped, float(rate), audio_mode, self._guarded)
 
