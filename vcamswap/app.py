@@ -146,7 +146,9 @@ def build_controls(config: Config, paths: AppPaths, supervisor: Supervisor,
                    config_file: Path | None, reloader: Any = None) -> DaemonControls:
     """``reloader`` (vcamswap.reload.Reloader) makes `ctl reload` and the file watcher one path."""
     library = FaceLibrary(config.swap.faces_dir or paths.faces_dir)
-    return DaemonControls(supervisor, folder_resolver(library.folder), library.names,
+    return DaemonControls(supervisor,
+                          folder_resolver(library.folder, config.safety.max_image_pixels),
+                          library.names,
                           config_file, config.swap.engine,
                           # Looked up per call: a hot reload may replace the processor.
                           lambda name: getattr(supervisor.processor, "prefetch", _none)(name),  # noqa: PLW0108

@@ -146,7 +146,7 @@ def _run_locked(args: argparse.Namespace, paths: AppPaths, config: Config) -> in
     if reloader is not None:
         ConfigWatcher(reloader, supervisor.stop_event).start()
     start_on_demand(config, supervisor, supervisor.sink)
-    start_content_monitor(config, supervisor, content)
+    monitor = start_content_monitor(config, supervisor, content)
     control = start_control(config, paths, controls)
     foreground = None
     if config.tray.enabled and not args.no_tray:
@@ -161,6 +161,8 @@ def _run_locked(args: argparse.Namespace, paths: AppPaths, config: Config) -> in
     finally:
         if control is not None:
             control.stop()
+        if monitor is not None:
+            monitor.close()  # joined: no onnxruntime call may outlive the interpreter
     status = supervisor.status()
     log.info("stopped: %d frames in, %d out, %d dropped", status.frames_in, status.frames_out,
              status.dropped)

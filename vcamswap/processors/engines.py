@@ -135,7 +135,8 @@ def build_swap_processor(config: Config, paths: AppPaths, state: RuntimeState,
     ``content``: every source face passes the content check before it is loaded."""
     swap = config.swap
     store = store or model_store(config, paths)
-    resolve = screened_resolver(resolve or folder_resolver(swap.faces_dir or paths.faces_dir),
+    resolve = screened_resolver(resolve or folder_resolver(swap.faces_dir or paths.faces_dir,
+                                                           config.safety.max_image_pixels),
                                 content)
     swapper: Processor
     engine, reason = engine_choice(config, store)
