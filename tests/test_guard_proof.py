@@ -53,14 +53,15 @@ def _motion_blur(image: BgrImage, k: int) -> BgrImage:
 
 
 def hard_clip() -> list[BgrImage]:
-    """Grace Hopper: a steady head, then a head tilted 50 degrees, steady, then a fast pan with
-    motion blur. The lite engine's HOG detector misses the tilted and the blurred frames; the
-    CNN judge finds them."""
+    """Grace Hopper: a head tilted 50 degrees from the first frame, then a steady head, then a
+    fast pan with motion blur far from where the steady head was, then a tilt the other way.
+    The lite engine's HOG detector misses the tilted and the blurred frames, and the jumps keep
+    its landmark tracking from carrying a face over into them; the CNN judge finds them."""
     photo = sample_photo("grace_hopper")
-    frames = [animate(photo, i, 12, SIZE) for i in range(12)]
-    frames += [_placed(photo, 48 + 4 * np.sin(i), 0.02 * np.sin(i)) for i in range(12)]
+    frames = [_placed(photo, 48 + 4 * np.sin(i), 0.02 * np.sin(i)) for i in range(12)]
     frames += [animate(photo, i, 12, SIZE) for i in range(12)]
-    frames += [_motion_blur(_placed(photo, 0, 0.03 * (i - 6)), 25) for i in range(12)]
+    frames += [_motion_blur(_placed(photo, 0, -0.2 + 0.02 * i), 25) for i in range(12)]
+    frames += [_placed(photo, -48 - 4 * np.sin(i), 0.2) for i in range(12)]
     return frames
 
 

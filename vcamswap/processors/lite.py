@@ -20,10 +20,11 @@ import numpy as np
 
 from vcamswap.errors import FaceError, FaceLostError
 from vcamswap.inference.landmarks import DlibLandmarker, GrayImage
-from vcamswap.processors import mesh
+from vcamswap.processors import mesh, plausibility
 from vcamswap.processors.compositing import blend_into, feather, sharpen, transfer_color
 from vcamswap.processors.detection import BackgroundDetector, detect_scaled
 from vcamswap.processors.faces import SourceFaceCache
+from vcamswap.processors.plausibility import FaceReference
 from vcamswap.runtime import RuntimeState
 from vcamswap.types import (
     BgrImage,
@@ -161,6 +162,8 @@ def load_mesh(path: Path) -> SourceMesh | None:
 @dataclass(slots=True, eq=False)
 class _Track:
     points: Points
+    ref: FaceReference
+    """The face as a detection last confirmed it (see plausibility)."""
     fit: BoxFit = DEFAULT_FIT
     misses: int = 0
 
@@ -255,18 +258,18 @@ class LiteSwapProcessor:
             detection = self._detector.poll()
             if detection is not None:
                 with self._stage("detect"):
-                    self._merge(gray, detection.boxes)
+                    self._merge(gray, frame.image, detection.boxes)
             if due and self._detector.idle:
                 self._detector.submit(gray)
                 self._last_submit = self._count
         elif due:
             with self._stage("detect"):
-                self._merge(gray, self._find(gray))
+                self._merge(gray, frame.image, self._find(gray))
             self._last_submit = self._count
         had_faces = bool(self._tracks)
         if self._count % self._options.landmarks_every == 0 or not had_faces:
             with self._stage("landmarks"):
-                self._follow(gray)
+                self._follow(gray, frame.image)
         if not self._tracks:
             if had_faces or self._lost:
                 self._lost = True
@@ -281,7 +284,7 @@ class LiteSwapProcessor:
                         for t in self._tracks)
         return frame.with_image(out, swapped=True, regions=regions)
 
-    def _merge(self, gray: GrayImage, found: list[FaceBox]) -> None:
+    def _merge(self, gray: GrayImage, image: BgrImage, found: list[FaceBox]) -> None:
         """Match detections to tracks by overlap; start tracks for new faces; a track missed
         by two detections in a row ends."""
         if not self._options.many_faces:
@@ -291,10 +294,12 @@ class LiteSwapProcessor:
             match = max(self._tracks, key=lambda t: _iou(t.box, box), default=None)
             if match is not None and _iou(match.box, box) > 0.3:
                 match.misses = 0  # tracked landmarks are newer than an async detection's box
+                match.ref = plausibility.reference(image, match.points)
                 kept.append(match)
             else:
                 points = self._landmarker.landmarks(gray, box)
-                kept.append(_Track(points, box_fit(points, box)))
+                kept.append(_Track(points, plausibility.reference(image, points),
+                                   box_fit(points, box)))
         for track in self._tracks:
             if not any(track is k for k in kept):
                 track.misses += 1
@@ -302,7 +307,9 @@ class LiteSwapProcessor:
                     kept.append(track)
         self._tracks = kept
 
-    def _follow(self, gray: GrayImage) -> None:
+    def _follow(self, gray: GrayImage, image: BgrImage) -> None:
+        """Landmarks from the last ones; a track that jumps, collapses, leaves the frame, or is
+        no longer plausibly the face it started on (plausibility) ends."""
         h, w = gray.shape[:2]
         alive: list[_Track] = []
         for track in self._tracks:
@@ -311,7 +318,8 @@ class LiteSwapProcessor:
             jump = float(np.linalg.norm(new.mean(axis=0) - track.points.mean(axis=0)))
             centre = new.mean(axis=0)
             if (new_iod < 4 or abs(new_iod - old_iod) > 0.4 * old_iod or jump > old_iod
-                    or not (0 <= centre[0] < w and 0 <= centre[1] < h)):
+                    or not (0 <= centre[0] < w and 0 <= centre[1] < h)
+                    or not plausibility.still_the_face(track.ref, image, new)):
                 continue
             track.points = smooth_landmarks(track.points, new)
             alive.append(track)
