@@ -24,6 +24,7 @@ class DaemonControls:
                  reloader: Callable[[], list[str]] | None = None,
                  problems: Callable[[], list[str]] | None = None,
                  camera_mode: str = "always", remote: str | None = None) -> None:
+        self._unsaved: str | None = None
         self._camera_mode = camera_mode
         self._remote = remote
         self._prefetch = prefetch
@@ -45,6 +46,7 @@ class DaemonControls:
                 f"swap.engine: {self._engine}",
                 "engine_running": self._supervisor.engine_failed is None,
                 "virtual_camera": self._camera_name(),
+                "unsaved": self._unsaved,
                 "camera_mode": self._camera_mode,
                 "camera_open": self._supervisor.health.camera_state == "ok",
                 "latency_ms": status.latency_ms_p95,
@@ -66,8 +68,13 @@ class DaemonControls:
             return
         try:
             set_config_value(self._config_file, (section, key), value)
-        except (OSError, VCamSwapError) as exc:
-            log.warning("could not save %s.%s to %s: %s", section, key, self._config_file, exc)
+        except Exception as exc:  # a broken file (duplicate keys, bad YAML) must not undo it
+            problem = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            self._unsaved = (f"{section}.{key} applied but not saved to {self._config_file} "
+                             f"({problem}); fix the file (`vcamswap check-config`)")
+            log.warning("%s", self._unsaved)
+            return
+        self._unsaved = None
 
     def set_governor(self, mode: str, level: int = 0) -> None:
         levels = self._supervisor.governor.view().levels

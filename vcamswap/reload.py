@@ -60,7 +60,10 @@ class Reloader:
                 if self.path.is_file() and not self.path.read_bytes().strip():
                     log.warning("%s is empty (an editor saving?); the running config stays",
                                 self.path)
-                    return []
+                    self.problems = [f"{self.path}: the file is empty; the running config "
+                                     "stays (save it again, or `vcamswap check-config "
+                                     f"--write-defaults NEW.yaml` for the defaults)"]
+                    return self.problems
                 new = self._overrides(load_config(self.path))
                 self._apply(new)
             except VCamSwapError as exc:
@@ -144,6 +147,11 @@ class ConfigWatcher:
         self._thread = threading.Thread(target=self._run, args=(baseline,),
                                         name="vcamswap-config", daemon=True)
         self._thread.start()
+
+    def join(self, timeout: float = 2.0) -> None:
+        """Wait for the watcher to end (after the stop event); a reload in progress finishes."""
+        if self._thread is not None:
+            self._thread.join(timeout)
 
     def _run(self, seen: tuple[int, int, int] | None) -> None:
         while not self._stop.wait(self._interval):

@@ -77,6 +77,8 @@ def confirm(action: str, value: str | None, result: dict[str, Any]) -> str:
     if not result.get("ok", True):
         problems = result.get("problems") or [result.get("error") or "refused"]
         return f"{action} failed: " + "; ".join(str(p) for p in problems)
+    unsaved = (result.get("status") or {}).get("unsaved")
+    note = f" ({unsaved})" if unsaved else ""
     return {
         "enable": "swap on",
         "disable": "swap off (the camera shows your real face)",
@@ -85,7 +87,7 @@ def confirm(action: str, value: str | None, result: dict[str, Any]) -> str:
         "governor": f"quality governor: {value}",
         "reload": "config reloaded",
         "quit": "the daemon is stopping",
-    }.get(action, f"{action}: ok")
+    }.get(action, f"{action}: ok") + note
 
 
 def daemon_port(paths: AppPaths, config_file: Path | None) -> int:

@@ -166,6 +166,8 @@ class _Track:
     """The face as a detection last confirmed it (see plausibility)."""
     fit: BoxFit = DEFAULT_FIT
     misses: int = 0
+    doubts: int = 0
+    """Frames in a row whose new landmarks were implausible (the last good ones are held)."""
 
     @property
     def box(self) -> FaceBox:
@@ -294,12 +296,10 @@ class LiteSwapProcessor:
             match = max(self._tracks, key=lambda t: _iou(t.box, box), default=None)
             if match is not None and _iou(match.box, box) > 0.3:
                 match.misses = 0  # tracked landmarks are newer than an async detection's box
-                match.ref = plausibility.reference(image, match.points)
                 kept.append(match)
             else:
                 points = self._landmarker.landmarks(gray, box)
-                kept.append(_Track(points, plausibility.reference(image, points),
-                                   box_fit(points, box)))
+                kept.append(_Track(points, plausibility.unset(points), box_fit(points, box)))
         for track in self._tracks:
             if not any(track is k for k in kept):
                 track.misses += 1
@@ -318,9 +318,17 @@ class LiteSwapProcessor:
             jump = float(np.linalg.norm(new.mean(axis=0) - track.points.mean(axis=0)))
             centre = new.mean(axis=0)
             if (new_iod < 4 or abs(new_iod - old_iod) > 0.4 * old_iod or jump > old_iod
-                    or not (0 <= centre[0] < w and 0 <= centre[1] < h)
-                    or not plausibility.still_the_face(track.ref, image, new)):
+                    or not (0 <= centre[0] < w and 0 <= centre[1] < h)):
                 continue
+            ref = plausibility.still_the_face(track.ref, image, new)
+            if ref is None:
+                # A one-frame slip keeps the last good landmarks; a track that stays off the
+                # face (the face moved away, the points stayed) ends.
+                track.doubts += 1
+                if track.doubts <= plausibility.HOLD_FRAMES:
+                    alive.append(track)
+                continue
+            track.doubts, track.ref = 0, ref
             track.points = smooth_landmarks(track.points, new)
             alive.append(track)
         self._tracks = alive
