@@ -19,7 +19,7 @@ import time
 from concurrent.futures import Future
 from pathlib import Path
 
-from vcamswap.bench import BenchRequest, build_processor, load_frames
+from vcamswap.tools.bench import BenchRequest, build_processor, load_frames
 from vcamswap.config import AppPaths
 from vcamswap.inference.devicepath import DevicePath
 from vcamswap.pipeline.status import PipelineStats, percentile

@@ -12,7 +12,7 @@ import json
 import sys
 from pathlib import Path
 
-from vcamswap.bench import BenchRequest, run_bench
+from vcamswap.tools.bench import BenchRequest, run_bench
 from vcamswap.config import AppPaths
 
 

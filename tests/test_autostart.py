@@ -166,7 +166,7 @@ def test_autostart_cli_and_the_command_it_writes(tmp_path: Path) -> None:
 
 def test_login_item_starts_with_the_camera_closed() -> None:
     """--at-login: on-demand on Linux, manual elsewhere, unless camera.login_mode says."""
-    from vcamswap.cli.commands import login_mode
+    from vcamswap.config.overrides import login_mode
 
     assert daemon_command()[-2:] == ["run", "--at-login"]
     assert login_mode("auto", "linux") == "on-demand"

@@ -78,9 +78,9 @@ def test_a_capture_that_fails_on_an_early_run_falls_back_to_the_plain_graph(
 
 def test_the_host_path_beside_a_captured_swapper_gets_its_own_session(
         models: Path, tmp_path: Path) -> None:
-    from vcamswap.bench import bench_store
     from vcamswap.config import AppPaths, Config
     from vcamswap.processors.engines import neural_loader
+    from vcamswap.tools.bench import bench_store
 
     paths = AppPaths.under(tmp_path)
     config = Config()

@@ -15,8 +15,8 @@ import numpy as np
 import pytest
 
 from tests.fakes import CardRenderer, RecordingSink, ScriptedSource, wait_for
-from vcamswap.app import CONTENT_CARD, content_gate
-from vcamswap.controls import DaemonControls
+from vcamswap.daemon.builders import CONTENT_CARD, content_gate
+from vcamswap.daemon.controls import DaemonControls
 from vcamswap.pipeline.status import percentile
 from vcamswap.pipeline.supervisor import PipelineOptions, Supervisor
 from vcamswap.processors.base import PassthroughProcessor

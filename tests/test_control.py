@@ -19,7 +19,7 @@ from tests.fakes import CardRenderer, RecordingSink, ScriptedSource, wait_for
 from vcamswap.config import AppPaths
 from vcamswap.control.server import MAX_BODY, ControlServer
 from vcamswap.control.token import read_token, write_token
-from vcamswap.controls import DaemonControls
+from vcamswap.daemon.controls import DaemonControls
 from vcamswap.pipeline.supervisor import PipelineOptions, Supervisor
 from vcamswap.processors.base import PassthroughProcessor
 from vcamswap.processors.faces import folder_resolver

@@ -7,11 +7,11 @@ from pathlib import Path
 
 from tests.fakes import CardRenderer, RecordingSink, ScriptedSource
 from vcamswap.config import AppPaths, Config
-from vcamswap.controls import DaemonControls
+from vcamswap.daemon.controls import DaemonControls
+from vcamswap.daemon.reload import Reloader
 from vcamswap.pipeline.supervisor import PipelineOptions, Supervisor
 from vcamswap.processors.base import PassthroughProcessor
 from vcamswap.processors.faces import folder_resolver
-from vcamswap.reload import Reloader
 
 
 def make(tmp_path: Path, text: str) -> tuple[DaemonControls, Supervisor, Path]:

@@ -129,6 +129,9 @@ def daemon(tmp_path: Path) -> Any:
 def test_a_day_in_the_life(daemon: Any) -> None:
     home, paths, process, log_file = daemon
     faces = Faces(paths.faces_dir / "guest.png")
+    deadline = time.monotonic() + 60  # the engine loads; until then the camera shows a card
+    while status(home)["swapped_frames"] == 0 and time.monotonic() < deadline:
+        time.sleep(0.5)
     expect_face(paths, faces, "astronaut", "start with --face")
 
     assert ctl(home, "disable").stdout.startswith("swap off")

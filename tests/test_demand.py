@@ -12,7 +12,7 @@ import pytest
 
 from tests.fakes import CardRenderer, RecordingSink, ScriptedSource, wait_for
 from tests.helpers.v4l2 import pack_client_usage
-from vcamswap.controls import DaemonControls
+from vcamswap.daemon.controls import DaemonControls
 from vcamswap.devices.readers import ProcReaderCount
 from vcamswap.pipeline.demand import DemandController
 from vcamswap.pipeline.supervisor import PipelineOptions, Supervisor

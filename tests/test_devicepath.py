@@ -204,10 +204,10 @@ def test_the_loader_builds_the_device_path_when_asked(models: Path, tmp_path: Pa
     """models.device_compositing: 'auto' keeps the host path on a CPU provider, 'on' builds
     the device path (and warms it up), 'off' never does."""
     from tests.onnx_models import make_scrfd
-    from vcamswap.bench import bench_store
     from vcamswap.config import AppPaths, Config
     from vcamswap.processors.engines import neural_loader
     from vcamswap.processors.neural_load import device_for
+    from vcamswap.tools.bench import bench_store
 
     make_scrfd(models / "det_10g.onnx")
     assert device_for("auto", ["CPUExecutionProvider"]) is None
@@ -271,8 +271,8 @@ def test_bench_runs_the_device_path_end_to_end(models: Path, tmp_path: Path) -> 
     """`vcamswap bench --device-compositing on` through the three-thread pipeline: every frame
     processed, the device stages reported (transfer is the upload and download)."""
     from tests.onnx_models import make_scrfd
-    from vcamswap.bench import BenchRequest, run_bench
     from vcamswap.config import AppPaths
+    from vcamswap.tools.bench import BenchRequest, run_bench
 
     make_scrfd(models / "det_10g.onnx")
     result = run_bench(BenchRequest(engine="neural", models=models, providers="cpu",
@@ -320,7 +320,7 @@ def test_a_source_that_keeps_changing_size_does_not_grow_device_memory(models: P
 def test_doctor_says_where_the_neural_engine_composites(tmp_path: Path) -> None:
     """Here (CPU provider): 'auto' is the OpenCV path; 'on' warns, naming the fix."""
     from vcamswap.config import AppPaths
-    from vcamswap.doctor import run_doctor
+    from vcamswap.tools.doctor import run_doctor
 
     paths = AppPaths.under(tmp_path)
     checks = {c.name: c for c in run_doctor(paths)}

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from tests.fakes import MemoryCameraBackend
-from vcamswap.app import build_sink, build_source
 from vcamswap.config import Config
+from vcamswap.daemon.builders import build_sink, build_source
 from vcamswap.devices.imaging import TextCardRenderer, fit_image
 from vcamswap.devices.sinks import NullSink, RecordingSink, VirtualCameraSink
 from vcamswap.devices.sources import (
@@ -242,8 +242,8 @@ def test_camera_transform_mirror_rotate_zoom() -> None:
 
 
 def test_build_source_applies_camera_options_once() -> None:
-    from vcamswap.app import build_source
     from vcamswap.config.models import CameraConfig
+    from vcamswap.daemon.builders import build_source
     from vcamswap.devices.sources import TestPatternSource
     from vcamswap.devices.transform import TransformedSource
 

@@ -15,7 +15,6 @@ import onnxruntime
 import pytest
 
 from vcamswap.config import AppPaths
-from vcamswap.doctor import run_doctor
 from vcamswap.inference import devicegraphs
 from vcamswap.inference.session import (
     SessionFactory,
@@ -24,6 +23,7 @@ from vcamswap.inference.session import (
     preload_gpu_libraries,
     probe_providers,
 )
+from vcamswap.tools.doctor import run_doctor
 
 pytestmark = pytest.mark.filterwarnings("ignore:Specified provider:UserWarning")
 LISTED = ["CUDAExecutionProvider", "CPUExecutionProvider"]

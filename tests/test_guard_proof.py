@@ -20,8 +20,8 @@ import cv2
 import numpy as np
 import pytest
 
-from vcamswap.app import build_policy
 from vcamswap.config import AppPaths, Config
+from vcamswap.daemon.builders import build_policy
 from vcamswap.devices.imaging import TextCardRenderer
 from vcamswap.devices.sinks import RecordingSink as FileSink
 from vcamswap.devices.sources import MemoryFramesSource

@@ -242,7 +242,7 @@ def test_bench_rates_start_after_the_warm_up_not_after_ten_output_ticks() -> Non
     every 1.2 intervals meanwhile, then every frame at 30 fps. The output rate is measured
     from the first frame past the warm-up; counting the cards after the first ten ticks
     reported 28.9 fps for a steady 30."""
-    from vcamswap.bench import WARMUP, steady_ticks
+    from vcamswap.tools.bench import WARMUP, steady_ticks
 
     interval = 1 / 30
     cards = [i * 1.2 * interval for i in range(int(2.5 / (1.2 * interval)))]

@@ -45,7 +45,7 @@ def virtual(monkeypatch: pytest.MonkeyPatch) -> type[VirtualBackend]:
 
 
 def doctor(platform: Platform, tmp_path: Path) -> dict[str, dict[str, str]]:
-    from vcamswap.doctor import run_doctor
+    from vcamswap.tools.doctor import run_doctor
 
     checks = list(run_doctor(AppPaths.under(tmp_path / "home"), platform))
     return {check.name: check.to_dict() for check in checks}
@@ -93,17 +93,11 @@ def main_signals() -> Iterator[None]:
 def test_run_reaches_its_first_frame_with_the_default_config(
         os_name: OsName, tmp_path: Path, virtual: type[VirtualBackend], main_signals: None,
         monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
-    """`vcamswap run`'s daemon path (as cmd_run wires it) on a simulated OS: default config,
-    the test pattern for a webcam, fake pystray and virtual camera drivers; quit after the
-    first frame reaches the virtual camera, through the tray's stop path."""
-    from vcamswap.app import (
-        RunSpec,
-        build_controls,
-        build_supervisor,
-        run_daemon,
-        tray_foreground,
-    )
+    """`vcamswap run` through its App on a simulated OS: default config (content check on,
+    tray on), the test pattern for a webcam, fake pystray and virtual camera drivers; quit
+    after the first frame reaches the virtual camera, through the tray's stop path."""
     from vcamswap.config import Config
+    from vcamswap.daemon.app import App, RunOptions
 
     monkeypatch.setenv("HOME", str(tmp_path))
     appkit, signals = MainRunLoop(), NoUsr1Signals()
@@ -117,24 +111,27 @@ def test_run_reaches_its_first_frame_with_the_default_config(
         update={"enabled": False}), "safety": config.safety.model_copy(
         update={"consent_accepted": True})})
     paths = AppPaths.under(tmp_path / "home")
-    supervisor = build_supervisor(config, paths, RunSpec(camera="pattern"), platform=platform)
-    controls = build_controls(config, paths, supervisor, None)
+    app = App(RunOptions(camera="pattern"), paths, config, platform)
 
     def quit_after_first_frame() -> None:
         if virtual.first_frame.wait(60):
             deadline = time.monotonic() + 10
             while not record.titles and time.monotonic() < deadline:  # one tooltip refresh
                 time.sleep(0.05)
-            controls.quit()
+            assert app.controls is not None
+            app.controls.quit()
 
     threading.Thread(target=quit_after_first_frame, daemon=True).start()
     with caplog.at_level(logging.INFO):
-        run_daemon(supervisor, foreground=tray_foreground(config, paths, controls, None,
-                                                          paths.config_file, platform))
+        assert app.run() == 0
+    assert app.controls is not None
+    controls = app.controls
+    supervisor = controls.supervisor
     assert virtual.frames, "a frame reached the virtual camera"
     expected = "VCamSwap" if os_name == "win32" else "OBS Virtual Camera"
     assert shown_camera_name(supervisor.sink) == expected
-    assert f"pick the camera named {expected!r}" in caplog.text
+    logged = caplog.text + (paths.log_dir / "vcamswap.log").read_text()  # App sets up logging
+    assert f"pick the camera named {expected!r}" in logged
     assert expected in controls.status()["output"]
     assert record.ran_on_main and record.stopped_in_time and record.violations == []
     assert any(f"in apps pick {expected!r}" in title for title in record.titles), "the tooltip"

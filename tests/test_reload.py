@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 
 from tests.fakes import wait_for as poll
-from vcamswap.app import RunSpec, build_supervisor
 from vcamswap.config import AppPaths, load_config
 from vcamswap.config.render import render_default_yaml
-from vcamswap.reload import ConfigWatcher, Reloader
+from vcamswap.daemon.builders import RunSpec, build_supervisor
+from vcamswap.daemon.reload import ConfigWatcher, Reloader
 
 BASE = render_default_yaml().replace("  device: 0\n", "  device: pattern\n", 1).replace(
     "  width: 1280\n", "  width: 320\n", 1).replace("  height: 720\n", "  height: 240\n", 1) \

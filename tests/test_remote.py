@@ -95,11 +95,11 @@ def test_each_model_remote_output_equals_local(server: TritonProcess, models: Pa
 
 
 def neural_processor(models: Path, tmp: Path, url: str | None, enhancer: bool = True) -> Any:
-    from vcamswap.bench import PinnedDetector, bench_store, pinned_faces
     from vcamswap.processors.engines import neural_loader
     from vcamswap.processors.neural import NeuralOptions, NeuralSwapProcessor
     from vcamswap.runtime import RuntimeState, Toggles
     from vcamswap.samples import sample_photo_path
+    from vcamswap.tools.bench import PinnedDetector, bench_store, pinned_faces
 
     config = Config()
     config.swap.enhancer = enhancer

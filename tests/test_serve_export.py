@@ -118,8 +118,8 @@ def test_remote_url_tls_and_plaintext_warning(tmp_path: Path,
 
 
 def test_config_and_cli_reject_a_bad_remote_url(tmp_path: Path) -> None:
-    from vcamswap.cli.commands import with_remote
     from vcamswap.config import Config
+    from vcamswap.config.overrides import with_remote
     from vcamswap.errors import ConfigError
 
     assert with_remote(Config(), "grpc://gpu:8001").models.remote.url == "grpc://gpu:8001"

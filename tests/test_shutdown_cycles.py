@@ -20,7 +20,7 @@ ROOT = Path(__file__).resolve().parent.parent
 CYCLES = textwrap.dedent("""
     import os, random, signal, sys, threading, time
     from tests.fakes import CardRenderer, RecordingSink, ScriptedSource
-    from vcamswap.app import run_daemon
+    from vcamswap.daemon.builders import run_daemon
     from vcamswap.pipeline.supervisor import PipelineOptions, Supervisor
     from vcamswap.processors.base import PassthroughProcessor
     from vcamswap.safety.content import LiveContentMonitor, nudenet_classifier

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from tests.fakes import CardRenderer, RecordingSink, ScriptedSource
-from vcamswap.controls import DaemonControls
+from vcamswap.daemon.controls import DaemonControls
 from vcamswap.pipeline.supervisor import PipelineOptions, Supervisor
 from vcamswap.processors.base import PassthroughProcessor
 from vcamswap.processors.faces import folder_resolver

@@ -58,119 +58,21 @@ def cmd_check_config(args: argparse.Namespace) -> int:
     return 0
 
 
-def with_remote(config: Config, url: str) -> Config:
-    """--remote URL: models.remote.url set (validated like the file's value)."""
-    from pydantic import ValidationError
-
-    try:
-        remote = config.models.remote.model_validate({**config.models.remote.model_dump(),
-                                                      "url": url})
-    except ValidationError as exc:
-        raise ConfigError(f"--remote {url!r}: {exc.errors()[0]['msg']}") from exc
-    return config.model_copy(update={"models": config.models.model_copy(
-        update={"remote": remote})})
-
-
-def login_mode(setting: str, platform: str = sys.platform) -> str:
-    """camera.login_mode: 'auto' is on-demand where a reader signal exists (Linux), else
-    manual; anything else is used as given."""
-    if setting != "auto":
-        return setting
-    return "on-demand" if platform.startswith("linux") else "manual"
-
-
 def cmd_run(args: argparse.Namespace) -> int:
-    from vcamswap.config.instance import InstanceLock
+    """`vcamswap run`: the command line into RunOptions; the daemon's App does the rest."""
+    from vcamswap.daemon.app import App, RunOptions
 
     paths = AppPaths.for_user()
     config = load_user_config(args, paths)
-    # Before the token, the port or the camera: a second daemon changes nothing.
-    with InstanceLock(paths.lock_file):
-        return _run_locked(args, paths, config)
-
-
-def _run_locked(args: argparse.Namespace, paths: AppPaths, config: Config) -> int:
-    from vcamswap.app import (
-        RunSpec,
-        build_controls,
-        build_supervisor,
-        run_daemon,
-        start_content_monitor,
-        start_control,
-        start_on_demand,
-        tray_foreground,
-    )
-    from vcamswap.log import setup_logging
-    from vcamswap.safety.consent import ensure_consent
-
-    config_file = args.config or paths.config_file
-    if ensure_consent(config.safety.consent_accepted, config_file, flag=args.accept_consent):
-        log.info("consent recorded in %s (safety.consent_accepted)", config_file)
-    level = "DEBUG" if args.verbose else config.logging.level
-    setup_logging(level, paths.log_dir / "vcamswap.log" if config.logging.file else None,
-                  config.logging.max_bytes, config.logging.backups)
-
-    def overrides(loaded: Config) -> Config:
-        """--engine and --camera-mode on top of the file, at start and after every reload.
-        (--face is a starting choice only: the tray and ctl may change the face later.)"""
-        if args.engine:
-            loaded = loaded.model_copy(update={"swap": loaded.swap.model_copy(
-                update={"engine": args.engine})})
-        if args.remote:
-            loaded = with_remote(loaded, args.remote)
-        mode = args.camera_mode or (login_mode(loaded.camera.login_mode)
-                                    if args.at_login else None)
-        if mode:
-            loaded = loaded.model_copy(update={"camera": loaded.camera.model_copy(
-                update={"mode": mode})})
-        return loaded
-
-    config = overrides(config)
-    file_config = config
-    if args.face:
-        config = config.model_copy(update={"swap": config.swap.model_copy(
-            update={"face": args.face})})
-    camera: int | str | None = args.camera
-    if isinstance(camera, str) and camera.isdigit():
-        camera = int(camera)
-    from vcamswap.processors.engines import content_classifier
-    from vcamswap.reload import ConfigWatcher, Reloader
-
-    spec = RunSpec(camera=camera, output=args.output)
-    content = content_classifier(config, paths)
-    supervisor = build_supervisor(config, paths, spec, content=content)
-    reloader = Reloader(config_file, config, paths, supervisor, spec, overrides, content,
-                        file_config) if config_file.is_file() else None
-    controls = build_controls(config, paths, supervisor,
-                              config_file if config_file.is_file() else None, reloader)
-    if reloader is not None:
-        ConfigWatcher(reloader, supervisor.stop_event).start()
-    start_on_demand(config, supervisor, supervisor.sink)
-    monitor = start_content_monitor(config, supervisor, content)
-    control = start_control(config, paths, controls)
-    foreground = None
-    if config.tray.enabled and not args.no_tray:
-        foreground = tray_foreground(config, paths, controls, control, config_file)
-    if args.seconds is not None:
-        stop = supervisor.stop_event
-        import threading
-
-        threading.Timer(args.seconds, stop.set).start()
-    try:
-        run_daemon(supervisor, foreground=foreground)
-    finally:
-        if control is not None:
-            control.stop()
-        if monitor is not None:
-            monitor.close()  # joined: no onnxruntime call may outlive the interpreter
-    status = supervisor.status()
-    log.info("stopped: %d frames in, %d out, %d dropped", status.frames_in, status.frames_out,
-             status.dropped)
-    return 0
+    return App(RunOptions(
+        config_file=args.config, camera=args.camera, output=args.output, face=args.face,
+        engine=args.engine, remote=args.remote, camera_mode=args.camera_mode,
+        at_login=args.at_login, tray=not args.no_tray, seconds=args.seconds,
+        verbose=args.verbose, accept_consent=args.accept_consent), paths, config).run()
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
-    from vcamswap.bench import BenchRequest, run_bench
+    from vcamswap.tools.bench import BenchRequest, run_bench
 
     size = None
     if args.size:
@@ -205,7 +107,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from vcamswap.demo import run_demo
+    from vcamswap.tools.demo import run_demo
 
     out = run_demo(args.out, AppPaths.for_user(), virtual=args.virtual)
     _out(f"wrote {out} (left: original clip, right: lite-engine swap with the synthetic label)")
@@ -213,7 +115,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def cmd_doctor(args: argparse.Namespace) -> int:
-    from vcamswap.doctor import run_doctor
+    from vcamswap.tools.doctor import run_doctor
 
     paths = AppPaths.for_user()
     if args.config is not None:

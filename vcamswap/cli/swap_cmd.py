@@ -100,7 +100,7 @@ def cmd_swap(args: argparse.Namespace) -> int:
         "enhancer": args.enhancer or config.swap.enhancer})
     config = config.model_copy(update={"swap": swap})
     if args.remote:
-        from vcamswap.cli.commands import with_remote
+        from vcamswap.config.overrides import with_remote
 
         config = with_remote(config, args.remote)
     state = RuntimeState(Toggles(face=args.face, enhancer=swap.enhancer,

@@ -1,4 +1,4 @@
-"""The seams the pipeline is built from. Concrete parts are wired in by ``vcamswap.app``."""
+"""The seams the pipeline is built from. Concrete parts are wired in by ``vcamswap.daemon``."""
 
 from __future__ import annotations
 

@@ -20,11 +20,10 @@ import numpy as np
 
 from vcamswap.errors import FaceError, FaceLostError
 from vcamswap.inference.landmarks import DlibLandmarker, GrayImage
-from vcamswap.processors import mesh, plausibility
+from vcamswap.processors import mesh
 from vcamswap.processors.compositing import blend_into, feather, sharpen, transfer_color
 from vcamswap.processors.detection import BackgroundDetector, detect_scaled
 from vcamswap.processors.faces import SourceFaceCache
-from vcamswap.processors.plausibility import FaceReference
 from vcamswap.runtime import RuntimeState
 from vcamswap.types import (
     BgrImage,
@@ -162,12 +161,8 @@ def load_mesh(path: Path) -> SourceMesh | None:
 @dataclass(slots=True, eq=False)
 class _Track:
     points: Points
-    ref: FaceReference
-    """The face as a detection last confirmed it (see plausibility)."""
     fit: BoxFit = DEFAULT_FIT
     misses: int = 0
-    doubts: int = 0
-    """Frames in a row whose new landmarks were implausible (the last good ones are held)."""
 
     @property
     def box(self) -> FaceBox:
@@ -260,18 +255,18 @@ class LiteSwapProcessor:
             detection = self._detector.poll()
             if detection is not None:
                 with self._stage("detect"):
-                    self._merge(gray, frame.image, detection.boxes)
+                    self._merge(gray, detection.boxes)
             if due and self._detector.idle:
                 self._detector.submit(gray)
                 self._last_submit = self._count
         elif due:
             with self._stage("detect"):
-                self._merge(gray, frame.image, self._find(gray))
+                self._merge(gray, self._find(gray))
             self._last_submit = self._count
         had_faces = bool(self._tracks)
         if self._count % self._options.landmarks_every == 0 or not had_faces:
             with self._stage("landmarks"):
-                self._follow(gray, frame.image)
+                self._follow(gray)
         if not self._tracks:
             if had_faces or self._lost:
                 self._lost = True
@@ -286,7 +281,7 @@ class LiteSwapProcessor:
                         for t in self._tracks)
         return frame.with_image(out, swapped=True, regions=regions)
 
-    def _merge(self, gray: GrayImage, image: BgrImage, found: list[FaceBox]) -> None:
+    def _merge(self, gray: GrayImage, found: list[FaceBox]) -> None:
         """Match detections to tracks by overlap; start tracks for new faces; a track missed
         by two detections in a row ends."""
         if not self._options.many_faces:
@@ -299,7 +294,7 @@ class LiteSwapProcessor:
                 kept.append(match)
             else:
                 points = self._landmarker.landmarks(gray, box)
-                kept.append(_Track(points, plausibility.unset(points), box_fit(points, box)))
+                kept.append(_Track(points, box_fit(points, box)))
         for track in self._tracks:
             if not any(track is k for k in kept):
                 track.misses += 1
@@ -307,9 +302,7 @@ class LiteSwapProcessor:
                     kept.append(track)
         self._tracks = kept
 
-    def _follow(self, gray: GrayImage, image: BgrImage) -> None:
-        """Landmarks from the last ones; a track that jumps, collapses, leaves the frame, or is
-        no longer plausibly the face it started on (plausibility) ends."""
+    def _follow(self, gray: GrayImage) -> None:
         h, w = gray.shape[:2]
         alive: list[_Track] = []
         for track in self._tracks:
@@ -320,15 +313,6 @@ class LiteSwapProcessor:
             if (new_iod < 4 or abs(new_iod - old_iod) > 0.4 * old_iod or jump > old_iod
                     or not (0 <= centre[0] < w and 0 <= centre[1] < h)):
                 continue
-            ref = plausibility.still_the_face(track.ref, image, new)
-            if ref is None:
-                # A one-frame slip keeps the last good landmarks; a track that stays off the
-                # face (the face moved away, the points stayed) ends.
-                track.doubts += 1
-                if track.doubts <= plausibility.HOLD_FRAMES:
-                    alive.append(track)
-                continue
-            track.doubts, track.ref = 0, ref
             track.points = smooth_landmarks(track.points, new)
             alive.append(track)
         self._tracks = alive

@@ -1,6 +1,6 @@
 """`vcamswap bench`: what the pipeline really does on this machine (see ``run``)."""
 
-from vcamswap.bench.run import (
+from vcamswap.tools.bench.run import (
     WARMUP,
     BenchError,
     BenchRequest,

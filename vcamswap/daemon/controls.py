@@ -57,6 +57,10 @@ class DaemonControls:
                 "faces": self._face_names(),
                 "config_problems": self._problems() if self._problems else []}
 
+    @property
+    def supervisor(self) -> Supervisor:
+        return self._supervisor
+
     def _camera_name(self) -> str | None:
         """The camera name apps list (None for files and the null output)."""
         name = getattr(self._supervisor.sink, "camera_name", None)

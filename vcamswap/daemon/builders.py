@@ -1,5 +1,5 @@
-"""Composition root: turns a Config into concrete sources, processors and sinks, wires them into
-the pipeline's Protocols, and runs the daemon until a signal or a quit."""
+"""Builders: a Config into concrete sources, processors, sinks, controls and the control server,
+wired into the pipeline's Protocols; `App` (daemon/app.py) calls them in its start order."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ from vcamswap.config.loader import write_text_atomic
 from vcamswap.config.models import CameraConfig, OutputConfig
 from vcamswap.control.server import ControlServer
 from vcamswap.control.token import write_token
-from vcamswap.controls import DaemonControls
+from vcamswap.daemon.controls import DaemonControls
 from vcamswap.devices.imaging import TextCardRenderer
 from vcamswap.devices.readers import ProcReaderCount
 from vcamswap.devices.sinks import NullSink, RecordingSink, VirtualCameraSink
@@ -144,7 +144,8 @@ def start_on_demand(config: Config, supervisor: Supervisor, sink: object) -> Non
 
 def build_controls(config: Config, paths: AppPaths, supervisor: Supervisor,
                    config_file: Path | None, reloader: Any = None) -> DaemonControls:
-    """``reloader`` (vcamswap.reload.Reloader) makes `ctl reload` and the file watcher one path."""
+    """``reloader`` (vcamswap.daemon.reload.Reloader) makes `ctl reload` and the file watcher
+    one path."""
     library = FaceLibrary(config.swap.faces_dir or paths.faces_dir)
     return DaemonControls(supervisor,
                           folder_resolver(library.folder, config.safety.max_image_pixels),

@@ -10,8 +10,8 @@ import zlib
 from collections.abc import Callable
 from pathlib import Path
 
-from vcamswap.app import RunSpec, build_policy, build_sink, build_source
 from vcamswap.config import AppPaths, Config, load_config
+from vcamswap.daemon.builders import RunSpec, build_policy, build_sink, build_source
 from vcamswap.errors import VCamSwapError
 from vcamswap.pipeline.supervisor import Supervisor
 from vcamswap.processors.engines import build_swap_processor

@@ -17,7 +17,6 @@ from typing import Any
 import cv2
 import numpy as np
 
-from vcamswap.bench.machine import busy_processes, machine
 from vcamswap.config import AppPaths, Config
 from vcamswap.devices.imaging import TextCardRenderer, fit_image
 from vcamswap.devices.sinks import NullSink
@@ -45,6 +44,7 @@ from vcamswap.processors.neural import (
 )
 from vcamswap.runtime import RuntimeState, Toggles
 from vcamswap.samples import animate, sample_photo, sample_photo_path
+from vcamswap.tools.bench.machine import busy_processes, machine
 from vcamswap.types import BgrImage, FaceBox
 
 WARMUP = 10
