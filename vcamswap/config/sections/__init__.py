@@ -1,0 +1,1 @@
+"""One module per config section; ``vcamswap.config.models`` puts them together."""
