@@ -121,7 +121,8 @@ class BoundedHTTPServer(ThreadingHTTPServer):
 
 
 class ControlServer:
-    """Serves ``controls`` on 127.0.0.1:``port`` (0 = any free port) in a daemon thread."""
+    """Serves ``controls`` on 127.0.0.1:``port`` (0 = any free port) in a daemon thread. Nothing
+    is bound until ``start`` (which raises OSError when the port is taken)."""
 
     def __init__(self, controls: Controls, token: str, port: int = 0,
                  preview_fps: float = 10.0, platform: Platform | None = None) -> None:
@@ -129,17 +130,24 @@ class ControlServer:
         self.token = token
         self.preview_interval = 1.0 / preview_fps
         self.stopping = threading.Event()
-        handler = type("Handler", (_Handler,), {"server_state": self})
-        self._httpd = bind_loopback(port, handler, platform or current_platform(),
-                                    BoundedHTTPServer)
+        self._requested_port = port
+        self._platform = platform
+        self._httpd: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
 
     @property
     def port(self) -> int:
+        """The bound port (after ``start``)."""
+        if self._httpd is None:
+            raise RuntimeError("the control server is not started")
         return int(self._httpd.server_address[1])
 
     def start(self) -> None:
-        self._thread = threading.Thread(target=self._httpd.serve_forever,
+        handler = type("Handler", (_Handler,), {"server_state": self})
+        httpd = bind_loopback(self._requested_port, handler,
+                              self._platform or current_platform(), BoundedHTTPServer)
+        self._httpd = httpd
+        self._thread = threading.Thread(target=httpd.serve_forever,
                                         name="vcamswap-control", daemon=True)
         self._thread.start()
         log.info("control API on http://127.0.0.1:%d (token in the control.token file)",
@@ -147,8 +155,11 @@ class ControlServer:
 
     def stop(self) -> None:
         self.stopping.set()
-        self._httpd.shutdown()
-        self._httpd.server_close()
+        httpd, self._httpd = self._httpd, None
+        if httpd is None:
+            return
+        httpd.shutdown()
+        httpd.server_close()
         if self._thread is not None:
             self._thread.join(5.0)
 

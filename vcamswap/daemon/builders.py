@@ -170,14 +170,14 @@ def start_control(config: Config, paths: AppPaths,
     if not config.control.enabled:
         return None
     token = write_token(paths.token_file)
+    server = ControlServer(controls, token, config.control.port, config.control.preview_fps,
+                           platform)
     try:
-        server = ControlServer(controls, token, config.control.port, config.control.preview_fps,
-                               platform)
+        server.start()
     except OSError as exc:
         log.error("control API not started: 127.0.0.1:%d is unavailable (%s); set "
                   "control.port to a free port (0 picks one)", config.control.port, exc)
         return None
-    server.start()
     write_text_atomic(paths.port_file, f"{server.port}\n")
     return server
 
