@@ -7,6 +7,7 @@ import pytest
 
 from tests.fakes import BrokenBackend, MemoryCameraBackend
 from vcamswap.config import AppPaths
+from vcamswap.types import BgrImage
 
 
 @pytest.fixture
@@ -23,3 +24,11 @@ def memory_camera() -> Iterator[type[MemoryCameraBackend]]:
     pyvirtualcam.register_backend("broken", BrokenBackend)
     yield MemoryCameraBackend
     MemoryCameraBackend.instances.clear()
+
+
+@pytest.fixture(scope="module")
+def group_photo() -> BgrImage:
+    """insightface's group photo t1.jpg: many faces, for the detector tests."""
+    from tests.helpers.models import load_group_photo
+
+    return load_group_photo()

@@ -11,10 +11,10 @@ from typing import Any
 import numpy as np
 import pytest
 
+from tests.helpers.models import session
 from tests.onnx_models import make_arcface, make_inswapper, make_scrfd
 from tests.test_devicegraphs import graph_session
 from tests.test_devicepath import astronaut_pair
-from tests.test_neural import session
 from vcamswap.inference import align
 from vcamswap.inference.catalog import CATALOG
 from vcamswap.inference.devicebind import CAPTURE_RUNS

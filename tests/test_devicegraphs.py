@@ -11,7 +11,7 @@ import numpy as np
 import onnxruntime as ort
 import pytest
 
-from tests.test_neural import session
+from tests.helpers.models import session
 from vcamswap.inference import align, devicegraphs
 from vcamswap.inference.catalog import CATALOG
 from vcamswap.processors.compositing import sharpen, transfer_color
@@ -113,12 +113,12 @@ def test_the_detector_letterbox_on_the_device_finds_the_same_faces(tmp_path: Pat
     within a pixel, at the native and a governor-reduced input size, from two threads."""
     import threading
 
+    from tests.helpers.models import load_group_photo
     from tests.onnx_models import make_scrfd
-    from tests.test_neural import group_photo
     from vcamswap.inference.devicepath import DeviceLetterbox
     from vcamswap.inference.models import ScrfdDetector
 
-    photo = group_photo.__wrapped__()  # type: ignore[attr-defined]
+    photo = load_group_photo()
     path = make_scrfd(tmp_path / "det_10g.onnx")
     spec = CATALOG["det_10g"]
     det = session(path)

@@ -12,9 +12,9 @@ import numpy as np
 import pytest
 from onnx import TensorProto, helper, numpy_helper
 
+from tests.helpers.models import five_points, session
 from tests.onnx_models import make_arcface, make_gfpgan, make_inswapper
 from tests.test_devicegraphs import KPS, graph_session, smooth_frame
-from tests.test_neural import five_points, session
 from vcamswap.inference import align
 from vcamswap.inference.catalog import CATALOG
 from vcamswap.inference.devicepath import DeviceFaces, DevicePath

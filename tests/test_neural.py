@@ -3,20 +3,18 @@ insightface 2.1 reference implementation where one exists."""
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 from typing import Any
 
 import cv2
 import insightface  # noqa: F401 - the reference implementation (README test command installs it)
 import numpy as np
-import onnxruntime as ort
 import pytest
 
+from tests.helpers.models import five_points, session
 from tests.onnx_models import make_arcface, make_gfpgan, make_inswapper, make_scrfd
 from vcamswap.inference import align
 from vcamswap.inference.catalog import CATALOG
-from vcamswap.inference.landmarks import DlibLandmarker
 from vcamswap.inference.models import (
     ArcFaceEmbedder,
     DetectedFace,
@@ -31,12 +29,6 @@ from vcamswap.samples import sample_photo, sample_photo_path
 from vcamswap.types import BgrImage, FaceBox, Frame
 
 
-def session(path: Path) -> Any:
-    options = ort.SessionOptions()
-    options.log_severity_level = 3
-    return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
-
-
 @pytest.fixture(scope="module")
 def model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = tmp_path_factory.mktemp("models")
@@ -47,25 +39,6 @@ def model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     make_inswapper(folder / "inswapper_invert.onnx", identity=False)
     make_gfpgan(folder / "GFPGANv1.4.onnx")
     return folder
-
-
-@pytest.fixture(scope="module")
-def group_photo() -> BgrImage:
-    spec = importlib.util.find_spec("insightface")
-    assert spec and spec.submodule_search_locations
-    path = Path(spec.submodule_search_locations[0]) / "data" / "images" / "t1.jpg"
-    image = cv2.imread(str(path))
-    assert image is not None
-    return np.ascontiguousarray(image)
-
-
-def five_points(image: BgrImage) -> np.ndarray[Any, np.dtype[np.float32]]:
-    """Real 5-point keypoints of the largest face, from dlib's 68 landmarks."""
-    landmarker = DlibLandmarker()
-    gray = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
-    box = landmarker.detect(gray, 1)[0]
-    p = landmarker.landmarks(gray, box)
-    return np.array([p[36:42].mean(0), p[42:48].mean(0), p[30], p[48], p[54]], np.float32)
 
 
 def test_scrfd_matches_insightface(model_dir: Path, group_photo: BgrImage) -> None:

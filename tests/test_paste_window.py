@@ -11,10 +11,10 @@ import cv2
 import numpy as np
 import pytest
 
+from tests.helpers.models import session
 from tests.onnx_models import make_gfpgan, make_inswapper
 from tests.test_devicegraphs import KPS, graph_session, smooth_frame
 from tests.test_devicepath import astronaut_pair
-from tests.test_neural import session
 from vcamswap.inference import align, devicegraphs, devicepath
 from vcamswap.inference.catalog import CATALOG
 from vcamswap.inference.devicepath import (
