@@ -57,7 +57,7 @@ class ScriptedSource:
         self.closed += 1
 
 
-class RecordingSink:
+class PixelSink:
     """Keeps the first pixel of every frame sent (bounded by the test's length)."""
 
     def __init__(self, fail_open: bool = False) -> None:

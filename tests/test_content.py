@@ -14,7 +14,7 @@ import cv2
 import numpy as np
 import pytest
 
-from tests.fakes import CardRenderer, RecordingSink, ScriptedSource, wait_for
+from tests.fakes import CardRenderer, PixelSink, ScriptedSource, wait_for
 from vcamswap.daemon.builders import CONTENT_CARD, content_gate
 from vcamswap.daemon.controls import DaemonControls
 from vcamswap.pipeline.status import percentile
@@ -158,7 +158,7 @@ def test_offline_video_hit_mid_file_stops_the_job_and_leaves_nothing(tmp_path: P
 
 def test_live_hit_pauses_the_swap_until_the_user_re_enables_it() -> None:
     source = ScriptedSource(fps=30.0)
-    sink = RecordingSink()
+    sink = PixelSink()
     supervisor = Supervisor(source, PassthroughProcessor(), sink, CardRenderer(),
                             options=PipelineOptions(default_size=(64, 48)))
     classifier = ScriptedClassifier()
@@ -186,7 +186,7 @@ def test_live_hit_pauses_the_swap_until_the_user_re_enables_it() -> None:
 
 
 def test_live_blank_action_lifts_itself_when_the_camera_is_clean() -> None:
-    supervisor = Supervisor(ScriptedSource(fps=30.0), PassthroughProcessor(), RecordingSink(),
+    supervisor = Supervisor(ScriptedSource(fps=30.0), PassthroughProcessor(), PixelSink(),
                             CardRenderer(), options=PipelineOptions(default_size=(64, 48)))
     classifier = ScriptedClassifier()
     supervisor.start()
@@ -204,7 +204,7 @@ def test_live_blank_action_lifts_itself_when_the_camera_is_clean() -> None:
 
 def frame_intervals_ms(monitor: bool, seconds: float = 3.0) -> list[float]:
     supervisor = Supervisor(ScriptedSource(fps=30.0, width=640, height=480),
-                            PassthroughProcessor(), RecordingSink(), CardRenderer(),
+                            PassthroughProcessor(), PixelSink(), CardRenderer(),
                             options=PipelineOptions(default_size=(640, 480)))
     supervisor.start()
     if monitor:  # a slow check (80 ms) every 0.2 s: ten times the default load

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.fakes import CardRenderer, RecordingSink, ScriptedSource, wait_for
+from tests.fakes import CardRenderer, PixelSink, ScriptedSource, wait_for
 from vcamswap.config import AppPaths
 from vcamswap.control.server import MAX_BODY, ControlServer
 from vcamswap.control.token import read_token, write_token
@@ -32,7 +32,7 @@ def daemon(tmp_path: Path) -> Iterator[tuple[ControlServer, Supervisor, Path]]:
     (faces / "alice.png").write_bytes(b"png")
     config = tmp_path / "config.yaml"
     config.write_text("swap:\n  enhancer: true\n")
-    sink = RecordingSink()
+    sink = PixelSink()
     supervisor = Supervisor(ScriptedSource(fps=30.0), PassthroughProcessor(), sink,
                             CardRenderer(), options=PipelineOptions(default_size=(64, 48)))
     supervisor.start()
@@ -213,7 +213,7 @@ def test_face_switch_is_prepared_before_the_switch(tmp_path: Path) -> None:
     state = RuntimeState(Toggles(face="grace"))
     cache = lite_face_cache(landmarker, folder_resolver(library.folder), library.cache)
     processor = LiteSwapProcessor(landmarker, cache, state, LiteOptions(detect_async=False))
-    supervisor = Supervisor(ScriptedSource(), processor, RecordingSink(), CardRenderer(),
+    supervisor = Supervisor(ScriptedSource(), processor, PixelSink(), CardRenderer(),
                             state=state, options=PipelineOptions(default_size=(64, 48)))
     controls = DaemonControls(supervisor, folder_resolver(library.folder), library.names,
                               None, "lite", processor.prefetch)

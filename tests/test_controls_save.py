@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.fakes import CardRenderer, RecordingSink, ScriptedSource
+from tests.fakes import CardRenderer, PixelSink, ScriptedSource
 from vcamswap.config import AppPaths, Config
 from vcamswap.daemon.controls import DaemonControls
 from vcamswap.daemon.reload import Reloader
@@ -20,7 +20,7 @@ def make(tmp_path: Path, text: str) -> tuple[DaemonControls, Supervisor, Path]:
     (faces / "alice.png").write_bytes(b"png")
     config = tmp_path / "config.yaml"
     config.write_text(text)
-    supervisor = Supervisor(ScriptedSource(), PassthroughProcessor(), RecordingSink(),
+    supervisor = Supervisor(ScriptedSource(), PassthroughProcessor(), PixelSink(),
                             CardRenderer(), options=PipelineOptions(default_size=(64, 48)))
     controls = DaemonControls(supervisor, folder_resolver(faces), lambda: ["alice"], config,
                               "lite")

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.fakes import CardRenderer, RecordingSink, ScriptedSource, wait_for
+from tests.fakes import CardRenderer, PixelSink, ScriptedSource, wait_for
 from tests.helpers.v4l2 import pack_client_usage
 from vcamswap.daemon.controls import DaemonControls
 from vcamswap.devices.readers import ProcReaderCount
@@ -56,7 +56,7 @@ def test_on_demand_opens_with_a_reader_and_closes_after_the_grace() -> None:
 
 def test_manual_mode_starts_closed_and_enable_opens_the_camera_quickly() -> None:
     source = ScriptedSource(fps=30.0)
-    sink = RecordingSink()
+    sink = PixelSink()
     state = RuntimeState(Toggles(paused=True))
     supervisor = Supervisor(source, PassthroughProcessor(), sink, CardRenderer(), state=state,
                             options=PipelineOptions(default_size=(64, 48)))
@@ -233,7 +233,7 @@ def test_events_wake_the_camera_and_the_level_check_corrects_lost_events() -> No
 
 def test_no_frame_is_read_while_paused_and_placeholders_keep_flowing() -> None:
     source = ScriptedSource(fps=30.0)
-    sink = RecordingSink()
+    sink = PixelSink()
     state = RuntimeState()
     supervisor = Supervisor(source, PassthroughProcessor(), sink, CardRenderer(), state=state,
                             options=PipelineOptions(default_size=(64, 48)))

@@ -10,7 +10,7 @@ from collections.abc import Callable
 
 import pytest
 
-from tests.fakes import CardRenderer, RecordingSink, ScriptedSource, wait_for
+from tests.fakes import CardRenderer, PixelSink, ScriptedSource, wait_for
 from vcamswap.pipeline.governor import QualityGovernor
 from vcamswap.pipeline.supervisor import PipelineOptions, Supervisor
 from vcamswap.types import Frame
@@ -117,7 +117,7 @@ class LevelCostProcessor:
 
 def test_pipeline_governor_steps_the_real_processor_and_reports_it() -> None:
     processor = LevelCostProcessor(base_ms=60.0)
-    supervisor = Supervisor(ScriptedSource(fps=30.0), processor, RecordingSink(),
+    supervisor = Supervisor(ScriptedSource(fps=30.0), processor, PixelSink(),
                             CardRenderer(),
                             options=PipelineOptions(default_size=(64, 48), governor="auto",
                                                     governor_window_s=0.5))
@@ -136,7 +136,7 @@ def test_pipeline_governor_steps_the_real_processor_and_reports_it() -> None:
 def test_governor_is_off_for_files_and_benchmarks() -> None:
     processor = LevelCostProcessor(base_ms=40.0)
     stop = threading.Event()
-    supervisor = Supervisor(ScriptedSource(fps=30.0), processor, RecordingSink(),
+    supervisor = Supervisor(ScriptedSource(fps=30.0), processor, PixelSink(),
                             CardRenderer(),
                             options=PipelineOptions(default_size=(64, 48), governor="auto",
                                                     lockstep=True, max_frames=60,
@@ -224,7 +224,7 @@ def test_a_slow_remote_server_keeps_local_quality_and_says_so() -> None:
     """When the wait is on the server, stepping local quality down would not help: the level
     stays, the governor and the state say the server is the limit; a local cost still steps."""
     remote = RemoteBoundProcessor(base_ms=70.0, remote_share=0.9)
-    supervisor = Supervisor(ScriptedSource(fps=30.0), remote, RecordingSink(), CardRenderer(),
+    supervisor = Supervisor(ScriptedSource(fps=30.0), remote, PixelSink(), CardRenderer(),
                             options=PipelineOptions(default_size=(64, 48), governor="auto",
                                                     governor_window_s=0.5))
     supervisor.start()

@@ -9,7 +9,7 @@ import pytest
 from tests.fakes import (
     CardRenderer,
     FnProcessor,
-    RecordingSink,
+    PixelSink,
     ScriptedSource,
     solid,
     wait_for,
@@ -25,9 +25,9 @@ from vcamswap.types import Frame
 FAST = Backoff(initial=0.2, maximum=0.4)
 
 
-def make(source: ScriptedSource, processor: object = None, sink: RecordingSink | None = None,
-         **options: object) -> tuple[Supervisor, RecordingSink]:
-    sink = sink or RecordingSink()
+def make(source: ScriptedSource, processor: object = None, sink: PixelSink | None = None,
+         **options: object) -> tuple[Supervisor, PixelSink]:
+    sink = sink or PixelSink()
     supervisor = Supervisor(source, processor or PassthroughProcessor(), sink,  # type: ignore[arg-type]
                             CardRenderer(), options=PipelineOptions(
                                 output_fps=30.0, default_size=(64, 48), backoff=FAST,
@@ -187,7 +187,7 @@ def test_output_resends_the_last_frame_when_processing_stalls() -> None:
 def test_paused_shows_the_paused_card_and_closes_the_camera() -> None:
     source = ScriptedSource(fps=30.0)
     state = RuntimeState(Toggles(paused=True))
-    sink = RecordingSink()
+    sink = PixelSink()
     supervisor = Supervisor(source, PassthroughProcessor(), sink, CardRenderer(), state=state,
                             options=PipelineOptions(default_size=(64, 48), backoff=FAST))
     supervisor.start()
@@ -203,7 +203,7 @@ def test_paused_shows_the_paused_card_and_closes_the_camera() -> None:
 
 
 def test_sink_that_cannot_open_is_retried_and_reported() -> None:
-    sink = RecordingSink(fail_open=True)
+    sink = PixelSink(fail_open=True)
     supervisor, _ = make(ScriptedSource(), sink=sink)
     supervisor.start()
     try:

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from tests.fakes import CardRenderer, RecordingSink, ScriptedSource, wait_for
+from tests.fakes import CardRenderer, PixelSink, ScriptedSource, wait_for
 from tests.remote_server import ROOT, TritonProcess, serve_python
 from vcamswap.config import AppPaths, Config
 from vcamswap.errors import ModelError
@@ -140,7 +140,7 @@ def test_server_lost_mid_stream_then_back(server: TritonProcess, models: Path,
     from vcamswap.pipeline.supervisor import PipelineOptions, Supervisor
 
     processor = neural_processor(models, tmp_path, server.url, enhancer=False)
-    sink = RecordingSink()
+    sink = PixelSink()
     supervisor = Supervisor(ScriptedSource(fps=15.0, width=640, height=480), processor, sink,
                             CardRenderer(), options=PipelineOptions(default_size=(640, 480),
                                                                     output_fps=15.0))

@@ -19,7 +19,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 CYCLES = textwrap.dedent("""
     import os, random, signal, sys, threading, time
-    from tests.fakes import CardRenderer, RecordingSink, ScriptedSource
+    from tests.fakes import CardRenderer, PixelSink, ScriptedSource
     from vcamswap.daemon.builders import run_daemon
     from vcamswap.pipeline.supervisor import PipelineOptions, Supervisor
     from vcamswap.processors.base import PassthroughProcessor
@@ -30,7 +30,7 @@ CYCLES = textwrap.dedent("""
     busy = 0
     for cycle in range(int(sys.argv[1])):
         supervisor = Supervisor(ScriptedSource(fps=60.0, width=320, height=240),
-                                PassthroughProcessor(), RecordingSink(), CardRenderer(),
+                                PassthroughProcessor(), PixelSink(), CardRenderer(),
                                 options=PipelineOptions(default_size=(320, 240)))
         monitor = LiveContentMonitor(classifier, supervisor.last_input, lambda v: None,
                                      supervisor.stop_event, interval_s=0.001)

@@ -4,7 +4,7 @@ when the cause is gone."""
 
 from __future__ import annotations
 
-from tests.fakes import CardRenderer, FnProcessor, RecordingSink, ScriptedSource, solid, wait_for
+from tests.fakes import CardRenderer, FnProcessor, PixelSink, ScriptedSource, solid, wait_for
 from vcamswap.errors import FaceError, ModelError
 from vcamswap.pipeline.supervisor import PipelineOptions, Supervisor
 from vcamswap.safety.guard import PrivacyGuard
@@ -29,14 +29,14 @@ class Switchable(FnProcessor):
         return frame.with_image(solid(250), swapped=True)
 
 
-def make(processor: FnProcessor, sink: RecordingSink) -> Supervisor:
+def make(processor: FnProcessor, sink: PixelSink) -> Supervisor:
     return Supervisor(ScriptedSource(fps=60.0), processor, sink, CardRenderer(),
                       policy=PrivacyGuard("placeholder", lambda _r, w, h: solid(77, w, h)),
                       options=PipelineOptions(output_fps=30.0, default_size=(64, 48)))
 
 
 def test_every_frame_failing_is_an_error_that_clears_when_fixed() -> None:
-    processor, sink = Switchable(), RecordingSink()
+    processor, sink = Switchable(), PixelSink()
     supervisor = make(processor, sink)
     supervisor.start()
     try:
@@ -54,7 +54,7 @@ def test_every_frame_failing_is_an_error_that_clears_when_fixed() -> None:
 
 
 def test_an_engine_that_did_not_start_is_an_error_guarded_and_retried_on_replace() -> None:
-    processor, sink = Switchable(fail_start=True), RecordingSink()
+    processor, sink = Switchable(fail_start=True), PixelSink()
     supervisor = make(processor, sink)
     supervisor.start()
     try:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.fakes import CardRenderer, RecordingSink, ScriptedSource
+from tests.fakes import CardRenderer, PixelSink, ScriptedSource
 from vcamswap.daemon.controls import DaemonControls
 from vcamswap.pipeline.supervisor import PipelineOptions, Supervisor
 from vcamswap.processors.base import PassthroughProcessor
@@ -26,7 +26,7 @@ def controls(tmp_path: Path) -> Iterator[DaemonControls]:
     faces.mkdir()
     for name in ("alice", "bob"):
         (faces / f"{name}.png").write_bytes(b"png")
-    supervisor = Supervisor(ScriptedSource(), PassthroughProcessor(), RecordingSink(),
+    supervisor = Supervisor(ScriptedSource(), PassthroughProcessor(), PixelSink(),
                             CardRenderer(), options=PipelineOptions(default_size=(64, 48)))
     supervisor.start()
     yield DaemonControls(supervisor, folder_resolver(faces), lambda: ["alice", "bob"], None,
