@@ -33,7 +33,7 @@ def _lazy(module: str, name: str) -> Handler:
     return handler
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser() -> argparse.ArgumentParser:  # noqa: PLR0915 - argparse table
     parser = argparse.ArgumentParser(
         prog="vcamswap",
         description="Live face-swap virtual camera: your webcam in, the 'VCamSwap' camera out.")

@@ -62,7 +62,7 @@ def progress_printer(stream: object = sys.stderr) -> object:
     return show
 
 
-def cmd_swap(args: argparse.Namespace) -> int:
+def cmd_swap(args: argparse.Namespace) -> int:  # noqa: PLR0915 - option checks
     from vcamswap.devices.imagefile import check_image_file
     from vcamswap.devices.imaging import TextCardRenderer
     from vcamswap.offline.image import swap_image

@@ -18,7 +18,7 @@ log = logging.getLogger(__name__)
 
 
 class DaemonControls:
-    def __init__(self, supervisor: Supervisor, resolve_face: Callable[[str | None], Path],
+    def __init__(self, supervisor: Supervisor, resolve_face: Callable[[str | None], Path],  # noqa: PLR0913 - injected deps
                  face_names: Callable[[], list[str]], config_file: Path | None,
                  engine: str, prefetch: Callable[[str], None] | None = None,
                  reloader: Callable[[], list[str]] | None = None,

@@ -32,7 +32,7 @@ class InferenceWorker:
     through the failure policy; the output keeps flowing. With ``backpressure`` no result
     replaces one the output has not taken yet (offline, demo, bench)."""
 
-    def __init__(self, processor: FrameProcessor, policy: FailurePolicy,
+    def __init__(self, processor: FrameProcessor, policy: FailurePolicy,  # noqa: PLR0913 - injected deps
                  in_slot: LatestSlot[Frame], out_slot: LatestSlot[Frame],
                  state: RuntimeState, health: Health, stats: PipelineStats,
                  stop: threading.Event, *, backpressure: bool = False,

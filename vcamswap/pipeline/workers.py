@@ -65,7 +65,7 @@ class CaptureWorker:
     pattern is paced at its nominal fps unless ``paced`` is False (benchmarks), and with
     ``backpressure`` each frame waits until the inference thread took it (no drops)."""
 
-    def __init__(self, source: FrameSource, slot: LatestSlot[Frame], state: RuntimeState,
+    def __init__(self, source: FrameSource, slot: LatestSlot[Frame], state: RuntimeState,  # noqa: PLR0913 - injected deps
                  health: Health, stats: PipelineStats, stop: threading.Event, *,
                  paced: bool = True, backpressure: bool = False,
                  backoff: Backoff = Backoff(), max_frames: int | None = None) -> None:
@@ -165,7 +165,7 @@ class OutputWorker:
     # Resend only after 1.2 intervals: camera jitter of a few ms must not cause double frames.
     RESEND_FACTOR = 1.2
 
-    def __init__(self, sink: FrameSink, slot: LatestSlot[Frame], placeholder: PlaceholderRenderer,
+    def __init__(self, sink: FrameSink, slot: LatestSlot[Frame], placeholder: PlaceholderRenderer,  # noqa: PLR0913 - injected deps
                  health: Health, stats: PipelineStats, stop: threading.Event, *,
                  fps: float, default_size: tuple[int, int],
                  backoff: Backoff = Backoff(), resend: bool = True,

@@ -162,7 +162,7 @@ def check_environment() -> None:
                             "an environment with numpy < 2)") from exc
 
 
-def serve(folder: Path, host: str = "0.0.0.0", grpc_port: int = 8001,
+def serve(folder: Path, host: str = "0.0.0.0", grpc_port: int = 8001,  # noqa: PLR0913 - CLI options
           http_port: int = 8000, metrics_port: int = 8002,
           providers: Sequence[str] = ("auto",), max_batch: int = MAX_BATCH,
           ready: Callable[[list[str]], None] | None = None,
