@@ -19,8 +19,9 @@ def solid(value: int, width: int = 64, height: int = 48) -> BgrImage:
 class ScriptedSource:
     """Yields numbered frames (pixel value = index % 256); ``unplugged`` makes open/read fail."""
 
-    def __init__(self, fps: float = 100.0, width: int = 64, height: int = 48,
-                 paced_by_device: bool = False) -> None:
+    def __init__(
+        self, fps: float = 100.0, width: int = 64, height: int = 48, paced_by_device: bool = False
+    ) -> None:
         self.fps = fps
         self.width, self.height = width, height
         self._paced = paced_by_device
@@ -117,8 +118,9 @@ class MemoryCameraBackend:
 
     instances: list[MemoryCameraBackend] = []  # noqa: RUF012 - test-only registry
 
-    def __init__(self, *, width: int, height: int, fps: float, fourcc: int,
-                 device: str | None, **_kw: Any) -> None:
+    def __init__(
+        self, *, width: int, height: int, fps: float, fourcc: int, device: str | None, **_kw: Any
+    ) -> None:
         self.width, self.height, self.fps, self.fourcc = width, height, fps, fourcc
         self._device = device or "memory0"
         self.frames: list[np.ndarray[Any, Any]] = []

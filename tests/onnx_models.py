@@ -25,18 +25,28 @@ def make_scrfd(path: Path, size: int = 640, seed: int = 0) -> Path:
     heads: dict[str, list[str]] = {"score": [], "bbox": [], "kps": []}
     for stride in (8, 16, 32):
         pooled = f"pool{stride}"
-        nodes.append(helper.make_node("AveragePool", ["input.1"], [pooled],
-                                      kernel_shape=[stride, stride], strides=[stride, stride]))
+        nodes.append(
+            helper.make_node(
+                "AveragePool",
+                ["input.1"],
+                [pooled],
+                kernel_shape=[stride, stride],
+                strides=[stride, stride],
+            )
+        )
         for head, channels in (("score", 2), ("bbox", 8), ("kps", 20)):
             w = rng.normal(0, 2.0, (channels, 3, 1, 1)).astype(np.float32)
             b = np.full(channels, -1.0 if head == "score" else 0.0, dtype=np.float32)
             if head == "bbox":
                 b[:] = 1.5
-            inits += [numpy_helper.from_array(w, f"w_{head}{stride}"),
-                      numpy_helper.from_array(b, f"b_{head}{stride}")]
+            inits += [
+                numpy_helper.from_array(w, f"w_{head}{stride}"),
+                numpy_helper.from_array(b, f"b_{head}{stride}"),
+            ]
             conv = f"conv_{head}{stride}"
-            nodes.append(helper.make_node("Conv", [pooled, f"w_{head}{stride}",
-                                                   f"b_{head}{stride}"], [conv]))
+            nodes.append(
+                helper.make_node("Conv", [pooled, f"w_{head}{stride}", f"b_{head}{stride}"], [conv])
+            )
             act = conv
             if head == "score":
                 act = f"sig{stride}"
@@ -55,9 +65,12 @@ def make_scrfd(path: Path, size: int = 640, seed: int = 0) -> Path:
         for name in heads[head]:
             outputs.append(helper.make_tensor_value_info(name, TensorProto.FLOAT, [None, width]))
     graph = helper.make_graph(
-        nodes, "scrfd_like",
+        nodes,
+        "scrfd_like",
         [helper.make_tensor_value_info("input.1", TensorProto.FLOAT, [1, 3, size, size])],
-        outputs, inits)
+        outputs,
+        inits,
+    )
     return _save(graph, path)
 
 
@@ -65,47 +78,62 @@ def make_arcface(path: Path, seed: int = 1) -> Path:
     rng = np.random.default_rng(seed)
     w = rng.normal(0, 1, (3 * 16, 512)).astype(np.float32)
     graph = helper.make_graph(
-        [helper.make_node("AveragePool", ["input.1"], ["p"], kernel_shape=[28, 28],
-                          strides=[28, 28]),
-         helper.make_node("Flatten", ["p"], ["f"]),
-         helper.make_node("MatMul", ["f", "w"], ["683"])],
+        [
+            helper.make_node(
+                "AveragePool", ["input.1"], ["p"], kernel_shape=[28, 28], strides=[28, 28]
+            ),
+            helper.make_node("Flatten", ["p"], ["f"]),
+            helper.make_node("MatMul", ["f", "w"], ["683"]),
+        ],
         "arcface_like",
         [helper.make_tensor_value_info("input.1", TensorProto.FLOAT, [1, 3, 112, 112])],
         [helper.make_tensor_value_info("683", TensorProto.FLOAT, [1, 512])],
-        [numpy_helper.from_array(w, "w")])
+        [numpy_helper.from_array(w, "w")],
+    )
     return _save(graph, path)
 
 
-def make_inswapper(path: Path, seed: int = 2, batch: int | str = 1,
-                   identity: bool = True) -> Path:
+def make_inswapper(path: Path, seed: int = 2, batch: int | str = 1, identity: bool = True) -> Path:
     """inswapper-shaped: target [B,3,128,128] + source [B,512] -> output [B,3,128,128], with a
     512x512 ``emap`` as the last initializer. ``identity`` returns the target unchanged."""
     rng = np.random.default_rng(seed)
     emap = rng.normal(0, 1, (512, 512)).astype(np.float32)
-    nodes = [helper.make_node("ReduceMean", ["source"], ["m"], axes=[1], keepdims=1),
-             helper.make_node("Mul", ["m", "zero"], ["z"]),
-             helper.make_node("Unsqueeze", ["z", "axes"], ["z4"])]
+    nodes = [
+        helper.make_node("ReduceMean", ["source"], ["m"], axes=[1], keepdims=1),
+        helper.make_node("Mul", ["m", "zero"], ["z"]),
+        helper.make_node("Unsqueeze", ["z", "axes"], ["z4"]),
+    ]
     if identity:
         nodes.append(helper.make_node("Add", ["target", "z4"], ["output"]))
     else:
-        nodes += [helper.make_node("Sub", ["one", "target"], ["inv"]),
-                  helper.make_node("Add", ["inv", "z4"], ["output"])]
-    inits = [numpy_helper.from_array(np.array(0.0, np.float32), "zero"),
-             numpy_helper.from_array(np.array(1.0, np.float32), "one"),
-             numpy_helper.from_array(np.array([2, 3], np.int64), "axes"),
-             numpy_helper.from_array(emap, "emap")]
+        nodes += [
+            helper.make_node("Sub", ["one", "target"], ["inv"]),
+            helper.make_node("Add", ["inv", "z4"], ["output"]),
+        ]
+    inits = [
+        numpy_helper.from_array(np.array(0.0, np.float32), "zero"),
+        numpy_helper.from_array(np.array(1.0, np.float32), "one"),
+        numpy_helper.from_array(np.array([2, 3], np.int64), "axes"),
+        numpy_helper.from_array(emap, "emap"),
+    ]
     graph = helper.make_graph(
-        nodes, "inswapper_like",
-        [helper.make_tensor_value_info("target", TensorProto.FLOAT, [batch, 3, 128, 128]),
-         helper.make_tensor_value_info("source", TensorProto.FLOAT, [batch, 512])],
+        nodes,
+        "inswapper_like",
+        [
+            helper.make_tensor_value_info("target", TensorProto.FLOAT, [batch, 3, 128, 128]),
+            helper.make_tensor_value_info("source", TensorProto.FLOAT, [batch, 512]),
+        ],
         [helper.make_tensor_value_info("output", TensorProto.FLOAT, [batch, 3, 128, 128])],
-        inits)
+        inits,
+    )
     return _save(graph, path)
 
 
 def make_gfpgan(path: Path) -> Path:
     graph = helper.make_graph(
-        [helper.make_node("Identity", ["input"], ["output"])], "gfpgan_like",
+        [helper.make_node("Identity", ["input"], ["output"])],
+        "gfpgan_like",
         [helper.make_tensor_value_info("input", TensorProto.FLOAT, [1, 3, 512, 512])],
-        [helper.make_tensor_value_info("output", TensorProto.FLOAT, [1, 3, 512, 512])])
+        [helper.make_tensor_value_info("output", TensorProto.FLOAT, [1, 3, 512, 512])],
+    )
     return _save(graph, path)

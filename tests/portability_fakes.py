@@ -61,8 +61,9 @@ class TrayRecord:
         return sum(1 for name, _ in self.calls if name == what)
 
 
-def fake_pystray(record: TrayRecord, run_loop: MainRunLoop | None = None,
-                 deadline_s: float = 20.0) -> SimpleNamespace:
+def fake_pystray(
+    record: TrayRecord, run_loop: MainRunLoop | None = None, deadline_s: float = 20.0
+) -> SimpleNamespace:
     """A pystray module: ``Icon.run`` starts ``setup`` on a thread like pystray, then serves the
     run loop (or waits) on the calling thread until ``stop``."""
 
@@ -107,8 +108,9 @@ def fake_pystray(record: TrayRecord, run_loop: MainRunLoop | None = None,
             self._set("stop")
             self._stopped.set()
 
-    return SimpleNamespace(Icon=Icon, Menu=lambda *items: items,
-                           MenuItem=lambda *args, **kwargs: (args, kwargs))
+    return SimpleNamespace(
+        Icon=Icon, Menu=lambda *items: items, MenuItem=lambda *args, **kwargs: (args, kwargs)
+    )
 
 
 class NoUsr1Signals:
@@ -126,10 +128,12 @@ class NoUsr1Signals:
 
 def loader(modules: dict[str, Any]) -> Callable[[str], Any]:
     """An ``importlib.import_module`` that knows only ``modules`` (ImportError otherwise)."""
+
     def load(name: str) -> Any:
         if name not in modules:
             raise ImportError(f"No module named {name!r}")
         return modules[name]
+
     return load
 
 
@@ -143,13 +147,19 @@ class FakeAVFoundation:
 
     AVMediaTypeVideo, AVMediaTypeMuxed = "vide", "muxx"
 
-    def __init__(self, video: list[tuple[str, str]], muxed: list[tuple[str, str]] = (),  # type: ignore[assignment]
-                 status: int = 3) -> None:
+    def __init__(
+        self,
+        video: list[tuple[str, str]],
+        muxed: list[tuple[str, str]] = (),  # type: ignore[assignment]
+        status: int = 3,
+    ) -> None:
         def device(unique: str, name: str) -> Any:
             return SimpleNamespace(uniqueID=lambda: unique, localizedName=lambda: name)
 
-        lists = {self.AVMediaTypeVideo: [device(*d) for d in video],
-                 self.AVMediaTypeMuxed: [device(*d) for d in list(muxed)]}
+        lists = {
+            self.AVMediaTypeVideo: [device(*d) for d in video],
+            self.AVMediaTypeMuxed: [device(*d) for d in list(muxed)],
+        }
         self.status = status
         self.requests: list[bool] = []
         outer = self
@@ -165,7 +175,8 @@ class FakeAVFoundation:
 
             @staticmethod
             def requestAccessForMediaType_completionHandler_(  # noqa: N802
-                    kind: str, handler: Callable[[bool], None]) -> None:
+                kind: str, handler: Callable[[bool], None]
+            ) -> None:
                 outer.requests.append(on_main())
                 handler(True)
 
@@ -208,8 +219,9 @@ class VirtualBackend:
     refuse: set[str] = set()  # noqa: RUF012
     kind = "obs"
 
-    def __init__(self, *, width: int, height: int, fps: float, fourcc: int,
-                 device: str | None, **_kw: Any) -> None:
+    def __init__(
+        self, *, width: int, height: int, fps: float, fourcc: int, device: str | None, **_kw: Any
+    ) -> None:
         if self.kind in self.refuse:
             raise RuntimeError(f"{self.kind} is not installed")
         self._device = device or {"obs": "OBS Virtual Camera"}.get(self.kind, "cam")

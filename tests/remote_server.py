@@ -29,10 +29,12 @@ def serve_python() -> Path:
     marker = venv / ".vcamswap-ready"
     if not marker.is_file() or marker.read_text() != REQUIREMENTS.read_text():
         subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
-        subprocess.run([str(python), "-m", "pip", "install", "-q", "--no-deps", "-e", str(ROOT)],
-                       check=True)
-        subprocess.run([str(python), "-m", "pip", "install", "-q", "-r", str(REQUIREMENTS)],
-                       check=True)
+        subprocess.run(
+            [str(python), "-m", "pip", "install", "-q", "--no-deps", "-e", str(ROOT)], check=True
+        )
+        subprocess.run(
+            [str(python), "-m", "pip", "install", "-q", "-r", str(REQUIREMENTS)], check=True
+        )
         marker.write_text(REQUIREMENTS.read_text())
     return python
 
@@ -40,9 +42,11 @@ def serve_python() -> Path:
 # Linux: the server gets SIGTERM when the test process dies (a killed pytest or CI job), which
 # `vcamswap serve` turns into a clean stop of tritonserver and its stubs. Set in the new process
 # itself, before it execs the server (a preexec_fn is unsafe in a threaded test process).
-DIE_WITH_PARENT = ("import ctypes, os, signal, sys; "
-                   "ctypes.CDLL('libc.so.6').prctl(1, signal.SIGTERM); "
-                   "os.execv(sys.argv[1], sys.argv[1:])")
+DIE_WITH_PARENT = (
+    "import ctypes, os, signal, sys; "
+    "ctypes.CDLL('libc.so.6').prctl(1, signal.SIGTERM); "
+    "os.execv(sys.argv[1], sys.argv[1:])"
+)
 
 
 def free_port() -> int:
@@ -54,8 +58,14 @@ def free_port() -> int:
 class TritonProcess:
     """`vcamswap serve --models DIR` on loopback ports; start/stop/restart."""
 
-    def __init__(self, models: Path, python: Path, max_batch: int = 8,
-                 extra: tuple[str, ...] = (), providers: str = "cpu") -> None:
+    def __init__(
+        self,
+        models: Path,
+        python: Path,
+        max_batch: int = 8,
+        extra: tuple[str, ...] = (),
+        providers: str = "cpu",
+    ) -> None:
         self.extra = extra
         self.providers = providers
         self.models = models
@@ -74,20 +84,42 @@ class TritonProcess:
         self._shm_before = set(_shm())
         env = {**os.environ, "VCAMSWAP_HOME": str(self.models.parent / "serve-home")}
         self.process = subprocess.Popen(
-            [str(self.python), "-c", DIE_WITH_PARENT, str(self.python),
-             "-m", "vcamswap", "serve", "--models", str(self.models),
-             "--host", "127.0.0.1", "--grpc-port", str(self.grpc_port), "--http-port",
-             str(self.http_port), "--metrics-port", str(self.metrics_port), "--providers",
-             self.providers, "--max-batch", str(self.max_batch), *self.extra],
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env,
-            start_new_session=True)  # its own group: tritonserver and stubs die with it
+            [
+                str(self.python),
+                "-c",
+                DIE_WITH_PARENT,
+                str(self.python),
+                "-m",
+                "vcamswap",
+                "serve",
+                "--models",
+                str(self.models),
+                "--host",
+                "127.0.0.1",
+                "--grpc-port",
+                str(self.grpc_port),
+                "--http-port",
+                str(self.http_port),
+                "--metrics-port",
+                str(self.metrics_port),
+                "--providers",
+                self.providers,
+                "--max-batch",
+                str(self.max_batch),
+                *self.extra,
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            env=env,
+            start_new_session=True,
+        )  # its own group: tritonserver and stubs die with it
         assert self.process.stdout is not None
         ready = threading.Event()
         # A reader thread for the whole life of the process: it keeps the pipe from filling
         # (which would block the server), and the wait below keeps its deadline even when
         # the server goes quiet without printing "ready:" (a blocking readline would not).
-        threading.Thread(target=self._drain, args=(self.process.stdout, ready),
-                         daemon=True).start()
+        threading.Thread(target=self._drain, args=(self.process.stdout, ready), daemon=True).start()
         if ready.wait(timeout) and self.process is not None and self.process.poll() is None:
             return
         self.stop()

@@ -24,17 +24,23 @@ from vcamswap.autostart.backends import (
 GOLDEN = Path(__file__).parent / "golden"
 COMMAND = ["/opt/vcamswap/bin/vcamswap", "run", "--at-login"]
 NEEDS = pytest.mark.skipif(
-    ((shutil.which("desktop-file-validate") is None or shutil.which("systemd-analyze") is None)
-     and not os.environ.get("CI")) or not sys.platform.startswith("linux"),
+    (
+        (shutil.which("desktop-file-validate") is None or shutil.which("systemd-analyze") is None)
+        and not os.environ.get("CI")
+    )
+    or not sys.platform.startswith("linux"),
     reason="needs desktop-file-utils and systemd (.ci/run installs them on Linux; in CI there "
-    "it must run)")
+    "it must run)",
+)
 
 
 def test_golden_files() -> None:
     assert render.desktop_entry(COMMAND) == (GOLDEN / "vcamswap.desktop").read_text()
     assert render.systemd_unit(COMMAND) == (GOLDEN / "vcamswap.service").read_text()
-    assert render.launchd_plist(COMMAND, "/Users/me/Library/Logs/vcamswap") == (
-        GOLDEN / "com.vcamswap.daemon.plist").read_bytes()
+    assert (
+        render.launchd_plist(COMMAND, "/Users/me/Library/Logs/vcamswap")
+        == (GOLDEN / "com.vcamswap.daemon.plist").read_bytes()
+    )
 
 
 def test_exec_quoting_survives_spaces_and_specials() -> None:
@@ -47,13 +53,16 @@ def test_exec_quoting_survives_spaces_and_specials() -> None:
 @NEEDS
 def test_linux_files_pass_the_real_validators(tmp_path: Path) -> None:
     (desktop,) = LinuxAutostart(tmp_path, daemon_command()).enable()
-    result = subprocess.run(["desktop-file-validate", str(desktop)], capture_output=True,
-                            text=True, check=False)
+    result = subprocess.run(
+        ["desktop-file-validate", str(desktop)], capture_output=True, text=True, check=False
+    )
     assert result.returncode == 0, result.stdout + result.stderr
-    (unit,) = LinuxAutostart(tmp_path, daemon_command(), systemd=True,
-                             systemctl=lambda *_a: True).enable()
-    result = subprocess.run(["systemd-analyze", "verify", str(unit)], capture_output=True,
-                            text=True, check=False)
+    (unit,) = LinuxAutostart(
+        tmp_path, daemon_command(), systemd=True, systemctl=lambda *_a: True
+    ).enable()
+    result = subprocess.run(
+        ["systemd-analyze", "verify", str(unit)], capture_output=True, text=True, check=False
+    )
     assert result.returncode == 0, result.stdout + result.stderr
 
 
@@ -136,28 +145,44 @@ def test_windows_run_value() -> None:
     backend = WindowsAutostart(registry, [r"C:\Program Files\VCamSwap\vcamswap.exe", "run"])
     backend.enable()
     assert registry.values[(RUN_KEY, "VCamSwap")] == (
-        '"C:\\Program Files\\VCamSwap\\vcamswap.exe" run')
+        '"C:\\Program Files\\VCamSwap\\vcamswap.exe" run'
+    )
     assert backend.enabled() and backend.disable() and not backend.enabled()
     assert backend.disable() == []
 
 
-@pytest.mark.skipif(sys.platform == "win32", reason="writes and parses the Linux XDG entry; "
-                    "Windows' Run value is tested in test_portability.py")
+@pytest.mark.skipif(
+    sys.platform == "win32",
+    reason="writes and parses the Linux XDG entry; "
+    "Windows' Run value is tested in test_portability.py",
+)
 def test_autostart_cli_and_the_command_it_writes(tmp_path: Path) -> None:
-    env = {**os.environ, "VCAMSWAP_AUTOSTART": "linux", "XDG_CONFIG_HOME": str(tmp_path),
-           "VCAMSWAP_HOME": str(tmp_path / "home")}
+    env = {
+        **os.environ,
+        "VCAMSWAP_AUTOSTART": "linux",
+        "XDG_CONFIG_HOME": str(tmp_path),
+        "VCAMSWAP_HOME": str(tmp_path / "home"),
+    }
 
     def cli(*args: str) -> str:
-        result = subprocess.run([sys.executable, "-m", "vcamswap", "autostart", *args],
-                                capture_output=True, text=True, env=env, timeout=60,
-                                check=False)
+        result = subprocess.run(
+            [sys.executable, "-m", "vcamswap", "autostart", *args],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=60,
+            check=False,
+        )
         assert result.returncode == 0, result.stderr
         return result.stdout
 
     assert "disabled" in cli("status")
     assert "vcamswap.desktop" in cli("enable")
-    exec_line = next(line for line in (tmp_path / "autostart" / "vcamswap.desktop")
-                     .read_text().splitlines() if line.startswith("Exec="))
+    exec_line = next(
+        line
+        for line in (tmp_path / "autostart" / "vcamswap.desktop").read_text().splitlines()
+        if line.startswith("Exec=")
+    )
     program = exec_line.removeprefix("Exec=").split(" ")[0].strip('"')
     assert Path(program).is_file(), "the installed vcamswap (or python) is resolved"
     assert "enabled" in cli("status")

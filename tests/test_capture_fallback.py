@@ -38,8 +38,7 @@ class CaptureFailsOnRun:
     def run_with_iobinding(self, binding: Any) -> None:
         self.runs += 1
         if self.runs == self._fail_on:
-            raise RuntimeError("CUDA failure 900: operation not permitted when stream is "
-                               "capturing")
+            raise RuntimeError("CUDA failure 900: operation not permitted when stream is capturing")
         self._inner.run_with_iobinding(binding)
 
 
@@ -54,10 +53,14 @@ def models(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.mark.parametrize("fail_on", [1, 2])
 def test_a_capture_that_fails_on_an_early_run_falls_back_to_the_plain_graph(
-        models: Path, fail_on: int, caplog: pytest.LogCaptureFixture) -> None:
+    models: Path, fail_on: int, caplog: pytest.LogCaptureFixture
+) -> None:
     frame, kps = astronaut_pair()
-    faces = DeviceFaces([align.estimate_norm(k, 128, "arcface_128") for k in kps],
-                        np.zeros((2, 512), np.float32), np.stack([align.feather_mask(128)] * 2))
+    faces = DeviceFaces(
+        [align.estimate_norm(k, 128, "arcface_128") for k in kps],
+        np.zeros((2, 512), np.float32),
+        np.stack([align.feather_mask(128)] * 2),
+    )
     swapper = session(models / "inswapper_128.onnx")
     plain = DevicePath(graph_session, swapper, CATALOG["inswapper_128"], "cpu").run(frame, faces)
     made: list[tuple[str, bool]] = []
@@ -77,7 +80,8 @@ def test_a_capture_that_fails_on_an_early_run_falls_back_to_the_plain_graph(
 
 
 def test_the_host_path_beside_a_captured_swapper_gets_its_own_session(
-        models: Path, tmp_path: Path) -> None:
+    models: Path, tmp_path: Path
+) -> None:
     from vcamswap.config import AppPaths, Config
     from vcamswap.processors.engines import neural_loader
     from vcamswap.tools.bench import bench_store
@@ -95,8 +99,11 @@ def test_the_host_path_beside_a_captured_swapper_gets_its_own_session(
     latent = np.full((1, 512), 1.0 / np.sqrt(512.0), np.float32)
     swapped = loaded.swapper.swap([crop], latent)
     assert host.made
-    plain = InSwapper(session(models / "inswapper_128.onnx"), CATALOG["inswapper_128"],
-                      read_emap(models / "inswapper_128.onnx"))
+    plain = InSwapper(
+        session(models / "inswapper_128.onnx"),
+        CATALOG["inswapper_128"],
+        read_emap(models / "inswapper_128.onnx"),
+    )
     assert np.array_equal(swapped[0], plain.swap([crop], latent)[0])
     # without CUDA graphs the host path keeps sharing the one session
     config.models.cuda_graph = False
@@ -116,8 +123,9 @@ def test_a_host_swapper_whose_capture_fails_at_load_runs_without(models: Path) -
     def swapper(fail_on: int | None) -> InSwapper:
         inner = session(path)
         wrapped: Any = inner if fail_on is None else CaptureFailsOnRun(inner, fail_on)
-        return InSwapper(wrapped, spec, read_emap(path), path,
-                         BoundRunner(wrapped, "cpu", output_like_input=0))
+        return InSwapper(
+            wrapped, spec, read_emap(path), path, BoundRunner(wrapped, "cpu", output_like_input=0)
+        )
 
     fresh = swapper(None)
     for fail_on in (1, CAPTURE_RUNS):

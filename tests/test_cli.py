@@ -21,8 +21,13 @@ def env_for(home: Path) -> dict[str, str]:
 def test_demo_writes_a_side_by_side_swap(tmp_path: Path) -> None:
     out = tmp_path / "demo.mp4"
     result = subprocess.run(
-        [sys.executable, "-m", "vcamswap", "demo", "--out", str(out)], capture_output=True,
-        text=True, timeout=300, env=env_for(tmp_path / "home"), check=False)
+        [sys.executable, "-m", "vcamswap", "demo", "--out", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=env_for(tmp_path / "home"),
+        check=False,
+    )
     assert result.returncode == 0, result.stderr
     with av.open(str(out)) as container:
         stream = container.streams.video[0]
@@ -37,9 +42,25 @@ def test_demo_writes_a_side_by_side_swap(tmp_path: Path) -> None:
 
 def test_bench_prints_one_json_object(tmp_path: Path) -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "vcamswap", "bench", "--engine", "lite", "--frames", "30",
-         "--size", "320x240", "--json"], capture_output=True, text=True, timeout=300,
-        env=env_for(tmp_path / "home"), check=False)
+        [
+            sys.executable,
+            "-m",
+            "vcamswap",
+            "bench",
+            "--engine",
+            "lite",
+            "--frames",
+            "30",
+            "--size",
+            "320x240",
+            "--json",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=env_for(tmp_path / "home"),
+        check=False,
+    )
     assert result.returncode == 0, result.stderr
     data = json.loads(result.stdout)
     # 30 timed frames after the first swapped one and the warm-up, each with a swapped face
@@ -48,8 +69,16 @@ def test_bench_prints_one_json_object(tmp_path: Path) -> None:
     assert data["swapped_frames"] >= 27 and data["faces_swapped_mean"] >= 0.9
     assert data["dropped"] == 0
     assert data["fps"] > 0 and data["latency_ms"]["p95"] >= data["latency_ms"]["p50"] > 0
-    assert set(data["stages_ms"]) == {"detect", "landmarks", "embed", "swap", "enhance",
-                                      "paste", "transfer", "total"}
+    assert set(data["stages_ms"]) == {
+        "detect",
+        "landmarks",
+        "embed",
+        "swap",
+        "enhance",
+        "paste",
+        "transfer",
+        "total",
+    }
     assert data["machine"]["cores"] >= 1
 
 
@@ -57,10 +86,29 @@ def test_bench_on_frames_without_faces_is_invalid_and_exits_non_zero(tmp_path: P
     """The test pattern has no face: a lite run swaps nothing, and says so instead of
     reporting the speed of doing nothing."""
     result = subprocess.run(
-        [sys.executable, "-m", "vcamswap", "bench", "--engine", "lite", "--frames", "20",
-         "--size", "320x240", "--input", "pattern", "--first-swap-timeout", "3", "--json"],
-        capture_output=True, text=True, timeout=300, env=env_for(tmp_path / "home"),
-        check=False)
+        [
+            sys.executable,
+            "-m",
+            "vcamswap",
+            "bench",
+            "--engine",
+            "lite",
+            "--frames",
+            "20",
+            "--size",
+            "320x240",
+            "--input",
+            "pattern",
+            "--first-swap-timeout",
+            "3",
+            "--json",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=env_for(tmp_path / "home"),
+        check=False,
+    )
     assert result.returncode == 1
     assert "no face was swapped" in result.stderr
     assert "Traceback" not in result.stderr
@@ -74,9 +122,27 @@ def test_bench_with_a_corrupt_model_fails_in_one_line(tmp_path: Path) -> None:
     for name in ("det_10g.onnx", "w600k_r50.onnx", "inswapper_128.onnx"):
         (models / name).write_bytes(b"this is not an onnx model" * 10)
     result = subprocess.run(
-        [sys.executable, "-m", "vcamswap", "bench", "--engine", "neural", "--frames", "10",
-         "--size", "320x240", "--models", str(models), "--json"], capture_output=True,
-        text=True, timeout=300, env=env_for(tmp_path / "home"), check=False)
+        [
+            sys.executable,
+            "-m",
+            "vcamswap",
+            "bench",
+            "--engine",
+            "neural",
+            "--frames",
+            "10",
+            "--size",
+            "320x240",
+            "--models",
+            str(models),
+            "--json",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=env_for(tmp_path / "home"),
+        check=False,
+    )
     assert result.returncode == 1, result.stdout
     assert result.stdout == ""
     assert "Traceback" not in result.stderr
@@ -85,23 +151,46 @@ def test_bench_with_a_corrupt_model_fails_in_one_line(tmp_path: Path) -> None:
 
 def test_bench_rejects_a_bad_size(tmp_path: Path) -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "vcamswap", "bench", "--size", "big"], capture_output=True,
-        text=True, timeout=60, env=env_for(tmp_path / "home"), check=False)
+        [sys.executable, "-m", "vcamswap", "bench", "--size", "big"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env_for(tmp_path / "home"),
+        check=False,
+    )
     assert result.returncode == 2
     assert "expected WxH" in result.stderr
 
 
-@pytest.mark.skipif(sys.platform == "win32", reason="Windows delivers no SIGINT/SIGTERM to a "
-                    "child: send_signal(SIGINT) raises and SIGTERM is TerminateProcess")
+@pytest.mark.skipif(
+    sys.platform == "win32",
+    reason="Windows delivers no SIGINT/SIGTERM to a "
+    "child: send_signal(SIGINT) raises and SIGTERM is TerminateProcess",
+)
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
 def test_run_stops_within_a_second_of_a_signal(tmp_path: Path, signum: int) -> None:
     home = tmp_path / "home"
     out = tmp_path / "run.mp4"
     process = subprocess.Popen(
-        [sys.executable, "-m", "vcamswap", "run", "--no-tray", "--camera", "pattern",
-         "--output", f"file:{out}", "--engine", "lite", "--accept-consent"],
+        [
+            sys.executable,
+            "-m",
+            "vcamswap",
+            "run",
+            "--no-tray",
+            "--camera",
+            "pattern",
+            "--output",
+            f"file:{out}",
+            "--engine",
+            "lite",
+            "--accept-consent",
+        ],
         stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT, text=True, env=env_for(home))
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=env_for(home),
+    )
     try:
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline and not (out.exists() and out.stat().st_size > 0):
@@ -129,9 +218,24 @@ def test_run_with_a_bad_config_exits_2_and_names_the_line(tmp_path: Path) -> Non
     config = tmp_path / "c.yaml"
     config.write_text("swap:\n  opacty: 0.5\n")
     result = subprocess.run(
-        [sys.executable, "-m", "vcamswap", "run", "--config", str(config), "--camera",
-         "pattern", "--output", "null"], capture_output=True, text=True, timeout=60,
-        env=env_for(tmp_path / "home"), check=False)
+        [
+            sys.executable,
+            "-m",
+            "vcamswap",
+            "run",
+            "--config",
+            str(config),
+            "--camera",
+            "pattern",
+            "--output",
+            "null",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env_for(tmp_path / "home"),
+        check=False,
+    )
     assert result.returncode == 2
     assert f"{config}:2: swap.opacty: unknown key; did you mean 'opacity'?" in result.stderr
 
@@ -139,8 +243,13 @@ def test_run_with_a_bad_config_exits_2_and_names_the_line(tmp_path: Path) -> Non
 def test_run_without_consent_in_a_pipe_says_how_to_accept(tmp_path: Path) -> None:
     result = subprocess.run(
         [sys.executable, "-m", "vcamswap", "run", "--camera", "pattern", "--output", "null"],
-        capture_output=True, text=True, timeout=60, env=env_for(tmp_path / "home"),
-        stdin=subprocess.DEVNULL, check=False)
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env_for(tmp_path / "home"),
+        stdin=subprocess.DEVNULL,
+        check=False,
+    )
     assert result.returncode == 1
     assert "consent required" in result.stderr and "--accept-consent" in result.stderr
     assert "consent_accepted: false" in (tmp_path / "home" / "config.yaml").read_text()
@@ -152,8 +261,14 @@ def test_config_commands_a_new_user_meets(tmp_path: Path) -> None:
     env = env_for(tmp_path / "home")
 
     def vcamswap(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([sys.executable, "-m", "vcamswap", *args], capture_output=True,
-                              text=True, timeout=120, env=env, check=False)
+        return subprocess.run(
+            [sys.executable, "-m", "vcamswap", *args],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            env=env,
+            check=False,
+        )
 
     fresh = vcamswap("check-config")
     assert fresh.returncode == 0 and "valid" in fresh.stdout
@@ -170,17 +285,35 @@ def test_config_commands_a_new_user_meets(tmp_path: Path) -> None:
     assert config_check["level"] == "FAIL" and str(missing) in config_check["message"]
 
 
-def test_a_recording_of_the_live_output_carries_the_machine_readable_label(
-        tmp_path: Path) -> None:
+def test_a_recording_of_the_live_output_carries_the_machine_readable_label(tmp_path: Path) -> None:
     home = tmp_path / "home"
     home.mkdir()
-    (home / "config.yaml").write_text("safety:\n  consent_accepted: true\n  content_check:\n"
-                                      "    enabled: false\ntray:\n  enabled: false\n")
+    (home / "config.yaml").write_text(
+        "safety:\n  consent_accepted: true\n  content_check:\n"
+        "    enabled: false\ntray:\n  enabled: false\n"
+    )
     out = tmp_path / "live.mp4"
     result = subprocess.run(
-        [sys.executable, "-m", "vcamswap", "run", "--camera", "pattern", "--output",
-         f"file:{out}", "--engine", "lite", "--seconds", "3"], capture_output=True, text=True,
-        timeout=120, env=env_for(home), check=False)
+        [
+            sys.executable,
+            "-m",
+            "vcamswap",
+            "run",
+            "--camera",
+            "pattern",
+            "--output",
+            f"file:{out}",
+            "--engine",
+            "lite",
+            "--seconds",
+            "3",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env_for(home),
+        check=False,
+    )
     assert result.returncode == 0, result.stderr
     with av.open(str(out)) as container:
         tags = dict(container.metadata)
@@ -190,9 +323,14 @@ def test_a_recording_of_the_live_output_carries_the_machine_readable_label(
 
 def test_ctl_without_a_daemon_says_so_and_writes_nothing(tmp_path: Path) -> None:
     home = tmp_path / "home"
-    result = subprocess.run([sys.executable, "-m", "vcamswap", "ctl", "status"],
-                            capture_output=True, text=True, timeout=60, env=env_for(home),
-                            check=False)
+    result = subprocess.run(
+        [sys.executable, "-m", "vcamswap", "ctl", "status"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env_for(home),
+        check=False,
+    )
     assert result.returncode == 1 and "vcamswap run" in result.stderr
     assert "Traceback" not in result.stderr
     assert not home.exists(), "ctl status created files"

@@ -20,8 +20,15 @@ def run_cli(*args: str, env_home: Path | None = None) -> subprocess.CompletedPro
         import os
 
         env = {**os.environ, "VCAMSWAP_HOME": str(env_home)}
-    return subprocess.run([sys.executable, "-m", "vcamswap", *args], capture_output=True,
-                          text=True, timeout=120, env=env, cwd=ROOT, check=False)
+    return subprocess.run(
+        [sys.executable, "-m", "vcamswap", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+        cwd=ROOT,
+        check=False,
+    )
 
 
 def test_committed_default_yaml_and_schema_are_generated_from_the_models() -> None:
@@ -98,8 +105,7 @@ def test_wrong_types_and_top_level_shapes() -> None:
     with pytest.raises(ConfigError) as info:
         parse_config_text("camera: 5\ncontrol:\n  port: 70000\n", "c.yaml")
     assert info.value.problems == [
-        "c.yaml:1: camera: Input should be a valid dictionary or instance of CameraConfig "
-        "(got 5)",
+        "c.yaml:1: camera: Input should be a valid dictionary or instance of CameraConfig (got 5)",
         "c.yaml:3: control.port: Input should be less than or equal to 65535 (got 70000)",
     ]
     with pytest.raises(ConfigError) as info:
@@ -135,8 +141,9 @@ def test_user_edits_are_read_back(tmp_path: Path) -> None:
     assert config.output.target == "null"
 
 
-@pytest.mark.parametrize("args", [["--help"], ["check-config", "config/default.yaml"],
-                                  ["run", "--help"]])
+@pytest.mark.parametrize(
+    "args", [["--help"], ["check-config", "config/default.yaml"], ["run", "--help"]]
+)
 def test_light_commands_do_not_import_heavy_modules(args: list[str]) -> None:
     code = (
         "import sys\n"
@@ -149,8 +156,14 @@ def test_light_commands_do_not_import_heavy_modules(args: list[str]) -> None:
         " if m in sys.modules]\n"
         "print('HEAVY', heavy)\n"
     )
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                            cwd=ROOT, timeout=60, check=False)
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=60,
+        check=False,
+    )
     assert "HEAVY []" in result.stdout, result.stdout + result.stderr
 
 

@@ -36,8 +36,34 @@ logging:
   level: INFO
 """
 
-FRAGMENTS = ["[", "]", "{", "}", ":", "- ", "&a ", "*a", "!!str ", "'", '"', "#", "\t", ",",
-             "? ", "|", ">", "%", "@", "\\", "\x00", "\u00e9", "1e9", "-.inf", "~", "null"]
+FRAGMENTS = [
+    "[",
+    "]",
+    "{",
+    "}",
+    ":",
+    "- ",
+    "&a ",
+    "*a",
+    "!!str ",
+    "'",
+    '"',
+    "#",
+    "\t",
+    ",",
+    "? ",
+    "|",
+    ">",
+    "%",
+    "@",
+    "\\",
+    "\x00",
+    "\u00e9",
+    "1e9",
+    "-.inf",
+    "~",
+    "null",
+]
 
 
 def nest(rng: random.Random, text: str) -> str:
@@ -103,9 +129,14 @@ def test_1200_seeded_mutations_give_a_config_or_file_line_problems() -> None:
     assert time.monotonic() - started < 30
 
 
-@pytest.mark.parametrize("text", ["a: " + "[" * 5000 + "]" * 5000 + "\n",
-                                  "swap:\n  sources: " + "{x: " * 3000 + "1" + "}" * 3000,
-                                  "x:\n" + "".join(" " * level + "-\n" for level in range(2000))])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "a: " + "[" * 5000 + "]" * 5000 + "\n",
+        "swap:\n  sources: " + "{x: " * 3000 + "1" + "}" * 3000,
+        "x:\n" + "".join(" " * level + "-\n" for level in range(2000)),
+    ],
+)
 def test_deep_nesting_is_a_file_line_error(text: str) -> None:
     with pytest.raises(ConfigError) as caught:
         parse_config_text(text, "deep.yaml")
@@ -114,8 +145,10 @@ def test_deep_nesting_is_a_file_line_error(text: str) -> None:
 
 
 def test_duplicate_keys_are_file_line_errors() -> None:
-    text = "swap:\n  face: alice\n  enhancer: true\n  face: bob\ncontrol:\n  port: 1\n" \
-           "swap:\n  face: carol\n"
+    text = (
+        "swap:\n  face: alice\n  enhancer: true\n  face: bob\ncontrol:\n  port: 1\n"
+        "swap:\n  face: carol\n"
+    )
     with pytest.raises(ConfigError) as caught:
         parse_config_text(text, "dup.yaml")
     assert caught.value.problems == [

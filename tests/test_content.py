@@ -37,8 +37,11 @@ def package_photos() -> dict[str, Path]:
     import insightface
 
     t1 = Path(insightface.__file__).parent / "data" / "images" / "t1.jpg"
-    return {"astronaut": sample_photo_path("astronaut"),
-            "grace_hopper": sample_photo_path("grace_hopper"), "t1": t1}
+    return {
+        "astronaut": sample_photo_path("astronaut"),
+        "grace_hopper": sample_photo_path("grace_hopper"),
+        "t1": t1,
+    }
 
 
 @pytest.fixture(scope="module")
@@ -60,8 +63,9 @@ class ScriptedClassifier:
         self.calls += 1
         time.sleep(self.delay_s)
         flagged = self.flag_all.is_set() or float(image.mean()) > self.bright
-        return ContentVerdict(flagged, (("FEMALE_BREAST_EXPOSED", 0.9),) if flagged else
-                              (("FACE_FEMALE", 0.8),))
+        return ContentVerdict(
+            flagged, (("FEMALE_BREAST_EXPOSED", 0.9),) if flagged else (("FACE_FEMALE", 0.8),)
+        )
 
 
 def test_the_real_model_finds_the_package_photos_clean(packaged: NudeNetClassifier) -> None:
@@ -121,8 +125,13 @@ def test_offline_image_input_refused_leaves_no_output(tmp_path: Path) -> None:
     classifier.flag_all.set()
     out = tmp_path / "out.png"
     with pytest.raises(ContentFlaggedError, match="the input"):
-        swap_image(PassthroughProcessor(), PassthroughPolicy(), sample_photo_path("astronaut"),
-                   out, classifier)
+        swap_image(
+            PassthroughProcessor(),
+            PassthroughPolicy(),
+            sample_photo_path("astronaut"),
+            out,
+            classifier,
+        )
     assert list(tmp_path.iterdir()) == []
 
 
@@ -159,12 +168,22 @@ def test_offline_video_hit_mid_file_stops_the_job_and_leaves_nothing(tmp_path: P
 def test_live_hit_pauses_the_swap_until_the_user_re_enables_it() -> None:
     source = ScriptedSource(fps=30.0)
     sink = PixelSink()
-    supervisor = Supervisor(source, PassthroughProcessor(), sink, CardRenderer(),
-                            options=PipelineOptions(default_size=(64, 48)))
+    supervisor = Supervisor(
+        source,
+        PassthroughProcessor(),
+        sink,
+        CardRenderer(),
+        options=PipelineOptions(default_size=(64, 48)),
+    )
     classifier = ScriptedClassifier()
     supervisor.start()
-    LiveContentMonitor(classifier, supervisor.last_input, content_gate(supervisor, "pause"),
-                       supervisor.stop_event, interval_s=0.1).start()
+    LiveContentMonitor(
+        classifier,
+        supervisor.last_input,
+        content_gate(supervisor, "pause"),
+        supervisor.stop_event,
+        interval_s=0.1,
+    ).start()
     controls = DaemonControls(supervisor, lambda n: Path("x"), list, None, "lite")
     try:
         assert wait_for(lambda: classifier.calls >= 2, 2.0)
@@ -186,12 +205,22 @@ def test_live_hit_pauses_the_swap_until_the_user_re_enables_it() -> None:
 
 
 def test_live_blank_action_lifts_itself_when_the_camera_is_clean() -> None:
-    supervisor = Supervisor(ScriptedSource(fps=30.0), PassthroughProcessor(), PixelSink(),
-                            CardRenderer(), options=PipelineOptions(default_size=(64, 48)))
+    supervisor = Supervisor(
+        ScriptedSource(fps=30.0),
+        PassthroughProcessor(),
+        PixelSink(),
+        CardRenderer(),
+        options=PipelineOptions(default_size=(64, 48)),
+    )
     classifier = ScriptedClassifier()
     supervisor.start()
-    LiveContentMonitor(classifier, supervisor.last_input, content_gate(supervisor, "blank"),
-                       supervisor.stop_event, interval_s=0.1).start()
+    LiveContentMonitor(
+        classifier,
+        supervisor.last_input,
+        content_gate(supervisor, "blank"),
+        supervisor.stop_event,
+        interval_s=0.1,
+    ).start()
     try:
         classifier.flag_all.set()
         assert wait_for(lambda: supervisor.health.blocked == CONTENT_CARD, 2.0)
@@ -203,13 +232,22 @@ def test_live_blank_action_lifts_itself_when_the_camera_is_clean() -> None:
 
 
 def frame_intervals_ms(monitor: bool, seconds: float = 3.0) -> list[float]:
-    supervisor = Supervisor(ScriptedSource(fps=30.0, width=640, height=480),
-                            PassthroughProcessor(), PixelSink(), CardRenderer(),
-                            options=PipelineOptions(default_size=(640, 480)))
+    supervisor = Supervisor(
+        ScriptedSource(fps=30.0, width=640, height=480),
+        PassthroughProcessor(),
+        PixelSink(),
+        CardRenderer(),
+        options=PipelineOptions(default_size=(640, 480)),
+    )
     supervisor.start()
     if monitor:  # a slow check (80 ms) every 0.2 s: ten times the default load
-        LiveContentMonitor(ScriptedClassifier(delay_s=0.08), supervisor.last_input,
-                           lambda verdict: None, supervisor.stop_event, 0.2).start()
+        LiveContentMonitor(
+            ScriptedClassifier(delay_s=0.08),
+            supervisor.last_input,
+            lambda verdict: None,
+            supervisor.stop_event,
+            0.2,
+        ).start()
     time.sleep(seconds)
     supervisor.stop()
     times = supervisor.stats.tick_times("out")[5:]
@@ -226,8 +264,9 @@ def test_screen_without_a_classifier_checks_nothing() -> None:
     screen(None, np.zeros((4, 4, 3), np.uint8), "x")
 
 
-def test_content_check_cli_exit_codes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                      capsys: pytest.CaptureFixture[str]) -> None:
+def test_content_check_cli_exit_codes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     from vcamswap.cli.main import main
     from vcamswap.safety import content
 
@@ -243,8 +282,9 @@ def test_content_check_cli_exit_codes(tmp_path: Path, monkeypatch: pytest.Monkey
     assert main(["content-check", str(tmp_path / "notes.txt")]) == 2
     capsys.readouterr()
     # Flagged: the scripted classifier flags the white image (no explicit image anywhere).
-    monkeypatch.setattr(content, "nudenet_classifier",
-                        lambda *a, **k: ScriptedClassifier(bright=250.0))
+    monkeypatch.setattr(
+        content, "nudenet_classifier", lambda *a, **k: ScriptedClassifier(bright=250.0)
+    )
     assert main(["content-check", "--json", str(clean), str(bright), str(broken)]) == 3
     report = json.loads(capsys.readouterr().out)
     verdicts = {Path(f["file"]).name: f["verdict"] for f in report["files"]}

@@ -34,8 +34,9 @@ class FaceControls:
 
     def __init__(self, folder: Path) -> None:
         self._resolve = folder_resolver(folder)
-        self._cache: SourceFaceCache[int] = SourceFaceCache(self._resolve,
-                                                            lambda image, name, digest: 1)
+        self._cache: SourceFaceCache[int] = SourceFaceCache(
+            self._resolve, lambda image, name, digest: 1
+        )
         self.faces: list[str] = []
 
     def status(self) -> dict[str, Any]:
@@ -69,8 +70,9 @@ class FaceControls:
 
 
 @pytest.fixture
-def served(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-           ) -> Iterator[tuple[ControlServer, FaceControls]]:
+def served(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[tuple[ControlServer, FaceControls]]:
     monkeypatch.setattr(server_module._Handler, "timeout", 0.5)
     monkeypatch.setattr(server_module.BoundedHTTPServer, "max_connections", 4)
     faces = tmp_path / "faces"
@@ -91,18 +93,24 @@ def raw(server: ControlServer, request: bytes) -> tuple[int, bytes]:
         while chunk := sock.recv(65536):
             data += chunk
             head, _, body = data.partition(b"\r\n\r\n")
-            length = [int(line.split(b":")[1]) for line in head.split(b"\r\n")
-                      if line.lower().startswith(b"content-length:")]
+            length = [
+                int(line.split(b":")[1])
+                for line in head.split(b"\r\n")
+                if line.lower().startswith(b"content-length:")
+            ]
             if length and len(body) >= length[0]:
                 break
     head, _, body = data.partition(b"\r\n\r\n")
     return int(head.split()[1]), body
 
 
-def post(server: ControlServer, path: str, body: bytes,
-         extra: str = "") -> tuple[int, dict[str, Any]]:
-    headers = (f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1:{server.port}\r\n"
-               f"Authorization: Bearer {TOKEN}\r\n{extra}")
+def post(
+    server: ControlServer, path: str, body: bytes, extra: str = ""
+) -> tuple[int, dict[str, Any]]:
+    headers = (
+        f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1:{server.port}\r\n"
+        f"Authorization: Bearer {TOKEN}\r\n{extra}"
+    )
     if "Content-Length" not in extra:
         headers += f"Content-Length: {len(body)}\r\n"
     status, answer = raw(server, headers.encode() + b"\r\n" + body)
@@ -112,7 +120,8 @@ def post(server: ControlServer, path: str, body: bytes,
 
 
 def test_bad_requests_get_a_one_line_json_4xx_and_one_log_line(
-        served: tuple[ControlServer, FaceControls], caplog: pytest.LogCaptureFixture) -> None:
+    served: tuple[ControlServer, FaceControls], caplog: pytest.LogCaptureFixture
+) -> None:
     server, controls = served
     caplog.set_level(logging.DEBUG, logger="vcamswap.control.server")
     cases = [
@@ -144,7 +153,8 @@ def test_bad_requests_get_a_one_line_json_4xx_and_one_log_line(
 
 
 def test_idle_connections_time_out_and_connections_are_capped(
-        served: tuple[ControlServer, FaceControls]) -> None:
+    served: tuple[ControlServer, FaceControls],
+) -> None:
     server, _ = served
     before = threading.active_count()
     idle = [socket.create_connection(("127.0.0.1", server.port), timeout=5) for _ in range(4)]
@@ -166,15 +176,22 @@ def test_idle_connections_time_out_and_connections_are_capped(
     assert status == 200
 
 
-def test_the_token_is_never_logged(served: tuple[ControlServer, FaceControls],
-                                   caplog: pytest.LogCaptureFixture) -> None:
+def test_the_token_is_never_logged(
+    served: tuple[ControlServer, FaceControls], caplog: pytest.LogCaptureFixture
+) -> None:
     server, _ = served
     caplog.set_level(logging.DEBUG)
-    status, _ = raw(server, f"GET /preview?token={TOKEN} HTTP/1.1\r\nHost: 127.0.0.1:"
-                    f"{server.port}\r\nConnection: close\r\n\r\n".encode())
+    status, _ = raw(
+        server,
+        f"GET /preview?token={TOKEN} HTTP/1.1\r\nHost: 127.0.0.1:"
+        f"{server.port}\r\nConnection: close\r\n\r\n".encode(),
+    )
     assert status == 200
-    raw(server, f"GET /nowhere?a=1&token={TOKEN} HTTP/1.1\r\nHost: 127.0.0.1:{server.port}"
-        f"\r\n\r\n".encode())
+    raw(
+        server,
+        f"GET /nowhere?a=1&token={TOKEN} HTTP/1.1\r\nHost: 127.0.0.1:{server.port}"
+        f"\r\n\r\n".encode(),
+    )
     raw(server, f"GET /x?token={TOKEN} HTTP/9.9\r\n\r\n".encode())
     assert "GET /preview?token=(hidden)" in caplog.text
     assert TOKEN not in caplog.text

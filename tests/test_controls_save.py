@@ -20,10 +20,14 @@ def make(tmp_path: Path, text: str) -> tuple[DaemonControls, Supervisor, Path]:
     (faces / "alice.png").write_bytes(b"png")
     config = tmp_path / "config.yaml"
     config.write_text(text)
-    supervisor = Supervisor(ScriptedSource(), PassthroughProcessor(), PixelSink(),
-                            CardRenderer(), options=PipelineOptions(default_size=(64, 48)))
-    controls = DaemonControls(supervisor, folder_resolver(faces), lambda: ["alice"], config,
-                              "lite")
+    supervisor = Supervisor(
+        ScriptedSource(),
+        PassthroughProcessor(),
+        PixelSink(),
+        CardRenderer(),
+        options=PipelineOptions(default_size=(64, 48)),
+    )
+    controls = DaemonControls(supervisor, folder_resolver(faces), lambda: ["alice"], config, "lite")
     return controls, supervisor, config
 
 

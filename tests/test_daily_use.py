@@ -28,9 +28,14 @@ GUEST = 1  # the second person from the left in insightface's group photo t1.jpg
 
 
 def ctl(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "vcamswap", "ctl", *args],
-                          capture_output=True, text=True, timeout=60,
-                          env={**os.environ, "VCAMSWAP_HOME": str(home)}, check=False)
+    return subprocess.run(
+        [sys.executable, "-m", "vcamswap", "ctl", *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "VCAMSWAP_HOME": str(home)},
+        check=False,
+    )
 
 
 def status(home: Path) -> dict[str, Any]:
@@ -44,8 +49,9 @@ def preview_frames(paths: AppPaths, count: int) -> list[BgrImage]:
     """``count`` JPEG frames from the daemon's MJPEG preview (what the camera sends)."""
     port = int(paths.port_file.read_text())
     token = paths.token_file.read_text().strip()
-    request = urllib.request.Request(f"http://127.0.0.1:{port}/preview.mjpg",
-                                     headers={"Authorization": f"Bearer {token}"})
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{port}/preview.mjpg", headers={"Authorization": f"Bearer {token}"}
+    )
     frames: list[BgrImage] = []
     with urllib.request.urlopen(request, timeout=10) as stream:
         buffer = b""
@@ -53,7 +59,7 @@ def preview_frames(paths: AppPaths, count: int) -> list[BgrImage]:
             buffer += stream.read(4096)
             start, end = buffer.find(b"\xff\xd8"), buffer.find(b"\xff\xd9")
             if start >= 0 and end > start:
-                jpeg, buffer = buffer[start:end + 2], buffer[end + 2:]
+                jpeg, buffer = buffer[start : end + 2], buffer[end + 2 :]
                 frames.append(cv2.imdecode(np.frombuffer(jpeg, np.uint8), cv2.IMREAD_COLOR))
     return frames
 
@@ -61,18 +67,22 @@ def preview_frames(paths: AppPaths, count: int) -> list[BgrImage]:
 def labelled(image: BgrImage) -> bool:
     """The badge's dark box with white text in the bottom-right corner."""
     h, w = image.shape[:2]
-    corner = image[int(h * 0.85):, int(w * 0.6):]
-    return int(np.count_nonzero(np.all(corner > 200, axis=2))) > 30 and \
-        int(np.count_nonzero(np.all(corner < 60, axis=2))) > 200
+    corner = image[int(h * 0.85) :, int(w * 0.6) :]
+    return (
+        int(np.count_nonzero(np.all(corner > 200, axis=2))) > 30
+        and int(np.count_nonzero(np.all(corner < 60, axis=2))) > 200
+    )
 
 
 class Faces:
     """The identities in play: the camera's person and the two library faces."""
 
     def __init__(self, guest: Path) -> None:
-        self.known = {"camera": identity_of(sample_photo_path("grace_hopper")),
-                      "astronaut": identity_of(sample_photo_path("astronaut")),
-                      "guest": identity_of(guest)}
+        self.known = {
+            "camera": identity_of(sample_photo_path("grace_hopper")),
+            "astronaut": identity_of(sample_photo_path("astronaut")),
+            "guest": identity_of(guest),
+        }
 
     def who(self, image: BgrImage) -> str | None:
         """The library face the output face is closest to, or None when no face is found."""
@@ -80,8 +90,11 @@ class Faces:
         found = descriptor_of(image)
         if found is None:
             return None
-        distances = {name: float(np.linalg.norm(found - ref)) for name, ref in
-                     self.known.items() if name != "camera"}
+        distances = {
+            name: float(np.linalg.norm(found - ref))
+            for name, ref in self.known.items()
+            if name != "camera"
+        }
         return min(distances, key=lambda name: distances[name])
 
 
@@ -106,13 +119,29 @@ def daemon(tmp_path: Path) -> Any:
     cv2.imwrite(str(faces / "guest.png"), crop_face(group, GUEST))
     paths.config_file.write_text(
         "safety:\n  consent_accepted: true\n  content_check:\n    enabled: false\n"
-        "tray:\n  enabled: false\ncontrol:\n  port: 0\n")
+        "tray:\n  enabled: false\ncontrol:\n  port: 0\n"
+    )
     clip = sample_clip(home / "cache", "grace_hopper", (640, 480), 90)
     log = (tmp_path / "daemon.log").open("w")
     process = subprocess.Popen(
-        [sys.executable, "-m", "vcamswap", "run", "--camera", f"file:{clip}", "--output",
-         "null", "--engine", "lite", "--face", "astronaut"],
-        stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "VCAMSWAP_HOME": str(home)})
+        [
+            sys.executable,
+            "-m",
+            "vcamswap",
+            "run",
+            "--camera",
+            f"file:{clip}",
+            "--output",
+            "null",
+            "--engine",
+            "lite",
+            "--face",
+            "astronaut",
+        ],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        env={**os.environ, "VCAMSWAP_HOME": str(home)},
+    )
     deadline = time.monotonic() + 60
     while not paths.port_file.exists() and time.monotonic() < deadline:
         assert process.poll() is None, (tmp_path / "daemon.log").read_text()
@@ -162,8 +191,12 @@ def test_a_day_in_the_life(daemon: Any) -> None:
     started = time.monotonic()
     second = subprocess.run(
         [sys.executable, "-m", "vcamswap", "run", "--camera", "pattern", "--output", "null"],
-        capture_output=True, text=True, timeout=60,
-        env={**os.environ, "VCAMSWAP_HOME": str(home)}, check=False)
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "VCAMSWAP_HOME": str(home)},
+        check=False,
+    )
     assert second.returncode == 1 and time.monotonic() - started < 15
     assert "already running" in second.stderr and f"pid {process.pid}" in second.stderr
     shown = status(home)  # the first daemon is still controllable

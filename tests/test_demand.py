@@ -20,8 +20,10 @@ from vcamswap.processors.base import PassthroughProcessor
 from vcamswap.runtime import RuntimeState, Toggles
 
 
-@pytest.mark.skipif(sys.platform == "win32", reason="os.symlink needs a privilege on Windows; "
-                    "the /proc reader count is Linux-only")
+@pytest.mark.skipif(
+    sys.platform == "win32",
+    reason="os.symlink needs a privilege on Windows; the /proc reader count is Linux-only",
+)
 def test_reader_count_from_proc(tmp_path: Path) -> None:
     device = tmp_path / "dev" / "video10"
     device.parent.mkdir()
@@ -58,8 +60,14 @@ def test_manual_mode_starts_closed_and_enable_opens_the_camera_quickly() -> None
     source = ScriptedSource(fps=30.0)
     sink = PixelSink()
     state = RuntimeState(Toggles(paused=True))
-    supervisor = Supervisor(source, PassthroughProcessor(), sink, CardRenderer(), state=state,
-                            options=PipelineOptions(default_size=(64, 48)))
+    supervisor = Supervisor(
+        source,
+        PassthroughProcessor(),
+        sink,
+        CardRenderer(),
+        state=state,
+        options=PipelineOptions(default_size=(64, 48)),
+    )
     supervisor.start()
     try:
         time.sleep(1.0)
@@ -91,10 +99,16 @@ def test_level_check_on_real_file_descriptors(tmp_path: Path) -> None:
     try:
         assert counter.count() == 0, "the daemon's own descriptor is not a reader"
         child = subprocess.Popen(
-            [sys.executable, "-c",
-             f"import os,sys,time; fd=os.open({str(node)!r}, os.O_RDONLY); "
-             "print('open', flush=True); sys.stdin.readline()"],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+            [
+                sys.executable,
+                "-c",
+                f"import os,sys,time; fd=os.open({str(node)!r}, os.O_RDONLY); "
+                "print('open', flush=True); sys.stdin.readline()",
+            ],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
         try:
             assert child.stdout is not None and child.stdout.readline().strip() == "open"
             assert counter.count() == 1
@@ -108,8 +122,10 @@ def test_level_check_on_real_file_descriptors(tmp_path: Path) -> None:
         os.close(mine)
 
 
-@pytest.mark.skipif(not sys.platform.startswith("linux"),
-                    reason="the Linux kernel's struct layout (c_long is 4 bytes on Windows)")
+@pytest.mark.skipif(
+    not sys.platform.startswith("linux"),
+    reason="the Linux kernel's struct layout (c_long is 4 bytes on Windows)",
+)
 def test_client_usage_event_layout_matches_the_kernel() -> None:
     import ctypes
     import struct
@@ -163,6 +179,7 @@ class FakeLoopback:
             raw = self.queue.popleft()
             # the kernel reports how many more are queued
             from vcamswap.devices.v4l2events import V4l2Event
+
             event = V4l2Event.from_buffer_copy(raw)
             event.pending = len(self.queue)
             buffer[:] = bytes(event)
@@ -174,14 +191,17 @@ def test_watcher_drains_events_and_reports_the_newest_count() -> None:
     from vcamswap.devices import v4l2events as ev
 
     fake = FakeLoopback()
-    watcher = ev.ClientUsageWatcher("/dev/video10", ioctl=fake.ioctl,
-                                    poll=lambda fd, t: bool(fake.queue),
-                                    opener=lambda path: 42, closer=fake.closed.append)
+    watcher = ev.ClientUsageWatcher(
+        "/dev/video10",
+        ioctl=fake.ioctl,
+        poll=lambda fd, t: bool(fake.queue),
+        opener=lambda path: 42,
+        closer=fake.closed.append,
+    )
     watcher.open()
     assert fake.subscribed == [42]
     assert watcher.wait(0.1) is None, "no event, timeout"
-    fake.queue.extend([pack_client_usage(1), pack_client_usage(2),
-                       pack_client_usage(1)])
+    fake.queue.extend([pack_client_usage(1), pack_client_usage(2), pack_client_usage(1)])
     assert watcher.wait(0.1) == 1, "the newest of three queued counts"
     assert not fake.queue
     watcher.close()
@@ -194,8 +214,13 @@ def test_watcher_reports_an_old_module_so_the_level_check_takes_over() -> None:
     from vcamswap.devices import v4l2events as ev
 
     fake = FakeLoopback(supported=False)
-    watcher = ev.ClientUsageWatcher("/dev/video10", ioctl=fake.ioctl, poll=lambda fd, t: False,
-                                    opener=lambda path: 7, closer=fake.closed.append)
+    watcher = ev.ClientUsageWatcher(
+        "/dev/video10",
+        ioctl=fake.ioctl,
+        poll=lambda fd, t: False,
+        opener=lambda path: 7,
+        closer=fake.closed.append,
+    )
     with pytest.raises(ev.EventUnsupportedError, match="client-usage"):
         watcher.open()
     assert fake.closed == [7], "the descriptor is not leaked"
@@ -215,8 +240,9 @@ def test_events_wake_the_camera_and_the_level_check_corrects_lost_events() -> No
 
     state = RuntimeState(Toggles(paused=True))
     stop = threading.Event()
-    DemandController(lambda: holders[0], state, stop, grace=0.3, interval=0.05,
-                     events=wait, level_every=0.2).start()
+    DemandController(
+        lambda: holders[0], state, stop, grace=0.3, interval=0.05, events=wait, level_every=0.2
+    ).start()
     try:
         holders[0] = 1
         events.put(1)  # STREAMON
@@ -235,8 +261,14 @@ def test_no_frame_is_read_while_paused_and_placeholders_keep_flowing() -> None:
     source = ScriptedSource(fps=30.0)
     sink = PixelSink()
     state = RuntimeState()
-    supervisor = Supervisor(source, PassthroughProcessor(), sink, CardRenderer(), state=state,
-                            options=PipelineOptions(default_size=(64, 48)))
+    supervisor = Supervisor(
+        source,
+        PassthroughProcessor(),
+        sink,
+        CardRenderer(),
+        state=state,
+        options=PipelineOptions(default_size=(64, 48)),
+    )
     supervisor.start()
     try:
         assert wait_for(lambda: source.count > 5, 2.0)

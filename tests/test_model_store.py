@@ -68,8 +68,14 @@ def server() -> Iterator[str]:
 
 
 def spec_for(url: str, digest: str = DIGEST, size: int | None = len(PAYLOAD)) -> ModelSpec:
-    return replace(CATALOG["det_10g"], name="test", file="test.onnx", sha256=(digest,),
-                   size=size, urls=(f"{url}/test.onnx",))
+    return replace(
+        CATALOG["det_10g"],
+        name="test",
+        file="test.onnx",
+        sha256=(digest,),
+        size=size,
+        urls=(f"{url}/test.onnx",),
+    )
 
 
 def test_fetch_resumes_with_range_and_verifies(tmp_path: Path, server: str) -> None:
@@ -145,7 +151,10 @@ def test_providers_resolve_with_fallback() -> None:
     assert "pip install 'vcamswap[gpu]'" in choice.warnings[0]
     full = ["TensorrtExecutionProvider", "CUDAExecutionProvider", "CPUExecutionProvider"]
     assert resolve_providers(["auto"], full).providers == (
-        "CUDAExecutionProvider", "TensorrtExecutionProvider", "CPUExecutionProvider")
+        "CUDAExecutionProvider",
+        "TensorrtExecutionProvider",
+        "CPUExecutionProvider",
+    )
 
 
 def test_compositing_graphs_use_cuda_where_the_models_use_tensorrt() -> None:
@@ -154,8 +163,7 @@ def test_compositing_graphs_use_cuda_where_the_models_use_tensorrt() -> None:
     full = ["TensorrtExecutionProvider", "CUDAExecutionProvider", "CPUExecutionProvider"]
     trt_only = ("TensorrtExecutionProvider", "CPUExecutionProvider")
     assert without_tensorrt(trt_only, full) == ("CUDAExecutionProvider", "CPUExecutionProvider")
-    assert without_tensorrt(tuple(full), full) == ("CUDAExecutionProvider",
-                                                    "CPUExecutionProvider")
+    assert without_tensorrt(tuple(full), full) == ("CUDAExecutionProvider", "CPUExecutionProvider")
     assert without_tensorrt(("CPUExecutionProvider",), full) == ("CPUExecutionProvider",)
 
 
@@ -167,24 +175,42 @@ def test_corrupt_onnx_and_wrong_signature_give_model_errors(tmp_path: Path) -> N
         factory.create(bad)
     arcface = make_arcface(tmp_path / "arc.onnx")
     with pytest.raises(ModelError, match="does not have the expected signature"):
-        InSwapper(factory.create(arcface), CATALOG["inswapper_128"],
-                  read_emap(make_inswapper(tmp_path / "sw.onnx")), arcface)
+        InSwapper(
+            factory.create(arcface),
+            CATALOG["inswapper_128"],
+            read_emap(make_inswapper(tmp_path / "sw.onnx")),
+            arcface,
+        )
 
 
 def generated_store(tmp_path: Path) -> tuple[Config, AppPaths]:
     paths = AppPaths.under(tmp_path)
     folder = tmp_path / "gen"
     folder.mkdir()
-    files = {"det_10g": make_scrfd(folder / "d.onnx"), "w600k_r50": make_arcface(folder / "a.onnx"),
-             "inswapper_128": make_inswapper(folder / "s.onnx")}
-    config = Config.model_validate({"models": {"overrides": {
-        name: {"path": str(path), "sha256": hashlib.sha256(path.read_bytes()).hexdigest()}
-        for name, path in files.items()}}})
+    files = {
+        "det_10g": make_scrfd(folder / "d.onnx"),
+        "w600k_r50": make_arcface(folder / "a.onnx"),
+        "inswapper_128": make_inswapper(folder / "s.onnx"),
+    }
+    config = Config.model_validate(
+        {
+            "models": {
+                "overrides": {
+                    name: {
+                        "path": str(path),
+                        "sha256": hashlib.sha256(path.read_bytes()).hexdigest(),
+                    }
+                    for name, path in files.items()
+                }
+            }
+        }
+    )
     return config, paths
 
 
 def test_auto_engine_takes_neural_only_with_verified_files(
-        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     config, paths = generated_store(tmp_path)
     caplog.set_level(logging.INFO)
     assert choose_engine(config, model_store(config, paths)) == "neural"
@@ -192,35 +218,54 @@ def test_auto_engine_takes_neural_only_with_verified_files(
     assert choose_engine(empty, model_store(empty, paths)) == "lite"
     assert "neural model files are not ready" in caplog.text
     with pytest.raises(ModelError, match=r"det_10g\.onnx is missing"):
-        choose_engine(Config.model_validate({"swap": {"engine": "neural"}}),
-                      model_store(empty, paths))
+        choose_engine(
+            Config.model_validate({"swap": {"engine": "neural"}}), model_store(empty, paths)
+        )
 
 
 def test_user_override_with_a_wrong_digest_is_refused(tmp_path: Path) -> None:
     path = make_arcface(tmp_path / "a.onnx")
-    store = ModelStore(tmp_path, tmp_path / "c.json",
-                       {"w600k_r50": Override(path, "1" * 64)})
+    store = ModelStore(tmp_path, tmp_path / "c.json", {"w600k_r50": Override(path, "1" * 64)})
     result = store.verify(CATALOG["w600k_r50"])
     assert result.state == "wrong-digest" and "models.overrides.w600k_r50" in result.message(
-        store.accepted(CATALOG["w600k_r50"]))
+        store.accepted(CATALOG["w600k_r50"])
+    )
 
 
 def test_models_cli_lists_and_verifies(tmp_path: Path) -> None:
     import os
 
     env = {**os.environ, "VCAMSWAP_HOME": str(tmp_path)}
-    listed = subprocess.run([sys.executable, "-m", "vcamswap", "models", "list"],
-                            capture_output=True, text=True, env=env, timeout=60, check=False)
+    listed = subprocess.run(
+        [sys.executable, "-m", "vcamswap", "models", "list"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+        check=False,
+    )
     assert listed.returncode == 0, listed.stderr
     assert "inswapper_128" in listed.stdout and "non-commercial" in listed.stdout
     (tmp_path / "data" / "models").mkdir(parents=True)
     (tmp_path / "data" / "models" / "det_10g.onnx").write_bytes(b"truncated")
-    verified = subprocess.run([sys.executable, "-m", "vcamswap", "models", "verify"],
-                              capture_output=True, text=True, env=env, timeout=60, check=False)
+    verified = subprocess.run(
+        [sys.executable, "-m", "vcamswap", "models", "verify"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+        check=False,
+    )
     assert verified.returncode == 1
     assert "BAD   det_10g" in verified.stdout and "expected 5838f7fe" in verified.stdout
-    fetch = subprocess.run([sys.executable, "-m", "vcamswap", "models", "fetch", "det_10g"],
-                           capture_output=True, text=True, env=env, timeout=60, check=False,
-                           stdin=subprocess.DEVNULL)
+    fetch = subprocess.run(
+        [sys.executable, "-m", "vcamswap", "models", "fetch", "det_10g"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+        check=False,
+        stdin=subprocess.DEVNULL,
+    )
     assert fetch.returncode == 1 and "--yes" in fetch.stderr
     assert "non-commercial" in fetch.stdout

@@ -48,10 +48,12 @@ def test_scrfd_matches_insightface(model_dir: Path, group_photo: BgrImage) -> No
     reference.prepare(-1, input_size=(640, 640))
     ref_boxes, ref_kps = reference.detect(group_photo, input_size=(640, 640))
     ours = ScrfdDetector(session(model_dir / "det_10g.onnx"), CATALOG["det_10g"]).detect(
-        group_photo)
+        group_photo
+    )
     assert len(ours) == len(ref_boxes) > 10
-    boxes = np.array([[f.box.left, f.box.top, f.box.right, f.box.bottom, f.box.score]
-                      for f in ours])
+    boxes = np.array(
+        [[f.box.left, f.box.top, f.box.right, f.box.bottom, f.box.score] for f in ours]
+    )
     np.testing.assert_allclose(boxes, ref_boxes, atol=1e-3)
     np.testing.assert_allclose(np.stack([f.kps for f in ours]), ref_kps, atol=1e-3)
 
@@ -86,8 +88,9 @@ def test_similarity_matches_umeyama_svd() -> None:
         assert reference.estimate(src, dst)
         np.testing.assert_allclose(align.similarity(src, dst), reference.params[:2], atol=1e-9)
     same = np.ones((5, 2))
-    np.testing.assert_allclose(align.similarity(same, same + 3.0),
-                               [[1.0, 0.0, 3.0], [0.0, 1.0, 3.0]])
+    np.testing.assert_allclose(
+        align.similarity(same, same + 3.0), [[1.0, 0.0, 3.0], [0.0, 1.0, 3.0]]
+    )
 
 
 def test_latent_matches_insightface(model_dir: Path) -> None:
@@ -122,8 +125,9 @@ class FixedDetector:
         return [DetectedFace(FaceBox(float(x0), float(y0), float(x1), float(y1), 0.9), self.kps)]
 
 
-def processor_for(model_dir: Path, swapper_file: str, image: BgrImage,
-                  **options: Any) -> NeuralSwapProcessor:
+def processor_for(
+    model_dir: Path, swapper_file: str, image: BgrImage, **options: Any
+) -> NeuralSwapProcessor:
     kps = five_points(image)
     path = model_dir / swapper_file
 
@@ -132,11 +136,13 @@ def processor_for(model_dir: Path, swapper_file: str, image: BgrImage,
             FixedDetector(kps),
             ArcFaceEmbedder(session(model_dir / "w600k_r50.onnx"), CATALOG["w600k_r50"]),
             InSwapper(session(path), CATALOG["inswapper_128"], read_emap(path)),
-            GfpganEnhancer(session(model_dir / "GFPGANv1.4.onnx"), CATALOG["gfpgan_1.4"]))
+            GfpganEnhancer(session(model_dir / "GFPGANv1.4.onnx"), CATALOG["gfpgan_1.4"]),
+        )
 
     face = sample_photo_path("grace_hopper")
-    processor = NeuralSwapProcessor(load, lambda _n: face, RuntimeState(Toggles(enhancer=True)),
-                                    NeuralOptions(**options))
+    processor = NeuralSwapProcessor(
+        load, lambda _n: face, RuntimeState(Toggles(enhancer=True)), NeuralOptions(**options)
+    )
     processor.start()
     return processor
 
@@ -150,10 +156,11 @@ def test_identity_model_leaves_the_frame_nearly_unchanged(model_dir: Path) -> No
     assert out.swapped
     diff = np.abs(out.image.astype(int) - image.astype(int))
     assert diff.mean() < 0.5
-    box = align.paste_box(align.estimate_norm(five_points(image), 128, "arcface_128"), 128,
-                          256, 256)
+    box = align.paste_box(
+        align.estimate_norm(five_points(image), 128, "arcface_128"), 128, 256, 256
+    )
     assert box is not None
-    face = diff[box[1]:box[3], box[0]:box[2]]
+    face = diff[box[1] : box[3], box[0] : box[2]]
     assert np.median(face) <= 1 and np.percentile(face, 95) <= 8
 
 
@@ -169,9 +176,17 @@ def test_paste_back_touches_only_the_face_box(model_dir: Path) -> None:
     x0, y0, x1, y1 = box
     ys, xs = np.nonzero(changed)
     assert len(xs) > 1000, "the inverting model visibly changes the face"
-    gx0, gy0, gx1, gy1 = align.paste_box(GfpganEnhancer(
-        session(model_dir / "GFPGANv1.4.onnx"), CATALOG["gfpgan_1.4"]).matrix(kps), 512,
-        image.shape[1], image.shape[0]) or box
+    gx0, gy0, gx1, gy1 = (
+        align.paste_box(
+            GfpganEnhancer(session(model_dir / "GFPGANv1.4.onnx"), CATALOG["gfpgan_1.4"]).matrix(
+                kps
+            ),
+            512,
+            image.shape[1],
+            image.shape[0],
+        )
+        or box
+    )
     assert xs.min() >= min(x0, gx0) and xs.max() < max(x1, gx1)
     assert ys.min() >= min(y0, gy0) and ys.max() < max(y1, gy1)
 
@@ -179,13 +194,21 @@ def test_paste_back_touches_only_the_face_box(model_dir: Path) -> None:
 def test_batched_and_single_swappers_agree(model_dir: Path) -> None:
     image = sample_photo("astronaut")
     kps = five_points(image)
-    crops = [align.crop(image, align.estimate_norm(kps + d, 128, "arcface_128"), 128)
-             for d in (0.0, 5.0, -7.0)]
+    crops = [
+        align.crop(image, align.estimate_norm(kps + d, 128, "arcface_128"), 128)
+        for d in (0.0, 5.0, -7.0)
+    ]
     latent = np.ones((1, 512), np.float32) / np.sqrt(512)
-    single = InSwapper(session(model_dir / "inswapper_128.onnx"), CATALOG["inswapper_128"],
-                       read_emap(model_dir / "inswapper_128.onnx")).swap(crops, latent)
-    batched = InSwapper(session(model_dir / "inswapper_batch.onnx"), CATALOG["inswapper_128"],
-                        read_emap(model_dir / "inswapper_batch.onnx")).swap(crops, latent)
+    single = InSwapper(
+        session(model_dir / "inswapper_128.onnx"),
+        CATALOG["inswapper_128"],
+        read_emap(model_dir / "inswapper_128.onnx"),
+    ).swap(crops, latent)
+    batched = InSwapper(
+        session(model_dir / "inswapper_batch.onnx"),
+        CATALOG["inswapper_128"],
+        read_emap(model_dir / "inswapper_batch.onnx"),
+    ).swap(crops, latent)
     for a, b, c in zip(single, batched, crops, strict=True):
         assert np.array_equal(a, b)
         assert np.abs(a.astype(int) - c.astype(int)).max() <= 1
@@ -196,15 +219,20 @@ def test_io_binding_path_gives_the_same_result(model_dir: Path) -> None:
 
     image = sample_photo("astronaut")
     kps = five_points(image)
-    crops = [align.crop(image, align.estimate_norm(kps + d, 128, "arcface_128"), 128)
-             for d in (0.0, 3.0)]
+    crops = [
+        align.crop(image, align.estimate_norm(kps + d, 128, "arcface_128"), 128) for d in (0.0, 3.0)
+    ]
     latent = np.ones((1, 512), np.float32) / np.sqrt(512)
     path = model_dir / "inswapper_invert.onnx"
     plain = InSwapper(session(path), CATALOG["inswapper_128"], read_emap(path)).swap(crops, latent)
     for like in (None, 0):  # output found by a first run, or allocated like the input
         sess = session(path)
-        bound = InSwapper(sess, CATALOG["inswapper_128"], read_emap(path),
-                          bound=BoundRunner(sess, "cpu", output_like_input=like))
+        bound = InSwapper(
+            sess,
+            CATALOG["inswapper_128"],
+            read_emap(path),
+            bound=BoundRunner(sess, "cpu", output_like_input=like),
+        )
         for _ in range(2):  # second call reuses the preallocated buffers
             result = bound.swap(crops, latent)
             for a, b in zip(plain, result, strict=True):
@@ -242,16 +270,31 @@ def test_mapped_sources_reach_the_swapper_per_face(model_dir: Path) -> None:
 
     class Both:
         def detect(self, image: BgrImage) -> list[DetectedFace]:
-            return [DetectedFace(FaceBox(float(k[:, 0].min() - 40), float(k[:, 1].min() - 40),
-                                         float(k[:, 0].max() + 40), float(k[:, 1].max() + 40),
-                                         0.9), k) for k in (kps_h, kps_a)]
+            return [
+                DetectedFace(
+                    FaceBox(
+                        float(k[:, 0].min() - 40),
+                        float(k[:, 1].min() - 40),
+                        float(k[:, 0].max() + 40),
+                        float(k[:, 1].max() + 40),
+                        0.9,
+                    ),
+                    k,
+                )
+                for k in (kps_h, kps_a)
+            ]
 
     embedder = ArcFaceEmbedder(session(model_dir / "w600k_r50.onnx"), CATALOG["w600k_r50"])
-    faces = {"astronaut": sample_photo_path("astronaut"),
-             "hopper": sample_photo_path("grace_hopper")}
+    faces = {
+        "astronaut": sample_photo_path("astronaut"),
+        "hopper": sample_photo_path("grace_hopper"),
+    }
     processor = NeuralSwapProcessor(
-        lambda: NeuralModels(Both(), embedder, swapper), lambda n: faces[n or "hopper"],
-        RuntimeState(), NeuralOptions(many_faces=True, sources=("astronaut", "hopper")))
+        lambda: NeuralModels(Both(), embedder, swapper),
+        lambda n: faces[n or "hopper"],
+        RuntimeState(),
+        NeuralOptions(many_faces=True, sources=("astronaut", "hopper")),
+    )
     processor.start()
     # The source photos' own crops, so each target's nearest source is its own photo.
     src_a = embedder.embed(astronaut, kps_a)
@@ -301,11 +344,16 @@ def test_async_detection_swaps_like_inline_and_reports_a_lost_face(model_dir: Pa
             detector,
             ArcFaceEmbedder(session(model_dir / "w600k_r50.onnx"), CATALOG["w600k_r50"]),
             InSwapper(session(path), CATALOG["inswapper_128"], read_emap(path)),
-            GfpganEnhancer(session(model_dir / "GFPGANv1.4.onnx"), CATALOG["gfpgan_1.4"]))
+            GfpganEnhancer(session(model_dir / "GFPGANv1.4.onnx"), CATALOG["gfpgan_1.4"]),
+        )
 
     face = sample_photo_path("grace_hopper")
-    processor = NeuralSwapProcessor(load, lambda _n: face, RuntimeState(Toggles(enhancer=True)),
-                                    NeuralOptions(detect_async=True))
+    processor = NeuralSwapProcessor(
+        load,
+        lambda _n: face,
+        RuntimeState(Toggles(enhancer=True)),
+        NeuralOptions(detect_async=True),
+    )
     processor.start()
     try:
         for seq in range(1, 6):

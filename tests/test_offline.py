@@ -35,8 +35,9 @@ def make_clip(path: Path, audio_codec: str = "aac", seconds: float = FRAMES / FP
         audio = out.add_stream(audio_codec, rate=48000)
         audio.layout = "mono"
         for index in range(FRAMES):
-            frame = av.VideoFrame.from_ndarray(animate(photo, index, FRAMES, (640, 480)),
-                                               format="bgr24")
+            frame = av.VideoFrame.from_ndarray(
+                animate(photo, index, FRAMES, (640, 480)), format="bgr24"
+            )
             frame.pts = index
             for packet in video.encode(frame):
                 out.mux(packet)
@@ -46,7 +47,7 @@ def make_clip(path: Path, audio_codec: str = "aac", seconds: float = FRAMES / FP
         data = (tone * 20000).astype(np.int16) if fmt == "s16" else tone
         step = 1024
         for start in range(0, samples, step):
-            chunk = data[start:start + step].reshape(1, -1)
+            chunk = data[start : start + step].reshape(1, -1)
             sound = av.AudioFrame.from_ndarray(chunk, format=fmt, layout="mono")
             sound.sample_rate = 48000
             sound.pts = start
@@ -62,16 +63,20 @@ def processor(paths: AppPaths) -> Processor:
     config = Config()
     config.swap.engine = "lite"
     face = sample_photo_path("grace_hopper")
-    return build_swap_processor(config, paths, RuntimeState(), resolve=lambda _n: face,
-                                offline=True)
+    return build_swap_processor(
+        config, paths, RuntimeState(), resolve=lambda _n: face, offline=True
+    )
 
 
 def probe(path: Path) -> dict[str, object]:
     with av.open(str(path)) as container:
         video = container.streams.video[0]
         frames = sum(1 for _ in container.decode(video))
-        info: dict[str, object] = {"frames": frames, "fps": Fraction(video.average_rate),
-                                   "tags": dict(container.metadata)}
+        info: dict[str, object] = {
+            "frames": frames,
+            "fps": Fraction(video.average_rate),
+            "tags": dict(container.metadata),
+        }
     with av.open(str(path)) as container:
         if container.streams.audio:
             audio = container.streams.audio[0]
@@ -81,8 +86,7 @@ def probe(path: Path) -> dict[str, object]:
     return info
 
 
-def test_video_keeps_frames_fps_audio_and_is_labelled(tmp_path: Path,
-                                                       app_paths: AppPaths) -> None:
+def test_video_keeps_frames_fps_audio_and_is_labelled(tmp_path: Path, app_paths: AppPaths) -> None:
     clip = make_clip(tmp_path / "in.mp4")
     before = clip.read_bytes()
     out = tmp_path / "out.mp4"
@@ -98,8 +102,7 @@ def test_video_keeps_frames_fps_audio_and_is_labelled(tmp_path: Path,
     assert result.swapped_frames >= FRAMES - 2
 
 
-def test_audio_the_container_cannot_hold_is_re_encoded(tmp_path: Path,
-                                                       app_paths: AppPaths) -> None:
+def test_audio_the_container_cannot_hold_is_re_encoded(tmp_path: Path, app_paths: AppPaths) -> None:
     clip = make_clip(tmp_path / "in.mkv", audio_codec="pcm_s16le")
     out = tmp_path / "out.mp4"
     result = VideoJob(processor(app_paths), PrivacyGuard("passthrough"), clip, out).run()
@@ -112,8 +115,13 @@ def test_audio_the_container_cannot_hold_is_re_encoded(tmp_path: Path,
 def test_trim_with_start_and_end(tmp_path: Path, app_paths: AppPaths) -> None:
     clip = make_clip(tmp_path / "in.mp4")
     out = tmp_path / "cut.mp4"
-    VideoJob(processor(app_paths), PrivacyGuard("passthrough"), clip, out,
-             VideoOptions(start=0.5, end=1.0)).run()
+    VideoJob(
+        processor(app_paths),
+        PrivacyGuard("passthrough"),
+        clip,
+        out,
+        VideoOptions(start=0.5, end=1.0),
+    ).run()
     dst = probe(out)
     assert dst["frames"] == 12
     assert abs(float(dst["audio_seconds"]) - 0.5) < 0.1  # type: ignore[arg-type]
@@ -128,13 +136,15 @@ def test_interruption_leaves_no_output(tmp_path: Path, app_paths: AppPaths) -> N
             raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt):
-        VideoJob(processor(app_paths), PrivacyGuard("passthrough"), clip, out,
-                 progress=interrupt).run()
+        VideoJob(
+            processor(app_paths), PrivacyGuard("passthrough"), clip, out, progress=interrupt
+        ).run()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in.mp4"]
 
 
-def test_image_swap_is_labelled_visibly_and_in_metadata(tmp_path: Path,
-                                                       app_paths: AppPaths) -> None:
+def test_image_swap_is_labelled_visibly_and_in_metadata(
+    tmp_path: Path, app_paths: AppPaths
+) -> None:
     src = tmp_path / "in.png"
     Image.open(sample_photo_path("astronaut")).save(src)
     for name in ("out.png", "out.jpg", "out.webp"):
@@ -185,19 +195,44 @@ def test_swap_cli_end_to_end(tmp_path: Path) -> None:
     src = tmp_path / "in.jpg"
     Image.open(sample_photo_path("astronaut")).convert("RGB").save(src)
     env = {**os.environ, "VCAMSWAP_HOME": str(tmp_path / "home")}
-    base = [sys.executable, "-m", "vcamswap", "swap", "--face",
-            str(sample_photo_path("grace_hopper")), "--input", str(src)]
-    refused = subprocess.run([*base, "--output", str(tmp_path / "o.jpg")], capture_output=True,
-                             text=True, env=env, timeout=120, stdin=subprocess.DEVNULL,
-                             check=False)
+    base = [
+        sys.executable,
+        "-m",
+        "vcamswap",
+        "swap",
+        "--face",
+        str(sample_photo_path("grace_hopper")),
+        "--input",
+        str(src),
+    ]
+    refused = subprocess.run(
+        [*base, "--output", str(tmp_path / "o.jpg")],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+        stdin=subprocess.DEVNULL,
+        check=False,
+    )
     assert refused.returncode == 1 and "--accept-consent" in refused.stderr
-    done = subprocess.run([*base, "--output", str(tmp_path / "o.jpg"), "--accept-consent"],
-                          capture_output=True, text=True, env=env, timeout=120, check=False)
+    done = subprocess.run(
+        [*base, "--output", str(tmp_path / "o.jpg"), "--accept-consent"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+        check=False,
+    )
     assert done.returncode == 0, done.stderr
     assert "labelled synthetic" in done.stdout and (tmp_path / "o.jpg").is_file()
-    bad = subprocess.run([*base[:-2], "--input", str(tmp_path / "x.gif"), "--output",
-                          str(tmp_path / "o.jpg")],
-                         capture_output=True, text=True, env=env, timeout=60, check=False)
+    bad = subprocess.run(
+        [*base[:-2], "--input", str(tmp_path / "x.gif"), "--output", str(tmp_path / "o.jpg")],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+        check=False,
+    )
     assert bad.returncode == 1 and "unsupported input" in bad.stderr
 
 
@@ -214,6 +249,11 @@ def test_auto_encoder_falls_back_to_software_when_no_hardware_encoder_opens() ->
 def test_unknown_encoder_is_a_clear_error(tmp_path: Path, app_paths: AppPaths) -> None:
     clip = make_clip(tmp_path / "in.mp4")
     with pytest.raises(VCamSwapError, match="not available in this FFmpeg build"):
-        VideoJob(processor(app_paths), PrivacyGuard("passthrough"), clip, tmp_path / "o.mp4",
-                 VideoOptions(encoder="h264_imaginary")).run()
+        VideoJob(
+            processor(app_paths),
+            PrivacyGuard("passthrough"),
+            clip,
+            tmp_path / "o.mp4",
+            VideoOptions(encoder="h264_imaginary"),
+        ).run()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in.mp4"]

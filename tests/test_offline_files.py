@@ -48,8 +48,12 @@ def test_an_image_output_that_is_the_input_is_refused_by_every_spelling(tmp_path
     before = src.read_bytes()
     (tmp_path / "link.jpg").symlink_to(src)
     os.link(src, tmp_path / "hard.jpg")
-    for output in (src, folder / ".." / "dir" / "same.jpg", tmp_path / "link.jpg",
-                   tmp_path / "hard.jpg"):
+    for output in (
+        src,
+        folder / ".." / "dir" / "same.jpg",
+        tmp_path / "link.jpg",
+        tmp_path / "hard.jpg",
+    ):
         with pytest.raises(VCamSwapError, match="is the input file"):
             swap_image(InvertingProcessor(), PrivacyGuard("passthrough"), src, output)
         assert src.read_bytes() == before, output
@@ -66,10 +70,26 @@ def test_swap_cli_refuses_the_input_as_output_before_loading_anything(tmp_path: 
     before = src.read_bytes()
     env = {**os.environ, "VCAMSWAP_HOME": str(tmp_path / "home")}
     done = subprocess.run(
-        [sys.executable, "-m", "vcamswap", "swap", "--face", str(sample_photo_path("grace_hopper")),
-         "--input", str(src), "--output", str(tmp_path / "x" / ".." / "same.jpg"),
-         "--accept-consent"],
-        capture_output=True, text=True, env=env, timeout=120, cwd=ROOT, check=False)
+        [
+            sys.executable,
+            "-m",
+            "vcamswap",
+            "swap",
+            "--face",
+            str(sample_photo_path("grace_hopper")),
+            "--input",
+            str(src),
+            "--output",
+            str(tmp_path / "x" / ".." / "same.jpg"),
+            "--accept-consent",
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+        cwd=ROOT,
+        check=False,
+    )
     assert done.returncode == 1 and "is the input file" in done.stderr, done.stderr
     assert "Traceback" not in done.stderr and src.read_bytes() == before
 
@@ -113,11 +133,16 @@ class FullDisk:
 def test_a_full_disk_writing_an_image_is_one_line_and_leaves_nothing(tmp_path: Path) -> None:
     out = tmp_path / "out.png"
     with pytest.raises(VCamSwapError) as caught:
-        write_labelled_image(sample_photo("astronaut"), out,
-                             opener=lambda path: FullDisk(path, 1000))  # type: ignore[arg-type,return-value]
+        write_labelled_image(
+            sample_photo("astronaut"),
+            out,
+            opener=lambda path: FullDisk(path, 1000),  # type: ignore[arg-type,return-value]
+        )
     message = str(caught.value)
-    assert message == (f"no space left on {mount_point(tmp_path)} for {out}: free some space "
-                       "or write the output elsewhere")
+    assert message == (
+        f"no space left on {mount_point(tmp_path)} for {out}: free some space "
+        "or write the output elsewhere"
+    )
     assert "\n" not in message and list(tmp_path.iterdir()) == []
 
 
@@ -149,7 +174,8 @@ class FullDiskJob(VideoJob):
 
 
 def test_a_full_disk_writing_a_video_is_one_line_and_removes_the_partial_file(
-        tmp_path: Path) -> None:
+    tmp_path: Path,
+) -> None:
     clip = small_clip(tmp_path / "in.mp4", frames=12)
     out = tmp_path / "out.mp4"
     with pytest.raises(VCamSwapError) as caught:
@@ -175,10 +201,27 @@ def test_swap_cli_killed_by_a_signal_leaves_no_partial_file(tmp_path: Path, numb
     out_dir.mkdir()
     env = {**os.environ, "VCAMSWAP_HOME": str(tmp_path / "home")}
     child = subprocess.Popen(
-        [sys.executable, "-m", "vcamswap", "swap", "--face", str(sample_photo_path("grace_hopper")),
-         "--input", str(clip), "--output", str(out_dir / "out.mp4"), "--engine", "lite",
-         "--accept-consent"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=ROOT)
+        [
+            sys.executable,
+            "-m",
+            "vcamswap",
+            "swap",
+            "--face",
+            str(sample_photo_path("grace_hopper")),
+            "--input",
+            str(clip),
+            "--output",
+            str(out_dir / "out.mp4"),
+            "--engine",
+            "lite",
+            "--accept-consent",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+        cwd=ROOT,
+    )
     deadline = time.monotonic() + 90
     while not any(out_dir.iterdir()) and child.poll() is None and time.monotonic() < deadline:
         time.sleep(0.01)

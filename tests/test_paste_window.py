@@ -27,38 +27,50 @@ from vcamswap.inference.devicepath import (
 )
 
 
-def feeds(frame: np.ndarray[Any, Any], matrices: list[align.Matrix],
-          seed: int = 0) -> dict[str, np.ndarray[Any, Any]]:
+def feeds(
+    frame: np.ndarray[Any, Any], matrices: list[align.Matrix], seed: int = 0
+) -> dict[str, np.ndarray[Any, Any]]:
     rng = np.random.default_rng(seed)
     n = len(matrices)
     crops = np.stack([align.crop(frame, m, 128) for m in matrices]).astype(np.float32)
-    return {"frame": frame,
-            "face": cv2.GaussianBlur(rng.random((128, 128, 3 * n)).astype(np.float32), (9, 9),
-                                     0).reshape(128, 128, n, 3).transpose(2, 3, 0, 1).copy(),
-            "crop": crops, "alpha": np.stack([align.feather_mask(128)] * n),
-            "matrix": np.stack(matrices).astype(np.float32),
-            "params": np.array([1.0, 0.5], np.float32)}
+    return {
+        "frame": frame,
+        "face": cv2.GaussianBlur(rng.random((128, 128, 3 * n)).astype(np.float32), (9, 9), 0)
+        .reshape(128, 128, n, 3)
+        .transpose(2, 3, 0, 1)
+        .copy(),
+        "crop": crops,
+        "alpha": np.stack([align.feather_mask(128)] * n),
+        "matrix": np.stack(matrices).astype(np.float32),
+        "params": np.array([1.0, 0.5], np.float32),
+    }
 
 
-@pytest.mark.parametrize("shifts", [
-    [(0.0, 0.0)],
-    [(0.0, 0.0), (30.0, 12.0)],      # overlapping: the later face over the earlier one
-    [(-150.0, -110.0)],              # partly off the top-left corner
-    [(170.0, 100.0)],                # partly off the bottom-right corner
-])
+@pytest.mark.parametrize(
+    "shifts",
+    [
+        [(0.0, 0.0)],
+        [(0.0, 0.0), (30.0, 12.0)],  # overlapping: the later face over the earlier one
+        [(-150.0, -110.0)],  # partly off the top-left corner
+        [(170.0, 100.0)],  # partly off the bottom-right corner
+    ],
+)
 def test_crop_and_paste_on_the_window_match_the_whole_frame(
-        shifts: list[tuple[float, float]]) -> None:
+    shifts: list[tuple[float, float]],
+) -> None:
     """The graphs on the uploaded window with matrices shifted to it: the crops and the pasted
     window are those of the whole frame (to float rounding of the shifted matrices), and
     nothing outside the window changes in the whole-frame paste."""
     frame = smooth_frame(360, 480, seed=3)
-    matrices = [align.estimate_norm(KPS + np.array(s) + (80, 60), 128, "arcface_128")
-                for s in shifts]
+    matrices = [
+        align.estimate_norm(KPS + np.array(s) + (80, 60), 128, "arcface_128") for s in shifts
+    ]
     window, (top, left), _side = frame_window(
-        [(cv2.invertAffineTransform(m), 128) for m in matrices], frame.shape[:2])
+        [(cv2.invertAffineTransform(m), 128) for m in matrices], frame.shape[:2]
+    )
     assert window is not None and window[0] * window[1] < frame.shape[0] * frame.shape[1]
     rows, cols = window
-    part = np.ascontiguousarray(frame[top:top + rows, left:left + cols])
+    part = np.ascontiguousarray(frame[top : top + rows, left : left + cols])
     shift = np.array([left, top], np.float64)
     moved = [to_window(m, shift) for m in matrices]
     crop = graph_session(devicegraphs.crop_graph(128, 0.0, 255.0))
@@ -71,14 +83,15 @@ def test_crop_and_paste_on_the_window_match_the_whole_frame(
     assert np.abs(crops_full - crops_part).max() < 0.05
     inputs = feeds(frame, matrices)
     paste = graph_session(devicegraphs.paste_graph(128, 0.0, 1.0))
-    full, = paste.run(None, inputs)
-    windowed, = paste.run(None, {**inputs, "frame": part,
-                                 "matrix": np.stack(moved).astype(np.float32)})
+    (full,) = paste.run(None, inputs)
+    (windowed,) = paste.run(
+        None, {**inputs, "frame": part, "matrix": np.stack(moved).astype(np.float32)}
+    )
     assert not np.array_equal(full, frame)
     outside = np.ones(frame.shape[:2], bool)
-    outside[top:top + rows, left:left + cols] = False
+    outside[top : top + rows, left : left + cols] = False
     assert np.array_equal(full[outside], frame[outside])
-    diff = np.abs(windowed.astype(int) - full[top:top + rows, left:left + cols])
+    diff = np.abs(windowed.astype(int) - full[top : top + rows, left : left + cols])
     assert diff.max() <= 1 and diff.mean() < 0.01
 
 
@@ -128,27 +141,37 @@ def models(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def test_the_device_path_uploads_and_pastes_only_the_window(
-        models: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    models: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Swap and enhancer (refreshed, then re-pasted) through the window give the frame the
     whole-frame path gives, with a window-sized frame buffer on the device."""
     pair, kps = astronaut_pair()  # two faces in the top-left part of a 1080p frame
-    frame = cv2.copyMakeBorder(pair, 40, 1080 - 40 - pair.shape[0], 60,
-                               1920 - 60 - pair.shape[1], cv2.BORDER_REFLECT)
+    frame = cv2.copyMakeBorder(
+        pair, 40, 1080 - 40 - pair.shape[0], 60, 1920 - 60 - pair.shape[1], cv2.BORDER_REFLECT
+    )
     kps = [k + np.array([60.0, 40.0]) for k in kps]
-    faces = DeviceFaces([align.estimate_norm(k, 128, "arcface_128") for k in kps],
-                        np.zeros((2, 512), np.float32), np.stack([align.feather_mask(128)] * 2))
+    faces = DeviceFaces(
+        [align.estimate_norm(k, 128, "arcface_128") for k in kps],
+        np.zeros((2, 512), np.float32),
+        np.stack([align.feather_mask(128)] * 2),
+    )
     alpha = align.feather_mask(512)
     matrices = [align.estimate_norm(k, 512, "ffhq_512") for k in kps]
     far = [k + np.array([900.0, 500.0]) for k in kps]
-    moved = DeviceFaces([align.estimate_norm(k, 128, "arcface_128") for k in far],
-                        faces.latents, faces.alphas)
+    moved = DeviceFaces(
+        [align.estimate_norm(k, 128, "arcface_128") for k in far], faces.latents, faces.alphas
+    )
     moved_512 = [align.estimate_norm(k, 512, "ffhq_512") for k in far]
 
     def run() -> tuple[list[np.ndarray[Any, Any]], list[tuple[int, ...]]]:
-        path = DevicePath(graph_session, session(models / "inswapper_128.onnx"),
-                          CATALOG["inswapper_128"], "cpu",
-                          enhancer=session(models / "GFPGANv1.4.onnx"),
-                          enhance_spec=CATALOG["gfpgan_1.4"])
+        path = DevicePath(
+            graph_session,
+            session(models / "inswapper_128.onnx"),
+            CATALOG["inswapper_128"],
+            "cpu",
+            enhancer=session(models / "GFPGANv1.4.onnx"),
+            enhance_spec=CATALOG["gfpgan_1.4"],
+        )
         outs = [path.run(frame, faces, DeviceEnhance(matrices, alpha, True))]
         # the next frame re-pastes the restored crops where they were, though the faces moved
         outs.append(path.run(frame, moved, DeviceEnhance(moved_512, alpha, False)))

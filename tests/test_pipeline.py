@@ -25,13 +25,25 @@ from vcamswap.types import Frame
 FAST = Backoff(initial=0.2, maximum=0.4)
 
 
-def make(source: ScriptedSource, processor: object = None, sink: PixelSink | None = None,
-         **options: object) -> tuple[Supervisor, PixelSink]:
+def make(
+    source: ScriptedSource,
+    processor: object = None,
+    sink: PixelSink | None = None,
+    **options: object,
+) -> tuple[Supervisor, PixelSink]:
     sink = sink or PixelSink()
-    supervisor = Supervisor(source, processor or PassthroughProcessor(), sink,  # type: ignore[arg-type]
-                            CardRenderer(), options=PipelineOptions(
-                                output_fps=30.0, default_size=(64, 48), backoff=FAST,
-                                **options))  # type: ignore[arg-type]
+    supervisor = Supervisor(
+        source,
+        processor or PassthroughProcessor(),  # type: ignore[arg-type]
+        sink,
+        CardRenderer(),
+        options=PipelineOptions(
+            output_fps=30.0,
+            default_size=(64, 48),
+            backoff=FAST,
+            **options,  # type: ignore[arg-type]
+        ),
+    )
     return supervisor, sink
 
 
@@ -127,8 +139,9 @@ def test_camera_loss_shows_the_placeholder_within_a_second_and_recovers() -> Non
         assert wait_for(lambda: sink.snapshot()[-1] == 200, timeout=1.0)
         assert time.monotonic() - lost_at < 1.0
         assert supervisor.status().state == "degraded"
-        assert "unplugged" in (supervisor.status().last_error or "") or \
-            "stopped delivering" in (supervisor.status().last_error or "")
+        assert "unplugged" in (supervisor.status().last_error or "") or "stopped delivering" in (
+            supervisor.status().last_error or ""
+        )
         sent_while_lost = len(sink.snapshot())
         time.sleep(0.3)
         assert len(sink.snapshot()) > sent_while_lost, "output must keep flowing"
@@ -188,8 +201,14 @@ def test_paused_shows_the_paused_card_and_closes_the_camera() -> None:
     source = ScriptedSource(fps=30.0)
     state = RuntimeState(Toggles(paused=True))
     sink = PixelSink()
-    supervisor = Supervisor(source, PassthroughProcessor(), sink, CardRenderer(), state=state,
-                            options=PipelineOptions(default_size=(64, 48), backoff=FAST))
+    supervisor = Supervisor(
+        source,
+        PassthroughProcessor(),
+        sink,
+        CardRenderer(),
+        state=state,
+        options=PipelineOptions(default_size=(64, 48), backoff=FAST),
+    )
     supervisor.start()
     try:
         assert wait_for(lambda: len(sink.snapshot()) > 3)

@@ -63,8 +63,12 @@ class StubControls:
         self.camera = camera
 
     def status(self) -> dict[str, Any]:
-        return {"state": "running", "output_fps": 30.0, "face": "alice",
-                "output": f"virtual camera {self.camera!r}"}
+        return {
+            "state": "running",
+            "output_fps": 30.0,
+            "face": "alice",
+            "output": f"virtual camera {self.camera!r}",
+        }
 
     def __getattr__(self, name: str) -> Any:
         return lambda *args: None
@@ -96,10 +100,13 @@ def test_linux_tray_stop_reaches_the_main_thread_through_sigusr1() -> None:
 
 
 def test_macos_tray_updates_and_stop_run_on_the_main_thread() -> None:
-    record, appkit = TrayRecord(main_only={"icon", "title", "menu", "visible", "stop"}), \
-        MainRunLoop()
-    platform = for_os("darwin", load_tray=lambda: fake_pystray(record, appkit),
-                      dispatch=appkit.dispatch)
+    record, appkit = (
+        TrayRecord(main_only={"icon", "title", "menu", "visible", "stop"}),
+        MainRunLoop(),
+    )
+    platform = for_os(
+        "darwin", load_tray=lambda: fake_pystray(record, appkit), dispatch=appkit.dispatch
+    )
     assert run_tray_on(platform) is True
     assert record.stopped_in_time and record.violations == []
     assert record.count("title") >= 2 and record.count("visible") == 1
@@ -110,8 +117,12 @@ def test_macos_tray_updates_and_stop_run_on_the_main_thread() -> None:
 def test_the_main_thread_check_catches_background_appkit_calls() -> None:
     """The same strict fake with inline updates (what ran on macOS before) flags them."""
     record = TrayRecord(main_only={"title", "menu"})
-    assert run_tray_on(for_os("win32", load_tray=lambda: fake_pystray(record),
-                              signals=NoUsr1Signals())) is True
+    assert (
+        run_tray_on(
+            for_os("win32", load_tray=lambda: fake_pystray(record), signals=NoUsr1Signals())
+        )
+        is True
+    )
     assert "title" in record.violations and "menu" in record.violations
 
 
@@ -152,12 +163,12 @@ class Opened:
 def test_windows_camera_name_opens_its_directshow_index() -> None:
     platform = for_os("win32", cameras=lambda: windows_cameras(loader(pygrabber(WEBCAMS))))
     capture = Opened()
-    source = OpenCvCameraSource("C920", 640, 480, 30, capture_factory=capture,
-                                platform=platform)
+    source = OpenCvCameraSource("C920", 640, 480, 30, capture_factory=capture, platform=platform)
     source.open()
     assert capture.calls == [(1, cv2.CAP_DSHOW)]
-    capture.props.update({cv2.CAP_PROP_FRAME_WIDTH: 640, cv2.CAP_PROP_FRAME_HEIGHT: 480,
-                          cv2.CAP_PROP_FPS: 30})
+    capture.props.update(
+        {cv2.CAP_PROP_FRAME_WIDTH: 640, cv2.CAP_PROP_FRAME_HEIGHT: 480, cv2.CAP_PROP_FPS: 30}
+    )
     capture.sets.clear()
     source.close()
     source.open()
@@ -165,25 +176,38 @@ def test_windows_camera_name_opens_its_directshow_index() -> None:
 
 
 def test_macos_camera_names_follow_opencvs_unique_id_order() -> None:
-    av = FakeAVFoundation(video=[("0x1420000005ac8600", "FaceTime HD Camera"),
-                                 ("0x0100000046d082d", "C920 HD Pro Webcam")],
-                          muxed=[("0x0000000011110000", "Elgato Cam Link")])
+    av = FakeAVFoundation(
+        video=[
+            ("0x1420000005ac8600", "FaceTime HD Camera"),
+            ("0x0100000046d082d", "C920 HD Pro Webcam"),
+        ],
+        muxed=[("0x0000000011110000", "Elgato Cam Link")],
+    )
     cameras = macos_cameras(loader({"AVFoundation": av}))
     assert [(c.index, c.name) for c in cameras] == [
-        (0, "Elgato Cam Link"), (1, "C920 HD Pro Webcam"), (2, "FaceTime HD Camera")]
-    platform = for_os("darwin", cameras=lambda: cameras, environ={},
-                      permission=MacCameraPermission(loader({"AVFoundation": av})))
+        (0, "Elgato Cam Link"),
+        (1, "C920 HD Pro Webcam"),
+        (2, "FaceTime HD Camera"),
+    ]
+    platform = for_os(
+        "darwin",
+        cameras=lambda: cameras,
+        environ={},
+        permission=MacCameraPermission(loader({"AVFoundation": av})),
+    )
     capture = Opened()
-    OpenCvCameraSource("facetime", 1280, 720, 30, capture_factory=capture,
-                       platform=platform).open()
+    OpenCvCameraSource("facetime", 1280, 720, 30, capture_factory=capture, platform=platform).open()
     assert capture.calls == [(2, cv2.CAP_AVFOUNDATION)]
 
 
 def test_a_name_matching_no_camera_lists_the_cameras_found(tmp_path: Path) -> None:
     win = for_os("win32", cameras=lambda: windows_cameras(loader(pygrabber(WEBCAMS[:1]))))
     source = OpenCvCameraSource("C920", 640, 480, 30, capture_factory=Opened(), platform=win)
-    with pytest.raises(DeviceError, match=r"no camera named 'C920': the cameras found are "
-                                          r"0 'Integrated Webcam'"):
+    with pytest.raises(
+        DeviceError,
+        match=r"no camera named 'C920': the cameras found are "
+        r"0 'Integrated Webcam'",
+    ):
         source.open()
     (tmp_path / "video2").mkdir()
     (tmp_path / "video2" / "name").write_text("HD Pro Webcam C920\n")
@@ -200,16 +224,23 @@ def test_cameras_that_cannot_be_listed_say_what_to_install() -> None:
         windows_cameras(loader({}))
     with pytest.raises(CameraListError, match="pyobjc-framework-AVFoundation"):
         macos_cameras(loader({}))
-    assert OpenCvCameraSource("rtsp://cam/1", 640, 480, 30, platform=for_os("win32"))\
-        ._resolve() == "rtsp://cam/1", "URLs are not names"
+    assert (
+        OpenCvCameraSource("rtsp://cam/1", 640, 480, 30, platform=for_os("win32"))._resolve()
+        == "rtsp://cam/1"
+    ), "URLs are not names"
 
 
 def test_macos_asks_for_camera_permission_on_the_main_thread_only() -> None:
     av, environ = FakeAVFoundation(video=[], status=0), dict[str, str]()
-    platform = for_os("darwin", environ=environ, cameras=list,
-                      permission=MacCameraPermission(loader({"AVFoundation": av})))
-    worker = threading.Thread(target=OpenCvCameraSource, args=(0, 640, 480, 30),
-                              kwargs={"platform": platform})
+    platform = for_os(
+        "darwin",
+        environ=environ,
+        cameras=list,
+        permission=MacCameraPermission(loader({"AVFoundation": av})),
+    )
+    worker = threading.Thread(
+        target=OpenCvCameraSource, args=(0, 640, 480, 30), kwargs={"platform": platform}
+    )
     worker.start()
     worker.join()
     assert av.requests == [], "a capture thread cannot show the prompt"
@@ -240,14 +271,14 @@ def virtual(monkeypatch: pytest.MonkeyPatch) -> type[VirtualBackend]:
 
 
 def test_windows_virtual_camera_is_unity_capture_named_vcamswap(
-        virtual: type[VirtualBackend], caplog: pytest.LogCaptureFixture) -> None:
+    virtual: type[VirtualBackend], caplog: pytest.LogCaptureFixture
+) -> None:
     sink = VirtualCameraSink(width=64, height=48, fps=30, platform=for_os("win32"))
     assert sink.camera_name == "VCamSwap", "what the first choice gives, before opening"
     with caplog.at_level(logging.INFO):
         sink.open()
     assert virtual.opened == [("unitycapture", "VCamSwap")]
-    assert shown_camera_name(sink) == "VCamSwap" and sink.description == \
-        "virtual camera 'VCamSwap'"
+    assert shown_camera_name(sink) == "VCamSwap" and sink.description == "virtual camera 'VCamSwap'"
     assert "pick the camera named 'VCamSwap'" in caplog.text
 
 
@@ -259,8 +290,9 @@ def test_windows_falls_back_to_obs_and_names_it(virtual: type[VirtualBackend]) -
     virtual.refuse.add("obs")
     with pytest.raises(DeviceError) as error:
         VirtualCameraSink(width=64, height=48, fps=30, platform=for_os("win32")).open()
-    assert ("'unitycapture' backend: unitycapture is not installed; 'obs' backend: obs is not "
-            "installed") in str(error.value)
+    assert (
+        "'unitycapture' backend: unitycapture is not installed; 'obs' backend: obs is not installed"
+    ) in str(error.value)
     assert "/i:UnityCaptureName=VCamSwap" in str(error.value) and "OBS" in str(error.value)
 
 
@@ -269,8 +301,9 @@ def test_macos_virtual_camera_is_obs(virtual: type[VirtualBackend]) -> None:
     assert sink.camera_name == "OBS Virtual Camera"
     sink.open()
     assert virtual.opened == [("obs", None)] and sink.camera_name == "OBS Virtual Camera"
-    assert for_os("linux").virtual_camera_plan("VCamSwap", None, lambda n: "/dev/video10") \
-        == [("v4l2loopback", "/dev/video10")], "Linux keeps its loopback device"
+    assert for_os("linux").virtual_camera_plan("VCamSwap", None, lambda n: "/dev/video10") == [
+        ("v4l2loopback", "/dev/video10")
+    ], "Linux keeps its loopback device"
 
 
 def test_login_items_per_os(tmp_path: Path) -> None:
@@ -286,11 +319,17 @@ def test_login_items_per_os(tmp_path: Path) -> None:
 
     registry = FakeWinreg()
     WindowsAutostart(registry, [*command, "--face", 'say "hi"']).enable()
-    assert registry.values[(RUN_KEY, "VCamSwap")] == (
-        r'"C:\Users\Ada Lovelace\vcam env\Scripts\vcamswapw.exe" run --at-login --face '
-        r'"say \"hi\""') == subprocess.list2cmdline([*command, "--face", 'say "hi"'])
-    mac = login_command("darwin", Path("/Users/ada/venv/bin/python3"),
-                        exists=lambda p: p.name == "vcamswap")
+    assert (
+        registry.values[(RUN_KEY, "VCamSwap")]
+        == (
+            r'"C:\Users\Ada Lovelace\vcam env\Scripts\vcamswapw.exe" run --at-login --face '
+            r'"say \"hi\""'
+        )
+        == subprocess.list2cmdline([*command, "--face", 'say "hi"'])
+    )
+    mac = login_command(
+        "darwin", Path("/Users/ada/venv/bin/python3"), exists=lambda p: p.name == "vcamswap"
+    )
     assert mac == ["/Users/ada/venv/bin/vcamswap", "run", "--at-login"]
     (plist,) = MacAutostart(tmp_path, mac, tmp_path / "Logs" / "vcamswap").enable()
     data = plistlib.loads(plist.read_bytes())
@@ -316,9 +355,15 @@ def test_control_socket_options_per_os() -> None:
         def __init__(self, *args: Any, **kwargs: Any) -> None:
             super().__init__(*args, **kwargs)
             real = self.socket
-            self.socket = type("Sock", (), {
-                "setsockopt": lambda _s, *a: seen.append(a), "close": lambda _s: real.close(),
-                "fileno": lambda _s: real.fileno()})()
+            self.socket = type(
+                "Sock",
+                (),
+                {
+                    "setsockopt": lambda _s, *a: seen.append(a),
+                    "close": lambda _s: real.close(),
+                    "fileno": lambda _s: real.fileno(),
+                },
+            )()
 
         def server_bind(self) -> None:
             seen.append((-1, -1, int(self.allow_reuse_address)))
@@ -344,8 +389,7 @@ def test_content_monitor_priority_per_os() -> None:
 
     import os
 
-    assert lower_thread_priority("linux", setpriority=record, native_id=lambda: 4242) \
-        == "nice 10"
+    assert lower_thread_priority("linux", setpriority=record, native_id=lambda: 4242) == "nice 10"
     assert lower_thread_priority("darwin", setpriority=record) == "background thread"
 
     class Kernel32:
@@ -357,5 +401,8 @@ def test_content_monitor_priority_per_os() -> None:
             return 1
 
     assert lower_thread_priority("win32", kernel32=Kernel32) == "thread priority lowest"
-    assert calls == [(getattr(os, "PRIO_PROCESS", 0), 4242, 10),
-                     (PRIO_DARWIN_THREAD, 0, PRIO_DARWIN_BG), ("SetThreadPriority", -2, -2)]
+    assert calls == [
+        (getattr(os, "PRIO_PROCESS", 0), 4242, 10),
+        (PRIO_DARWIN_THREAD, 0, PRIO_DARWIN_BG),
+        ("SetThreadPriority", -2, -2),
+    ]

@@ -51,13 +51,19 @@ def doctor(platform: Platform, tmp_path: Path) -> dict[str, dict[str, str]]:
     return {check.name: check.to_dict() for check in checks}
 
 
-def test_doctor_on_windows_names_the_camera_to_pick(tmp_path: Path,
-                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+def test_doctor_on_windows_names_the_camera_to_pick(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.delenv("VCAMSWAP_AUTOSTART", raising=False)
     registry = FakeRegistry({("HKCU", rf"{CONSENT_KEY}\webcam"): "Deny"})
-    checks = doctor(for_os("win32", cameras=lambda: windows_cameras(loader(pygrabber(WEBCAMS))),
-                           permission=WindowsCameraPermission(loader({"winreg": registry}))),
-                    tmp_path)
+    checks = doctor(
+        for_os(
+            "win32",
+            cameras=lambda: windows_cameras(loader(pygrabber(WEBCAMS))),
+            permission=WindowsCameraPermission(loader({"winreg": registry})),
+        ),
+        tmp_path,
+    )
     assert checks["cameras"]["message"] == "0 'Integrated Webcam', 1 'Logitech HD Pro Webcam C920'"
     assert checks["virtual-camera"]["level"] == "OK"
     assert "pick the camera named 'OBS Virtual Camera'" in checks["virtual-camera"]["message"]
@@ -71,8 +77,14 @@ def test_doctor_on_macos_without_pyobjc(tmp_path: Path, monkeypatch: pytest.Monk
     monkeypatch.setenv("HOME", str(tmp_path))
     monkeypatch.delenv("VCAMSWAP_AUTOSTART", raising=False)
     no_pyobjc = loader({})
-    checks = doctor(for_os("darwin", cameras=lambda: macos_cameras(no_pyobjc),
-                           permission=MacCameraPermission(no_pyobjc)), tmp_path)
+    checks = doctor(
+        for_os(
+            "darwin",
+            cameras=lambda: macos_cameras(no_pyobjc),
+            permission=MacCameraPermission(no_pyobjc),
+        ),
+        tmp_path,
+    )
     assert checks["cameras"]["level"] == "WARN" and "pyobjc" in checks["cameras"]["message"]
     assert "'OBS Virtual Camera'" in checks["virtual-camera"]["message"]
     assert "system extension" in checks["virtual-camera"]["fix"]
@@ -91,8 +103,13 @@ def main_signals() -> Iterator[None]:
 
 @pytest.mark.parametrize("os_name", ["win32", "darwin"])
 def test_run_reaches_its_first_frame_with_the_default_config(
-        os_name: OsName, tmp_path: Path, virtual: type[VirtualBackend], main_signals: None,
-        monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+    os_name: OsName,
+    tmp_path: Path,
+    virtual: type[VirtualBackend],
+    main_signals: None,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     """`vcamswap run` through its App on a simulated OS: default config (content check on,
     tray on), the test pattern for a webcam, fake pystray and virtual camera drivers; quit
     after the first frame reaches the virtual camera, through the tray's stop path."""
@@ -103,13 +120,21 @@ def test_run_reaches_its_first_frame_with_the_default_config(
     appkit, signals = MainRunLoop(), NoUsr1Signals()
     main_only = {"icon", "title", "menu", "visible", "stop"} if os_name == "darwin" else set()
     record = TrayRecord(main_only)
-    platform = for_os(os_name, load_tray=lambda: fake_pystray(record, appkit
-                                                              if os_name == "darwin" else None),
-                      signals=signals, dispatch=appkit.dispatch, cameras=list, environ={})
+    platform = for_os(
+        os_name,
+        load_tray=lambda: fake_pystray(record, appkit if os_name == "darwin" else None),
+        signals=signals,
+        dispatch=appkit.dispatch,
+        cameras=list,
+        environ={},
+    )
     config = Config()
-    config = config.model_copy(update={"control": config.control.model_copy(
-        update={"enabled": False}), "safety": config.safety.model_copy(
-        update={"consent_accepted": True})})
+    config = config.model_copy(
+        update={
+            "control": config.control.model_copy(update={"enabled": False}),
+            "safety": config.safety.model_copy(update={"consent_accepted": True}),
+        }
+    )
     paths = AppPaths.under(tmp_path / "home")
     app = App(RunOptions(camera="pattern"), paths, config, platform)
 

@@ -14,9 +14,13 @@ from vcamswap.config.render import render_default_yaml
 from vcamswap.daemon.builders import RunSpec, build_supervisor
 from vcamswap.daemon.reload import ConfigWatcher, Reloader
 
-BASE = render_default_yaml().replace("  device: 0\n", "  device: pattern\n", 1).replace(
-    "  width: 1280\n", "  width: 320\n", 1).replace("  height: 720\n", "  height: 240\n", 1) \
+BASE = (
+    render_default_yaml()
+    .replace("  device: 0\n", "  device: pattern\n", 1)
+    .replace("  width: 1280\n", "  width: 320\n", 1)
+    .replace("  height: 720\n", "  height: 240\n", 1)
     .replace("  target: virtual\n", "  target: 'null'\n", 1)
+)
 
 
 def wait_for(predicate: object, timeout: float = 5.0) -> bool:
@@ -42,12 +46,19 @@ def test_a_valid_edit_restarts_only_what_changed(running: tuple[Path, Reloader])
     supervisor = reloader._supervisor
     assert wait_for(lambda: supervisor.status().frames_out > 3)
     processor = supervisor.processor
-    path.write_text(path.read_text().replace("  width: 320\n", "  width: 640\n", 1)
-                    .replace("  height: 240\n", "  height: 480\n", 1))
+    path.write_text(
+        path.read_text()
+        .replace("  width: 320\n", "  width: 640\n", 1)
+        .replace("  height: 240\n", "  height: 480\n", 1)
+    )
     assert wait_for(lambda: "640x480" in supervisor.status().camera)
     assert supervisor.processor is processor, "the processor was not rebuilt"
-    assert wait_for(lambda: supervisor.last_output() is not None
-                    and supervisor.last_output().shape[:2] == (480, 640))  # type: ignore[union-attr]
+    assert wait_for(
+        lambda: (
+            supervisor.last_output() is not None
+            and supervisor.last_output().shape[:2] == (480, 640)  # type: ignore[union-attr]
+        )
+    )
     path.write_text(path.read_text().replace("  enabled: true\n", "  enabled: false\n", 1))
     assert wait_for(lambda: not supervisor.state.get().swap_enabled)
     path.write_text(path.read_text().replace("  opacity: 1.0\n", "  opacity: 0.5\n", 1))
@@ -56,14 +67,14 @@ def test_a_valid_edit_restarts_only_what_changed(running: tuple[Path, Reloader])
 
 
 def test_an_invalid_edit_is_reported_and_the_old_config_keeps_running(
-        running: tuple[Path, Reloader]) -> None:
+    running: tuple[Path, Reloader],
+) -> None:
     path, reloader = running
     supervisor = reloader._supervisor
     good = path.read_text()
     path.write_text(good.replace("  width: 320\n", "  widht: 640\n", 1))
     assert wait_for(lambda: bool(reloader.problems))
-    assert any("camera.widht: unknown key; did you mean 'width'?" in p
-               for p in reloader.problems)
+    assert any("camera.widht: unknown key; did you mean 'width'?" in p for p in reloader.problems)
     assert any(p.startswith(f"{path}:") for p in reloader.problems)
     assert reloader.config.camera.width == 320
     frames = supervisor.status().frames_out

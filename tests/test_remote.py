@@ -23,10 +23,14 @@ from vcamswap.inference.catalog import CATALOG
 from vcamswap.inference.remote import RemoteModels, RemoteUnavailableError, TritonSession
 from vcamswap.inference.session import SessionFactory, SessionOptions
 
-pytestmark = [pytest.mark.remote,
-              pytest.mark.skipif(not sys.platform.startswith("linux"),
-                                 reason="Triton (nvidia-pytriton) ships Linux wheels only; the "
-                                 "server helper uses libc.so.6's prctl and os.killpg")]
+pytestmark = [
+    pytest.mark.remote,
+    pytest.mark.skipif(
+        not sys.platform.startswith("linux"),
+        reason="Triton (nvidia-pytriton) ships Linux wheels only; the "
+        "server helper uses libc.so.6's prctl and os.killpg",
+    ),
+]
 TOLERANCE = 1e-4
 """Same onnxruntime CPU kernels on both sides: differences come only from batching order."""
 
@@ -65,8 +69,7 @@ def random_feeds(session: Any, batch: int = 1) -> dict[str, np.ndarray]:
     rng = np.random.default_rng(3)
     feeds = {}
     for arg in session.get_inputs():
-        shape = [batch if not isinstance(d, int) or i == 0 else d
-                 for i, d in enumerate(arg.shape)]
+        shape = [batch if not isinstance(d, int) or i == 0 else d for i, d in enumerate(arg.shape)]
         dtype = np.float16 if "float16" in arg.type else np.float32
         feeds[arg.name] = rng.random(shape).astype(dtype)
     return feeds
@@ -86,8 +89,9 @@ def test_each_model_remote_output_equals_local(server: TritonProcess, models: Pa
             assert a.shape == b.shape, name
             assert np.abs(a.astype(np.float32) - b.astype(np.float32)).max() <= TOLERANCE, name
         if name.endswith("fp16"):
-            assert [arg.datatype for arg in theirs.get_inputs()] == ["FP16", "FP16"], \
+            assert [arg.datatype for arg in theirs.get_inputs()] == ["FP16", "FP16"], (
                 "an fp16 model gets fp16 requests"
+            )
     emap = remote.emap(CATALOG["inswapper_128"])
     from vcamswap.inference.onnxfile import read_emap
 
@@ -114,13 +118,16 @@ def neural_processor(models: Path, tmp: Path, url: str | None, enhancer: bool = 
 
         loaded = load()
         return replace(loaded, detector=PinnedDetector(loaded.detector, faces))
+
     face = sample_photo_path("grace_hopper")
-    return NeuralSwapProcessor(pinned, lambda _n: face, RuntimeState(Toggles(enhancer=enhancer)),
-                               NeuralOptions())
+    return NeuralSwapProcessor(
+        pinned, lambda _n: face, RuntimeState(Toggles(enhancer=enhancer)), NeuralOptions()
+    )
 
 
-def test_a_whole_swapped_frame_local_and_remote_agree(server: TritonProcess, models: Path,
-                                                      tmp_path: Path) -> None:
+def test_a_whole_swapped_frame_local_and_remote_agree(
+    server: TritonProcess, models: Path, tmp_path: Path
+) -> None:
     from vcamswap.samples import animate, sample_photo
     from vcamswap.types import Frame
 
@@ -135,15 +142,20 @@ def test_a_whole_swapped_frame_local_and_remote_agree(server: TritonProcess, mod
     assert np.abs(a.astype(np.int16) - image.astype(np.int16)).max() > 10, "it swapped"
 
 
-def test_server_lost_mid_stream_then_back(server: TritonProcess, models: Path,
-                                          tmp_path: Path) -> None:
+def test_server_lost_mid_stream_then_back(
+    server: TritonProcess, models: Path, tmp_path: Path
+) -> None:
     from vcamswap.pipeline.supervisor import PipelineOptions, Supervisor
 
     processor = neural_processor(models, tmp_path, server.url, enhancer=False)
     sink = PixelSink()
-    supervisor = Supervisor(ScriptedSource(fps=15.0, width=640, height=480), processor, sink,
-                            CardRenderer(), options=PipelineOptions(default_size=(640, 480),
-                                                                    output_fps=15.0))
+    supervisor = Supervisor(
+        ScriptedSource(fps=15.0, width=640, height=480),
+        processor,
+        sink,
+        CardRenderer(),
+        options=PipelineOptions(default_size=(640, 480), output_fps=15.0),
+    )
     supervisor.start()
     try:
         assert wait_for(lambda: supervisor.status().frames_processed > 5, 30.0)
@@ -155,8 +167,9 @@ def test_server_lost_mid_stream_then_back(server: TritonProcess, models: Path,
         time.sleep(1.0)
         assert len(sink.snapshot()) - sent >= 10, "the output keeps flowing without the server"
         server.start()
-        assert wait_for(lambda: supervisor.status().state == "running", 40.0), \
+        assert wait_for(lambda: supervisor.status().state == "running", 40.0), (
             "back to normal without a restart"
+        )
     finally:
         supervisor.stop()
 
@@ -203,8 +216,9 @@ def test_eight_concurrent_clients_are_batched(server: TritonProcess, models: Pat
     for thread in threads:
         thread.join()
     assert not errors
-    stats = grpcclient.InferenceServerClient(server.url.split("//")[1]) \
-        .get_inference_statistics("inswapper_128", as_json=True)
+    stats = grpcclient.InferenceServerClient(server.url.split("//")[1]).get_inference_statistics(
+        "inswapper_128", as_json=True
+    )
     sizes = [int(b["batch_size"]) for b in stats["model_stats"][0]["batch_stats"]]
     assert max(sizes) > 1, f"batch sizes seen: {sizes}"
 
@@ -228,10 +242,15 @@ def test_a_lost_server_is_not_asked_again_until_the_backoff_ends() -> None:
 
     clock = [0.0]
     client = FakeClient()
-    session = TritonSession(client, "inswapper_128",
-                            [RemoteArg("target", ["N", 3, 128, 128], "tensor(float)", "FP32")],
-                            [RemoteArg("output", ["N", 3, 128, 128], "tensor(float)", "FP32")],
-                            0.3, "grpc://gpu:8001", clock=lambda: clock[0])
+    session = TritonSession(
+        client,
+        "inswapper_128",
+        [RemoteArg("target", ["N", 3, 128, 128], "tensor(float)", "FP32")],
+        [RemoteArg("output", ["N", 3, 128, 128], "tensor(float)", "FP32")],
+        0.3,
+        "grpc://gpu:8001",
+        clock=lambda: clock[0],
+    )
     feeds = {"target": np.zeros((1, 3, 128, 128), np.float32)}
     with pytest.raises(RemoteUnavailableError, match="did not answer"):
         session.run(None, feeds)

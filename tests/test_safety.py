@@ -44,12 +44,19 @@ def test_flag_records_acceptance_and_keeps_comments(tmp_path: Path) -> None:
 def test_interactive_prompt_accepts_or_declines(tmp_path: Path) -> None:
     shown: list[str] = []
     path = tmp_path / "c.yaml"
-    assert ensure_consent(False, path, flag=False, interactive=True, ask=lambda _q: "yes",
-                          show=shown.append)
+    assert ensure_consent(
+        False, path, flag=False, interactive=True, ask=lambda _q: "yes", show=shown.append
+    )
     assert "consent" in shown[0] and load_config(path).safety.consent_accepted
     with pytest.raises(ConsentRequiredError, match="declined"):
-        ensure_consent(False, tmp_path / "d.yaml", flag=False, interactive=True,
-                       ask=lambda _q: "no", show=shown.append)
+        ensure_consent(
+            False,
+            tmp_path / "d.yaml",
+            flag=False,
+            interactive=True,
+            ask=lambda _q: "no",
+            show=shown.append,
+        )
 
 
 def test_label_is_drawn_on_every_frame_it_gets_without_touching_the_camera_frame() -> None:
@@ -90,9 +97,12 @@ class FlakyLandmarker(DlibLandmarker):
 def run_guarded(policy: Any, clip: list[BgrImage], failing: set[int]) -> list[Frame]:
     landmarker = FlakyLandmarker()
     face = sample_photo_path("grace_hopper")
-    processor = LiteSwapProcessor(landmarker, lite_face_cache(landmarker, lambda _n: face),
-                                  RuntimeState(), LiteOptions(detect_async=False,
-                                                              detect_every=1))
+    processor = LiteSwapProcessor(
+        landmarker,
+        lite_face_cache(landmarker, lambda _n: face),
+        RuntimeState(),
+        LiteOptions(detect_async=False, detect_every=1),
+    )
     processor.start()
     guard = PrivacyGuard(policy, TextCardRenderer().render)
     outputs = []
@@ -136,8 +146,7 @@ def unswapped_frames(outputs: list[Frame]) -> list[int]:
 
 
 @pytest.mark.parametrize("policy", ["blur", "freeze", "placeholder"])
-def test_privacy_guard_never_shows_an_unswapped_face(policy: str,
-                                                     clip: list[BgrImage]) -> None:
+def test_privacy_guard_never_shows_an_unswapped_face(policy: str, clip: list[BgrImage]) -> None:
     failing = {5, 6, 7, 8, 14, 15, 16}
     outputs = run_guarded(policy, clip, failing)
     assert unswapped_frames(outputs) == [], f"{policy}: the target's own face is visible"

@@ -38,11 +38,24 @@ def test_export_writes_a_repository_tritons_schema_accepts(tmp_path: Path) -> No
     from vcamswap.cli.main import main
 
     repo = tmp_path / "repo"
-    assert main(["serve", "export", "--models", str(model_folder(tmp_path)), "--out",
-                 str(repo), "--tensorrt", "--instances", "2"]) == 0
+    assert (
+        main(
+            [
+                "serve",
+                "export",
+                "--models",
+                str(model_folder(tmp_path)),
+                "--out",
+                str(repo),
+                "--tensorrt",
+                "--instances",
+                "2",
+            ]
+        )
+        == 0
+    )
     names = sorted(p.name for p in repo.iterdir())
-    assert names == ["det_10g", "gfpgan_1.4", "inswapper_128", "inswapper_128_emap",
-                     "w600k_r50"]
+    assert names == ["det_10g", "gfpgan_1.4", "inswapper_128", "inswapper_128_emap", "w600k_r50"]
     configs = {name: parse(repo / name / "config.pbtxt") for name in names}
     swapper = configs["inswapper_128"]
     assert swapper.backend == "onnxruntime" and swapper.max_batch_size == 8  # type: ignore[attr-defined]
@@ -55,8 +68,13 @@ def test_export_writes_a_repository_tritons_schema_accepts(tmp_path: Path) -> No
     assert accelerator.name == "tensorrt" and accelerator.parameters["precision_mode"] == "FP16"
     # The fixed batch of 1 became a dynamic batch: the exported model runs with 2 faces.
     session = ort.InferenceSession(str(repo / "inswapper_128" / "1" / "model.onnx"))
-    out = session.run(None, {"target": np.zeros((2, 3, 128, 128), np.float32),
-                             "source": np.zeros((2, 512), np.float32)})[0]
+    out = session.run(
+        None,
+        {
+            "target": np.zeros((2, 3, 128, 128), np.float32),
+            "source": np.zeros((2, 512), np.float32),
+        },
+    )[0]
     assert out.shape == (2, 3, 128, 128)
     # SCRFD's outputs are per-anchor rows of one image: served unbatched, full shapes.
     detector = configs["det_10g"]
@@ -75,16 +93,17 @@ def test_export_refuses_a_folder_in_use_and_a_folder_without_models(tmp_path: Pa
     busy = tmp_path / "busy"
     busy.mkdir()
     (busy / "x").write_text("")
-    assert main(["serve", "export", "--models", str(model_folder(tmp_path)), "--out",
-                 str(busy)]) == 1
+    assert (
+        main(["serve", "export", "--models", str(model_folder(tmp_path)), "--out", str(busy)]) == 1
+    )
     empty = tmp_path / "empty"
     empty.mkdir()
-    assert main(["serve", "export", "--models", str(empty), "--out",
-                 str(tmp_path / "r")]) == 1
+    assert main(["serve", "export", "--models", str(empty), "--out", str(tmp_path / "r")]) == 1
 
 
 def test_serve_in_a_numpy_2_environment_says_how_to_set_it_up(
-        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     from vcamswap.cli.main import main
 
     assert main(["serve", "--models", str(model_folder(tmp_path))]) == 1
@@ -96,8 +115,9 @@ class FakeTriton:
         self.kwargs = kwargs
 
 
-def test_remote_url_tls_and_plaintext_warning(tmp_path: Path,
-                                              caplog: pytest.LogCaptureFixture) -> None:
+def test_remote_url_tls_and_plaintext_warning(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     assert str(parse_url("grpc://gpu.lan")) == "grpc://gpu.lan:8001"
     assert parse_url("grpcs://gpu.lan:9001").tls
     with pytest.raises(ModelError, match="grpc://HOST:PORT"):
@@ -110,11 +130,11 @@ def test_remote_url_tls_and_plaintext_warning(tmp_path: Path,
     ca = tmp_path / "ca.pem"
     ca.write_text("-----BEGIN CERTIFICATE-----\n")
     tls = RemoteModels("grpcs://gpu.lan:8001", ca_file=ca, client_factory=FakeTriton)
-    assert tls._client.kwargs == {"url": "gpu.lan:8001", "ssl": True,
-                                  "root_certificates": str(ca)}
+    assert tls._client.kwargs == {"url": "gpu.lan:8001", "ssl": True, "root_certificates": str(ca)}
     with pytest.raises(ModelError, match="ca_file"):
-        RemoteModels("grpcs://gpu.lan:8001", ca_file=tmp_path / "missing.pem",
-                     client_factory=FakeTriton)
+        RemoteModels(
+            "grpcs://gpu.lan:8001", ca_file=tmp_path / "missing.pem", client_factory=FakeTriton
+        )
 
 
 def test_config_and_cli_reject_a_bad_remote_url(tmp_path: Path) -> None:

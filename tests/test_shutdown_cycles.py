@@ -53,8 +53,15 @@ def test_50_start_signal_cycles_with_the_content_monitor_end_cleanly(tmp_path: P
     script = tmp_path / "cycles.py"
     script.write_text(CYCLES)
     env = {**os.environ, "PYTHONPATH": str(ROOT), "VCAMSWAP_HOME": str(tmp_path / "home")}
-    done = subprocess.run([sys.executable, str(script), "50"], capture_output=True, text=True,
-                          env=env, cwd=ROOT, timeout=120, check=False)
+    done = subprocess.run(
+        [sys.executable, str(script), "50"],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=ROOT,
+        timeout=120,
+        check=False,
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     assert "terminate called" not in done.stderr and "Fatal Python error" not in done.stderr
     cycles, busy = done.stdout.split()[1], int(done.stdout.split()[3])
@@ -75,8 +82,13 @@ def test_close_joins_the_monitor_thread_while_a_check_is_running() -> None:
             return ContentVerdict(False)
 
     stop = threading.Event()
-    monitor = LiveContentMonitor(SlowClassifier(), lambda: np.zeros((8, 8, 3), np.uint8),
-                                 lambda v: None, stop, interval_s=0.001)
+    monitor = LiveContentMonitor(
+        SlowClassifier(),
+        lambda: np.zeros((8, 8, 3), np.uint8),
+        lambda v: None,
+        stop,
+        interval_s=0.001,
+    )
     monitor.start()
     assert started.wait(5)
     assert monitor.close(timeout=5)

@@ -30,9 +30,14 @@ class Switchable(FnProcessor):
 
 
 def make(processor: FnProcessor, sink: PixelSink) -> Supervisor:
-    return Supervisor(ScriptedSource(fps=60.0), processor, sink, CardRenderer(),
-                      policy=PrivacyGuard("placeholder", lambda _r, w, h: solid(77, w, h)),
-                      options=PipelineOptions(output_fps=30.0, default_size=(64, 48)))
+    return Supervisor(
+        ScriptedSource(fps=60.0),
+        processor,
+        sink,
+        CardRenderer(),
+        policy=PrivacyGuard("placeholder", lambda _r, w, h: solid(77, w, h)),
+        options=PipelineOptions(output_fps=30.0, default_size=(64, 48)),
+    )
 
 
 def test_every_frame_failing_is_an_error_that_clears_when_fixed() -> None:

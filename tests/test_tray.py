@@ -26,11 +26,15 @@ def controls(tmp_path: Path) -> Iterator[DaemonControls]:
     faces.mkdir()
     for name in ("alice", "bob"):
         (faces / f"{name}.png").write_bytes(b"png")
-    supervisor = Supervisor(ScriptedSource(), PassthroughProcessor(), PixelSink(),
-                            CardRenderer(), options=PipelineOptions(default_size=(64, 48)))
+    supervisor = Supervisor(
+        ScriptedSource(),
+        PassthroughProcessor(),
+        PixelSink(),
+        CardRenderer(),
+        options=PipelineOptions(default_size=(64, 48)),
+    )
     supervisor.start()
-    yield DaemonControls(supervisor, folder_resolver(faces), lambda: ["alice", "bob"], None,
-                         "lite")
+    yield DaemonControls(supervisor, folder_resolver(faces), lambda: ["alice", "bob"], None, "lite")
     supervisor.stop()
 
 
@@ -40,8 +44,11 @@ def by_text(items: tuple[Item, ...], text: str) -> Item:
 
 def test_menu_items_change_the_daemon_state(controls: DaemonControls) -> None:
     opened: list[str] = []
-    opener = Opener(url=opened.append, path=opened.append,
-                    urls={"preview": "http://127.0.0.1:1/preview?token=t", "about": "A"})
+    opener = Opener(
+        url=opened.append,
+        path=opened.append,
+        urls={"preview": "http://127.0.0.1:1/preview?token=t", "about": "A"},
+    )
     items = build_menu(controls, opener, "/faces", "/config.yaml")
     swap = by_text(items, "Swap faces")
     assert swap.default and swap.checked and swap.checked()
@@ -76,25 +83,46 @@ def test_menu_items_change_the_daemon_state(controls: DaemonControls) -> None:
     assert controls.status()["state"] == "stopped"
 
 
-@pytest.mark.skipif(((shutil.which("Xvfb") is None or shutil.which("trayer") is None)
-                     and not os.environ.get("CI")) or not sys.platform.startswith("linux"),
-                    reason="needs Xvfb and trayer (.ci/run installs both on Linux; in CI there "
-                    "it must run)")
+@pytest.mark.skipif(
+    ((shutil.which("Xvfb") is None or shutil.which("trayer") is None) and not os.environ.get("CI"))
+    or not sys.platform.startswith("linux"),
+    reason="needs Xvfb and trayer (.ci/run installs both on Linux; in CI there it must run)",
+)
 def test_real_tray_under_xvfb_shows_and_stops(tmp_path: Path) -> None:
     display = f":{90 + os.getpid() % 9}"
-    xvfb = subprocess.Popen(["Xvfb", display, "-screen", "0", "800x600x24"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    xvfb = subprocess.Popen(
+        ["Xvfb", display, "-screen", "0", "800x600x24"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     env = {**os.environ, "DISPLAY": display, "VCAMSWAP_HOME": str(tmp_path / "home")}
     time.sleep(1.0)
-    tray = subprocess.Popen(["trayer", "--edge", "top"], env=env, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
+    tray = subprocess.Popen(
+        ["trayer", "--edge", "top"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     time.sleep(0.5)
     config = tmp_path / "config.yaml"
     config.write_text("control:\n  port: 0\nsafety:\n  consent_accepted: true\n")
     daemon = subprocess.Popen(
-        [sys.executable, "-m", "vcamswap", "run", "--config", str(config), "--camera",
-         "pattern", "--output", "null", "--engine", "lite"], env=env, stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT, text=True)
+        [
+            sys.executable,
+            "-m",
+            "vcamswap",
+            "run",
+            "--config",
+            str(config),
+            "--camera",
+            "pattern",
+            "--output",
+            "null",
+            "--engine",
+            "lite",
+        ],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     try:
         deadline = time.monotonic() + 60
         lines: list[str] = []
@@ -108,9 +136,14 @@ def test_real_tray_under_xvfb_shows_and_stops(tmp_path: Path) -> None:
         time.sleep(1.0)
         sent = time.monotonic()
         # A stop from another thread (the control API) must reach the tray's X11 loop.
-        quit_cmd = subprocess.run([sys.executable, "-m", "vcamswap", "ctl", "--config",
-                                   str(config), "quit"], env=env, capture_output=True,
-                                  text=True, timeout=60, check=False)
+        quit_cmd = subprocess.run(
+            [sys.executable, "-m", "vcamswap", "ctl", "--config", str(config), "quit"],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
         assert quit_cmd.returncode == 0, quit_cmd.stderr
         daemon.wait(timeout=10)
         assert time.monotonic() - sent < 6.0
@@ -184,6 +217,7 @@ def test_icon_colour_follows_the_swap_and_the_state(controls: DaemonControls) ->
     controls.set_swap_enabled(True)
     assert icon_state(controls.status()) == "running"
     assert icon_state({"state": "error", "swap_enabled": True}) == "error"
-    centre = {state: icon_image(state).getpixel((32, 10)) for state in ("running", "swap off",
-                                                                           "error")}
+    centre = {
+        state: icon_image(state).getpixel((32, 10)) for state in ("running", "swap off", "error")
+    }
     assert len(set(centre.values())) == 3

@@ -26,8 +26,9 @@ class PrivateRotatingFileHandler(logging.handlers.RotatingFileHandler):
         return stream
 
 
-def setup_logging(level: str, log_file: Path | None, max_bytes: int = 1_000_000,
-                  backups: int = 3) -> None:
+def setup_logging(
+    level: str, log_file: Path | None, max_bytes: int = 1_000_000, backups: int = 3
+) -> None:
     """Configure the root logger once, from the CLI. A log file that cannot be opened is skipped
     with a warning rather than stopping the program."""
     root = logging.getLogger()
@@ -44,8 +45,9 @@ def setup_logging(level: str, log_file: Path | None, max_bytes: int = 1_000_000,
                 log_file, maxBytes=max_bytes, backupCount=backups, encoding="utf-8"
             )
         except OSError as exc:
-            root.warning("cannot write the log file %s (%s); logging to the console only",
-                         log_file, exc)
+            root.warning(
+                "cannot write the log file %s (%s); logging to the console only", log_file, exc
+            )
         else:
             handler.setFormatter(logging.Formatter(FORMAT))
             root.addHandler(handler)
@@ -61,8 +63,9 @@ class RateLimitedLog:
         self._last: dict[str, float] = {}
         self._suppressed: dict[str, int] = {}
 
-    def log(self, level: int, key: str, message: str, *args: object,
-            exc_info: bool = False) -> None:
+    def log(
+        self, level: int, key: str, message: str, *args: object, exc_info: bool = False
+    ) -> None:
         now = time.monotonic()
         with self._lock:
             last = self._last.get(key)

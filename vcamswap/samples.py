@@ -28,8 +28,9 @@ def sample_photo_path(name: str) -> Path:
         path = Path(location) / relative
         if path.is_file():
             return path
-    raise DeviceError(f"sample photo {name!r} needs the {dist} package: "
-                      "pip install 'vcamswap[demo]'")
+    raise DeviceError(
+        f"sample photo {name!r} needs the {dist} package: pip install 'vcamswap[demo]'"
+    )
 
 
 def sample_photo(name: str) -> BgrImage:
@@ -49,13 +50,19 @@ def animate(photo: BgrImage, index: int, count: int, size: tuple[int, int]) -> B
     matrix = cv2.getRotationMatrix2D((w / 2, h * 0.45), angle, scale)
     matrix[0, 2] += width / 2 - w / 2 + 0.04 * width * math.sin(phase)
     matrix[1, 2] += height / 2 - h * 0.45 + 0.03 * height * math.cos(phase)
-    frame: BgrImage = cv2.warpAffine(photo, matrix, (width, height), flags=cv2.INTER_LINEAR,
-                          borderMode=cv2.BORDER_REPLICATE)
+    frame: BgrImage = cv2.warpAffine(
+        photo, matrix, (width, height), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE
+    )
     return frame
 
 
-def sample_clip(cache_dir: Path, name: str, size: tuple[int, int] = (640, 480),
-                frames: int = 90, fps: float = 30.0) -> Path:
+def sample_clip(
+    cache_dir: Path,
+    name: str,
+    size: tuple[int, int] = (640, 480),
+    frames: int = 90,
+    fps: float = 30.0,
+) -> Path:
     """An mp4 of sample photo ``name`` with gentle head motion, made once and cached."""
     path = cache_dir / "samples" / f"{name}_{size[0]}x{size[1]}_{frames}.mp4"
     if path.is_file():

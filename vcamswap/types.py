@@ -58,9 +58,14 @@ class Frame:
     guarded: str | None = None
     """Why the privacy guard replaced this frame (None: it did not)."""
 
-    def with_image(self, image: BgrImage, *, swapped: bool | None = None,
-                   regions: tuple[FaceBox, ...] | None = None,
-                   guarded: str | None = None) -> Frame:
+    def with_image(
+        self,
+        image: BgrImage,
+        *,
+        swapped: bool | None = None,
+        regions: tuple[FaceBox, ...] | None = None,
+        guarded: str | None = None,
+    ) -> Frame:
         return Frame(
             image=image,
             seq=self.seq,

@@ -58,6 +58,7 @@ def crop_face(image: BgrImage, index: int) -> BgrImage:
     mx, my = box.width * 0.8, box.height * 0.9
     x0, y0 = max(0, int(box.left - mx)), max(0, int(box.top - my))
     x1, y1 = min(w, int(box.right + mx)), min(h, int(box.bottom + my * 0.8))
-    crop: BgrImage = cv2.resize(image[y0:y1, x0:x1], None, fx=2.0, fy=2.0,
-                                interpolation=cv2.INTER_CUBIC)
+    crop: BgrImage = cv2.resize(
+        image[y0:y1, x0:x1], None, fx=2.0, fy=2.0, interpolation=cv2.INTER_CUBIC
+    )
     return crop

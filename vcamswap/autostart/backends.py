@@ -75,8 +75,10 @@ class LinuxAutostart:
             written = [_write(self.unit_file, render.systemd_unit(self.command).encode())]
             self.systemctl("daemon-reload")
             if not self.systemctl("enable", "vcamswap.service"):
-                log.warning("`systemctl --user enable vcamswap.service` did not succeed; run "
-                            "it yourself (is a systemd user session running?)")
+                log.warning(
+                    "`systemctl --user enable vcamswap.service` did not succeed; run "
+                    "it yourself (is a systemd user session running?)"
+                )
             return written
         if self.unit_file.exists():
             self.systemctl("disable", "vcamswap.service")
@@ -147,14 +149,16 @@ class WindowsAutostart:
 
     def enable(self) -> list[Path]:
         with self.registry.CreateKey(self.registry.HKEY_CURRENT_USER, RUN_KEY) as key:
-            self.registry.SetValueEx(key, "VCamSwap", 0, self.registry.REG_SZ,
-                                     render.windows_command(self.command))
+            self.registry.SetValueEx(
+                key, "VCamSwap", 0, self.registry.REG_SZ, render.windows_command(self.command)
+            )
         return [Path("HKCU") / RUN_KEY / "VCamSwap"]
 
     def disable(self) -> list[Path]:
         try:
-            with self.registry.OpenKey(self.registry.HKEY_CURRENT_USER, RUN_KEY, 0,
-                                       self.registry.KEY_SET_VALUE) as key:
+            with self.registry.OpenKey(
+                self.registry.HKEY_CURRENT_USER, RUN_KEY, 0, self.registry.KEY_SET_VALUE
+            ) as key:
                 self.registry.DeleteValue(key, "VCamSwap")
         except OSError:
             return []
@@ -172,8 +176,9 @@ class WindowsAutostart:
 KINDS = {"win32": "windows", "darwin": "macos"}
 
 
-def for_this_system(log_dir: Path, systemd: bool = False,
-                    platform: Platform | None = None) -> Autostart:
+def for_this_system(
+    log_dir: Path, systemd: bool = False, platform: Platform | None = None
+) -> Autostart:
     platform = platform or current_platform()
     kind = os.environ.get("VCAMSWAP_AUTOSTART") or KINDS.get(platform.name, "linux")
     command = daemon_command(platform)

@@ -12,10 +12,9 @@ LABEL = "com.vcamswap.daemon"
 
 def _desktop_quote(arg: str) -> str:
     """Quote one argument for a .desktop Exec key (Desktop Entry spec, 'The Exec key')."""
-    if arg and not any(c in arg for c in ' \t\n"\'\\><~|&;$*?#()`%='):
+    if arg and not any(c in arg for c in " \t\n\"'\\><~|&;$*?#()`%="):
         return arg
-    escaped = arg.replace("\\", "\\\\").replace('"', '\\"').replace("`", "\\`").replace(
-        "$", "\\$")
+    escaped = arg.replace("\\", "\\\\").replace('"', '\\"').replace("`", "\\`").replace("$", "\\$")
     return f'"{escaped}"'.replace("%", "%%")
 
 
@@ -55,15 +54,18 @@ def systemd_unit(command: Sequence[str]) -> str:
 
 
 def launchd_plist(command: Sequence[str], log_dir: str) -> bytes:
-    return plistlib.dumps({
-        "Label": LABEL,
-        "ProgramArguments": list(command),
-        "RunAtLoad": True,
-        "KeepAlive": {"SuccessfulExit": False},
-        "ProcessType": "Interactive",
-        "StandardOutPath": f"{log_dir}/launchd.out.log",
-        "StandardErrorPath": f"{log_dir}/launchd.err.log",
-    }, sort_keys=True)
+    return plistlib.dumps(
+        {
+            "Label": LABEL,
+            "ProgramArguments": list(command),
+            "RunAtLoad": True,
+            "KeepAlive": {"SuccessfulExit": False},
+            "ProcessType": "Interactive",
+            "StandardOutPath": f"{log_dir}/launchd.out.log",
+            "StandardErrorPath": f"{log_dir}/launchd.err.log",
+        },
+        sort_keys=True,
+    )
 
 
 def windows_command(command: Sequence[str]) -> str:

@@ -11,9 +11,12 @@ from vcamswap.config import AppPaths
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("autostart", help="start VCamSwap at login (enable, disable, status)")
     p.add_argument("action", choices=["enable", "disable", "status"])
-    p.add_argument("--systemd", action="store_true",
-                   help="Linux: a systemd user unit that restarts on failure, enabled with "
-                        "systemctl, instead of the XDG autostart entry")
+    p.add_argument(
+        "--systemd",
+        action="store_true",
+        help="Linux: a systemd user unit that restarts on failure, enabled with "
+        "systemctl, instead of the XDG autostart entry",
+    )
     p.add_argument("-v", "--verbose", action="store_true")
     p.set_defaults(handler=cmd_autostart)
 
@@ -31,6 +34,7 @@ def cmd_autostart(args: argparse.Namespace) -> int:
     else:
         describe = getattr(backend, "describe", None)
         how = f" ({describe()})" if describe is not None and backend.enabled() else ""
-        sys.stdout.write(f"autostart ({backend.name}): "
-                         f"{'enabled' if backend.enabled() else 'disabled'}{how}\n")
+        sys.stdout.write(
+            f"autostart ({backend.name}): {'enabled' if backend.enabled() else 'disabled'}{how}\n"
+        )
     return 0

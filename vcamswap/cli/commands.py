@@ -23,8 +23,10 @@ def load_user_config(args: argparse.Namespace, paths: AppPaths) -> Config:
     path: Path | None = getattr(args, "config", None)
     if path is not None:
         if not path.is_file():
-            raise ConfigError(f"config file {path} does not exist; create it with "
-                          f"`vcamswap check-config --write-defaults {path}` or drop --config")
+            raise ConfigError(
+                f"config file {path} does not exist; create it with "
+                f"`vcamswap check-config --write-defaults {path}` or drop --config"
+            )
         return load_config(path)
     config, created = ensure_config(paths.config_file)
     if created:
@@ -39,20 +41,25 @@ def cmd_check_config(args: argparse.Namespace) -> int:
     target: Path | None = getattr(args, "write_defaults", None)
     if target is not None:
         if target.exists():
-            raise ConfigError(f"{target} already exists; check it with "
-                              f"`vcamswap check-config {target}` or pick a new file name")
+            raise ConfigError(
+                f"{target} already exists; check it with "
+                f"`vcamswap check-config {target}` or pick a new file name"
+            )
         write_text_atomic(target, render_default_yaml())
         _out(f"wrote the default configuration to {target}")
         return 0
     path: Path = args.path or AppPaths.for_user().config_file
     if not path.is_file():
         if args.path is None:
-            _out(f"{path} does not exist yet: the defaults are used, and they are valid "
-                 "(`vcamswap run` writes them there on first start)")
+            _out(
+                f"{path} does not exist yet: the defaults are used, and they are valid "
+                "(`vcamswap run` writes them there on first start)"
+            )
             return 0
-        raise ConfigError(f"{path}: no such file; create it with "
-                          f"`vcamswap check-config --write-defaults {path}`",
-                          [f"{path}:1: (file): no such file"])
+        raise ConfigError(
+            f"{path}: no such file; create it with `vcamswap check-config --write-defaults {path}`",
+            [f"{path}:1: (file): no such file"],
+        )
     load_config(path)
     _out(f"{path}: OK")
     return 0
@@ -64,11 +71,24 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     paths = AppPaths.for_user()
     config = load_user_config(args, paths)
-    return App(RunOptions(
-        config_file=args.config, camera=args.camera, output=args.output, face=args.face,
-        engine=args.engine, remote=args.remote, camera_mode=args.camera_mode,
-        at_login=args.at_login, tray=not args.no_tray, seconds=args.seconds,
-        verbose=args.verbose, accept_consent=args.accept_consent), paths, config).run()
+    return App(
+        RunOptions(
+            config_file=args.config,
+            camera=args.camera,
+            output=args.output,
+            face=args.face,
+            engine=args.engine,
+            remote=args.remote,
+            camera_mode=args.camera_mode,
+            at_login=args.at_login,
+            tray=not args.no_tray,
+            seconds=args.seconds,
+            verbose=args.verbose,
+            accept_consent=args.accept_consent,
+        ),
+        paths,
+        config,
+    ).run()
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
@@ -81,17 +101,32 @@ def cmd_bench(args: argparse.Namespace) -> int:
         except ValueError as exc:
             raise ConfigError(f"--size {args.size!r}: expected WxH such as 1280x720") from exc
         size = (w, h)
-    result = run_bench(BenchRequest(
-        engine=args.engine, input=args.input, frames=args.frames, size=size, paced=args.paced,
-        models=args.models, providers=args.providers, faces_per_frame=args.faces_per_frame,
-        enhancer=args.enhancer, swapper=args.swapper, pin_faces=args.pin_faces,
-        cuda_graph=args.cuda_graph, detect_every=args.detect_every,
-        governor=args.governor, cpu_load=args.cpu_load, content_check_s=args.content_check,
-        remote=args.remote, detect_async=args.detect_async,
-        first_swap_s=args.first_swap_timeout,
-        device_compositing=args.device_compositing,
-        io_binding={"auto": None, "on": True, "off": False}[args.io_binding]),
-        AppPaths.for_user())
+    result = run_bench(
+        BenchRequest(
+            engine=args.engine,
+            input=args.input,
+            frames=args.frames,
+            size=size,
+            paced=args.paced,
+            models=args.models,
+            providers=args.providers,
+            faces_per_frame=args.faces_per_frame,
+            enhancer=args.enhancer,
+            swapper=args.swapper,
+            pin_faces=args.pin_faces,
+            cuda_graph=args.cuda_graph,
+            detect_every=args.detect_every,
+            governor=args.governor,
+            cpu_load=args.cpu_load,
+            content_check_s=args.content_check,
+            remote=args.remote,
+            detect_async=args.detect_async,
+            first_swap_s=args.first_swap_timeout,
+            device_compositing=args.device_compositing,
+            io_binding={"auto": None, "on": True, "off": False}[args.io_binding],
+        ),
+        AppPaths.for_user(),
+    )
     if args.json:
         _out(json.dumps(result))
     else:
@@ -101,7 +136,8 @@ def cmd_bench(args: argparse.Namespace) -> int:
         sys.stderr.write(
             f"vcamswap: only {result['swapped_frames']} of {result['frames']} timed frames had a "
             "swapped face on an input with a face in every frame: the numbers above are not "
-            "the swap's speed (--allow-missing-faces accepts them)\n")
+            "the swap's speed (--allow-missing-faces accepts them)\n"
+        )
         return 1
     return 0
 
@@ -120,8 +156,10 @@ def cmd_doctor(args: argparse.Namespace) -> int:
     paths = AppPaths.for_user()
     if args.config is not None:
         if not args.config.is_file():
-            raise ConfigError(f"--config {args.config}: no such file; create it with "
-                              f"`vcamswap check-config --write-defaults {args.config}`")
+            raise ConfigError(
+                f"--config {args.config}: no such file; create it with "
+                f"`vcamswap check-config --write-defaults {args.config}`"
+            )
         from dataclasses import replace
 
         paths = replace(paths, config_file=args.config)

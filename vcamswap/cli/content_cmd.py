@@ -16,9 +16,11 @@ EXIT_UNREADABLE = 2
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    p = sub.add_parser("content-check",
-                       help="check images and videos for explicit material (exit 0 clean, "
-                            "3 flagged, 2 unreadable)")
+    p = sub.add_parser(
+        "content-check",
+        help="check images and videos for explicit material (exit 0 clean, "
+        "3 flagged, 2 unreadable)",
+    )
     p.add_argument("--config", type=Path, default=None)
     p.add_argument("-v", "--verbose", action="store_true")
     p.add_argument("files", nargs="+", type=Path, metavar="FILE")
@@ -37,11 +39,12 @@ def cmd_content_check(args: argparse.Namespace) -> int:
     # every thread onnxruntime wants.
     classifier = content_classifier(config, paths, always=True, threads=0)
     assert classifier is not None
-    results = [scan_file(classifier, path, config.safety.max_image_pixels)
-               for path in args.files]
+    results = [scan_file(classifier, path, config.safety.max_image_pixels) for path in args.files]
     if args.json:
-        sys.stdout.write(json.dumps({"threshold": check.threshold,
-                                     "files": [r.to_dict() for r in results]}) + "\n")
+        sys.stdout.write(
+            json.dumps({"threshold": check.threshold, "files": [r.to_dict() for r in results]})
+            + "\n"
+        )
     else:
         for r in results:
             labels = ", ".join(f"{label} {score:.2f}" for label, score in r.labels) or "-"

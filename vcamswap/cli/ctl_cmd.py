@@ -16,13 +16,32 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     p = sub.add_parser("ctl", help="control a running daemon over its loopback API")
     p.add_argument("--config", type=Path, default=None)
     p.add_argument("-v", "--verbose", action="store_true")
-    p.add_argument("action", choices=["status", "enable", "disable", "face", "enhancer",
-                                      "governor", "reload", "quit", "preview"])
-    p.add_argument("value", nargs="?", default=None,
-                   help="face NAME, enhancer on|off, or governor auto|off|LEVEL")
-    p.add_argument("--json", action="store_true",
-                   help="status: print one JSON object (state, camera_mode, camera_open, "
-                        "input_fps, output_fps, latency_ms, governor, engine, face, ...)")
+    p.add_argument(
+        "action",
+        choices=[
+            "status",
+            "enable",
+            "disable",
+            "face",
+            "enhancer",
+            "governor",
+            "reload",
+            "quit",
+            "preview",
+        ],
+    )
+    p.add_argument(
+        "value",
+        nargs="?",
+        default=None,
+        help="face NAME, enhancer on|off, or governor auto|off|LEVEL",
+    )
+    p.add_argument(
+        "--json",
+        action="store_true",
+        help="status: print one JSON object (state, camera_mode, camera_open, "
+        "input_fps, output_fps, latency_ms, governor, engine, face, ...)",
+    )
     p.set_defaults(handler=cmd_ctl)
 
 
@@ -55,8 +74,10 @@ def cmd_ctl(args: argparse.Namespace) -> int:
         elif value is not None and value.isdigit():
             body = {"mode": "pinned", "level": int(value)}
         else:
-            raise VCamSwapError("usage: vcamswap ctl governor auto|off|LEVEL "
-                                "(the levels are listed by `vcamswap ctl status`)")
+            raise VCamSwapError(
+                "usage: vcamswap ctl governor auto|off|LEVEL "
+                "(the levels are listed by `vcamswap ctl status`)"
+            )
         result = client.request("POST", "/api/governor", body)
     elif action == "enhancer":
         if value not in ("on", "off"):

@@ -19,8 +19,12 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     add = actions.add_parser("add", help="validate a photo and add it")
     add.add_argument("path", type=Path)
     add.add_argument("--name", default=None, help="face name (default: the file name)")
-    add.add_argument("--index", type=int, default=None,
-                     help="which face when the photo has several (0 = largest)")
+    add.add_argument(
+        "--index",
+        type=int,
+        default=None,
+        help="which face when the photo has several (0 = largest)",
+    )
     remove = actions.add_parser("remove", help="remove a face by name")
     remove.add_argument("name")
     p.set_defaults(handler=cmd_faces)
@@ -45,8 +49,11 @@ def cmd_faces(args: argparse.Namespace) -> int:
     if args.action == "add":
         from vcamswap.processors.engines import content_classifier
 
-        library = FaceLibrary(library.folder, content=content_classifier(config, paths),
-                              max_pixels=config.safety.max_image_pixels)
+        library = FaceLibrary(
+            library.folder,
+            content=content_classifier(config, paths),
+            max_pixels=config.safety.max_image_pixels,
+        )
         entry = library.add(args.path, args.name, args.index)
         sys.stdout.write(f"added {entry.name!r} ({entry.path})\n")
         return 0

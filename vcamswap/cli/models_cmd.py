@@ -19,11 +19,13 @@ def _progress_printer() -> object:
             if percent != state["last"]:
                 state["last"] = percent
                 bar = "#" * (percent // 4)
-                sys.stderr.write(f"\r{name}: [{bar:<25}] {percent:3d}% "
-                                 f"{done / 1e6:7.1f}/{total / 1e6:.1f} MB")
+                sys.stderr.write(
+                    f"\r{name}: [{bar:<25}] {percent:3d}% {done / 1e6:7.1f}/{total / 1e6:.1f} MB"
+                )
         else:
             sys.stderr.write(f"\r{name}: {done / 1e6:7.1f} MB")
         sys.stderr.flush()
+
     return show
 
 
@@ -48,13 +50,16 @@ def cmd_models(args: argparse.Namespace) -> int:
         sys.stdout.write(f"model folder: {store.folder}\n")
         for spec in specs:
             state = store.verify(spec).state
-            sys.stdout.write(f"{spec.name:20} {spec.role:9} {state:13} {spec.file:26} "
-                             f"{spec.licence}\n")
+            sys.stdout.write(
+                f"{spec.name:20} {spec.role:9} {state:13} {spec.file:26} {spec.licence}\n"
+            )
         if not args.name:
             from vcamswap.inference.content import PACKAGED_LICENCE
 
-            sys.stdout.write(f"{'nudenet_320n':20} {'content':9} {'packaged':13} "
-                             f"{'nudenet/320n.onnx':26} {PACKAGED_LICENCE}\n")
+            sys.stdout.write(
+                f"{'nudenet_320n':20} {'content':9} {'packaged':13} "
+                f"{'nudenet/320n.onnx':26} {PACKAGED_LICENCE}\n"
+            )
         return 0
     if args.action == "verify":
         bad = 0
@@ -69,8 +74,9 @@ def cmd_models(args: argparse.Namespace) -> int:
                 sys.stdout.write(f"BAD   {result.message(store.accepted(spec))}\n")
         return 1 if bad else 0
     if not args.yes:
-        sys.stdout.write("Licences of the files to download (VCamSwap does not redistribute "
-                         "them):\n")
+        sys.stdout.write(
+            "Licences of the files to download (VCamSwap does not redistribute them):\n"
+        )
         for spec in specs:
             sys.stdout.write(f"  {spec.file}: {spec.licence}\n")
         if not sys.stdin.isatty():

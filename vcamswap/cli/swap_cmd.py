@@ -19,8 +19,12 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     p = sub.add_parser("swap", help="swap faces in an image or video file (keeps audio)")
     p.add_argument("--config", type=Path, default=None)
     p.add_argument("--face", required=True, help="source face: name in the faces folder or path")
-    p.add_argument("--remote", default=None, metavar="URL",
-                   help="run the swapper and enhancer on this Triton server (grpc://HOST:8001)")
+    p.add_argument(
+        "--remote",
+        default=None,
+        metavar="URL",
+        help="run the swapper and enhancer on this Triton server (grpc://HOST:8001)",
+    )
     p.add_argument("--input", type=Path, required=True)
     p.add_argument("--output", type=Path, required=True)
     p.add_argument("--engine", choices=["auto", "neural", "lite"], default=None)
@@ -31,10 +35,13 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     p.add_argument("--end", type=float, default=None, help="seconds")
     p.add_argument("--crf", type=int, default=20)
     p.add_argument("--codec", choices=["h264", "h265", "vp9"], default="h264")
-    p.add_argument("--encoder", default="auto",
-                   help="'auto' (default): a hardware encoder for --codec when one opens on "
-                        "this machine (NVENC, VideoToolbox, QSV, VAAPI), else the software one; "
-                        "or an FFmpeg encoder name, e.g. libx264, h264_nvenc")
+    p.add_argument(
+        "--encoder",
+        default="auto",
+        help="'auto' (default): a hardware encoder for --codec when one opens on "
+        "this machine (NVENC, VideoToolbox, QSV, VAAPI), else the software one; "
+        "or an FFmpeg encoder name, e.g. libx264, h264_nvenc",
+    )
     p.add_argument("--accept-consent", action="store_true")
     p.add_argument("-v", "--verbose", action="store_true")
     p.set_defaults(handler=cmd_swap)
@@ -53,12 +60,15 @@ def progress_printer(stream: object = sys.stderr) -> object:
         if total:
             eta = (total - done) / fps if fps > 0 else 0.0
             pct = min(100, done * 100 // total)
-            text = (f"[{'#' * (pct // 4):<25}] {pct:3d}% {done}/{total} frames "
-                    f"{fps:5.1f} fps ETA {eta:4.0f} s")
+            text = (
+                f"[{'#' * (pct // 4):<25}] {pct:3d}% {done}/{total} frames "
+                f"{fps:5.1f} fps ETA {eta:4.0f} s"
+            )
         else:
             text = f"{done} frames {fps:5.1f} fps"
         stream.write(("\r" + text) if tty else (text + "\n"))  # type: ignore[attr-defined]
         stream.flush()  # type: ignore[attr-defined]
+
     return show
 
 
@@ -77,53 +87,82 @@ def cmd_swap(args: argparse.Namespace) -> int:  # noqa: PLR0915 - option checks
 
     paths = AppPaths.for_user()
     config = load_user_config(args, paths)
-    ensure_consent(config.safety.consent_accepted, args.config or paths.config_file,
-                   flag=args.accept_consent)
+    ensure_consent(
+        config.safety.consent_accepted, args.config or paths.config_file, flag=args.accept_consent
+    )
     suffix_in, suffix_out = args.input.suffix.lower(), args.output.suffix.lower()
     if suffix_in not in IMAGES + VIDEOS:
-        raise VCamSwapError(f"{args.input.name}: unsupported input; use an image "
-                            f"({', '.join(IMAGES)}) or a video ({', '.join(VIDEOS)})")
+        raise VCamSwapError(
+            f"{args.input.name}: unsupported input; use an image "
+            f"({', '.join(IMAGES)}) or a video ({', '.join(VIDEOS)})"
+        )
     if not args.input.is_file():
         raise VCamSwapError(f"input {args.input} does not exist")
     if not args.output.parent.is_dir() or not os_writable(args.output.parent):
-        raise VCamSwapError(f"cannot write to {args.output.parent}: the folder does not exist "
-                            "or is not writable")
+        raise VCamSwapError(
+            f"cannot write to {args.output.parent}: the folder does not exist or is not writable"
+        )
     if (suffix_in in IMAGES) != (suffix_out in IMAGES):
-        raise VCamSwapError("an image input needs an image output and a video input a video "
-                            "output")
+        raise VCamSwapError("an image input needs an image output and a video input a video output")
     refuse_same_file(args.input, args.output)
     if suffix_in in IMAGES:
         check_image_file(args.input, config.safety.max_image_pixels)
-    swap = config.swap.model_copy(update={
-        "engine": args.engine or config.swap.engine, "face": args.face,
-        "many_faces": args.many_faces or config.swap.many_faces,
-        "enhancer": args.enhancer or config.swap.enhancer})
+    swap = config.swap.model_copy(
+        update={
+            "engine": args.engine or config.swap.engine,
+            "face": args.face,
+            "many_faces": args.many_faces or config.swap.many_faces,
+            "enhancer": args.enhancer or config.swap.enhancer,
+        }
+    )
     config = config.model_copy(update={"swap": swap})
     if args.remote:
         from vcamswap.config.overrides import with_remote
 
         config = with_remote(config, args.remote)
-    state = RuntimeState(Toggles(face=args.face, enhancer=swap.enhancer,
-                                 mouth_mask=args.mouth_mask or swap.mouth_mask))
+    state = RuntimeState(
+        Toggles(
+            face=args.face, enhancer=swap.enhancer, mouth_mask=args.mouth_mask or swap.mouth_mask
+        )
+    )
     resolve = folder_resolver(swap.faces_dir or paths.faces_dir, config.safety.max_image_pixels)
     content = content_classifier(config, paths)
     # A missing or refused face is reported before any work starts.
     screened_resolver(resolve, content)(args.face)
-    processor = build_swap_processor(config, paths, state, resolve=resolve, offline=True,
-                                     content=content)
+    processor = build_swap_processor(
+        config, paths, state, resolve=resolve, offline=True, content=content
+    )
     guard = PrivacyGuard(swap.on_face_lost, TextCardRenderer().render)
     try:
         with cleanup_on_signals():
             if suffix_in in IMAGES:
-                faces = swap_image(processor, guard, args.input, args.output, content,
-                                   config.safety.max_image_pixels)
-                sys.stdout.write(f"wrote {args.output} ({faces} face(s) swapped, labelled "
-                                 "synthetic)\n")
+                faces = swap_image(
+                    processor,
+                    guard,
+                    args.input,
+                    args.output,
+                    content,
+                    config.safety.max_image_pixels,
+                )
+                sys.stdout.write(
+                    f"wrote {args.output} ({faces} face(s) swapped, labelled synthetic)\n"
+                )
                 return 0
-            job = VideoJob(processor, guard, args.input, args.output,
-                           VideoOptions(codec=args.codec, crf=args.crf, start=args.start,
-                                        end=args.end, encoder=args.encoder),
-                           progress_printer(), content)  # type: ignore[arg-type]
+            job = VideoJob(
+                processor,
+                guard,
+                args.input,
+                args.output,
+                VideoOptions(
+                    codec=args.codec,
+                    crf=args.crf,
+                    start=args.start,
+                    end=args.end,
+                    encoder=args.encoder,
+                ),
+                progress_printer(),  # type: ignore[arg-type]
+                content,
+            )
             result = job.run()
     except Terminated as exc:
         sys.stderr.write(f"\n{exc.args[0]}: stopped, no output was written\n")
@@ -132,8 +171,10 @@ def cmd_swap(args: argparse.Namespace) -> int:  # noqa: PLR0915 - option checks
         sys.stderr.write("\ninterrupted: no output was written\n")
         return 130
     sys.stderr.write("\n")
-    sys.stdout.write(f"wrote {args.output}: {result.frames} frames at {result.fps:.3f} fps, "
-                     f"{result.swapped_frames} swapped, audio {result.audio}\n")
+    sys.stdout.write(
+        f"wrote {args.output}: {result.frames} frames at {result.fps:.3f} fps, "
+        f"{result.swapped_frames} swapped, audio {result.audio}\n"
+    )
     return 0
 
 

@@ -31,7 +31,8 @@ class InstanceLock:
             pid = self.holder()
             raise AlreadyRunningError(
                 f"VCamSwap is already running{f' (pid {pid})' if pid else ''}; use "
-                "`vcamswap ctl status|enable|disable|face NAME|quit` to control it")
+                "`vcamswap ctl status|enable|disable|face NAME|quit` to control it"
+            )
         os.ftruncate(fd, 0)
         os.write(fd, f"{os.getpid()}\n".encode())
         os.fsync(fd)

@@ -42,8 +42,11 @@ def _node_at(root: yaml.Node | None, loc: tuple[Any, ...]) -> tuple[yaml.Node | 
                 if str(key_node.value) == str(part):
                     child = value_node
                     break
-        elif (isinstance(node, yaml.SequenceNode) and isinstance(part, int)
-              and 0 <= part < len(node.value)):
+        elif (
+            isinstance(node, yaml.SequenceNode)
+            and isinstance(part, int)
+            and 0 <= part < len(node.value)
+        ):
             child = node.value[part]
         if child is None:
             break
@@ -218,14 +221,16 @@ def _duplicates(root: yaml.Node | None, file: str) -> list[str]:
                 if isinstance(key_node, yaml.ScalarNode):
                     name = str(key_node.value)
                     if name in first:
-                        found.append(f"{file}:{line}: duplicate key '{name}' (first at line "
-                                     f"{first[name]}; keep one)")
+                        found.append(
+                            f"{file}:{line}: duplicate key '{name}' (first at line "
+                            f"{first[name]}; keep one)"
+                        )
                     else:
                         first[name] = line
                 stack.extend((key_node, value_node))
         elif isinstance(node, yaml.SequenceNode):
             stack.extend(node.value)
-    return sorted(found, key=lambda text: int(text[len(file) + 1:].split(":", 1)[0]))
+    return sorted(found, key=lambda text: int(text[len(file) + 1 :].split(":", 1)[0]))
 
 
 def parse_config_text(text: str, file: str) -> Config:
@@ -239,8 +244,9 @@ def parse_config_text(text: str, file: str) -> Config:
         detail = str(exc.problem or exc)
         if exc.context:
             started = exc.context_mark
-            where = f" started at line {started.line + 1}" if started and started is not mark \
-                else ""
+            where = (
+                f" started at line {started.line + 1}" if started and started is not mark else ""
+            )
             detail += f" ({exc.context}{where})"
         problem = Problem(file, line, "(yaml)", f"syntax error at column {column}: {detail}")
         raise ConfigError(f"{file}: invalid YAML", [str(problem)]) from exc
@@ -252,8 +258,12 @@ def parse_config_text(text: str, file: str) -> Config:
     if data is None:
         data = {}
     if not isinstance(data, dict):
-        problem = Problem(file, 1, "(top)", "the file must be a mapping of sections "
-                          "(camera:, output:, swap:, ...)")
+        problem = Problem(
+            file,
+            1,
+            "(top)",
+            "the file must be a mapping of sections (camera:, output:, swap:, ...)",
+        )
         raise ConfigError(f"{file}: not a mapping", [str(problem)])
     try:
         return Config.model_validate(data)

@@ -15,10 +15,28 @@ from vcamswap.config.sections.models import ModelOverride, ModelsConfig, RemoteC
 from vcamswap.config.sections.safety import ContentCheckConfig, LabelConfig, SafetyConfig
 from vcamswap.config.sections.swap import GovernorConfig, SwapConfig
 
-__all__ = ["CameraConfig", "Config", "ContentCheckConfig", "ControlConfig", "Corner", "Engine",
-           "GovernorConfig", "LabelConfig", "LogLevel", "LoggingConfig", "ModelOverride",
-           "ModelRole", "ModelsConfig", "OnFaceLost", "OutputConfig", "RemoteConfig",
-           "SafetyConfig", "Section", "SwapConfig", "TrayConfig"]
+__all__ = [
+    "CameraConfig",
+    "Config",
+    "ContentCheckConfig",
+    "ControlConfig",
+    "Corner",
+    "Engine",
+    "GovernorConfig",
+    "LabelConfig",
+    "LogLevel",
+    "LoggingConfig",
+    "ModelOverride",
+    "ModelRole",
+    "ModelsConfig",
+    "OnFaceLost",
+    "OutputConfig",
+    "RemoteConfig",
+    "SafetyConfig",
+    "Section",
+    "SwapConfig",
+    "TrayConfig",
+]
 
 
 class Config(Section):
@@ -27,8 +45,9 @@ class Config(Section):
     camera: CameraConfig = Field(default_factory=CameraConfig, description="Physical webcam.")
     output: OutputConfig = Field(default_factory=OutputConfig, description="Output.")
     swap: SwapConfig = Field(default_factory=SwapConfig, description="Face swap.")
-    governor: GovernorConfig = Field(default_factory=GovernorConfig,
-                                     description="Quality governor.")
+    governor: GovernorConfig = Field(
+        default_factory=GovernorConfig, description="Quality governor."
+    )
     models: ModelsConfig = Field(default_factory=ModelsConfig, description="Model files.")
     tray: TrayConfig = Field(default_factory=TrayConfig, description="Tray icon.")
     control: ControlConfig = Field(default_factory=ControlConfig, description="Control API.")

@@ -15,12 +15,12 @@ def with_remote(config: Config, url: str) -> Config:
     from pydantic import ValidationError
 
     try:
-        remote = config.models.remote.model_validate({**config.models.remote.model_dump(),
-                                                      "url": url})
+        remote = config.models.remote.model_validate(
+            {**config.models.remote.model_dump(), "url": url}
+        )
     except ValidationError as exc:
         raise ConfigError(f"--remote {url!r}: {exc.errors()[0]['msg']}") from exc
-    return config.model_copy(update={"models": config.models.model_copy(
-        update={"remote": remote})})
+    return config.model_copy(update={"models": config.models.model_copy(update={"remote": remote})})
 
 
 def login_mode(setting: str, platform: str = sys.platform) -> str:
@@ -43,13 +43,14 @@ class Overrides:
 
     def __call__(self, loaded: Config) -> Config:
         if self.engine:
-            loaded = loaded.model_copy(update={"swap": loaded.swap.model_copy(
-                update={"engine": self.engine})})
+            loaded = loaded.model_copy(
+                update={"swap": loaded.swap.model_copy(update={"engine": self.engine})}
+            )
         if self.remote:
             loaded = with_remote(loaded, self.remote)
-        mode = self.camera_mode or (login_mode(loaded.camera.login_mode)
-                                    if self.at_login else None)
+        mode = self.camera_mode or (login_mode(loaded.camera.login_mode) if self.at_login else None)
         if mode:
-            loaded = loaded.model_copy(update={"camera": loaded.camera.model_copy(
-                update={"mode": mode})})
+            loaded = loaded.model_copy(
+                update={"camera": loaded.camera.model_copy(update={"mode": mode})}
+            )
         return loaded

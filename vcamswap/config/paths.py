@@ -51,8 +51,7 @@ class AppPaths:
     @classmethod
     def under(cls, root: Path) -> AppPaths:
         """All folders below one root (tests, portable installs)."""
-        return cls(root / "config.yaml", root / "data", root / "cache", root / "logs",
-                   root / "run")
+        return cls(root / "config.yaml", root / "data", root / "cache", root / "logs", root / "run")
 
     @classmethod
     def for_user(cls) -> AppPaths:

@@ -15,25 +15,28 @@ class ControlClient:
         self._token = token
         self._timeout = timeout
 
-    def request(self, method: str, path: str, body: dict[str, Any] | None = None
-                ) -> dict[str, Any]:
+    def request(self, method: str, path: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
         if not self._token:
-            raise VCamSwapError("no control token found: is a VCamSwap daemon running for this "
-                                "user? Start it with `vcamswap run`")
+            raise VCamSwapError(
+                "no control token found: is a VCamSwap daemon running for this "
+                "user? Start it with `vcamswap run`"
+            )
         connection = http.client.HTTPConnection("127.0.0.1", self._port, timeout=self._timeout)
         payload = json.dumps(body or {}).encode() if method == "POST" else None
-        headers = {"Authorization": f"Bearer {self._token}",
-                   "Content-Type": "application/json"}
+        headers = {"Authorization": f"Bearer {self._token}", "Content-Type": "application/json"}
         try:
             connection.request(method, path, body=payload, headers=headers)
             response = connection.getresponse()
             data = json.loads(response.read() or b"{}")
         except ConnectionRefusedError as exc:
-            raise VCamSwapError(f"no VCamSwap daemon is running on 127.0.0.1:{self._port}; "
-                                "start it with `vcamswap run`") from exc
+            raise VCamSwapError(
+                f"no VCamSwap daemon is running on 127.0.0.1:{self._port}; "
+                "start it with `vcamswap run`"
+            ) from exc
         except (OSError, ValueError) as exc:
-            raise VCamSwapError(f"the daemon on 127.0.0.1:{self._port} did not answer "
-                                f"properly: {exc}") from exc
+            raise VCamSwapError(
+                f"the daemon on 127.0.0.1:{self._port} did not answer properly: {exc}"
+            ) from exc
         finally:
             connection.close()
         if response.status != 200:

@@ -57,8 +57,12 @@ installed nudenet package, whose LICENSE file is AGPL-3.0 (its metadata says MIT
 </body></html>"""
 
 
-def bind_loopback(port: int, handler: type[BaseHTTPRequestHandler], platform: Platform,
-                  server: type[ThreadingHTTPServer] = ThreadingHTTPServer) -> ThreadingHTTPServer:
+def bind_loopback(
+    port: int,
+    handler: type[BaseHTTPRequestHandler],
+    platform: Platform,
+    server: type[ThreadingHTTPServer] = ThreadingHTTPServer,
+) -> ThreadingHTTPServer:
     """A listening HTTP server on 127.0.0.1 with this OS's socket options (Windows:
     SO_EXCLUSIVEADDRUSE, never SO_REUSEADDR, so a second daemon cannot share the port)."""
     httpd = server(("127.0.0.1", port), handler, bind_and_activate=False)
@@ -88,14 +92,17 @@ class BoundedHTTPServer(ThreadingHTTPServer):
 
     def process_request(self, request: Any, client_address: Any) -> None:
         if not self._slots.acquire(blocking=False):
-            log.warning("control: %d connections open; refusing one more",
-                        self.max_connections)
+            log.warning("control: %d connections open; refusing one more", self.max_connections)
             body = json.dumps({"error": "too many connections to the control API"}).encode()
             try:
                 request.settimeout(1.0)
-                request.sendall(b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: "
-                                b"application/json\r\nConnection: close\r\nContent-Length: "
-                                + str(len(body)).encode() + b"\r\n\r\n" + body)
+                request.sendall(
+                    b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: "
+                    b"application/json\r\nConnection: close\r\nContent-Length: "
+                    + str(len(body)).encode()
+                    + b"\r\n\r\n"
+                    + body
+                )
             except OSError:
                 pass
             self.shutdown_request(request)
@@ -116,16 +123,24 @@ class BoundedHTTPServer(ThreadingHTTPServer):
         import sys
 
         error = sys.exc_info()[1]
-        log.warning("control: connection ended by %s", type(error).__name__ if error is None
-                    else f"{type(error).__name__}: {error}")
+        log.warning(
+            "control: connection ended by %s",
+            type(error).__name__ if error is None else f"{type(error).__name__}: {error}",
+        )
 
 
 class ControlServer:
     """Serves ``controls`` on 127.0.0.1:``port`` (0 = any free port) in a daemon thread. Nothing
     is bound until ``start`` (which raises OSError when the port is taken)."""
 
-    def __init__(self, controls: Controls, token: str, port: int = 0,
-                 preview_fps: float = 10.0, platform: Platform | None = None) -> None:
+    def __init__(
+        self,
+        controls: Controls,
+        token: str,
+        port: int = 0,
+        preview_fps: float = 10.0,
+        platform: Platform | None = None,
+    ) -> None:
         self.controls = controls
         self.token = token
         self.preview_interval = 1.0 / preview_fps
@@ -144,14 +159,15 @@ class ControlServer:
 
     def start(self) -> None:
         handler = type("Handler", (_Handler,), {"server_state": self})
-        httpd = bind_loopback(self._requested_port, handler,
-                              self._platform or current_platform(), BoundedHTTPServer)
+        httpd = bind_loopback(
+            self._requested_port, handler, self._platform or current_platform(), BoundedHTTPServer
+        )
         self._httpd = httpd
-        self._thread = threading.Thread(target=httpd.serve_forever,
-                                        name="vcamswap-control", daemon=True)
+        self._thread = threading.Thread(
+            target=httpd.serve_forever, name="vcamswap-control", daemon=True
+        )
         self._thread.start()
-        log.info("control API on http://127.0.0.1:%d (token in the control.token file)",
-                 self.port)
+        log.info("control API on http://127.0.0.1:%d (token in the control.token file)", self.port)
 
     def stop(self) -> None:
         self.stopping.set()
@@ -185,8 +201,7 @@ class _Handler(BaseHTTPRequestHandler):
     def log_error(self, fmt: str, *args: Any) -> None:
         log.info("control: %s", redact(fmt % args))
 
-    def send_error(self, code: int, message: str | None = None,
-                   explain: str | None = None) -> None:
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
         """http.server's own refusals (bad request line, header too long, timeouts) as the
         same one-line JSON error as ours."""
         try:
@@ -224,8 +239,14 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.write(page)
 
     def _refuse(self, status: HTTPStatus, message: str, level: int = logging.INFO) -> None:
-        log.log(level, "control: %s %s refused: %d %s", self.command,
-                redact(urlsplit(self.path).path), status, message)
+        log.log(
+            level,
+            "control: %s %s refused: %d %s",
+            self.command,
+            redact(urlsplit(self.path).path),
+            status,
+            message,
+        )
         self.close_connection = True
         self._send(status, {"error": message})
 
@@ -233,19 +254,27 @@ class _Handler(BaseHTTPRequestHandler):
         state = self.server_state
         host = self.headers.get("Host", "")
         if host not in (f"127.0.0.1:{state.port}", f"localhost:{state.port}"):
-            self._refuse(HTTPStatus.FORBIDDEN, "bad Host header: the control API answers "
-                         "only requests to 127.0.0.1")
+            self._refuse(
+                HTTPStatus.FORBIDDEN,
+                "bad Host header: the control API answers only requests to 127.0.0.1",
+            )
             return False
         origin = self.headers.get("Origin")
-        if origin is not None and origin not in (f"http://127.0.0.1:{state.port}",
-                                                 f"http://localhost:{state.port}"):
+        if origin is not None and origin not in (
+            f"http://127.0.0.1:{state.port}",
+            f"http://localhost:{state.port}",
+        ):
             self._refuse(HTTPStatus.FORBIDDEN, "cross-origin requests are not allowed")
             return False
-        given = self.headers.get("Authorization", "").removeprefix("Bearer ").strip() \
-            or url_token or ""
+        given = (
+            self.headers.get("Authorization", "").removeprefix("Bearer ").strip() or url_token or ""
+        )
         if not hmac.compare_digest(given.encode(), state.token.encode()):
-            self._refuse(HTTPStatus.UNAUTHORIZED, "missing or wrong token: read it from the "
-                         "control.token file (vcamswap ctl does this)")
+            self._refuse(
+                HTTPStatus.UNAUTHORIZED,
+                "missing or wrong token: read it from the "
+                "control.token file (vcamswap ctl does this)",
+            )
             return False
         return True
 
@@ -279,9 +308,12 @@ class _Handler(BaseHTTPRequestHandler):
                     ok, jpeg = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, 80])
                     if ok:
                         data = jpeg.tobytes()
-                        self.wfile.write(b"--frame\r\nContent-Type: image/jpeg\r\n"
-                                         + f"Content-Length: {len(data)}\r\n\r\n".encode()
-                                         + data + b"\r\n")
+                        self.wfile.write(
+                            b"--frame\r\nContent-Type: image/jpeg\r\n"
+                            + f"Content-Length: {len(data)}\r\n\r\n".encode()
+                            + data
+                            + b"\r\n"
+                        )
                         self.wfile.flush()
                 time.sleep(state.preview_interval)
         except (TimeoutError, BrokenPipeError, ConnectionResetError):
@@ -297,16 +329,16 @@ class _Handler(BaseHTTPRequestHandler):
             self._refuse(HTTPStatus.BAD_REQUEST, "bad Content-Length: a number of bytes")
             return
         if size > MAX_BODY:
-            self._refuse(HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
-                         f"request body over {MAX_BODY} bytes")
+            self._refuse(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, f"request body over {MAX_BODY} bytes")
             return
         try:
             body = json.loads(self.rfile.read(size) or b"{}")
             if not isinstance(body, dict):
                 raise ValueError("not an object")
         except RecursionError:
-            self._refuse(HTTPStatus.BAD_REQUEST, "the body must be a JSON object (nested too "
-                         "deeply)")
+            self._refuse(
+                HTTPStatus.BAD_REQUEST, "the body must be a JSON object (nested too deeply)"
+            )
             return
         except ValueError as exc:
             self._refuse(HTTPStatus.BAD_REQUEST, f"the body must be a JSON object ({exc})")
@@ -318,8 +350,11 @@ class _Handler(BaseHTTPRequestHandler):
             self._refuse(HTTPStatus.BAD_REQUEST, " ".join(str(exc).split()))
             return
         except Exception as exc:
-            self._refuse(HTTPStatus.INTERNAL_SERVER_ERROR,
-                         f"{type(exc).__name__}: {' '.join(str(exc).split())}", logging.WARNING)
+            self._refuse(
+                HTTPStatus.INTERNAL_SERVER_ERROR,
+                f"{type(exc).__name__}: {' '.join(str(exc).split())}",
+                logging.WARNING,
+            )
             return
         if result is None:
             self._refuse(HTTPStatus.NOT_FOUND, f"no such endpoint {path}")
@@ -343,10 +378,14 @@ class _Handler(BaseHTTPRequestHandler):
             (controls.set_enhancer if path == "/api/enhancer" else controls.set_mouth_mask)(on)
         elif path == "/api/governor":
             mode, level = body.get("mode"), body.get("level", 0)
-            if mode not in ("auto", "off", "pinned") or not isinstance(level, int) or isinstance(
-                    level, bool):
-                raise VCamSwapError('send {"mode": "auto"}, {"mode": "off"} or '
-                                    '{"mode": "pinned", "level": N}')
+            if (
+                mode not in ("auto", "off", "pinned")
+                or not isinstance(level, int)
+                or isinstance(level, bool)
+            ):
+                raise VCamSwapError(
+                    'send {"mode": "auto"}, {"mode": "off"} or {"mode": "pinned", "level": N}'
+                )
             controls.set_governor(mode, level)
         elif path == "/api/reload":
             problems = controls.reload()
@@ -362,8 +401,11 @@ def check_face_name(name: str) -> None:
     """A face is named as `vcamswap faces list` shows it: no folders, no control characters,
     at most MAX_FACE_NAME characters (a path would reach files outside the faces folder)."""
     if len(name) > MAX_FACE_NAME:
-        raise VCamSwapError(f"face name too long ({len(name)} characters, at most "
-                            f"{MAX_FACE_NAME}); see `vcamswap faces list`")
+        raise VCamSwapError(
+            f"face name too long ({len(name)} characters, at most "
+            f"{MAX_FACE_NAME}); see `vcamswap faces list`"
+        )
     if any(c in name for c in "/\\") or name in (".", "..") or not name.isprintable():
-        raise VCamSwapError("a face name has no folder separators or control characters; "
-                            "see `vcamswap faces list`")
+        raise VCamSwapError(
+            "a face name has no folder separators or control characters; see `vcamswap faces list`"
+        )

@@ -53,8 +53,9 @@ class RunOptions:
 
 
 class App:
-    def __init__(self, options: RunOptions, paths: AppPaths, config: Config,
-                 platform: Platform | None = None) -> None:
+    def __init__(
+        self, options: RunOptions, paths: AppPaths, config: Config, platform: Platform | None = None
+    ) -> None:
         self._options = options
         self._paths = paths
         self._config = config
@@ -76,19 +77,24 @@ class App:
         from vcamswap.safety.consent import ensure_consent
 
         options, config = self._options, self._config
-        if ensure_consent(config.safety.consent_accepted, self._config_file,
-                          flag=options.accept_consent):
+        if ensure_consent(
+            config.safety.consent_accepted, self._config_file, flag=options.accept_consent
+        ):
             log.info("consent recorded in %s (safety.consent_accepted)", self._config_file)
         level = "DEBUG" if options.verbose else config.logging.level
-        setup_logging(level, self._paths.log_dir / "vcamswap.log" if config.logging.file
-                      else None, config.logging.max_bytes, config.logging.backups)
-        overrides = Overrides(options.engine, options.remote, options.camera_mode,
-                              options.at_login)
+        setup_logging(
+            level,
+            self._paths.log_dir / "vcamswap.log" if config.logging.file else None,
+            config.logging.max_bytes,
+            config.logging.backups,
+        )
+        overrides = Overrides(options.engine, options.remote, options.camera_mode, options.at_login)
         file_config = overrides(config)
         running = file_config
         if options.face:
-            running = running.model_copy(update={"swap": running.swap.model_copy(
-                update={"face": options.face})})
+            running = running.model_copy(
+                update={"swap": running.swap.model_copy(update={"face": options.face})}
+            )
         return running, file_config, overrides
 
     def _run_locked(self) -> int:
@@ -103,10 +109,16 @@ class App:
         content = content_classifier(config, paths)
         supervisor = build_supervisor(config, paths, spec, content=content, platform=platform)
         has_file = self._config_file.is_file()
-        reloader = Reloader(self._config_file, config, paths, supervisor, spec, overrides,
-                            content, file_config) if has_file else None
-        controls = build_controls(config, paths, supervisor,
-                                  self._config_file if has_file else None, reloader)
+        reloader = (
+            Reloader(
+                self._config_file, config, paths, supervisor, spec, overrides, content, file_config
+            )
+            if has_file
+            else None
+        )
+        controls = build_controls(
+            config, paths, supervisor, self._config_file if has_file else None, reloader
+        )
         self.controls = controls
         watcher = ConfigWatcher(reloader, supervisor.stop_event) if reloader else None
         if watcher is not None:
@@ -114,8 +126,11 @@ class App:
         start_on_demand(config, supervisor, supervisor.sink)
         monitor = start_content_monitor(config, supervisor, content)
         control = start_control(config, paths, controls, platform)
-        foreground = tray_foreground(config, paths, controls, control, self._config_file,
-                                     platform) if config.tray.enabled and options.tray else None
+        foreground = (
+            tray_foreground(config, paths, controls, control, self._config_file, platform)
+            if config.tray.enabled and options.tray
+            else None
+        )
         timer = None
         if options.seconds is not None:
             timer = threading.Timer(options.seconds, supervisor.stop_event.set)
@@ -133,6 +148,10 @@ class App:
             if watcher is not None:
                 watcher.join()
         status = supervisor.status()
-        log.info("stopped: %d frames in, %d out, %d dropped", status.frames_in,
-                 status.frames_out, status.dropped)
+        log.info(
+            "stopped: %d frames in, %d out, %d dropped",
+            status.frames_in,
+            status.frames_out,
+            status.dropped,
+        )
         return 0

@@ -44,8 +44,9 @@ from vcamswap.tray.menu import build_menu
 log = logging.getLogger(__name__)
 
 
-def build_source(spec: int | str, camera: CameraConfig,
-                 platform: Platform | None = None) -> FrameSource:
+def build_source(
+    spec: int | str, camera: CameraConfig, platform: Platform | None = None
+) -> FrameSource:
     """``pattern``, ``file:PATH``, or a camera index, path or name; with the camera options
     (mirror, rotation, zoom) applied on the capture thread."""
     source: FrameSource
@@ -54,23 +55,38 @@ def build_source(spec: int | str, camera: CameraConfig,
     elif isinstance(spec, str) and spec.startswith("file:"):
         source = VideoFileSource(Path(spec[5:]).expanduser())
     else:
-        source = OpenCvCameraSource(spec, camera.width, camera.height, camera.fps,
-                                    fourcc=camera.fourcc, backend=camera.backend,
-                                    platform=platform)
+        source = OpenCvCameraSource(
+            spec,
+            camera.width,
+            camera.height,
+            camera.fps,
+            fourcc=camera.fourcc,
+            backend=camera.backend,
+            platform=platform,
+        )
     transform = CameraTransform(camera.mirror, camera.rotate, camera.zoom, camera.pan)
     return source if transform.identity else TransformedSource(source, transform)
 
 
-def build_sink(spec: str, output: OutputConfig, expected_size: tuple[int, int],
-               platform: Platform | None = None) -> FrameSink:
+def build_sink(
+    spec: str,
+    output: OutputConfig,
+    expected_size: tuple[int, int],
+    platform: Platform | None = None,
+) -> FrameSink:
     """``virtual``, ``file:PATH`` or ``null``."""
     if spec == "virtual":
-        return VirtualCameraSink(width=output.width, height=output.height, fps=output.fps,
-                                 device_name=output.device_name, backend=output.backend,
-                                 initial_size=expected_size, platform=platform)
+        return VirtualCameraSink(
+            width=output.width,
+            height=output.height,
+            fps=output.fps,
+            device_name=output.device_name,
+            backend=output.backend,
+            initial_size=expected_size,
+            platform=platform,
+        )
     if spec.startswith("file:"):
-        return RecordingSink(Path(spec[5:]).expanduser(), fps=output.fps,
-                             tags=container_tags())
+        return RecordingSink(Path(spec[5:]).expanduser(), fps=output.fps, tags=container_tags())
     if spec == "null":
         return NullSink()
     raise ConfigError(f"unknown output {spec!r}: use 'virtual', 'file:PATH' or 'null'")
@@ -84,18 +100,29 @@ class RunSpec:
     output: str | None = None
 
 
-def build_supervisor(config: Config, paths: AppPaths, spec: RunSpec,
-                     processor: FrameProcessor | None = None,
-                     content: ContentClassifier | None = None,
-                     platform: Platform | None = None) -> Supervisor:
+def build_supervisor(
+    config: Config,
+    paths: AppPaths,
+    spec: RunSpec,
+    processor: FrameProcessor | None = None,
+    content: ContentClassifier | None = None,
+    platform: Platform | None = None,
+) -> Supervisor:
     camera_spec = spec.camera if spec.camera is not None else config.camera.device
     output_spec = spec.output or config.output.target
-    size = (config.output.width or config.camera.width,
-            config.output.height or config.camera.height)
-    state = RuntimeState(Toggles(swap_enabled=config.swap.enabled, face=config.swap.face,
-                                 enhancer=config.swap.enhancer,
-                                 mouth_mask=config.swap.mouth_mask,
-                                 paused=config.camera.mode != "always"))
+    size = (
+        config.output.width or config.camera.width,
+        config.output.height or config.camera.height,
+    )
+    state = RuntimeState(
+        Toggles(
+            swap_enabled=config.swap.enabled,
+            face=config.swap.face,
+            enhancer=config.swap.enhancer,
+            mouth_mask=config.swap.mouth_mask,
+            paused=config.camera.mode != "always",
+        )
+    )
     return Supervisor(
         build_source(camera_spec, config.camera, platform),
         processor or build_swap_processor(config, paths, state, content=content),
@@ -103,10 +130,13 @@ def build_supervisor(config: Config, paths: AppPaths, spec: RunSpec,
         TextCardRenderer(),
         state=state,
         policy=build_policy(config),
-        options=PipelineOptions(output_fps=config.output.fps, default_size=size,
-                                governor=config.governor.mode,
-                                governor_level=config.governor.level,
-                                governor_window_s=config.governor.window_s),
+        options=PipelineOptions(
+            output_fps=config.output.fps,
+            default_size=size,
+            governor=config.governor.mode,
+            governor_level=config.governor.level,
+            governor_window_s=config.governor.window_s,
+        ),
     )
 
 
@@ -122,10 +152,11 @@ def start_on_demand(config: Config, supervisor: Supervisor, sink: object) -> Non
         return
     device = getattr(sink, "device_path", None)
     if not sys.platform.startswith("linux") or not device:
-        log.warning("camera.mode on-demand: no reader signal here (%s); behaving as manual: "
-                    "`vcamswap ctl enable` or the tray opens the camera",
-                    "no v4l2loopback device" if sys.platform.startswith("linux")
-                    else sys.platform)
+        log.warning(
+            "camera.mode on-demand: no reader signal here (%s); behaving as manual: "
+            "`vcamswap ctl enable` or the tray opens the camera",
+            "no v4l2loopback device" if sys.platform.startswith("linux") else sys.platform,
+        )
         return
     counter = ProcReaderCount(device)
     watcher = ClientUsageWatcher(device)
@@ -137,73 +168,110 @@ def start_on_demand(config: Config, supervisor: Supervisor, sink: object) -> Non
         events = None
         how = "a /proc check every second"
         log.info("on-demand: %s; using %s", exc, how)
-    DemandController(counter.count, supervisor.state, supervisor.stop_event,
-                     grace=config.camera.grace_s, events=events).start()
+    DemandController(
+        counter.count,
+        supervisor.state,
+        supervisor.stop_event,
+        grace=config.camera.grace_s,
+        events=events,
+    ).start()
     log.info("camera.mode on-demand: the camera opens while an app reads %s (%s)", device, how)
 
 
-def build_controls(config: Config, paths: AppPaths, supervisor: Supervisor,
-                   config_file: Path | None, reloader: Any = None) -> DaemonControls:
+def build_controls(
+    config: Config,
+    paths: AppPaths,
+    supervisor: Supervisor,
+    config_file: Path | None,
+    reloader: Any = None,
+) -> DaemonControls:
     """``reloader`` (vcamswap.daemon.reload.Reloader) makes `ctl reload` and the file watcher
     one path."""
     library = FaceLibrary(config.swap.faces_dir or paths.faces_dir)
-    return DaemonControls(supervisor,
-                          folder_resolver(library.folder, config.safety.max_image_pixels),
-                          library.names,
-                          config_file, config.swap.engine,
-                          # Looked up per call: a hot reload may replace the processor.
-                          lambda name: getattr(supervisor.processor, "prefetch", _none)(name),  # noqa: PLW0108
-                          reloader.reload if reloader else None,
-                          (lambda: reloader.problems) if reloader else None,
-                          config.camera.mode,
-                          config.models.remote.url if config.swap.engine != "lite" else None)
+    return DaemonControls(
+        supervisor,
+        folder_resolver(library.folder, config.safety.max_image_pixels),
+        library.names,
+        config_file,
+        config.swap.engine,
+        # Looked up per call: a hot reload may replace the processor.
+        lambda name: getattr(supervisor.processor, "prefetch", _none)(name),  # noqa: PLW0108
+        reloader.reload if reloader else None,
+        (lambda: reloader.problems) if reloader else None,
+        config.camera.mode,
+        config.models.remote.url if config.swap.engine != "lite" else None,
+    )
 
 
 def _none(_name: str) -> None:
     return None
 
 
-def start_control(config: Config, paths: AppPaths,
-                  controls: DaemonControls,
-                  platform: Platform | None = None) -> ControlServer | None:
+def start_control(
+    config: Config, paths: AppPaths, controls: DaemonControls, platform: Platform | None = None
+) -> ControlServer | None:
     """The loopback control API and preview; a busy port is logged and the daemon goes on."""
     if not config.control.enabled:
         return None
     token = write_token(paths.token_file)
-    server = ControlServer(controls, token, config.control.port, config.control.preview_fps,
-                           platform)
+    server = ControlServer(
+        controls, token, config.control.port, config.control.preview_fps, platform
+    )
     try:
         server.start()
     except OSError as exc:
-        log.error("control API not started: 127.0.0.1:%d is unavailable (%s); set "
-                  "control.port to a free port (0 picks one)", config.control.port, exc)
+        log.error(
+            "control API not started: 127.0.0.1:%d is unavailable (%s); set "
+            "control.port to a free port (0 picks one)",
+            config.control.port,
+            exc,
+        )
         return None
     write_text_atomic(paths.port_file, f"{server.port}\n")
     return server
 
 
-def tray_foreground(config: Config, paths: AppPaths, controls: DaemonControls,
-                    server: ControlServer | None,
-                    config_file: Path,
-                    platform: Platform | None = None) -> Callable[[threading.Event], bool]:
+def tray_foreground(
+    config: Config,
+    paths: AppPaths,
+    controls: DaemonControls,
+    server: ControlServer | None,
+    config_file: Path,
+    platform: Platform | None = None,
+) -> Callable[[threading.Event], bool]:
     """The tray, to run on the main thread; returns False when no tray could be shown."""
+
     def run(stop: threading.Event) -> bool:
-        urls = {} if server is None else {
-            "preview": f"http://127.0.0.1:{server.port}/preview?token={server.token}",
-            "about": f"http://127.0.0.1:{server.port}/about?token={server.token}"}
+        urls = (
+            {}
+            if server is None
+            else {
+                "preview": f"http://127.0.0.1:{server.port}/preview?token={server.token}",
+                "about": f"http://127.0.0.1:{server.port}/about?token={server.token}",
+            }
+        )
         try:
             login = for_this_system(paths.log_dir, platform=platform)
         except (VCamSwapError, ImportError) as exc:
             log.info("no start-at-login item in the tray: %s", exc)
             login = None
-        items = build_menu(controls, desktop_opener(urls, platform),
-                           str(config.swap.faces_dir or paths.faces_dir), str(config_file), login)
+        items = build_menu(
+            controls,
+            desktop_opener(urls, platform),
+            str(config.swap.faces_dir or paths.faces_dir),
+            str(config_file),
+            login,
+        )
         return run_tray(controls, items, stop, platform)
+
     return run
 
 
-def run_daemon(supervisor: Supervisor, status_every_s: float = 30.0,
-               foreground: Callable[[threading.Event], bool] | None = None) -> None:
+def run_daemon(
+    supervisor: Supervisor,
+    status_every_s: float = 30.0,
+    foreground: Callable[[threading.Event], bool] | None = None,
+) -> None:
     """Run until SIGINT/SIGTERM (or a quit); the signal handler only sets the stop event.
     ``foreground`` (the tray) runs on the main thread; without it the main thread waits."""
     stop = supervisor.stop_event
@@ -221,9 +289,14 @@ def run_daemon(supervisor: Supervisor, status_every_s: float = 30.0,
             return
         while not stop.wait(status_every_s):
             status = supervisor.status()
-            log.info("%s: in %.1f fps, out %.1f fps, latency p95 %.1f ms, dropped %d",
-                     status.state, status.input_fps, status.output_fps,
-                     status.latency_ms_p95, status.dropped)
+            log.info(
+                "%s: in %.1f fps, out %.1f fps, latency p95 %.1f ms, dropped %d",
+                status.state,
+                status.input_fps,
+                status.output_fps,
+                status.latency_ms_p95,
+                status.dropped,
+            )
     finally:
         supervisor.stop()
 
@@ -235,28 +308,39 @@ def content_gate(supervisor: Supervisor, action: str) -> Callable[[ContentVerdic
     """What a live verdict does. 'pause': a hit turns the swap off and shows the card until the
     user re-enables the swap (DaemonControls lifts the card). 'blank': the card shows while
     the camera is flagged and lifts itself on the first clean check."""
+
     def on_verdict(verdict: ContentVerdict) -> None:
         blocked = supervisor.health.blocked
         if verdict.flagged and not blocked:
-            log.warning("content check: the camera shows %s; %s", verdict.describe(),
-                        "the swap is paused until you re-enable it" if action == "pause"
-                        else "showing a card until it is gone")
+            log.warning(
+                "content check: the camera shows %s; %s",
+                verdict.describe(),
+                "the swap is paused until you re-enable it"
+                if action == "pause"
+                else "showing a card until it is gone",
+            )
             supervisor.health.block(CONTENT_CARD)
             if action == "pause":
                 supervisor.state.update(swap_enabled=False)
         elif not verdict.flagged and blocked == CONTENT_CARD and action == "blank":
             log.info("content check: the camera is clean again")
             supervisor.health.block(None)
+
     return on_verdict
 
 
-def start_content_monitor(config: Config, supervisor: Supervisor,
-                          classifier: ContentClassifier | None) -> LiveContentMonitor | None:
+def start_content_monitor(
+    config: Config, supervisor: Supervisor, classifier: ContentClassifier | None
+) -> LiveContentMonitor | None:
     if classifier is None:
         return None
     check = config.safety.content_check
-    monitor = LiveContentMonitor(classifier, supervisor.last_input,
-                                 content_gate(supervisor, check.action), supervisor.stop_event,
-                                 check.live_interval_s)
+    monitor = LiveContentMonitor(
+        classifier,
+        supervisor.last_input,
+        content_gate(supervisor, check.action),
+        supervisor.stop_event,
+        check.live_interval_s,
+    )
     monitor.start()
     return monitor

@@ -18,12 +18,19 @@ log = logging.getLogger(__name__)
 
 
 class DaemonControls:
-    def __init__(self, supervisor: Supervisor, resolve_face: Callable[[str | None], Path],  # noqa: PLR0913 - injected deps
-                 face_names: Callable[[], list[str]], config_file: Path | None,
-                 engine: str, prefetch: Callable[[str], None] | None = None,
-                 reloader: Callable[[], list[str]] | None = None,
-                 problems: Callable[[], list[str]] | None = None,
-                 camera_mode: str = "always", remote: str | None = None) -> None:
+    def __init__(  # noqa: PLR0913 - injected deps
+        self,
+        supervisor: Supervisor,
+        resolve_face: Callable[[str | None], Path],
+        face_names: Callable[[], list[str]],
+        config_file: Path | None,
+        engine: str,
+        prefetch: Callable[[str], None] | None = None,
+        reloader: Callable[[], list[str]] | None = None,
+        problems: Callable[[], list[str]] | None = None,
+        camera_mode: str = "always",
+        remote: str | None = None,
+    ) -> None:
         self._unsaved: str | None = None
         self._camera_mode = camera_mode
         self._remote = remote
@@ -40,22 +47,26 @@ class DaemonControls:
         toggles = self._supervisor.state.get()
         status = self._supervisor.status()
         processor = self._supervisor.processor
-        return {**status.to_dict(),
-                "engine": getattr(processor, "engine", "") or self._engine,
-                "engine_reason": getattr(processor, "engine_reason", "") or
-                f"swap.engine: {self._engine}",
-                "engine_running": self._supervisor.engine_failed is None,
-                "virtual_camera": self._camera_name(),
-                "unsaved": self._unsaved,
-                "camera_mode": self._camera_mode,
-                "camera_open": self._supervisor.health.camera_state == "ok",
-                "latency_ms": status.latency_ms_p95,
-                "blocked": self._supervisor.health.blocked,
-                "remote": self._remote,
-                "swap_enabled": toggles.swap_enabled, "face": toggles.face,
-                "enhancer": toggles.enhancer, "mouth_mask": toggles.mouth_mask,
-                "faces": self._face_names(),
-                "config_problems": self._problems() if self._problems else []}
+        return {
+            **status.to_dict(),
+            "engine": getattr(processor, "engine", "") or self._engine,
+            "engine_reason": getattr(processor, "engine_reason", "")
+            or f"swap.engine: {self._engine}",
+            "engine_running": self._supervisor.engine_failed is None,
+            "virtual_camera": self._camera_name(),
+            "unsaved": self._unsaved,
+            "camera_mode": self._camera_mode,
+            "camera_open": self._supervisor.health.camera_state == "ok",
+            "latency_ms": status.latency_ms_p95,
+            "blocked": self._supervisor.health.blocked,
+            "remote": self._remote,
+            "swap_enabled": toggles.swap_enabled,
+            "face": toggles.face,
+            "enhancer": toggles.enhancer,
+            "mouth_mask": toggles.mouth_mask,
+            "faces": self._face_names(),
+            "config_problems": self._problems() if self._problems else [],
+        }
 
     @property
     def supervisor(self) -> Supervisor:
@@ -74,8 +85,10 @@ class DaemonControls:
             set_config_value(self._config_file, (section, key), value)
         except Exception as exc:  # a broken file (duplicate keys, bad YAML) must not undo it
             problem = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-            self._unsaved = (f"{section}.{key} applied but not saved to {self._config_file} "
-                             f"({problem}); fix the file (`vcamswap check-config`)")
+            self._unsaved = (
+                f"{section}.{key} applied but not saved to {self._config_file} "
+                f"({problem}); fix the file (`vcamswap check-config`)"
+            )
             log.warning("%s", self._unsaved)
             return
         self._unsaved = None
@@ -85,8 +98,10 @@ class DaemonControls:
         if mode not in ("auto", "off", "pinned"):
             raise VCamSwapError(f"unknown governor mode {mode!r}: use auto, off or a level")
         if mode == "pinned" and not 0 <= level < len(levels):
-            raise VCamSwapError(f"no quality level {level}: this engine has 0..{len(levels) - 1}"
-                                f" ({', '.join(f'{i} {n}' for i, n in enumerate(levels))})")
+            raise VCamSwapError(
+                f"no quality level {level}: this engine has 0..{len(levels) - 1}"
+                f" ({', '.join(f'{i} {n}' for i, n in enumerate(levels))})"
+            )
         self._supervisor.governor.set_mode(mode, level)  # type: ignore[arg-type]
         self._persist("mode", mode, "governor")
         if mode == "pinned":
@@ -129,12 +144,16 @@ class DaemonControls:
         try:
             config = load_config(self._config_file)
         except ConfigError as exc:
-            log.error("config reload rejected; the running config stays:\n%s",
-                      "\n".join(exc.problems))
+            log.error(
+                "config reload rejected; the running config stays:\n%s", "\n".join(exc.problems)
+            )
             return exc.problems
-        self._supervisor.state.update(swap_enabled=config.swap.enabled, face=config.swap.face,
-                                      enhancer=config.swap.enhancer,
-                                      mouth_mask=config.swap.mouth_mask)
+        self._supervisor.state.update(
+            swap_enabled=config.swap.enabled,
+            face=config.swap.face,
+            enhancer=config.swap.enhancer,
+            mouth_mask=config.swap.mouth_mask,
+        )
         log.info("config reloaded from %s", self._config_file)
         return []
 

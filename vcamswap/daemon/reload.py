@@ -19,8 +19,12 @@ from vcamswap.safety.content import ContentClassifier
 
 log = logging.getLogger(__name__)
 # swap.KEY in the file -> the runtime toggle it sets.
-TOGGLES = {"enabled": "swap_enabled", "face": "face", "enhancer": "enhancer",
-           "mouth_mask": "mouth_mask"}
+TOGGLES = {
+    "enabled": "swap_enabled",
+    "face": "face",
+    "enhancer": "enhancer",
+    "mouth_mask": "mouth_mask",
+}
 
 
 def _capture_fields(config: Config) -> dict[str, object]:
@@ -31,11 +35,17 @@ def _capture_fields(config: Config) -> dict[str, object]:
 class Reloader:
     """Applies new configs to a running Supervisor; remembers the last good one."""
 
-    def __init__(self, path: Path, config: Config, paths: AppPaths, supervisor: Supervisor,
-                 spec: RunSpec | None = None,
-                 overrides: Callable[[Config], Config] | None = None,
-                 content: ContentClassifier | None = None,
-                 file_config: Config | None = None) -> None:
+    def __init__(
+        self,
+        path: Path,
+        config: Config,
+        paths: AppPaths,
+        supervisor: Supervisor,
+        spec: RunSpec | None = None,
+        overrides: Callable[[Config], Config] | None = None,
+        content: ContentClassifier | None = None,
+        file_config: Config | None = None,
+    ) -> None:
         """``overrides`` re-applies the command line's settings (--engine, --remote,
         --camera-mode) to each reloaded file, so a reload never undoes them. ``content``
         screens the faces of rebuilt processors (content-check settings apply at the next
@@ -58,18 +68,22 @@ class Reloader:
         with self._lock:
             try:
                 if self.path.is_file() and not self.path.read_bytes().strip():
-                    log.warning("%s is empty (an editor saving?); the running config stays",
-                                self.path)
-                    self.problems = [f"{self.path}: the file is empty; the running config "
-                                     "stays (save it again, or `vcamswap check-config "
-                                     f"--write-defaults NEW.yaml` for the defaults)"]
+                    log.warning(
+                        "%s is empty (an editor saving?); the running config stays", self.path
+                    )
+                    self.problems = [
+                        f"{self.path}: the file is empty; the running config "
+                        "stays (save it again, or `vcamswap check-config "
+                        f"--write-defaults NEW.yaml` for the defaults)"
+                    ]
                     return self.problems
                 new = self._overrides(load_config(self.path))
                 self._apply(new)
             except VCamSwapError as exc:
                 problems = getattr(exc, "problems", None) or [f"{self.path}: {exc}"]
-                log.error("config change rejected; the running config stays:\n%s",
-                          "\n".join(problems))
+                log.error(
+                    "config change rejected; the running config stays:\n%s", "\n".join(problems)
+                )
                 self.problems = list(problems)
                 return self.problems
             self.problems = []
@@ -80,11 +94,17 @@ class Reloader:
         live = {*TOGGLES, "on_face_lost"}  # changed without a rebuild
         processor_fields = {k: v for k, v in new.swap.model_dump().items() if k not in live}
         old_fields = {k: v for k, v in old.swap.model_dump().items() if k not in live}
-        rebuild = (processor_fields != old_fields or new.models != old.models
-                   or new.safety.label != old.safety.label
-                   or supervisor.engine_failed is not None)
-        processor = build_swap_processor(new, self._paths, supervisor.state,
-                                         content=self._content) if rebuild else None
+        rebuild = (
+            processor_fields != old_fields
+            or new.models != old.models
+            or new.safety.label != old.safety.label
+            or supervisor.engine_failed is not None
+        )
+        processor = (
+            build_swap_processor(new, self._paths, supervisor.state, content=self._content)
+            if rebuild
+            else None
+        )
         if new.safety.content_check != old.safety.content_check:
             log.warning("safety.content_check changes apply at the next start")
         if new.governor != old.governor:
@@ -105,8 +125,11 @@ class Reloader:
         if new.swap.on_face_lost != old.swap.on_face_lost:
             supervisor.replace_policy(build_policy(new))
             log.info("privacy guard: %s", new.swap.on_face_lost)
-        changed = {toggle: getattr(new.swap, key) for key, toggle in TOGGLES.items()
-                   if getattr(new.swap, key) != getattr(self._file.swap, key)}
+        changed = {
+            toggle: getattr(new.swap, key)
+            for key, toggle in TOGGLES.items()
+            if getattr(new.swap, key) != getattr(self._file.swap, key)
+        }
         if changed:
             supervisor.state.update(**changed)
             log.info("from the file: %s", ", ".join(f"{k}={v}" for k, v in changed.items()))
@@ -123,8 +146,9 @@ class ConfigWatcher:
     """Polls the file's size, mtime and CRC (no extra dependency, every OS) and reloads
     once it has been stable for ``settle`` seconds, so a burst of saves reloads once."""
 
-    def __init__(self, reloader: Reloader, stop: threading.Event, interval: float = 0.5,
-                 settle: float = 0.3) -> None:
+    def __init__(
+        self, reloader: Reloader, stop: threading.Event, interval: float = 0.5, settle: float = 0.3
+    ) -> None:
         self._reloader = reloader
         self._stop = stop
         self._interval = interval
@@ -144,8 +168,9 @@ class ConfigWatcher:
         # The baseline is taken now, not in the thread: an edit made right after start()
         # returns must count as a change.
         baseline = self._signature()
-        self._thread = threading.Thread(target=self._run, args=(baseline,),
-                                        name="vcamswap-config", daemon=True)
+        self._thread = threading.Thread(
+            target=self._run, args=(baseline,), name="vcamswap-config", daemon=True
+        )
         self._thread.start()
 
     def join(self, timeout: float = 2.0) -> None:

@@ -67,12 +67,16 @@ def check_pixels(path: Path, size: tuple[int, int], max_pixels: int) -> None:
     width, height = size
     limit = f"{max_pixels / 1e6:g} MP"
     if width < 0:
-        raise ImageFileError(f"{path} declares an image far over the {limit} limit for images "
-                             f"({SETTING}): not read; scale it down first")
+        raise ImageFileError(
+            f"{path} declares an image far over the {limit} limit for images "
+            f"({SETTING}): not read; scale it down first"
+        )
     if width * height > max_pixels:
-        raise ImageFileError(f"{path} is {width}x{height} pixels ({width * height / 1e6:.0f} "
-                             f"MP), over the {limit} limit for images ({SETTING}): not read; "
-                             "scale it down first")
+        raise ImageFileError(
+            f"{path} is {width}x{height} pixels ({width * height / 1e6:.0f} "
+            f"MP), over the {limit} limit for images ({SETTING}): not read; "
+            "scale it down first"
+        )
 
 
 def load_image(path: Path, max_pixels: int = DEFAULT_MAX_PIXELS) -> BgrImage:
@@ -91,8 +95,9 @@ def load_image(path: Path, max_pixels: int = DEFAULT_MAX_PIXELS) -> BgrImage:
     except cv2.error:
         image = None
     if image is None:
-        raise ImageFileError(f"{path} is not a readable image (corrupt or truncated; use jpg, "
-                             "png or webp)")
+        raise ImageFileError(
+            f"{path} is not a readable image (corrupt or truncated; use jpg, png or webp)"
+        )
     check_pixels(path, (image.shape[1], image.shape[0]), max_pixels)
     return np.ascontiguousarray(image)
 

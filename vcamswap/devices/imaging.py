@@ -21,7 +21,7 @@ def fit_image(image: BgrImage, width: int, height: int) -> BgrImage:
         return np.ascontiguousarray(resized)
     canvas = np.zeros((height, width, 3), dtype=np.uint8)
     x, y = (width - new_w) // 2, (height - new_h) // 2
-    canvas[y:y + new_h, x:x + new_w] = resized
+    canvas[y : y + new_h, x : x + new_w] = resized
     return canvas
 
 
@@ -35,6 +35,14 @@ class TextCardRenderer:
         for text, dy, size in ((reason, -0.05, 1.0), ("VCamSwap", 0.12, 0.55)):
             (tw, th), _ = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, scale * size, thickness)
             origin = ((width - tw) // 2, int(height * (0.5 + dy)) + th // 2)
-            cv2.putText(card, text, origin, cv2.FONT_HERSHEY_SIMPLEX, scale * size,
-                        (235, 235, 235), thickness, cv2.LINE_AA)
+            cv2.putText(
+                card,
+                text,
+                origin,
+                cv2.FONT_HERSHEY_SIMPLEX,
+                scale * size,
+                (235, 235, 235),
+                thickness,
+                cv2.LINE_AA,
+            )
         return card

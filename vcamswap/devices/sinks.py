@@ -34,11 +34,18 @@ class VirtualCameraSink:
     fitted keeping their aspect ratio; without one the device follows the frame size and is
     reopened when it changes. ``camera_name`` is the name the user picks in a video app."""
 
-    def __init__(self, *, width: int | None, height: int | None, fps: float,
-                 device_name: str = "VCamSwap", backend: str | None = None,
-                 initial_size: tuple[int, int] | None = None,
-                 camera_factory: Callable[..., Any] | None = None,
-                 platform: Platform | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        width: int | None,
+        height: int | None,
+        fps: float,
+        device_name: str = "VCamSwap",
+        backend: str | None = None,
+        initial_size: tuple[int, int] | None = None,
+        camera_factory: Callable[..., Any] | None = None,
+        platform: Platform | None = None,
+    ) -> None:
         self._fixed = (width, height) if width and height else None
         self._fps = fps
         self._name = device_name
@@ -85,9 +92,14 @@ class VirtualCameraSink:
         plan = self._platform.virtual_camera_plan(self._name, self._backend, find_linux_camera)
         for backend, device in plan:
             try:
-                camera = factory(width=width, height=height, fps=self._fps,
-                                 fmt=pyvirtualcam.PixelFormat.BGR, device=device,
-                                 backend=backend)
+                camera = factory(
+                    width=width,
+                    height=height,
+                    fps=self._fps,
+                    fmt=pyvirtualcam.PixelFormat.BGR,
+                    device=device,
+                    backend=backend,
+                )
             except Exception as exc:
                 # pyvirtualcam names the backend in its message ("'obs' backend: ...")
                 failures.append((str(exc).strip() or type(exc).__name__).replace(chr(10), "; "))
@@ -95,14 +107,21 @@ class VirtualCameraSink:
             self._camera, self._used, self._size = camera, backend, (width, height)
             if failures:
                 log.info("virtual camera: %s unavailable (%s)", plan[0][0], failures[0])
-            log.info("virtual camera %r open at %dx%d, %.0f fps: in Zoom, Meet, Discord or "
-                     "OBS pick the camera named %r", str(camera.device), width, height,
-                     self._fps, self.camera_name)
+            log.info(
+                "virtual camera %r open at %dx%d, %.0f fps: in Zoom, Meet, Discord or "
+                "OBS pick the camera named %r",
+                str(camera.device),
+                width,
+                height,
+                self._fps,
+                self.camera_name,
+            )
             return
         raise DeviceError(
             f"no virtual camera available ({'; '.join(failures)}). Fix: "
             f"{self._platform.virtual_camera_fix(self._name)}. Meanwhile "
-            "`--output file:out.mp4` records to a file.")
+            "`--output file:out.mp4` records to a file."
+        )
 
     def send(self, image: BgrImage) -> None:
         h, w = image.shape[:2]
@@ -130,8 +149,9 @@ class RecordingSink:
     """Records frames to an mp4 (H.264) with PyAV at a constant ``fps``. The file is opened at the
     first frame, whose size (made even for yuv420p) fixes the video size."""
 
-    def __init__(self, path: Path, *, fps: float = 30.0, crf: int = 20,
-                 tags: dict[str, str] | None = None) -> None:
+    def __init__(
+        self, path: Path, *, fps: float = 30.0, crf: int = 20, tags: dict[str, str] | None = None
+    ) -> None:
         """``tags``: container metadata (the synthetic-media labels for recordings of swapped
         output; none for sample clips of real footage)."""
         self._tags = tags or {}
@@ -149,8 +169,9 @@ class RecordingSink:
 
     def open(self) -> None:
         if self._path.parent and not self._path.parent.exists():
-            raise DeviceError(f"cannot record to {self._path}: folder {self._path.parent} "
-                              "does not exist")
+            raise DeviceError(
+                f"cannot record to {self._path}: folder {self._path.parent} does not exist"
+            )
 
     def _start(self, width: int, height: int) -> None:
         import av

@@ -19,8 +19,11 @@ from vcamswap.types import BgrImage
 log = logging.getLogger(__name__)
 
 _BACKENDS = {
-    "v4l2": cv2.CAP_V4L2, "dshow": cv2.CAP_DSHOW, "msmf": cv2.CAP_MSMF,
-    "avfoundation": cv2.CAP_AVFOUNDATION, "any": cv2.CAP_ANY,
+    "v4l2": cv2.CAP_V4L2,
+    "dshow": cv2.CAP_DSHOW,
+    "msmf": cv2.CAP_MSMF,
+    "avfoundation": cv2.CAP_AVFOUNDATION,
+    "any": cv2.CAP_ANY,
 }
 
 
@@ -50,10 +53,18 @@ class OpenCvCameraSource:
     Built on the main thread at start, it asks for camera permission there (macOS shows its
     prompt only then); names resolve through the platform's camera list at each open."""
 
-    def __init__(self, device: int | str, width: int, height: int, fps: float, *,
-                 fourcc: str = "auto", backend: str = "auto",
-                 capture_factory: Callable[[int | str, int], Any] = cv2.VideoCapture,
-                 platform: Platform | None = None) -> None:
+    def __init__(
+        self,
+        device: int | str,
+        width: int,
+        height: int,
+        fps: float,
+        *,
+        fourcc: str = "auto",
+        backend: str = "auto",
+        capture_factory: Callable[[int | str, int], Any] = cv2.VideoCapture,
+        platform: Platform | None = None,
+    ) -> None:
         self._device = device
         self._width, self._height, self._fps = width, height, fps
         self._fourcc = fourcc
@@ -99,9 +110,11 @@ class OpenCvCameraSource:
         wanted: list[tuple[int, float]] = []
         if fourcc:
             wanted.append((cv2.CAP_PROP_FOURCC, float(cv2.VideoWriter.fourcc(*fourcc))))
-        wanted += [(cv2.CAP_PROP_FRAME_WIDTH, float(self._width)),
-                   (cv2.CAP_PROP_FRAME_HEIGHT, float(self._height)),
-                   (cv2.CAP_PROP_FPS, float(self._fps))]
+        wanted += [
+            (cv2.CAP_PROP_FRAME_WIDTH, float(self._width)),
+            (cv2.CAP_PROP_FRAME_HEIGHT, float(self._height)),
+            (cv2.CAP_PROP_FPS, float(self._fps)),
+        ]
         if self._backend_name == "v4l2":
             wanted.append((cv2.CAP_PROP_BUFFERSIZE, 1.0))
         for prop, value in wanted:
@@ -119,16 +132,23 @@ class OpenCvCameraSource:
             permission = self._platform.permission
             state = permission.state()
             if state in ("denied", "not-asked"):
-                raise DeviceError(f"cannot open camera {self._device!r}: camera access is "
-                                  f"{'turned off' if state == 'denied' else 'not yet allowed'}"
-                                  f" for this app; {permission.fix}")
+                raise DeviceError(
+                    f"cannot open camera {self._device!r}: camera access is "
+                    f"{'turned off' if state == 'denied' else 'not yet allowed'}"
+                    f" for this app; {permission.fix}"
+                )
             raise DeviceError(
                 f"cannot open camera {self._device!r}: it is missing, unplugged or used by "
-                "another app; check the cable, close other video apps, or set camera.device")
+                "another app; check the cable, close other video apps, or set camera.device"
+            )
         self._configure(capture)
-        log.info("camera %r negotiated %dx%d at %.1f fps (driver's claim; measured rate in "
-                 "status)", self._device, int(capture.get(cv2.CAP_PROP_FRAME_WIDTH)),
-                 int(capture.get(cv2.CAP_PROP_FRAME_HEIGHT)), float(capture.get(cv2.CAP_PROP_FPS)))
+        log.info(
+            "camera %r negotiated %dx%d at %.1f fps (driver's claim; measured rate in status)",
+            self._device,
+            int(capture.get(cv2.CAP_PROP_FRAME_WIDTH)),
+            int(capture.get(cv2.CAP_PROP_FRAME_HEIGHT)),
+            float(capture.get(cv2.CAP_PROP_FPS)),
+        )
         self._capture = capture
 
     def read(self) -> BgrImage | None:
@@ -177,8 +197,10 @@ class VideoFileSource:
         capture = cv2.VideoCapture(str(self._path))
         if not capture.isOpened():
             capture.release()
-            raise DeviceError(f"cannot decode {self._path}: not a video format OpenCV/FFmpeg "
-                              "reads (try mp4 with H.264)")
+            raise DeviceError(
+                f"cannot decode {self._path}: not a video format OpenCV/FFmpeg "
+                "reads (try mp4 with H.264)"
+            )
         fps = capture.get(cv2.CAP_PROP_FPS)
         if self._fps_override is None and fps and 1 <= fps <= 240:
             self._fps = float(fps)
@@ -222,12 +244,20 @@ class TestPatternSource:
         return f"test pattern {self._width}x{self._height}"
 
     def open(self) -> None:
-        colors = [(255, 255, 255), (0, 255, 255), (255, 255, 0), (0, 255, 0),
-                  (255, 0, 255), (0, 0, 255), (255, 0, 0), (0, 0, 0)]
+        colors = [
+            (255, 255, 255),
+            (0, 255, 255),
+            (255, 255, 0),
+            (0, 255, 0),
+            (255, 0, 255),
+            (0, 0, 255),
+            (255, 0, 0),
+            (0, 0, 0),
+        ]
         base: BgrImage = np.zeros((self._height, self._width, 3), dtype=np.uint8)
         step = self._width // len(colors) + 1
         for i, color in enumerate(colors):
-            base[:, i * step:(i + 1) * step] = color
+            base[:, i * step : (i + 1) * step] = color
         self._base = base
 
     def read(self) -> BgrImage | None:
@@ -235,9 +265,17 @@ class TestPatternSource:
             return None
         image: BgrImage = self._base.copy()
         x = (self._count * 8) % self._width
-        image[:, x:x + 8] = 128
-        cv2.putText(image, f"VCamSwap {self._count}", (20, 50), cv2.FONT_HERSHEY_SIMPLEX,
-                    1.2, (40, 40, 40), 2, cv2.LINE_AA)
+        image[:, x : x + 8] = 128
+        cv2.putText(
+            image,
+            f"VCamSwap {self._count}",
+            (20, 50),
+            cv2.FONT_HERSHEY_SIMPLEX,
+            1.2,
+            (40, 40, 40),
+            2,
+            cv2.LINE_AA,
+        )
         self._count += 1
         return image
 
@@ -248,8 +286,9 @@ class TestPatternSource:
 class MemoryFramesSource:
     """Cycles through frames held in memory: benchmarks measure processing, not decoding."""
 
-    def __init__(self, frames: list[BgrImage], fps: float = 30.0,
-                 description: str = "frames in memory") -> None:
+    def __init__(
+        self, frames: list[BgrImage], fps: float = 30.0, description: str = "frames in memory"
+    ) -> None:
         if not frames:
             raise DeviceError("no frames to play")
         self._frames = frames

@@ -10,8 +10,7 @@ import numpy as np
 
 from vcamswap.types import BgrImage, FrameSource
 
-_ROTATE = {90: cv2.ROTATE_90_CLOCKWISE, 180: cv2.ROTATE_180,
-           270: cv2.ROTATE_90_COUNTERCLOCKWISE}
+_ROTATE = {90: cv2.ROTATE_90_CLOCKWISE, 180: cv2.ROTATE_180, 270: cv2.ROTATE_90_COUNTERCLOCKWISE}
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,9 +25,15 @@ class CameraTransform:
         return not self.mirror and self.rotate == 0 and self.zoom == 1.0
 
     def describe(self) -> str:
-        parts = [p for p, on in (("mirrored", self.mirror),
-                                 (f"rotated {self.rotate}°", self.rotate != 0),
-                                 (f"zoom {self.zoom:g}x", self.zoom != 1.0)) if on]
+        parts = [
+            p
+            for p, on in (
+                ("mirrored", self.mirror),
+                (f"rotated {self.rotate}°", self.rotate != 0),
+                (f"zoom {self.zoom:g}x", self.zoom != 1.0),
+            )
+            if on
+        ]
         return ", ".join(parts)
 
     def apply(self, image: BgrImage) -> BgrImage:
@@ -38,8 +43,9 @@ class CameraTransform:
             cw, ch = max(2, round(w / self.zoom)), max(2, round(h / self.zoom))
             x0 = round((w - cw) / 2 * (1.0 + self.pan[0]))
             y0 = round((h - ch) / 2 * (1.0 + self.pan[1]))
-            out = cv2.resize(out[y0:y0 + ch, x0:x0 + cw], (w, h),
-                             interpolation=cv2.INTER_LINEAR)
+            out = cv2.resize(
+                out[y0 : y0 + ch, x0 : x0 + cw], (w, h), interpolation=cv2.INTER_LINEAR
+            )
         if self.rotate:
             out = cv2.rotate(out, _ROTATE[self.rotate])
         if self.mirror:

@@ -44,16 +44,26 @@ class _EventUnion(ctypes.Union):
 class V4l2Event(ctypes.Structure):
     """``struct v4l2_event`` from linux/videodev2.h."""
 
-    _fields_ = (("type", ctypes.c_uint32), ("u", _EventUnion), ("pending", ctypes.c_uint32),
-                ("sequence", ctypes.c_uint32), ("timestamp", _Timespec),
-                ("id", ctypes.c_uint32), ("reserved", ctypes.c_uint32 * 8))
+    _fields_ = (
+        ("type", ctypes.c_uint32),
+        ("u", _EventUnion),
+        ("pending", ctypes.c_uint32),
+        ("sequence", ctypes.c_uint32),
+        ("timestamp", _Timespec),
+        ("id", ctypes.c_uint32),
+        ("reserved", ctypes.c_uint32 * 8),
+    )
 
 
 class V4l2EventSubscription(ctypes.Structure):
     """``struct v4l2_event_subscription``."""
 
-    _fields_ = (("type", ctypes.c_uint32), ("id", ctypes.c_uint32),
-                ("flags", ctypes.c_uint32), ("reserved", ctypes.c_uint32 * 5))
+    _fields_ = (
+        ("type", ctypes.c_uint32),
+        ("id", ctypes.c_uint32),
+        ("flags", ctypes.c_uint32),
+        ("reserved", ctypes.c_uint32 * 5),
+    )
 
 
 def _ioc(direction: int, number: int, size: int) -> int:
@@ -75,7 +85,7 @@ def decode_client_usage(raw: bytes) -> int | None:
     """The reader count in a packed ``struct v4l2_event``; None for any other event type."""
     if len(raw) < ctypes.sizeof(V4l2Event):
         raise ValueError(f"a v4l2_event is {ctypes.sizeof(V4l2Event)} bytes, got {len(raw)}")
-    event = V4l2Event.from_buffer_copy(raw[:ctypes.sizeof(V4l2Event)])
+    event = V4l2Event.from_buffer_copy(raw[: ctypes.sizeof(V4l2Event)])
     if event.type != V4L2_EVENT_PRI_CLIENT_USAGE:
         return None
     return int(struct.unpack_from("=I", bytes(event.u.data))[0])
@@ -87,6 +97,7 @@ Poll = Callable[[int, float], bool]
 
 def _fcntl_ioctl(fd: int, request: int, buffer: bytearray) -> Any:
     import fcntl
+
     return fcntl.ioctl(fd, request, buffer, True)
 
 
@@ -102,10 +113,15 @@ class ClientUsageWatcher:
     kernel module; by default they are ``fcntl.ioctl``, ``select.select`` and ``os.open``.
     """
 
-    def __init__(self, device: str, *, ioctl: Ioctl = _fcntl_ioctl,
-                 poll: Poll = _select_exceptional,
-                 opener: Callable[[str], int] | None = None,
-                 closer: Callable[[int], None] = os.close) -> None:
+    def __init__(
+        self,
+        device: str,
+        *,
+        ioctl: Ioctl = _fcntl_ioctl,
+        poll: Poll = _select_exceptional,
+        opener: Callable[[str], int] | None = None,
+        closer: Callable[[int], None] = os.close,
+    ) -> None:
         self._device = device
         self._ioctl = ioctl
         self._poll = poll
@@ -119,16 +135,18 @@ class ClientUsageWatcher:
         Raises EventUnsupportedError when the module rejects the subscription, OSError when the
         device cannot be opened."""
         fd = self._open(self._device)
-        sub = V4l2EventSubscription(type=V4L2_EVENT_PRI_CLIENT_USAGE,
-                                    flags=V4L2_EVENT_SUB_FL_SEND_INITIAL)
+        sub = V4l2EventSubscription(
+            type=V4L2_EVENT_PRI_CLIENT_USAGE, flags=V4L2_EVENT_SUB_FL_SEND_INITIAL
+        )
         try:
             self._ioctl(fd, VIDIOC_SUBSCRIBE_EVENT, bytearray(bytes(sub)))
         except OSError as exc:
             self._close(fd)
             if exc.errno in (errno.EINVAL, errno.ENOTTY, errno.ENOENT):
                 raise EventUnsupportedError(
-                    exc.errno, f"{self._device} gives no client-usage event (v4l2loopback "
-                    "older than 0.13?)") from exc
+                    exc.errno,
+                    f"{self._device} gives no client-usage event (v4l2loopback older than 0.13?)",
+                ) from exc
             raise
         self._fd = fd
 

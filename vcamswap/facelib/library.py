@@ -43,9 +43,13 @@ def _sanitize(name: str) -> str:
 class FaceLibrary:
     """One faces folder. Constructing it does no I/O."""
 
-    def __init__(self, folder: Path, landmarker: DlibLandmarker | None = None,
-                 content: ContentClassifier | None = None,
-                 max_pixels: int = DEFAULT_MAX_PIXELS) -> None:
+    def __init__(
+        self,
+        folder: Path,
+        landmarker: DlibLandmarker | None = None,
+        content: ContentClassifier | None = None,
+        max_pixels: int = DEFAULT_MAX_PIXELS,
+    ) -> None:
         self.folder = folder
         self._max_pixels = max_pixels
         self._landmarker = landmarker or DlibLandmarker()
@@ -77,25 +81,35 @@ class FaceLibrary:
         screen(self._content, image, str(source))  # refused: nothing is stored
         final = _sanitize(name or source.stem)
         if not NAME.match(final):
-            raise FaceError(f"{final!r} is not a usable face name: letters, digits, space, "
-                            "dot, dash and underscore")
+            raise FaceError(
+                f"{final!r} is not a usable face name: letters, digits, space, "
+                "dot, dash and underscore"
+            )
         if any(existing.name.lower() == final.lower() for existing in self.entries()):
-            raise FaceError(f"a face named {final!r} already exists in {self.folder}; remove "
-                            "it first or pass --name")
+            raise FaceError(
+                f"a face named {final!r} already exists in {self.folder}; remove "
+                "it first or pass --name"
+            )
         faces = self._faces(image)
         if not faces:
-            raise FaceError(f"no face found in {source}: use a clear, frontal, well-lit photo "
-                            "with the face at least 80 pixels wide")
+            raise FaceError(
+                f"no face found in {source}: use a clear, frontal, well-lit photo "
+                "with the face at least 80 pixels wide"
+            )
         if index is None and len(faces) > 1:
-            raise FaceError(f"{len(faces)} faces found in {source}; pass --index N to pick one "
-                            "(0 = the largest)")
+            raise FaceError(
+                f"{len(faces)} faces found in {source}; pass --index N to pick one "
+                "(0 = the largest)"
+            )
         chosen = faces[index or 0] if (index or 0) < len(faces) else None
         if chosen is None:
             raise FaceError(f"--index {index} is out of range: {len(faces)} face(s) in {source}")
         copy = self._normalise(image, chosen)
         if len(faces) > 1 and len(self._faces(copy)) != 1:
-            raise FaceError(f"face {index} in {source} is too close to another face to store "
-                            "alone; crop the photo first")
+            raise FaceError(
+                f"face {index} in {source} is too close to another face to store "
+                "alone; crop the photo first"
+            )
         mesh = build_source_mesh(self._landmarker, copy, str(source))
         target = self.folder / f"{final}.png"
         ok, encoded = cv2.imencode(".png", copy)

@@ -14,11 +14,29 @@ Matrix = np.ndarray[Any, np.dtype[np.float64]]
 FloatImage = np.ndarray[Any, np.dtype[np.float32]]
 
 # insightface arcface_dst, pixels of a 112 crop; order: left eye, right eye, nose, mouth corners.
-ARCFACE_112 = np.array([[38.2946, 51.6963], [73.5318, 51.5014], [56.0252, 71.7366],
-                        [41.5493, 92.3655], [70.7299, 92.2041]], dtype=np.float64)
-FFHQ_512 = np.array([[0.37691676, 0.46864664], [0.62285697, 0.46912813],
-                     [0.50123859, 0.61331904], [0.39308822, 0.72541100],
-                     [0.61150205, 0.72490465]], dtype=np.float64) * 512.0
+ARCFACE_112 = np.array(
+    [
+        [38.2946, 51.6963],
+        [73.5318, 51.5014],
+        [56.0252, 71.7366],
+        [41.5493, 92.3655],
+        [70.7299, 92.2041],
+    ],
+    dtype=np.float64,
+)
+FFHQ_512 = (
+    np.array(
+        [
+            [0.37691676, 0.46864664],
+            [0.62285697, 0.46912813],
+            [0.50123859, 0.61331904],
+            [0.39308822, 0.72541100],
+            [0.61150205, 0.72490465],
+        ],
+        dtype=np.float64,
+    )
+    * 512.0
+)
 
 
 def template(name: str, size: int) -> np.ndarray[Any, np.dtype[np.float64]]:
@@ -74,14 +92,15 @@ def feather_mask(size: int, border: float = 0.1, blur: float = 0.08) -> FloatIma
     """A crop-sized alpha: 1 inside, fading to 0 over the outer ``border`` of the crop."""
     mask = np.zeros((size, size), dtype=np.float32)
     inset = max(1, int(size * border))
-    mask[inset:size - inset, inset:size - inset] = 1.0
+    mask[inset : size - inset, inset : size - inset] = 1.0
     k = max(3, int(size * blur) | 1)
     blurred: FloatImage = cv2.GaussianBlur(mask, (k, k), 0)
     return blurred
 
 
-def paste_box(matrix: Matrix, size: int, frame_w: int, frame_h: int,
-              inset: float = 0.0) -> tuple[int, int, int, int] | None:
+def paste_box(
+    matrix: Matrix, size: int, frame_w: int, frame_h: int, inset: float = 0.0
+) -> tuple[int, int, int, int] | None:
     """The frame pixels the crop lands on after the inverse warp: (x0, y0, x1, y1), clipped.
     ``inset`` (pixels of the crop) leaves out a border where the paste mask is zero."""
     inverse = cv2.invertAffineTransform(matrix)
@@ -103,8 +122,9 @@ def zero_border(alpha: FloatImage) -> int:
     return int(rows[0]) if rows.size else 0
 
 
-def paste_back(frame: BgrImage, face: BgrImage, matrix: Matrix, alpha: FloatImage,
-               inset: int = 0) -> None:
+def paste_back(
+    frame: BgrImage, face: BgrImage, matrix: Matrix, alpha: FloatImage, inset: int = 0
+) -> None:
     """Blend the aligned ``face`` crop back into ``frame`` (owned by the caller) through the
     inverse of ``matrix``, touching only the face's bounding box (less ``inset``, a border
     where ``alpha`` is zero). Face and mask are warped together as one 4-channel image."""
@@ -117,8 +137,9 @@ def paste_back(frame: BgrImage, face: BgrImage, matrix: Matrix, alpha: FloatImag
     inverse[:, 2] -= (x0, y0)
     w, h = x1 - x0, y1 - y0
     rgba = np.dstack([face, np.clip(alpha * 255.0 + 0.5, 0, 255).astype(np.uint8)])
-    warped4 = cv2.warpAffine(rgba, inverse, (w, h), flags=cv2.INTER_LINEAR,
-                             borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+    warped4 = cv2.warpAffine(
+        rgba, inverse, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0
+    )
     warped = np.ascontiguousarray(warped4[:, :, :3])
     a = warped4[:, :, 3].astype(np.float32) * np.float32(1.0 / 255.0)
     region = frame[y0:y1, x0:x1]
@@ -126,12 +147,14 @@ def paste_back(frame: BgrImage, face: BgrImage, matrix: Matrix, alpha: FloatImag
     region[:] = cv2.blendLinear(warped, region, a, 1.0 - a)
 
 
-def to_blob(crops: list[BgrImage], mean: float, std: float,
-            dtype: type[np.floating[Any]] = np.float32) -> np.ndarray[Any, Any]:
+def to_blob(
+    crops: list[BgrImage], mean: float, std: float, dtype: type[np.floating[Any]] = np.float32
+) -> np.ndarray[Any, Any]:
     """N aligned BGR crops -> NCHW RGB ``(x - mean) / std`` (one OpenCV pass)."""
     h, w = crops[0].shape[:2]
-    blob: np.ndarray[Any, Any] = cv2.dnn.blobFromImages(crops, 1.0 / std, (w, h),
-                                                        (mean, mean, mean), swapRB=True)
+    blob: np.ndarray[Any, Any] = cv2.dnn.blobFromImages(
+        crops, 1.0 / std, (w, h), (mean, mean, mean), swapRB=True
+    )
     return blob if dtype == np.float32 else blob.astype(dtype)
 
 

@@ -13,8 +13,10 @@ from typing import Literal
 
 Role = Literal["detector", "embedder", "swapper", "enhancer", "content"]
 
-INSIGHTFACE_LICENCE = ("insightface models: non-commercial research use only "
-                       "(https://github.com/deepinsight/insightface#license)")
+INSIGHTFACE_LICENCE = (
+    "insightface models: non-commercial research use only "
+    "(https://github.com/deepinsight/insightface#license)"
+)
 VISO = "https://github.com/visomaster/visomaster-assets/releases/download/v1.0.0"
 HF_FF = "https://huggingface.co/facefusion/models-3.0.0/resolve/main"
 HF_DLC = "https://huggingface.co/hacksider/deep-live-cam/resolve/main"
@@ -39,68 +41,136 @@ class ModelSpec:
     aliases: tuple[str, ...] = field(default_factory=tuple)
 
 
-CATALOG: dict[str, ModelSpec] = {spec.name: spec for spec in (
-    ModelSpec(
-        name="det_10g", file="det_10g.onnx", role="detector",
-        # visomaster-assets v1.0.0 models_data.py (one source; the insightface buffalo_l file)
-        sha256=("5838f7fe053675b1c7a08b633df49e7af5495cee0493c7dcf6697200b85b5b91",),
-        size=None, urls=(f"{VISO}/det_10g.onnx",),
-        licence=INSIGHTFACE_LICENCE, input_size=640, mean=127.5, std=128.0,
-        note="SCRFD-10G from insightface buffalo_l (v0.7 release zip)"),
-    ModelSpec(
-        name="w600k_r50", file="w600k_r50.onnx", role="embedder",
-        # visomaster-assets v1.0.0 models_data.py (one source; the insightface buffalo_l file)
-        sha256=("4c06341c33c2ca1f86781dab0e829f88ad5b64be9fba56e56bc9ebdefc619e43",),
-        size=None, urls=(f"{VISO}/w600k_r50.onnx", f"{HF_FF}/arcface_w600k_r50.onnx"),
-        licence=INSIGHTFACE_LICENCE, input_size=112, mean=127.5, std=127.5,
-        template="arcface_112", note="ArcFace R50 from insightface buffalo_l"),
-    ModelSpec(
-        name="inswapper_128", file="inswapper_128.onnx", role="swapper",
-        # Git LFS pointers in two unrelated public repositories agree on this digest
-        sha256=("e4a3f08c753cb72d04e10aa0f7dbe3deebbf39567d4ead6dce08e98aa49e16af",),
-        size=554_253_681, urls=(f"{HF_DLC}/inswapper_128.onnx", f"{HF_FF}/inswapper_128.onnx"),
-        licence=INSIGHTFACE_LICENCE, input_size=128, mean=0.0, std=255.0,
-        template="arcface_128"),
-    ModelSpec(
-        name="inswapper_128_fp16", file="inswapper_128_fp16.onnx", role="swapper",
-        # a 277,680,829 B fp16 conversion in public repositories; visomaster's own fp16 one.
-        sha256=("c4eccca86ad177586c85c28bf1a64a9d9ed237e283a15818d831f7facfd3f420",
-                "6d51a9278a1f650cffefc18ba53f38bf2769bf4bbff89267822cf72945f8a38b"),
-        size=None, urls=(f"{HF_DLC}/inswapper_128_fp16.onnx", f"{HF_FF}/inswapper_128_fp16.onnx",
-                         f"{VISO}/inswapper_128.fp16.onnx"),
-        licence=INSIGHTFACE_LICENCE, input_size=128, mean=0.0, std=255.0,
-        template="arcface_128", note="fp16 conversions differ; each known digest is accepted"),
-    ModelSpec(
-        name="gfpgan_1.4", file="GFPGANv1.4.onnx", role="enhancer",
-        # visomaster-assets v1.0.0 models_data.py (one source)
-        sha256=("6548e54cbcf248af385248f0c1193b359c37a0f98b836282b09cf48af4fd2b73",),
-        size=340_256_686, urls=(f"{VISO}/GFPGANv1.4.onnx", f"{HF_DLC}/GFPGANv1.4.onnx"),
-        licence="GFPGAN: Apache-2.0 code (TencentARC); check the weights' terms",
-        input_size=512, mean=127.5, std=127.5, template="ffhq_512"),
-    ModelSpec(
-        name="gpen_bfr_512", file="GPEN-BFR-512.onnx", role="enhancer",
-        sha256=("0960f836488735444d508b588e44fb5dfd19c68fde9163ad7878aa24d1d5115e",),
-        size=None, urls=(f"{VISO}/GPEN-BFR-512.onnx",),
-        licence="GPEN: non-commercial (Alibaba DAMO)", input_size=512, mean=127.5, std=127.5,
-        template="ffhq_512", note="slot: not wired to a processor yet"),
-    ModelSpec(
-        name="gpen_bfr_256", file="GPEN-BFR-256.onnx", role="enhancer",
-        sha256=("aa5bd3ab238640a378c59e4a560f7a7150627944cf2129e6311ae4720e833271",),
-        size=None, urls=(f"{VISO}/GPEN-BFR-256.onnx",),
-        licence="GPEN: non-commercial (Alibaba DAMO)", input_size=256, mean=127.5, std=127.5,
-        template="ffhq_512", note="slot: not wired to a processor yet"),
-    ModelSpec(
-        name="nudenet_640m", file="nudenet_640m.onnx", role="content",
-        # One source: a public fetch script pinning the v3.4-weights release assets; its 320n
-        # digest equals the nudenet 3.4.2 wheel's 320n.onnx, measured here.
-        sha256=("04fe3d77980780c1f8297dc6d7f942fd5b3abe6942a188f742a85241e4f634eb",),
-        size=None,
-        urls=("https://github.com/notAI-tech/NudeNet/releases/download/v3.4-weights/640m.onnx",),
-        licence="NudeNet 640m detector: AGPL-3.0 (the nudenet project's licence file)",
-        input_size=640, mean=0.0, std=255.0,
-        note="optional content-check model (safety.content_check.model: nudenet_640m), "
-             "more accurate than the packaged 320n"),
-)}
+CATALOG: dict[str, ModelSpec] = {
+    spec.name: spec
+    for spec in (
+        ModelSpec(
+            name="det_10g",
+            file="det_10g.onnx",
+            role="detector",
+            # visomaster-assets v1.0.0 models_data.py (one source; the insightface buffalo_l file)
+            sha256=("5838f7fe053675b1c7a08b633df49e7af5495cee0493c7dcf6697200b85b5b91",),
+            size=None,
+            urls=(f"{VISO}/det_10g.onnx",),
+            licence=INSIGHTFACE_LICENCE,
+            input_size=640,
+            mean=127.5,
+            std=128.0,
+            note="SCRFD-10G from insightface buffalo_l (v0.7 release zip)",
+        ),
+        ModelSpec(
+            name="w600k_r50",
+            file="w600k_r50.onnx",
+            role="embedder",
+            # visomaster-assets v1.0.0 models_data.py (one source; the insightface buffalo_l file)
+            sha256=("4c06341c33c2ca1f86781dab0e829f88ad5b64be9fba56e56bc9ebdefc619e43",),
+            size=None,
+            urls=(f"{VISO}/w600k_r50.onnx", f"{HF_FF}/arcface_w600k_r50.onnx"),
+            licence=INSIGHTFACE_LICENCE,
+            input_size=112,
+            mean=127.5,
+            std=127.5,
+            template="arcface_112",
+            note="ArcFace R50 from insightface buffalo_l",
+        ),
+        ModelSpec(
+            name="inswapper_128",
+            file="inswapper_128.onnx",
+            role="swapper",
+            # Git LFS pointers in two unrelated public repositories agree on this digest
+            sha256=("e4a3f08c753cb72d04e10aa0f7dbe3deebbf39567d4ead6dce08e98aa49e16af",),
+            size=554_253_681,
+            urls=(f"{HF_DLC}/inswapper_128.onnx", f"{HF_FF}/inswapper_128.onnx"),
+            licence=INSIGHTFACE_LICENCE,
+            input_size=128,
+            mean=0.0,
+            std=255.0,
+            template="arcface_128",
+        ),
+        ModelSpec(
+            name="inswapper_128_fp16",
+            file="inswapper_128_fp16.onnx",
+            role="swapper",
+            # a 277,680,829 B fp16 conversion in public repositories; visomaster's own fp16 one.
+            sha256=(
+                "c4eccca86ad177586c85c28bf1a64a9d9ed237e283a15818d831f7facfd3f420",
+                "6d51a9278a1f650cffefc18ba53f38bf2769bf4bbff89267822cf72945f8a38b",
+            ),
+            size=None,
+            urls=(
+                f"{HF_DLC}/inswapper_128_fp16.onnx",
+                f"{HF_FF}/inswapper_128_fp16.onnx",
+                f"{VISO}/inswapper_128.fp16.onnx",
+            ),
+            licence=INSIGHTFACE_LICENCE,
+            input_size=128,
+            mean=0.0,
+            std=255.0,
+            template="arcface_128",
+            note="fp16 conversions differ; each known digest is accepted",
+        ),
+        ModelSpec(
+            name="gfpgan_1.4",
+            file="GFPGANv1.4.onnx",
+            role="enhancer",
+            # visomaster-assets v1.0.0 models_data.py (one source)
+            sha256=("6548e54cbcf248af385248f0c1193b359c37a0f98b836282b09cf48af4fd2b73",),
+            size=340_256_686,
+            urls=(f"{VISO}/GFPGANv1.4.onnx", f"{HF_DLC}/GFPGANv1.4.onnx"),
+            licence="GFPGAN: Apache-2.0 code (TencentARC); check the weights' terms",
+            input_size=512,
+            mean=127.5,
+            std=127.5,
+            template="ffhq_512",
+        ),
+        ModelSpec(
+            name="gpen_bfr_512",
+            file="GPEN-BFR-512.onnx",
+            role="enhancer",
+            sha256=("0960f836488735444d508b588e44fb5dfd19c68fde9163ad7878aa24d1d5115e",),
+            size=None,
+            urls=(f"{VISO}/GPEN-BFR-512.onnx",),
+            licence="GPEN: non-commercial (Alibaba DAMO)",
+            input_size=512,
+            mean=127.5,
+            std=127.5,
+            template="ffhq_512",
+            note="slot: not wired to a processor yet",
+        ),
+        ModelSpec(
+            name="gpen_bfr_256",
+            file="GPEN-BFR-256.onnx",
+            role="enhancer",
+            sha256=("aa5bd3ab238640a378c59e4a560f7a7150627944cf2129e6311ae4720e833271",),
+            size=None,
+            urls=(f"{VISO}/GPEN-BFR-256.onnx",),
+            licence="GPEN: non-commercial (Alibaba DAMO)",
+            input_size=256,
+            mean=127.5,
+            std=127.5,
+            template="ffhq_512",
+            note="slot: not wired to a processor yet",
+        ),
+        ModelSpec(
+            name="nudenet_640m",
+            file="nudenet_640m.onnx",
+            role="content",
+            # One source: a public fetch script pinning the v3.4-weights release assets; its 320n
+            # digest equals the nudenet 3.4.2 wheel's 320n.onnx, measured here.
+            sha256=("04fe3d77980780c1f8297dc6d7f942fd5b3abe6942a188f742a85241e4f634eb",),
+            size=None,
+            urls=(
+                "https://github.com/notAI-tech/NudeNet/releases/download/v3.4-weights/640m.onnx",
+            ),
+            licence="NudeNet 640m detector: AGPL-3.0 (the nudenet project's licence file)",
+            input_size=640,
+            mean=0.0,
+            std=255.0,
+            note="optional content-check model (safety.content_check.model: nudenet_640m), "
+            "more accurate than the packaged 320n",
+        ),
+    )
+}
 
 
 def engine_models(swapper: str, enhancer: bool) -> list[ModelSpec]:

@@ -31,16 +31,36 @@ from vcamswap.inference.session import OrtSession, check_signature
 from vcamswap.types import BgrImage
 
 LABELS = (
-    "FEMALE_GENITALIA_COVERED", "FACE_FEMALE", "BUTTOCKS_EXPOSED", "FEMALE_BREAST_EXPOSED",
-    "FEMALE_GENITALIA_EXPOSED", "MALE_BREAST_EXPOSED", "ANUS_EXPOSED", "FEET_EXPOSED",
-    "BELLY_COVERED", "FEET_COVERED", "ARMPITS_COVERED", "ARMPITS_EXPOSED", "FACE_MALE",
-    "BELLY_EXPOSED", "MALE_GENITALIA_EXPOSED", "ANUS_COVERED", "FEMALE_BREAST_COVERED",
+    "FEMALE_GENITALIA_COVERED",
+    "FACE_FEMALE",
+    "BUTTOCKS_EXPOSED",
+    "FEMALE_BREAST_EXPOSED",
+    "FEMALE_GENITALIA_EXPOSED",
+    "MALE_BREAST_EXPOSED",
+    "ANUS_EXPOSED",
+    "FEET_EXPOSED",
+    "BELLY_COVERED",
+    "FEET_COVERED",
+    "ARMPITS_COVERED",
+    "ARMPITS_EXPOSED",
+    "FACE_MALE",
+    "BELLY_EXPOSED",
+    "MALE_GENITALIA_EXPOSED",
+    "ANUS_COVERED",
+    "FEMALE_BREAST_COVERED",
     "BUTTOCKS_COVERED",
 )
 """Class order of NudeNet 3.4's detectors (320n and 640m)."""
 
-EXPLICIT = frozenset({"FEMALE_GENITALIA_EXPOSED", "MALE_GENITALIA_EXPOSED", "ANUS_EXPOSED",
-                      "FEMALE_BREAST_EXPOSED", "BUTTOCKS_EXPOSED"})
+EXPLICIT = frozenset(
+    {
+        "FEMALE_GENITALIA_EXPOSED",
+        "MALE_GENITALIA_EXPOSED",
+        "ANUS_EXPOSED",
+        "FEMALE_BREAST_EXPOSED",
+        "BUTTOCKS_EXPOSED",
+    }
+)
 """The labels that make an image explicit for VCamSwap's check."""
 
 CANDIDATE_SCORE = 0.2
@@ -50,9 +70,11 @@ PACKAGED_FILE = "320n.onnx"
 PACKAGED_SHA256 = "c15d8273adad2d0a92f014cc69ab2d6c311a06777a55545f2c4eb46f51911f0f"
 """Digest of nudenet 3.4.2's 320n.onnx (the wheel's file; the same digest is pinned by other
 projects fetching the v3.4-weights release asset)."""
-PACKAGED_LICENCE = ("NudeNet 320n detector, from the nudenet wheel: AGPL-3.0 per the LICENSE "
-                    "file inside the wheel (its metadata says MIT); loaded from the installed "
-                    "package, not redistributed")
+PACKAGED_LICENCE = (
+    "NudeNet 320n detector, from the nudenet wheel: AGPL-3.0 per the LICENSE "
+    "file inside the wheel (its metadata says MIT); loaded from the installed "
+    "package, not redistributed"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,17 +93,24 @@ def packaged_model() -> Path:
         path = Path(folder) / PACKAGED_FILE
         if path.is_file():
             return path
-    raise ModelError("the content check needs the nudenet package (its 320n.onnx model): "
-                     "`pip install nudenet==3.4.2` (a dependency of vcamswap; reinstall "
-                     "vcamswap), or set safety.content_check.enabled: false and take "
-                     "responsibility for what you swap")
+    raise ModelError(
+        "the content check needs the nudenet package (its 320n.onnx model): "
+        "`pip install nudenet==3.4.2` (a dependency of vcamswap; reinstall "
+        "vcamswap), or set safety.content_check.enabled: false and take "
+        "responsibility for what you swap"
+    )
 
 
 class NudeNetDetector:
     """One model class, session injected; ``detect`` returns every kept detection."""
 
-    def __init__(self, session: OrtSession, input_size: int = 320,
-                 path: Path = Path(PACKAGED_FILE), channel_order: str = "rgb") -> None:
+    def __init__(
+        self,
+        session: OrtSession,
+        input_size: int = 320,
+        path: Path = Path(PACKAGED_FILE),
+        channel_order: str = "rgb",
+    ) -> None:
         self.channel_order = channel_order
         check_signature(session, path, [("images", 4)], 1)
         self._session = session
@@ -90,8 +119,10 @@ class NudeNetDetector:
         self.input_size = fixed if isinstance(fixed, int) else input_size
         classes = session.get_outputs()[0].shape[1]
         if isinstance(classes, int) and classes != 4 + len(LABELS):
-            raise ModelError(f"{path.name} has {classes} output rows; a NudeNet 3.4 detector "
-                             f"has {4 + len(LABELS)} (4 box values + {len(LABELS)} classes)")
+            raise ModelError(
+                f"{path.name} has {classes} output rows; a NudeNet 3.4 detector "
+                f"has {4 + len(LABELS)} (4 box values + {len(LABELS)} classes)"
+            )
 
     def blob(self, image: BgrImage) -> tuple[np.ndarray[Any, np.dtype[np.float32]], int]:
         """The input tensor and the padded square side."""
@@ -101,8 +132,7 @@ class NudeNetDetector:
         square[:h, :w] = image
         size = self.input_size
         resized = cv2.resize(square, (size, size), interpolation=cv2.INTER_LINEAR)
-        rgb = cv2.cvtColor(resized, cv2.COLOR_BGR2RGB) if self.channel_order == "rgb" \
-            else resized
+        rgb = cv2.cvtColor(resized, cv2.COLOR_BGR2RGB) if self.channel_order == "rgb" else resized
         blob = (rgb.astype(np.float32) * np.float32(1.0 / 255.0)).transpose(2, 0, 1)[None]
         return np.ascontiguousarray(blob), side
 
@@ -115,8 +145,9 @@ class NudeNetDetector:
         raw = np.asarray(self._session.run(None, {self._input: blob})[0], dtype=np.float32)
         return self.decode(raw[0], side, image.shape[1], image.shape[0])
 
-    def decode(self, output: np.ndarray[Any, Any], side: int, width: int,
-               height: int) -> list[ContentDetection]:
+    def decode(
+        self, output: np.ndarray[Any, Any], side: int, width: int, height: int
+    ) -> list[ContentDetection]:
         rows = output.T  # anchors x (4 + classes)
         scores_all = rows[:, 4:]
         best = scores_all.argmax(axis=1)
@@ -130,11 +161,17 @@ class NudeNetDetector:
         y = np.clip(cy - bh / 2, 0, height)
         bw = np.minimum(bw, width - x)
         bh = np.minimum(bh, height - y)
-        boxes = [[float(a), float(b), float(c), float(d)] for a, b, c, d in zip(x, y, bw, bh,
-                                                                             strict=True)]
+        boxes = [
+            [float(a), float(b), float(c), float(d)]
+            for a, b, c, d in zip(x, y, bw, bh, strict=True)
+        ]
         kept_scores = [float(s) for s in score[keep]]
         chosen = cv2.dnn.NMSBoxes(boxes, kept_scores, NMS_SCORE, NMS_IOU)
-        return [ContentDetection(LABELS[int(best[keep[i]])], kept_scores[i],
-                                 (int(boxes[i][0]), int(boxes[i][1]), int(boxes[i][2]),
-                                  int(boxes[i][3])))
-                for i in np.asarray(chosen, dtype=np.int64).reshape(-1)]
+        return [
+            ContentDetection(
+                LABELS[int(best[keep[i]])],
+                kept_scores[i],
+                (int(boxes[i][0]), int(boxes[i][1]), int(boxes[i][2]), int(boxes[i][3])),
+            )
+            for i in np.asarray(chosen, dtype=np.int64).reshape(-1)
+        ]

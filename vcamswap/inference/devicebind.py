@@ -85,8 +85,7 @@ class Graph:
         try:
             entry[0].run_with_iobinding(entry[1])
         except Exception as exc:
-            log.warning("%s: CUDA graph capture failed (%s); running it without", self.what,
-                        exc)
+            log.warning("%s: CUDA graph capture failed (%s); running it without", self.what, exc)
             self.captured = False
             self.forget()
             self.run(shape, values)

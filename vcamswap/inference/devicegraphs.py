@@ -17,9 +17,14 @@ import numpy as np
 
 OPSET = 17
 # sRGB (D65) -> XYZ with the white point divided out (rows), as OpenCV's Lab conversion does.
-_RGB2XYZ = np.array([[0.412453, 0.357580, 0.180423],
-                     [0.212671, 0.715160, 0.072169],
-                     [0.019334, 0.119193, 0.950227]], dtype=np.float64)
+_RGB2XYZ = np.array(
+    [
+        [0.412453, 0.357580, 0.180423],
+        [0.212671, 0.715160, 0.072169],
+        [0.019334, 0.119193, 0.950227],
+    ],
+    dtype=np.float64,
+)
 _WHITE = np.array([0.950456, 1.0, 1.088754])
 _TO_XYZN = (_RGB2XYZ / _WHITE[:, None]).astype(np.float32)
 _FROM_XYZN = np.linalg.inv(_RGB2XYZ / _WHITE[:, None]).astype(np.float32)
@@ -62,8 +67,9 @@ class _Builder:
         from onnx import helper
 
         graph = helper.make_graph(self.nodes, name, inputs, outputs, self.inits)
-        model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)],
-                                  producer_name="vcamswap")
+        model = helper.make_model(
+            graph, opset_imports=[helper.make_opsetid("", OPSET)], producer_name="vcamswap"
+        )
         model.ir_version = 8
         data: bytes = model.SerializeToString()
         return data
@@ -72,8 +78,11 @@ class _Builder:
 def _tensor_type(dtype: Any) -> int:
     from onnx import TensorProto
 
-    return {np.dtype(np.float32): TensorProto.FLOAT, np.dtype(np.float16): TensorProto.FLOAT16,
-            np.dtype(np.uint8): TensorProto.UINT8}[np.dtype(dtype)]
+    return {
+        np.dtype(np.float32): TensorProto.FLOAT,
+        np.dtype(np.float16): TensorProto.FLOAT16,
+        np.dtype(np.uint8): TensorProto.UINT8,
+    }[np.dtype(dtype)]
 
 
 def _value(name: str, dtype: Any, shape: list[Any]) -> Any:
@@ -89,8 +98,9 @@ def _padded_table(g: _Builder, images: str, channels: int) -> str:
     return g.op("Reshape", padded, g.const([-1, channels], np.int64))
 
 
-def _sample(g: _Builder, table: str, x: str, y: str, width: str, height: str,
-            base: str | None) -> str:
+def _sample(
+    g: _Builder, table: str, x: str, y: str, width: str, height: str, base: str | None
+) -> str:
     """Bilinear samples at (x, y) (float, any shape Q, pixel coordinates of the unpadded
     image) from ``table`` (padded, flattened [P, C]); out of range reads the black border.
     ``width``/``height``: the padded size as float scalars; ``base``: int64 row offset of each
@@ -120,10 +130,12 @@ def _sample(g: _Builder, table: str, x: str, y: str, width: str, height: str,
         return g.op("Unsqueeze", w, g.const([-1], np.int64))
 
     gx, gy = g.op("Sub", one, fx), g.op("Sub", one, fy)
-    terms = [g.op("Mul", gather(ya, xa), weight(g.op("Mul", gx, gy))),
-             g.op("Mul", gather(ya, xb), weight(g.op("Mul", fx, gy))),
-             g.op("Mul", gather(yb, xa), weight(g.op("Mul", gx, fy))),
-             g.op("Mul", gather(yb, xb), weight(g.op("Mul", fx, fy)))]
+    terms = [
+        g.op("Mul", gather(ya, xa), weight(g.op("Mul", gx, gy))),
+        g.op("Mul", gather(ya, xb), weight(g.op("Mul", fx, gy))),
+        g.op("Mul", gather(yb, xa), weight(g.op("Mul", gx, fy))),
+        g.op("Mul", gather(yb, xb), weight(g.op("Mul", fx, fy))),
+    ]
     return g.op("Sum", *terms)
 
 
@@ -140,8 +152,12 @@ def _sample_frame(g: _Builder, table: str, x: str, y: str, width: str, height: s
         out = []
         for v, w in ((v0, g.op("Sub", one, frac)), (g.op("Add", v0, one), frac)):
             inside = g.op("And", g.op("GreaterOrEqual", v, zero), g.op("LessOrEqual", v, last))
-            out.append((g.op("Max", g.op("Min", v, last), zero),
-                        g.op("Mul", w, g.op("Cast", inside, to=1))))
+            out.append(
+                (
+                    g.op("Max", g.op("Min", v, last), zero),
+                    g.op("Mul", w, g.op("Cast", inside, to=1)),
+                )
+            )
         return out
 
     w64 = g.op("Cast", width, to=7)
@@ -150,8 +166,9 @@ def _sample_frame(g: _Builder, table: str, x: str, y: str, width: str, height: s
         for xi, wx in neighbours(x0, fx, width):
             flat = g.op("Add", g.op("Mul", g.op("Cast", yi, to=7), w64), g.op("Cast", xi, to=7))
             value = g.op("Cast", g.op("Gather", table, flat, axis=0), to=1)
-            terms.append(g.op("Mul", value, g.op("Unsqueeze", g.op("Mul", wx, wy),
-                                                 g.const([-1], np.int64))))
+            terms.append(
+                g.op("Mul", value, g.op("Unsqueeze", g.op("Mul", wx, wy), g.const([-1], np.int64)))
+            )
     return g.op("Sum", *terms)
 
 
@@ -164,8 +181,9 @@ def _dims(shape: Shape) -> tuple[Any, Any, Any]:
     return ("H", "W", "N") if shape is None else shape
 
 
-def crop_graph(size: int, mean: float, std: float, blob_dtype: Any = np.float32,
-               shape: Shape = None) -> bytes:
+def crop_graph(
+    size: int, mean: float, std: float, blob_dtype: Any = np.float32, shape: Shape = None
+) -> bytes:
     """Inputs ``frame`` uint8 [H, W, 3] (BGR) and ``inverse`` float [N, 2, 3] (crop pixel ->
     frame pixel). Outputs ``blob`` [N, 3, S, S] (RGB, (x - mean) / std, the model's dtype) and
     ``crop`` float [N, S, S, 3] (BGR 0..255, for the colour transfer)."""
@@ -186,26 +204,36 @@ def crop_graph(size: int, mean: float, std: float, blob_dtype: Any = np.float32,
     nchw = g.op("Transpose", normed, perm=[0, 3, 1, 2])
     g.op("Cast", nchw, to=_tensor_type(blob_dtype), out="blob")
     h, w, n = _dims(shape)
-    return g.model([_value("frame", np.uint8, [h, w, 3]),
-                    _value("inverse", np.float32, [n, 2, 3])],
-                   [_value("blob", blob_dtype, [n, 3, size, size]),
-                    _value("crop", np.float32, [n, size, size, 3])], "vcamswap_crop")
+    return g.model(
+        [_value("frame", np.uint8, [h, w, 3]), _value("inverse", np.float32, [n, 2, 3])],
+        [
+            _value("blob", blob_dtype, [n, 3, size, size]),
+            _value("crop", np.float32, [n, size, size, 3]),
+        ],
+        "vcamswap_crop",
+    )
 
 
 def _srgb_to_lab(g: _Builder, rgb: str) -> str:
     """[N, 3, P] RGB 0..255 -> Lab in OpenCV's 8-bit scaling (L * 2.55, a + 128, b + 128)."""
     c = g.op("Div", rgb, g.const(255.0))
-    linear = g.op("Where", g.op("LessOrEqual", c, g.const(0.04045)),
-                  g.op("Div", c, g.const(12.92)),
-                  g.op("Pow", g.op("Div", g.op("Add", c, g.const(0.055)), g.const(1.055)),
-                       g.const(2.4)))
+    linear = g.op(
+        "Where",
+        g.op("LessOrEqual", c, g.const(0.04045)),
+        g.op("Div", c, g.const(12.92)),
+        g.op("Pow", g.op("Div", g.op("Add", c, g.const(0.055)), g.const(1.055)), g.const(2.4)),
+    )
     xyz = g.op("MatMul", g.const(_TO_XYZN), linear)
-    f = g.op("Where", g.op("Greater", xyz, g.const(0.008856)),
-             g.op("Pow", g.op("Max", xyz, g.const(0.0)), g.const(1.0 / 3.0)),
-             g.op("Add", g.op("Mul", xyz, g.const(7.787)), g.const(16.0 / 116.0)))
+    f = g.op(
+        "Where",
+        g.op("Greater", xyz, g.const(0.008856)),
+        g.op("Pow", g.op("Max", xyz, g.const(0.0)), g.const(1.0 / 3.0)),
+        g.op("Add", g.op("Mul", xyz, g.const(7.787)), g.const(16.0 / 116.0)),
+    )
     fx, fy, fz = g.ops("Split", [f, g.const([1, 1, 1], np.int64)], 3, axis=1)
-    lightness = g.op("Mul", g.op("Sub", g.op("Mul", fy, g.const(116.0)), g.const(16.0)),
-                     g.const(255.0 / 100.0))
+    lightness = g.op(
+        "Mul", g.op("Sub", g.op("Mul", fy, g.const(116.0)), g.const(16.0)), g.const(255.0 / 100.0)
+    )
     a = g.op("Add", g.op("Mul", g.op("Sub", fx, fy), g.const(500.0)), g.const(128.0))
     b = g.op("Add", g.op("Mul", g.op("Sub", fy, fz), g.const(200.0)), g.const(128.0))
     return g.op("Concat", lightness, a, b, axis=1)
@@ -214,18 +242,31 @@ def _srgb_to_lab(g: _Builder, rgb: str) -> str:
 def _lab_to_srgb(g: _Builder, lab: str) -> str:
     """The inverse of ``_srgb_to_lab``, clipped to 0..255."""
     lightness, a, b = g.ops("Split", [lab, g.const([1, 1, 1], np.int64)], 3, axis=1)
-    fy = g.op("Div", g.op("Add", g.op("Mul", lightness, g.const(100.0 / 255.0)),
-                          g.const(16.0)), g.const(116.0))
+    fy = g.op(
+        "Div",
+        g.op("Add", g.op("Mul", lightness, g.const(100.0 / 255.0)), g.const(16.0)),
+        g.const(116.0),
+    )
     fx = g.op("Add", fy, g.op("Div", g.op("Sub", a, g.const(128.0)), g.const(500.0)))
     fz = g.op("Sub", fy, g.op("Div", g.op("Sub", b, g.const(128.0)), g.const(200.0)))
     f = g.op("Concat", fx, fy, fz, axis=1)
-    xyz = g.op("Where", g.op("Greater", f, g.const(0.206893)), g.op("Mul", g.op("Mul", f, f), f),
-               g.op("Div", g.op("Sub", f, g.const(16.0 / 116.0)), g.const(7.787)))
+    xyz = g.op(
+        "Where",
+        g.op("Greater", f, g.const(0.206893)),
+        g.op("Mul", g.op("Mul", f, f), f),
+        g.op("Div", g.op("Sub", f, g.const(16.0 / 116.0)), g.const(7.787)),
+    )
     linear = g.op("Max", g.op("MatMul", g.const(_FROM_XYZN), xyz), g.const(0.0))
-    c = g.op("Where", g.op("LessOrEqual", linear, g.const(0.0031308)),
-             g.op("Mul", linear, g.const(12.92)),
-             g.op("Sub", g.op("Mul", g.op("Pow", linear, g.const(1.0 / 2.4)), g.const(1.055)),
-                  g.const(0.055)))
+    c = g.op(
+        "Where",
+        g.op("LessOrEqual", linear, g.const(0.0031308)),
+        g.op("Mul", linear, g.const(12.92)),
+        g.op(
+            "Sub",
+            g.op("Mul", g.op("Pow", linear, g.const(1.0 / 2.4)), g.const(1.055)),
+            g.const(0.055),
+        ),
+    )
     return g.op("Clip", g.op("Mul", c, g.const(255.0)), g.const(0.0), g.const(255.0))
 
 
@@ -234,8 +275,11 @@ def _masked_stats(g: _Builder, lab: str, mask: str, count: str) -> tuple[str, st
     axes = g.const([2], np.int64)
     mean = g.op("Div", g.op("ReduceSum", g.op("Mul", lab, mask), axes, keepdims=1), count)
     centred = g.op("Sub", lab, mean)
-    var = g.op("Div", g.op("ReduceSum", g.op("Mul", g.op("Mul", centred, centred), mask), axes,
-                           keepdims=1), count)
+    var = g.op(
+        "Div",
+        g.op("ReduceSum", g.op("Mul", g.op("Mul", centred, centred), mask), axes, keepdims=1),
+        count,
+    )
     return mean, g.op("Sqrt", var)
 
 
@@ -247,18 +291,26 @@ def _color_transfer(g: _Builder, face: str, target: str, mask: str, enabled: str
     safe = g.op("Max", count, g.const(1.0))
     # Face and target through one Lab conversion and one set of statistics (fewer kernels).
     both = _srgb_to_lab(g, g.op("Concat", face, target, axis=0))  # [2N, 3, P]
-    mean, sd = _masked_stats(g, both, g.op("Concat", mask, mask, axis=0),
-                             g.op("Concat", safe, safe, axis=0))
+    mean, sd = _masked_stats(
+        g, both, g.op("Concat", mask, mask, axis=0), g.op("Concat", safe, safe, axis=0)
+    )
     src, _ = g.ops("Split", [both], 2, axis=0)  # equal halves: face, target
     mu_s, mu_t = g.ops("Split", [mean], 2, axis=0)
     sd_s, sd_t = g.ops("Split", [sd], 2, axis=0)
     eps = g.const(1e-3)
-    ratio = g.op("Clip", g.op("Div", g.op("Add", sd_t, eps), g.op("Add", sd_s, eps)),
-                 g.const(0.5), g.const(2.0))
+    ratio = g.op(
+        "Clip",
+        g.op("Div", g.op("Add", sd_t, eps), g.op("Add", sd_s, eps)),
+        g.const(0.5),
+        g.const(2.0),
+    )
     shifted = g.op("Add", g.op("Mul", src, ratio), g.op("Sub", mu_t, g.op("Mul", mu_s, ratio)))
     out = _lab_to_srgb(g, g.op("Clip", shifted, g.const(0.0), g.const(255.0)))
-    use = g.op("And", g.op("GreaterOrEqual", count, g.const(16.0)),
-               g.op("GreaterOrEqual", enabled, g.const(0.5)))
+    use = g.op(
+        "And",
+        g.op("GreaterOrEqual", count, g.const(16.0)),
+        g.op("GreaterOrEqual", enabled, g.const(0.5)),
+    )
     return g.op("Where", use, out, face)
 
 
@@ -266,7 +318,7 @@ def _gaussian_1d(sigma: float) -> np.ndarray[Any, np.dtype[np.float32]]:
     """OpenCV's kernel for 8-bit images: ksize = round(sigma * 6 + 1) | 1."""
     ksize = round(sigma * 6 + 1) | 1
     x = np.arange(ksize) - (ksize - 1) / 2.0
-    kernel = np.exp(-(x ** 2) / (2 * sigma ** 2))
+    kernel = np.exp(-(x**2) / (2 * sigma**2))
     result: np.ndarray[Any, np.dtype[np.float32]] = (kernel / kernel.sum()).astype(np.float32)
     return result
 
@@ -275,19 +327,24 @@ def _sharpen(g: _Builder, image: str, amount: str) -> str:
     """Unsharp mask on [N, 3, S, S] (sigma 1.5, mirrored border): image * (1 + a) - blur * a."""
     kernel = _gaussian_1d(1.5)
     half = len(kernel) // 2
-    padded = g.op("Pad", image, g.const([0, 0, half, half, 0, 0, half, half], np.int64),
-                  mode="reflect")
-    rows = g.op("Conv", padded, g.const(np.tile(kernel.reshape(1, 1, -1, 1), (3, 1, 1, 1))),
-                group=3)
-    blurred = g.op("Conv", rows, g.const(np.tile(kernel.reshape(1, 1, 1, -1), (3, 1, 1, 1))),
-                   group=3)
-    sharp = g.op("Sub", g.op("Mul", image, g.op("Add", amount, g.const(1.0))),
-                 g.op("Mul", blurred, amount))
+    padded = g.op(
+        "Pad", image, g.const([0, 0, half, half, 0, 0, half, half], np.int64), mode="reflect"
+    )
+    rows = g.op(
+        "Conv", padded, g.const(np.tile(kernel.reshape(1, 1, -1, 1), (3, 1, 1, 1))), group=3
+    )
+    blurred = g.op(
+        "Conv", rows, g.const(np.tile(kernel.reshape(1, 1, 1, -1), (3, 1, 1, 1))), group=3
+    )
+    sharp = g.op(
+        "Sub", g.op("Mul", image, g.op("Add", amount, g.const(1.0))), g.op("Mul", blurred, amount)
+    )
     return g.op("Clip", sharp, g.const(0.0), g.const(255.0))
 
 
-def paste_graph(size: int, low: float, high: float, face_dtype: Any = np.float32,
-                shape: Shape = None) -> bytes:
+def paste_graph(
+    size: int, low: float, high: float, face_dtype: Any = np.float32, shape: Shape = None
+) -> bytes:
     """Inputs: ``frame`` uint8 [H, W, 3] BGR; ``face`` [N, 3, S, S] (the model's output: RGB in
     low..high); ``crop`` float [N, S, S, 3] (the target crops, BGR 0..255); ``alpha`` float
     [N, S, S] (each face's paste mask); ``matrix`` float [N, 2, 3] (frame pixel -> crop pixel);
@@ -299,12 +356,18 @@ def paste_graph(size: int, low: float, high: float, face_dtype: Any = np.float32
     face = g.op("Mul", g.op("Clip", face, g.const(0.0), g.const(1.0)), g.const(255.0))
     flat = g.const([0, 3, size * size], np.int64)
     face_flat = g.op("Reshape", face, flat)  # [N, 3, P] RGB
-    target = g.op("Reshape", g.op("Transpose", g.op("Gather", "crop", g.const([2, 1, 0], np.int64),
-                                                    axis=3), perm=[0, 3, 1, 2]), flat)
+    target = g.op(
+        "Reshape",
+        g.op(
+            "Transpose",
+            g.op("Gather", "crop", g.const([2, 1, 0], np.int64), axis=3),
+            perm=[0, 3, 1, 2],
+        ),
+        flat,
+    )
     # The colour statistics use the mask's inner half, whatever the opacity scaled it to.
     alpha_flat = g.op("Reshape", "alpha", g.const([0, 1, size * size], np.int64))
-    half = g.op("Mul", g.op("ReduceMax", alpha_flat, axes=[2], keepdims=1),
-                g.const(0.5))
+    half = g.op("Mul", g.op("ReduceMax", alpha_flat, axes=[2], keepdims=1), g.const(0.5))
     mask = g.op("Cast", g.op("Greater", alpha_flat, half), to=1)
     color, amount = g.ops("Split", ["params", g.const([1, 1], np.int64)], 2, axis=0)
     corrected = _color_transfer(g, face_flat, target, mask, color)
@@ -322,15 +385,21 @@ def paste_graph(size: int, low: float, high: float, face_dtype: Any = np.float32
     ys = g.op("Cast", g.op("Range", zero_i, h, one_i), to=1)
     xs = g.op("Unsqueeze", xs, g.const([0], np.int64))  # [1, W]
     ys = g.op("Unsqueeze", ys, g.const([1], np.int64))  # [H, 1]
-    m = g.ops("Split", [g.op("Reshape", "matrix", g.const([-1, 6, 1], np.int64)),
-                        g.const([1] * 6, np.int64)], 6, axis=1)  # six [N, 1, 1]
+    m = g.ops(
+        "Split",
+        [g.op("Reshape", "matrix", g.const([-1, 6, 1], np.int64)), g.const([1] * 6, np.int64)],
+        6,
+        axis=1,
+    )  # six [N, 1, 1]
     u = g.op("Add", g.op("Add", g.op("Mul", m[0], xs), g.op("Mul", m[1], ys)), m[2])
     v = g.op("Add", g.op("Add", g.op("Mul", m[3], xs), g.op("Mul", m[4], ys)), m[5])
     side = g.const(float(size + 2))
     faces = g.op("Gather", g.op("Shape", "matrix"), g.const(0, np.int64), axis=0)
-    base = g.op("Reshape", g.op("Mul", g.op("Range", zero_i, faces, one_i),
-                                g.const((size + 2) ** 2, np.int64)),
-                g.const([-1, 1, 1], np.int64))
+    base = g.op(
+        "Reshape",
+        g.op("Mul", g.op("Range", zero_i, faces, one_i), g.const((size + 2) ** 2, np.int64)),
+        g.const([-1, 1, 1], np.int64),
+    )
     sampled = _sample(g, table, u, v, side, side, base)  # [N, H, W, 4]
     colour, alpha = g.ops("Split", [sampled, g.const([3, 1], np.int64)], 2, axis=3)
     # Sequential "over": out = frame * prod(1 - a) + sum_n f_n a_n prod_{j > n}(1 - a_j).
@@ -338,19 +407,28 @@ def paste_graph(size: int, low: float, high: float, face_dtype: Any = np.float32
     zero_axis = g.const(0, np.int64)
     after = g.op("Exp", g.op("CumSum", keep, zero_axis, exclusive=1, reverse=1))
     total = g.op("Exp", g.op("ReduceSum", keep, g.const([0], np.int64), keepdims=0))
-    layers = g.op("ReduceSum", g.op("Mul", g.op("Mul", colour, alpha), after),
-                  g.const([0], np.int64), keepdims=0)
+    layers = g.op(
+        "ReduceSum",
+        g.op("Mul", g.op("Mul", colour, alpha), after),
+        g.const([0], np.int64),
+        keepdims=0,
+    )
     blended = g.op("Add", g.op("Mul", g.op("Cast", "frame", to=1), total), layers)
     rounded = g.op("Round", g.op("Clip", blended, g.const(0.0), g.const(255.0)))
     g.op("Cast", rounded, to=2, out="out")
     h, w, n = _dims(shape)
-    return g.model([_value("frame", np.uint8, [h, w, 3]),
-                    _value("face", face_dtype, [n, 3, size, size]),
-                    _value("crop", np.float32, [n, size, size, 3]),
-                    _value("alpha", np.float32, [n, size, size]),
-                    _value("matrix", np.float32, [n, 2, 3]),
-                    _value("params", np.float32, [2])],
-                   [_value("out", np.uint8, [h, w, 3])], "vcamswap_paste")
+    return g.model(
+        [
+            _value("frame", np.uint8, [h, w, 3]),
+            _value("face", face_dtype, [n, 3, size, size]),
+            _value("crop", np.float32, [n, size, size, 3]),
+            _value("alpha", np.float32, [n, size, size]),
+            _value("matrix", np.float32, [n, 2, 3]),
+            _value("params", np.float32, [2]),
+        ],
+        [_value("out", np.uint8, [h, w, 3])],
+        "vcamswap_paste",
+    )
 
 
 def letterbox_graph(mean: float, std: float, blob_dtype: Any = np.float32) -> bytes:
@@ -359,17 +437,26 @@ def letterbox_graph(mean: float, std: float, blob_dtype: Any = np.float32) -> by
     Output ``blob`` [1, 3, S, S]: resized (bilinear, half-pixel centres as cv2.resize),
     zero-padded, RGB, (x - mean) / std."""
     g = _Builder()
-    nchw = g.op("Unsqueeze", g.op("Transpose", g.op("Cast", "frame", to=1), perm=[2, 0, 1]),
-                g.const([0], np.int64))
+    nchw = g.op(
+        "Unsqueeze",
+        g.op("Transpose", g.op("Cast", "frame", to=1), perm=[2, 0, 1]),
+        g.const([0], np.int64),
+    )
     rgb = g.op("Gather", nchw, g.const([2, 1, 0], np.int64), axis=1)
-    resized = g.op("Resize", rgb, "", "", "sizes", mode="linear",
-                   coordinate_transformation_mode="half_pixel")
+    resized = g.op(
+        "Resize", rgb, "", "", "sizes", mode="linear", coordinate_transformation_mode="half_pixel"
+    )
     padded = g.op("Pad", resized, "pads", mode="constant")
     normed = g.op("Div", g.op("Sub", padded, g.const(mean)), g.const(std))
     g.op("Cast", normed, to=_tensor_type(blob_dtype), out="blob")
     from onnx import TensorProto, helper
 
-    return g.model([_value("frame", np.uint8, ["H", "W", 3]),
-                    helper.make_tensor_value_info("sizes", TensorProto.INT64, [4]),
-                    helper.make_tensor_value_info("pads", TensorProto.INT64, [8])],
-                   [_value("blob", blob_dtype, [1, 3, "S", "S"])], "vcamswap_letterbox")
+    return g.model(
+        [
+            _value("frame", np.uint8, ["H", "W", 3]),
+            helper.make_tensor_value_info("sizes", TensorProto.INT64, [4]),
+            helper.make_tensor_value_info("pads", TensorProto.INT64, [8]),
+        ],
+        [_value("blob", blob_dtype, [1, 3, "S", "S"])],
+        "vcamswap_letterbox",
+    )

@@ -58,10 +58,17 @@ class DevicePath:
     """Crop -> swap -> paste (-> enhance) on one device with preallocated buffers. Not
     thread-safe: call it from the inference thread only."""
 
-    def __init__(self, make: SessionMaker, swapper: Any, swap_spec: ModelSpec,
-                 device: str = "cuda", device_id: int = 0,
-                 enhancer: Any | None = None, enhance_spec: ModelSpec | None = None,
-                 captured: bool = False) -> None:
+    def __init__(
+        self,
+        make: SessionMaker,
+        swapper: Any,
+        swap_spec: ModelSpec,
+        device: str = "cuda",
+        device_id: int = 0,
+        enhancer: Any | None = None,
+        enhance_spec: ModelSpec | None = None,
+        captured: bool = False,
+    ) -> None:
         """``captured``: build the compositing graphs per window size and face count and replay
         them as CUDA graphs (``make`` decides what that means for its provider)."""
         self.device = device
@@ -73,11 +80,20 @@ class DevicePath:
         self._batch = not fixed_batch(swapper)
         size = swap_spec.input_size
         self._size = size
-        self._crop = Graph(lambda shape: devicegraphs.crop_graph(
-            size, swap_spec.mean, swap_spec.std, self._swap_dtype, shape), make, "device crop",
-            captured)
-        self._paste = Graph(lambda shape: devicegraphs.paste_graph(
-            size, 0.0, 1.0, self._face_dtype, shape), make, "device paste", captured)
+        self._crop = Graph(
+            lambda shape: devicegraphs.crop_graph(
+                size, swap_spec.mean, swap_spec.std, self._swap_dtype, shape
+            ),
+            make,
+            "device crop",
+            captured,
+        )
+        self._paste = Graph(
+            lambda shape: devicegraphs.paste_graph(size, 0.0, 1.0, self._face_dtype, shape),
+            make,
+            "device paste",
+            captured,
+        )
         self._enhancer: Model | None = None
         if enhancer is not None and enhance_spec is not None:
             esize = enhance_spec.input_size
@@ -87,11 +103,20 @@ class DevicePath:
             out_dtype = dtype_of(enhancer.get_outputs()[0])
             self._eout_dtype = out_dtype
             spec = enhance_spec
-            self._ecrop = Graph(lambda shape: devicegraphs.crop_graph(
-                esize, spec.mean, spec.std, self._edtype, shape), make, "device crop 512",
-                captured)
-            self._epaste = Graph(lambda shape: devicegraphs.paste_graph(
-                esize, -1.0, 1.0, out_dtype, shape), make, "device paste 512", captured)
+            self._ecrop = Graph(
+                lambda shape: devicegraphs.crop_graph(
+                    esize, spec.mean, spec.std, self._edtype, shape
+                ),
+                make,
+                "device crop 512",
+                captured,
+            )
+            self._epaste = Graph(
+                lambda shape: devicegraphs.paste_graph(esize, -1.0, 1.0, out_dtype, shape),
+                make,
+                "device paste 512",
+                captured,
+            )
         self._values: dict[tuple[Any, ...], Any] = {}
         self._sent: dict[tuple[Any, ...], tuple[Any, bytes]] = {}
         self._sizes: set[tuple[int, int]] = set()
@@ -129,8 +154,13 @@ class DevicePath:
         if size in self._sizes:
             return
         if len(self._sizes) >= MAX_SIZES:
-            log.info("device compositing: window size changed again (%dx%d); releasing the "
-                     "buffers of %d earlier sizes", size[1], size[0], len(self._sizes))
+            log.info(
+                "device compositing: window size changed again (%dx%d); releasing the "
+                "buffers of %d earlier sizes",
+                size[1],
+                size[0],
+                len(self._sizes),
+            )
             for key in [k for k in self._values if k[0] in FRAME_SIZED]:
                 del self._values[key]
             self._sizes.clear()
@@ -154,8 +184,7 @@ class DevicePath:
         value.update_inplace(np.ascontiguousarray(array, dtype=dtype))
         return value
 
-    def _upload_changed(self, key: tuple[Any, ...], array: np.ndarray[Any, Any],
-                        dtype: Any) -> Any:
+    def _upload_changed(self, key: tuple[Any, ...], array: np.ndarray[Any, Any], dtype: Any) -> Any:
         """``_upload`` for inputs that rarely change (latents, masks, parameters): skipped when
         the buffer already holds these bytes. Each upload is a synchronous copy that holds the
         GIL, which the detection thread is waiting for (measured on an H200 machine: six
@@ -168,8 +197,9 @@ class DevicePath:
             self._sent[key] = (value, raw)
         return value
 
-    def _window(self, image: BgrImage, faces: DeviceFaces,
-                enhance: DeviceEnhance | None) -> tuple[tuple[int, int], tuple[int, int]]:
+    def _window(
+        self, image: BgrImage, faces: DeviceFaces, enhance: DeviceEnhance | None
+    ) -> tuple[tuple[int, int], tuple[int, int]]:
         """The part of the frame this frame's work reads and writes: every face's crop and
         paste (and the enhancer's); (rows, columns), (top, left)."""
         footprints = [(cv2.invertAffineTransform(m), self._size) for m in faces.matrices]
@@ -180,8 +210,13 @@ class DevicePath:
         window, origin, self._side = frame_window(footprints, (h, w), self._side)
         return window or (h, w), origin
 
-    def run(self, image: BgrImage, faces: DeviceFaces, enhance: DeviceEnhance | None = None,
-            stages: StageRecorder | None = None) -> BgrImage:
+    def run(
+        self,
+        image: BgrImage,
+        faces: DeviceFaces,
+        enhance: DeviceEnhance | None = None,
+        stages: StageRecorder | None = None,
+    ) -> BgrImage:
         """The frame with every face swapped (and enhanced); ``image`` is not modified.
         Only the window of the frame the faces reach goes to the device and back; the graphs
         work in its coordinates (matrices shifted by its origin). ``stages`` gets transfer
@@ -195,25 +230,29 @@ class DevicePath:
         count = len(faces.matrices)
         started = clock()
         copy = self._copy_of(image)
-        frame = self._upload(("frame",), image[top:top + h, left:left + w], np.uint8)
+        frame = self._upload(("frame",), image[top : top + h, left : left + w], np.uint8)
         transfer = clock() - started
         swap_s = paste_s = 0.0
         canvases = [self._value(("canvas", i), (h, w, 3), np.uint8) for i in range(2)]
         canvas, turn = frame, 0
         step = count if self._batch else 1
         size = self._size
-        params = self._upload_changed(("params",), np.array(
-            [1.0 if faces.color_correction else 0.0, faces.sharpness], np.float32), np.float32)
+        params = self._upload_changed(
+            ("params",),
+            np.array([1.0 if faces.color_correction else 0.0, faces.sharpness], np.float32),
+            np.float32,
+        )
         for start in range(0, count, step):
-            chosen = [to_window(m, shift) for m in faces.matrices[start:start + step]]
+            chosen = [to_window(m, shift) for m in faces.matrices[start : start + step]]
             matrices = np.stack(chosen).astype(np.float32)
             inverses = np.stack([cv2.invertAffineTransform(m) for m in chosen])
             k = len(matrices)
             inverse = self._upload(("inverse",), inverses, np.float32)
             matrix = self._upload(("matrix",), matrices, np.float32)
-            latent = self._upload_changed(("latent",), faces.latents[start:start + step],
-                                  self._latent_dtype)
-            alpha = self._upload_changed(("alpha",), faces.alphas[start:start + step], np.float32)
+            latent = self._upload_changed(
+                ("latent",), faces.latents[start : start + step], self._latent_dtype
+            )
+            alpha = self._upload_changed(("alpha",), faces.alphas[start : start + step], np.float32)
             blob = self._value(("blob",), (k, 3, size, size), self._swap_dtype)
             crop = self._value(("crop",), (k, size, size, 3), np.float32)
             face = self._value(("face",), (k, 3, size, size), self._face_dtype)
@@ -232,7 +271,7 @@ class DevicePath:
             recorder.record_stage("enhance", (clock() - mark) * 1000.0)
         mark = clock()
         result: BgrImage = copy.result()
-        result[top:top + h, left:left + w] = canvas.numpy()
+        result[top : top + h, left : left + w] = canvas.numpy()
         transfer += clock() - mark
         recorder.record_stage("swap", swap_s * 1000.0)
         recorder.record_stage("paste", paste_s * 1000.0)
@@ -244,8 +283,14 @@ class DevicePath:
         where they were restored)."""
         return enhance.refresh or len(self._restored) != len(enhance.matrices)
 
-    def _run_enhancer(self, canvas: Any, canvases: list[Any], turn: int,
-                      enhance: DeviceEnhance, shift: np.ndarray[Any, Any]) -> Any:
+    def _run_enhancer(
+        self,
+        canvas: Any,
+        canvases: list[Any],
+        turn: int,
+        enhance: DeviceEnhance,
+        shift: np.ndarray[Any, Any],
+    ) -> Any:
         """``enhance.matrices`` are frame coordinates; restored crops kept from the last
         refresh are re-pasted with their own matrices, shifted to this frame's window."""
         assert self._enhancer is not None
@@ -258,11 +303,10 @@ class DevicePath:
             blob = self._value(("eblob",), (1, 3, esize, esize), self._edtype)
             for index, m in enumerate(enhance.matrices):
                 inverse = self._upload(
-                    ("einverse",), cv2.invertAffineTransform(to_window(m, shift))[None],
-                    np.float32)
+                    ("einverse",), cv2.invertAffineTransform(to_window(m, shift))[None], np.float32
+                )
                 crop = self._value(("ecrop", index), (1, esize, esize, 3), np.float32)
-                restored = self._value(("erestored", index), (1, 3, esize, esize),
-                                       self._eout_dtype)
+                restored = self._value(("erestored", index), (1, 3, esize, esize), self._eout_dtype)
                 self._ecrop.run(shape, [canvas, inverse, blob, crop])
                 self._enhancer.run([blob, restored])
                 self._restored.append((restored, crop))
@@ -280,8 +324,9 @@ WINDOW_SIDES = (128, 192, 256, 384, 512, 768, 1024, 1536, 2048)
 own sessions), so a face that changes size moves through a few of them, not one per pixel."""
 
 
-def frame_window(footprints: Sequence[tuple[Any, int]], frame_hw: tuple[int, int],
-                 keep: int | None = None) -> tuple[tuple[int, int] | None, tuple[int, int], int]:
+def frame_window(
+    footprints: Sequence[tuple[Any, int]], frame_hw: tuple[int, int], keep: int | None = None
+) -> tuple[tuple[int, int] | None, tuple[int, int], int]:
     """The part of the frame the device path needs for ``footprints`` (crop pixel -> frame
     pixel matrix, crop size): (rows and columns, or None for the whole frame; top and left;
     the side chosen, to pass back as ``keep``). It holds every frame pixel whose crop
@@ -291,9 +336,13 @@ def frame_window(footprints: Sequence[tuple[Any, int]], frame_hw: tuple[int, int
     h, w = frame_hw
     if not footprints:
         return None, (0, 0), keep or max(h, w)
-    points = np.concatenate([
-        np.array([[-1, -1, 1], [size, -1, 1], [-1, size, 1], [size, size, 1]], np.float64)
-        @ np.asarray(inverse, np.float64).T for inverse, size in footprints])
+    points = np.concatenate(
+        [
+            np.array([[-1, -1, 1], [size, -1, 1], [-1, size, 1], [size, size, 1]], np.float64)
+            @ np.asarray(inverse, np.float64).T
+            for inverse, size in footprints
+        ]
+    )
     top = max(int(np.floor(points[:, 1].min())) - 1, 0)
     left = max(int(np.floor(points[:, 0].min())) - 1, 0)
     bottom = min(int(np.ceil(points[:, 1].max())) + 2, h)
@@ -323,13 +372,21 @@ class DeviceLetterbox:
     box and keypoint maps come back. Thread-safe (the detection thread and a source-photo
     prefetch may detect at once)."""
 
-    def __init__(self, make: SessionMaker, detector: Any, mean: float, std: float,
-                 device: str = "cuda", device_id: int = 0) -> None:
+    def __init__(
+        self,
+        make: SessionMaker,
+        detector: Any,
+        mean: float,
+        std: float,
+        device: str = "cuda",
+        device_id: int = 0,
+    ) -> None:
         self.device = device
         self._device_id = device_id
         self._dtype = input_dtype(detector)
-        self._graph = make(devicegraphs.letterbox_graph(mean, std, self._dtype),
-                           "device letterbox", False)
+        self._graph = make(
+            devicegraphs.letterbox_graph(mean, std, self._dtype), "device letterbox", False
+        )
         self._detector = detector
         self._input = detector.get_inputs()[0].name
         self._frame_name = self._graph.get_inputs()[0].name
@@ -370,8 +427,7 @@ class DeviceLetterbox:
             letterbox, detect, (_frame, sizes, pads, _blob) = self._set(h, w, size)
             letterbox.bind_cpu_input(self._frame_name, np.ascontiguousarray(image))
             sizes.update_inplace(np.array([1, 3, new_h, new_w], np.int64))
-            pads.update_inplace(np.array([0, 0, 0, 0, 0, 0, size - new_h, size - new_w],
-                                         np.int64))
+            pads.update_inplace(np.array([0, 0, 0, 0, 0, 0, size - new_h, size - new_w], np.int64))
             self._graph.run_with_iobinding(letterbox)
             self._detector.run_with_iobinding(detect)
             outputs: list[Any] = detect.copy_outputs_to_cpu()

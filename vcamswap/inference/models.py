@@ -57,9 +57,15 @@ def nms(boxes: np.ndarray[Any, Any], scores: np.ndarray[Any, Any], iou: float) -
 class ScrfdDetector:
     """SCRFD: letterbox to SxS, 3 strides x 2 anchors, distance decode, NMS."""
 
-    def __init__(self, session: OrtSession, spec: ModelSpec, path: Path = Path("det.onnx"),
-                 score: float = 0.5, iou: float = 0.4,
-                 letterbox: Letterbox | None = None) -> None:
+    def __init__(
+        self,
+        session: OrtSession,
+        spec: ModelSpec,
+        path: Path = Path("det.onnx"),
+        score: float = 0.5,
+        iou: float = 0.4,
+        letterbox: Letterbox | None = None,
+    ) -> None:
         """``letterbox``: resize and pad on the model's device (DeviceLetterbox) instead of
         with OpenCV here."""
         self._letterbox = letterbox
@@ -121,8 +127,10 @@ class ScrfdDetector:
             keep = np.nonzero(scores >= self.score)[0]
             c = centers[keep]
             d = dist[keep]
-            boxes = np.stack([c[:, 0] - d[:, 0], c[:, 1] - d[:, 1],
-                              c[:, 0] + d[:, 2], c[:, 1] + d[:, 3]], axis=-1)
+            boxes = np.stack(
+                [c[:, 0] - d[:, 0], c[:, 1] - d[:, 1], c[:, 0] + d[:, 2], c[:, 1] + d[:, 3]],
+                axis=-1,
+            )
             kps = kdist[keep].reshape(-1, 5, 2) + c[:, None, :]
             scores_all.append(scores[keep])
             boxes_all.append(boxes / scale)
@@ -137,16 +145,18 @@ class ScrfdDetector:
         faces = []
         for i in nms(boxes, scores, self.iou):
             x1, y1, x2, y2 = (float(v) for v in boxes[i])
-            faces.append(DetectedFace(FaceBox(x1, y1, x2, y2, float(scores[i])),
-                                      kps[i].astype(np.float32)))
+            faces.append(
+                DetectedFace(FaceBox(x1, y1, x2, y2, float(scores[i])), kps[i].astype(np.float32))
+            )
         return faces
 
 
 class ArcFaceEmbedder:
     """ArcFace: 112 crop with the arcface template, L2-normalised 512-d embedding."""
 
-    def __init__(self, session: OrtSession, spec: ModelSpec,
-                 path: Path = Path("arcface.onnx")) -> None:
+    def __init__(
+        self, session: OrtSession, spec: ModelSpec, path: Path = Path("arcface.onnx")
+    ) -> None:
         check_signature(session, path, [("input", 4)], 1)
         self._session = session
         self._spec = spec
@@ -156,10 +166,12 @@ class ArcFaceEmbedder:
     def embed(self, image: BgrImage, kps: np.ndarray[Any, Any]) -> Vector:
         size = self._spec.input_size
         matrix = align.estimate_norm(kps, size, self._spec.template or "arcface_112")
-        blob = align.to_blob([align.crop(image, matrix, size)], self._spec.mean,
-                             self._spec.std, self._dtype)
-        raw = np.asarray(self._session.run(None, {self._input: blob})[0],
-                         dtype=np.float32).reshape(-1)
+        blob = align.to_blob(
+            [align.crop(image, matrix, size)], self._spec.mean, self._spec.std, self._dtype
+        )
+        raw = np.asarray(self._session.run(None, {self._input: blob})[0], dtype=np.float32).reshape(
+            -1
+        )
         norm = float(np.linalg.norm(raw))
         if norm == 0:
             raise ValueError("the embedder returned a zero vector")
@@ -173,8 +185,14 @@ class InSwapper:
     ``emap`` is the model's last graph initializer; the latent is computed once per source face.
     All faces of a frame go in one call when the model's batch dimension is dynamic."""
 
-    def __init__(self, session: OrtSession, spec: ModelSpec, emap: np.ndarray[Any, Any],
-                 path: Path = Path("inswapper.onnx"), bound: BoundRunner | None = None) -> None:
+    def __init__(
+        self,
+        session: OrtSession,
+        spec: ModelSpec,
+        emap: np.ndarray[Any, Any],
+        path: Path = Path("inswapper.onnx"),
+        bound: BoundRunner | None = None,
+    ) -> None:
         check_signature(session, path, [("target", 4), ("source", 2)], 1)
         self._bound = bound
         if emap.shape != (512, 512):
@@ -194,8 +212,7 @@ class InSwapper:
         return result
 
     def matrix(self, kps: np.ndarray[Any, Any]) -> align.Matrix:
-        return align.estimate_norm(kps, self.spec.input_size, self.spec.template or
-                                   "arcface_128")
+        return align.estimate_norm(kps, self.spec.input_size, self.spec.template or "arcface_128")
 
     def swap(self, crops: list[BgrImage], latent: Vector) -> list[BgrImage]:
         """Swap every crop; ``latent`` is one row for all crops or one row per crop."""
@@ -204,10 +221,17 @@ class InSwapper:
         if len(lat) != len(crops):
             lat = np.repeat(lat[:1], len(crops), axis=0)
         if self._single:
-            run = self._bound.run if self._bound is not None else (
-                lambda feeds: self._session.run(None, feeds)[0])
-            out = np.concatenate([run({self._target: blob[i:i + 1],
-                                       self._source: lat[i:i + 1]}) for i in range(len(crops))])
+            run = (
+                self._bound.run
+                if self._bound is not None
+                else (lambda feeds: self._session.run(None, feeds)[0])
+            )
+            out = np.concatenate(
+                [
+                    run({self._target: blob[i : i + 1], self._source: lat[i : i + 1]})
+                    for i in range(len(crops))
+                ]
+            )
         elif self._bound is not None:
             out = self._bound.run({self._target: blob, self._source: lat})
         else:
@@ -218,8 +242,9 @@ class InSwapper:
 class GfpganEnhancer:
     """GFPGAN 1.4: 512 ffhq crop, RGB in [-1, 1] -> restored crop."""
 
-    def __init__(self, session: OrtSession, spec: ModelSpec,
-                 path: Path = Path("gfpgan.onnx")) -> None:
+    def __init__(
+        self, session: OrtSession, spec: ModelSpec, path: Path = Path("gfpgan.onnx")
+    ) -> None:
         check_signature(session, path, [("input", 4)], 1)
         self._session = session
         self.spec = spec

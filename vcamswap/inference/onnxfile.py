@@ -34,8 +34,9 @@ def with_symbolic_batch(path: Path) -> bytes | None:
     model = onnx.load(str(path))
     values = list(model.graph.input) + list(model.graph.output)
     if not model.graph.input or any(
-            not v.type.tensor_type.shape.dim or v.type.tensor_type.shape.dim[0].dim_value != 1
-            for v in model.graph.input):
+        not v.type.tensor_type.shape.dim or v.type.tensor_type.shape.dim[0].dim_value != 1
+        for v in model.graph.input
+    ):
         return None
     for value in values:
         dims = value.type.tensor_type.shape.dim

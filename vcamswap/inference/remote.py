@@ -29,8 +29,12 @@ log = logging.getLogger(__name__)
 EMAP_SUFFIX = "_emap"
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
 _NP = {"FP32": np.float32, "FP16": np.float16, "INT32": np.int32, "INT64": np.int64}
-_ORT_TYPE = {"FP32": "tensor(float)", "FP16": "tensor(float16)", "INT32": "tensor(int32)",
-             "INT64": "tensor(int64)"}
+_ORT_TYPE = {
+    "FP32": "tensor(float)",
+    "FP16": "tensor(float16)",
+    "INT32": "tensor(int32)",
+    "INT64": "tensor(int64)",
+}
 
 
 class RemoteUnavailableError(DegradedError):
@@ -64,8 +68,10 @@ class Endpoint:
 def parse_url(url: str) -> Endpoint:
     parts = urlsplit(url if "://" in url else f"grpc://{url}")
     if parts.scheme not in ("grpc", "grpcs") or not parts.hostname:
-        raise ModelError(f"models.remote.url {url!r}: use grpc://HOST:PORT or grpcs://HOST:PORT "
-                         "(Triton's gRPC port, 8001 by default)")
+        raise ModelError(
+            f"models.remote.url {url!r}: use grpc://HOST:PORT or grpcs://HOST:PORT "
+            "(Triton's gRPC port, 8001 by default)"
+        )
     return Endpoint(parts.hostname, parts.port or 8001, parts.scheme == "grpcs")
 
 
@@ -81,7 +87,7 @@ SIGNATURES: dict[str, tuple[list[tuple[int, tuple[int, ...]]], int]] = {
 def _matches(shape: Sequence[int], rank: int, trailing: tuple[int, ...]) -> bool:
     if len(shape) != rank:
         return False
-    tail = list(shape)[rank - len(trailing):]
+    tail = list(shape)[rank - len(trailing) :]
     return all(want == -1 or got in (-1, want) for got, want in zip(tail, trailing, strict=True))
 
 
@@ -106,28 +112,39 @@ class RemoteModels:
     sums the time every session spent in calls (the quality governor tells a slow server
     from a slow machine by it)."""
 
-    def __init__(self, url: str, *, ca_file: Path | None = None, timeout_s: float = 0.5,
-                 names: dict[str, str] | None = None,
-                 client_factory: Callable[..., Any] | None = None) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        ca_file: Path | None = None,
+        timeout_s: float = 0.5,
+        names: dict[str, str] | None = None,
+        client_factory: Callable[..., Any] | None = None,
+    ) -> None:
         self.endpoint = parse_url(url)
         self.timeout_s = timeout_s
         self.waited = WaitMeter()
         self._names = names or {}
         if not self.endpoint.tls and self.endpoint.host not in LOOPBACK:
-            log.warning("remote inference over plaintext gRPC to %s: face crops cross the "
-                        "network unencrypted; use grpcs:// with models.remote.ca_file (a TLS "
-                        "proxy or Triton's --grpc-use-ssl) or a private network",
-                        self.endpoint.host)
+            log.warning(
+                "remote inference over plaintext gRPC to %s: face crops cross the "
+                "network unencrypted; use grpcs:// with models.remote.ca_file (a TLS "
+                "proxy or Triton's --grpc-use-ssl) or a private network",
+                self.endpoint.host,
+            )
         if client_factory is None:
             try:
                 import tritonclient.grpc as grpcclient
             except ImportError as exc:
-                raise ModelError("remote inference needs the Triton client: pip install "
-                                 "'vcamswap[remote]'") from exc
+                raise ModelError(
+                    "remote inference needs the Triton client: pip install 'vcamswap[remote]'"
+                ) from exc
             client_factory = grpcclient.InferenceServerClient
         if ca_file is not None and not ca_file.is_file():
-            raise ModelError(f"models.remote.ca_file {ca_file} does not exist: give the CA "
-                             "certificate (PEM) that signed the server's certificate")
+            raise ModelError(
+                f"models.remote.ca_file {ca_file} does not exist: give the CA "
+                "certificate (PEM) that signed the server's certificate"
+            )
         kwargs: dict[str, Any] = {"url": self.endpoint.address}
         if self.endpoint.tls:
             kwargs.update(ssl=True, root_certificates=str(ca_file) if ca_file else None)
@@ -137,16 +154,20 @@ class RemoteModels:
         return self._names.get(spec.name, spec.name)
 
     def _fail(self, model: str, problem: str, fix: str) -> ModelError:
-        return ModelError(f"remote model server {self.endpoint}, model {model!r}: {problem}. "
-                          f"Fix: {fix}")
+        return ModelError(
+            f"remote model server {self.endpoint}, model {model!r}: {problem}. Fix: {fix}"
+        )
 
     def check_live(self) -> None:
         try:
             live = self._client.is_server_live(client_timeout=max(self.timeout_s, 2.0))
         except Exception as exc:
-            raise self._fail("-", f"unreachable ({_short(exc)})",
-                             "start it (`vcamswap serve --models DIR` on the GPU machine, or "
-                             "NVIDIA's Triton container) and check models.remote.url") from exc
+            raise self._fail(
+                "-",
+                f"unreachable ({_short(exc)})",
+                "start it (`vcamswap serve --models DIR` on the GPU machine, or "
+                "NVIDIA's Triton container) and check models.remote.url",
+            ) from exc
         if not live:
             raise self._fail("-", "the server is not live", "check its log")
 
@@ -157,29 +178,44 @@ class RemoteModels:
         try:
             ready = self._client.is_model_ready(name, client_timeout=max(self.timeout_s, 2.0))
         except Exception as exc:
-            raise self._fail(name, f"cannot ask for it ({_short(exc)})",
-                             "check the server") from exc
+            raise self._fail(
+                name, f"cannot ask for it ({_short(exc)})", "check the server"
+            ) from exc
         if not ready:
-            raise self._fail(name, "not served or not ready",
-                             f"serve {spec.file} under the name {name!r} (`vcamswap serve "
-                             "--models DIR` serves catalog file names), or map it in "
-                             "models.remote.names")
+            raise self._fail(
+                name,
+                "not served or not ready",
+                f"serve {spec.file} under the name {name!r} (`vcamswap serve "
+                "--models DIR` serves catalog file names), or map it in "
+                "models.remote.names",
+            )
         meta = self._client.get_model_metadata(name, as_json=True)
         inputs = [_arg(m) for m in meta.get("inputs", [])]
         outputs = [_arg(m) for m in meta.get("outputs", [])]
         want_inputs, want_outputs = SIGNATURES[spec.role]
         shapes_ok = len(inputs) == len(want_inputs) and all(
             _matches([d if isinstance(d, int) else -1 for d in i.shape], rank, tail)
-            for i, (rank, tail) in zip(inputs, want_inputs, strict=True))
+            for i, (rank, tail) in zip(inputs, want_inputs, strict=True)
+        )
         if not shapes_ok or len(outputs) != want_outputs:
             have = ", ".join(f"{i.name}{i.shape} {i.datatype}" for i in inputs)
             want = ", ".join(f"rank {r} ending {list(t)}" for r, t in want_inputs)
-            raise self._fail(name, f"its signature does not fit the {spec.role} slot: inputs "
-                             f"{have}, {len(outputs)} output(s); expected {want} and "
-                             f"{want_outputs} output(s)",
-                             f"serve the right {spec.role} model under that name")
-        return TritonSession(self._client, name, inputs, outputs, self.timeout_s,
-                             str(self.endpoint), waited=self.waited)
+            raise self._fail(
+                name,
+                f"its signature does not fit the {spec.role} slot: inputs "
+                f"{have}, {len(outputs)} output(s); expected {want} and "
+                f"{want_outputs} output(s)",
+                f"serve the right {spec.role} model under that name",
+            )
+        return TritonSession(
+            self._client,
+            name,
+            inputs,
+            outputs,
+            self.timeout_s,
+            str(self.endpoint),
+            waited=self.waited,
+        )
 
     def emap(self, spec: ModelSpec) -> np.ndarray[Any, Any]:
         """A remote swapper's 512x512 emap, from its companion model."""
@@ -191,17 +227,21 @@ class RemoteModels:
             request.set_data_from_numpy(np.zeros(1, np.int32))
             result = self._client.infer(name, [request], client_timeout=max(self.timeout_s, 5))
         except Exception as exc:
-            raise self._fail(name, f"the swapper's emap is not served ({_short(exc)})",
-                             "serve the swapper with `vcamswap serve`, or export the repository "
-                             "with `vcamswap serve export` (both add the _emap model)") from exc
+            raise self._fail(
+                name,
+                f"the swapper's emap is not served ({_short(exc)})",
+                "serve the swapper with `vcamswap serve`, or export the repository "
+                "with `vcamswap serve export` (both add the _emap model)",
+            ) from exc
         emap = np.asarray(result.as_numpy("emap"), dtype=np.float32).reshape(512, 512)
         return emap
 
 
 def _arg(meta: dict[str, Any]) -> RemoteArg:
     shape: list[int | str] = [int(d) if int(d) > 0 else "N" for d in meta["shape"]]
-    return RemoteArg(meta["name"], shape, _ORT_TYPE.get(meta["datatype"], meta["datatype"]),
-                     meta["datatype"])
+    return RemoteArg(
+        meta["name"], shape, _ORT_TYPE.get(meta["datatype"], meta["datatype"]), meta["datatype"]
+    )
 
 
 def _short(exc: BaseException) -> str:
@@ -215,10 +255,17 @@ class TritonSession:
     BACKOFF_START_S = 0.5
     BACKOFF_MAX_S = 10.0
 
-    def __init__(self, client: Any, model: str, inputs: list[RemoteArg],
-                 outputs: list[RemoteArg], timeout_s: float, server: str,
-                 clock: Callable[[], float] = time.monotonic,
-                 waited: WaitMeter | None = None) -> None:
+    def __init__(
+        self,
+        client: Any,
+        model: str,
+        inputs: list[RemoteArg],
+        outputs: list[RemoteArg],
+        timeout_s: float,
+        server: str,
+        clock: Callable[[], float] = time.monotonic,
+        waited: WaitMeter | None = None,
+    ) -> None:
         self._waited = waited or WaitMeter()
         self._client = client
         self.model = model
@@ -241,15 +288,17 @@ class TritonSession:
     def get_providers(self) -> list[str]:
         return [f"Triton {self._server}"]
 
-    def run(self, output_names: Sequence[str] | None,
-            feeds: dict[str, np.ndarray[Any, Any]]) -> list[np.ndarray[Any, Any]]:
+    def run(
+        self, output_names: Sequence[str] | None, feeds: dict[str, np.ndarray[Any, Any]]
+    ) -> list[np.ndarray[Any, Any]]:
         import tritonclient.grpc as grpcclient
 
         with self._lock:
             wait = self._down_until - self._clock()
         if wait > 0:
-            raise RemoteUnavailableError(f"model server {self._server} unavailable; retrying "
-                                         f"in {wait:.1f} s")
+            raise RemoteUnavailableError(
+                f"model server {self._server} unavailable; retrying in {wait:.1f} s"
+            )
         names = list(output_names) if output_names else [o.name for o in self._outputs]
         requests = []
         for arg in self._inputs:
@@ -259,15 +308,18 @@ class TritonSession:
             requests.append(request)
         started = time.perf_counter()
         try:
-            result = self._client.infer(self.model, requests,
-                                        outputs=[grpcclient.InferRequestedOutput(n)
-                                                 for n in names],
-                                        client_timeout=self._timeout)
+            result = self._client.infer(
+                self.model,
+                requests,
+                outputs=[grpcclient.InferRequestedOutput(n) for n in names],
+                client_timeout=self._timeout,
+            )
         except Exception as exc:
             self._waited.add(time.perf_counter() - started)
             self._failed(exc)
-            raise RemoteUnavailableError(f"model server {self._server} did not answer for "
-                                         f"{self.model} ({_short(exc)})") from exc
+            raise RemoteUnavailableError(
+                f"model server {self._server} did not answer for {self.model} ({_short(exc)})"
+            ) from exc
         self._waited.add(time.perf_counter() - started)
         self._recovered()
         return [np.asarray(result.as_numpy(n)) for n in names]
@@ -275,12 +327,12 @@ class TritonSession:
     def _failed(self, exc: BaseException) -> None:
         with self._lock:
             self.failures += 1
-            self._backoff = min(self.BACKOFF_MAX_S, max(self.BACKOFF_START_S,
-                                                        self._backoff * 2))
+            self._backoff = min(self.BACKOFF_MAX_S, max(self.BACKOFF_START_S, self._backoff * 2))
             self._down_until = self._clock() + self._backoff
             backoff = self._backoff
-        log.warning("remote %s failed (%s); the next try in %.1f s", self.model, _short(exc),
-                    backoff)
+        log.warning(
+            "remote %s failed (%s); the next try in %.1f s", self.model, _short(exc), backoff
+        )
 
     def _recovered(self) -> None:
         with self._lock:

@@ -19,21 +19,30 @@ from vcamswap.errors import ModelError
 log = logging.getLogger(__name__)
 
 ALIASES = {
-    "cuda": "CUDAExecutionProvider", "tensorrt": "TensorrtExecutionProvider",
-    "trt": "TensorrtExecutionProvider", "coreml": "CoreMLExecutionProvider",
-    "directml": "DmlExecutionProvider", "dml": "DmlExecutionProvider",
-    "openvino": "OpenVINOExecutionProvider", "cpu": "CPUExecutionProvider",
+    "cuda": "CUDAExecutionProvider",
+    "tensorrt": "TensorrtExecutionProvider",
+    "trt": "TensorrtExecutionProvider",
+    "coreml": "CoreMLExecutionProvider",
+    "directml": "DmlExecutionProvider",
+    "dml": "DmlExecutionProvider",
+    "openvino": "OpenVINOExecutionProvider",
+    "cpu": "CPUExecutionProvider",
 }
 GPU_PROVIDERS = ("CUDAExecutionProvider", "TensorrtExecutionProvider")
-AUTO_ORDER = ("CUDAExecutionProvider", "TensorrtExecutionProvider", "CoreMLExecutionProvider",
-              "DmlExecutionProvider", "OpenVINOExecutionProvider", "CPUExecutionProvider")
+AUTO_ORDER = (
+    "CUDAExecutionProvider",
+    "TensorrtExecutionProvider",
+    "CoreMLExecutionProvider",
+    "DmlExecutionProvider",
+    "OpenVINOExecutionProvider",
+    "CPUExecutionProvider",
+)
 
 
 class OrtSession(Protocol):
     """The part of onnxruntime.InferenceSession the model classes use (tests pass fakes)."""
 
-    def run(self, output_names: Sequence[str] | None,
-            input_feed: dict[str, Any]) -> list[Any]: ...
+    def run(self, output_names: Sequence[str] | None, input_feed: dict[str, Any]) -> list[Any]: ...
 
     def get_inputs(self) -> Sequence[Any]: ...
 
@@ -62,10 +71,15 @@ def resolve_providers(requested: Sequence[str], available: Sequence[str]) -> Pro
             if full not in chosen:
                 chosen.append(full)
         else:
-            hint = " (install onnxruntime-gpu: pip install 'vcamswap[gpu]')" \
-                if full in ("CUDAExecutionProvider", "TensorrtExecutionProvider") else ""
-            warnings.append(f"execution provider {name!r} is not available in this "
-                            f"onnxruntime (has: {', '.join(available)}){hint}")
+            hint = (
+                " (install onnxruntime-gpu: pip install 'vcamswap[gpu]')"
+                if full in ("CUDAExecutionProvider", "TensorrtExecutionProvider")
+                else ""
+            )
+            warnings.append(
+                f"execution provider {name!r} is not available in this "
+                f"onnxruntime (has: {', '.join(available)}){hint}"
+            )
     if "CPUExecutionProvider" not in chosen and "CPUExecutionProvider" in available:
         chosen.append("CPUExecutionProvider")
     return ProviderChoice(tuple(chosen), tuple(warnings))
@@ -107,8 +121,14 @@ class SessionFactory:
         self._gpu_prepared = False
         self._gpu_warned = False
 
-    def create(self, path: Path | bytes, *, cuda_graph: bool = False,
-               what: str = "model", tensorrt: bool = True) -> Any:
+    def create(
+        self,
+        path: Path | bytes,
+        *,
+        cuda_graph: bool = False,
+        what: str = "model",
+        tensorrt: bool = True,
+    ) -> Any:
         """A session for a model file, or for serialized model bytes (``what`` in messages).
         ``tensorrt`` False: CUDA instead of TensorRT (our small compositing graphs gain
         nothing from engine builds, and TensorRT would split them around the ops it lacks)."""
@@ -128,8 +148,9 @@ class SessionFactory:
                 log.debug("onnxruntime.preload_dlls: %s", printed)
             self._gpu_prepared = True
         # A CUDA graph needs every node on CUDA: not with TensorRT in front of it.
-        graph = ((cuda_graph or self._options.cuda_graph)
-                 and "TensorrtExecutionProvider" not in names)
+        graph = (
+            cuda_graph or self._options.cuda_graph
+        ) and "TensorrtExecutionProvider" not in names
         options = ort.SessionOptions()
         options.log_severity_level = 3  # inswapper's unused emap initializer warns otherwise
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
@@ -141,21 +162,27 @@ class SessionFactory:
         label = what if isinstance(path, bytes) else path.name
         try:
             try:
-                session = ort.InferenceSession(source, sess_options=options,
-                                               providers=self._providers(names, graph))
+                session = ort.InferenceSession(
+                    source, sess_options=options, providers=self._providers(names, graph)
+                )
             except Exception as exc:
                 if not graph:
                     raise
                 # e.g. a node onnxruntime places off CUDA: the model runs, just not captured
                 log.warning("%s: no CUDA graph (%s); running it without", label, exc)
-                session = ort.InferenceSession(source, sess_options=options,
-                                               providers=self._providers(names, False))
+                session = ort.InferenceSession(
+                    source, sess_options=options, providers=self._providers(names, False)
+                )
         except Exception as exc:
             if isinstance(path, bytes):
-                raise ModelError(f"onnxruntime could not build the {what} graph ({exc}); "
-                                 "set models.device_compositing: off") from exc
-            raise ModelError(f"{path} could not be loaded by onnxruntime ({exc}); the file is "
-                             "corrupt or not an ONNX model: delete it and fetch it again") from exc
+                raise ModelError(
+                    f"onnxruntime could not build the {what} graph ({exc}); "
+                    "set models.device_compositing: off"
+                ) from exc
+            raise ModelError(
+                f"{path} could not be loaded by onnxruntime ({exc}); the file is "
+                "corrupt or not an ONNX model: delete it and fetch it again"
+            ) from exc
         got = session.get_providers()
         if wanted_gpu and wanted_gpu not in got and not self._gpu_warned:
             log.warning("%s", gpu_fallback_message(ort, wanted_gpu, got))
@@ -170,10 +197,16 @@ class SessionFactory:
         for name in names:
             if name == "TensorrtExecutionProvider" and self._options.trt_cache_dir:
                 self._options.trt_cache_dir.mkdir(parents=True, exist_ok=True)
-                providers.append((name, {
-                    "trt_engine_cache_enable": True,
-                    "trt_engine_cache_path": str(self._options.trt_cache_dir),
-                    "trt_fp16_enable": self._options.trt_fp16}))
+                providers.append(
+                    (
+                        name,
+                        {
+                            "trt_engine_cache_enable": True,
+                            "trt_engine_cache_path": str(self._options.trt_cache_dir),
+                            "trt_fp16_enable": self._options.trt_fp16,
+                        },
+                    )
+                )
             elif name == "CUDAExecutionProvider" and graph:
                 providers.append((name, {"enable_cuda_graph": "1"}))
             else:
@@ -200,15 +233,19 @@ def preload_gpu_libraries(ort: Any) -> str:
 def gpu_fallback_message(ort: Any, wanted: str, got: Sequence[str]) -> str:
     """Why the models are on the CPU although ``wanted`` was asked for and listed."""
     if wanted == "TensorrtExecutionProvider" and "CUDAExecutionProvider" in got:
-        return (f"{wanted} could not start (the TensorRT libraries were not found), so the "
-                "models run on CUDA: pip install the tensorrt package matching your CUDA, or "
-                "set models.providers: [cuda] to stop asking for TensorRT")
+        return (
+            f"{wanted} could not start (the TensorRT libraries were not found), so the "
+            "models run on CUDA: pip install the tensorrt package matching your CUDA, or "
+            "set models.providers: [cuda] to stop asking for TensorRT"
+        )
     cuda = getattr(ort, "cuda_version", "") or ""
     built = f" (this onnxruntime-gpu was built for CUDA {cuda} and cuDNN 9)" if cuda else ""
-    return (f"{wanted} could not start, so the models run on {', '.join(got)}, far slower: "
-            f"the CUDA or cuDNN libraries it needs were not found{built}. Fix: pip install "
-            "'onnxruntime-gpu[cuda,cudnn]' (the libraries as wheels), or add the CUDA and "
-            "cuDNN library folders to LD_LIBRARY_PATH; `vcamswap doctor` checks it")
+    return (
+        f"{wanted} could not start, so the models run on {', '.join(got)}, far slower: "
+        f"the CUDA or cuDNN libraries it needs were not found{built}. Fix: pip install "
+        "'onnxruntime-gpu[cuda,cudnn]' (the libraries as wheels), or add the CUDA and "
+        "cuDNN library folders to LD_LIBRARY_PATH; `vcamswap doctor` checks it"
+    )
 
 
 def probe_providers(providers: Sequence[str]) -> list[str]:
@@ -218,8 +255,9 @@ def probe_providers(providers: Sequence[str]) -> list[str]:
 
     value = helper.make_tensor_value_info("x", TensorProto.FLOAT, [1])
     result = helper.make_tensor_value_info("y", TensorProto.FLOAT, [1])
-    graph = helper.make_graph([helper.make_node("Identity", ["x"], ["y"])], "probe",
-                              [value], [result])
+    graph = helper.make_graph(
+        [helper.make_node("Identity", ["x"], ["y"])], "probe", [value], [result]
+    )
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
     model.ir_version = 8
     import onnxruntime as ort
@@ -229,8 +267,9 @@ def probe_providers(providers: Sequence[str]) -> list[str]:
         preload_gpu_libraries(ort)
     options = ort.SessionOptions()
     options.log_severity_level = 4  # the caller reports the outcome, not onnxruntime's log
-    session = ort.InferenceSession(model.SerializeToString(), sess_options=options,
-                                   providers=list(chosen))
+    session = ort.InferenceSession(
+        model.SerializeToString(), sess_options=options, providers=list(chosen)
+    )
     return list(session.get_providers())
 
 
@@ -254,13 +293,14 @@ class DeferredSession:
     def _real(self) -> Any:
         with self._lock:
             if self._session is None:
-                log.info("making a session for the host path (the device path's one is "
-                         "replayed as a CUDA graph)")
+                log.info(
+                    "making a session for the host path (the device path's one is "
+                    "replayed as a CUDA graph)"
+                )
                 self._session = self._make()
             return self._session
 
-    def run(self, output_names: Sequence[str] | None,
-            input_feed: dict[str, Any]) -> list[Any]:
+    def run(self, output_names: Sequence[str] | None, input_feed: dict[str, Any]) -> list[Any]:
         result: list[Any] = self._real().run(output_names, input_feed)
         return result
 
@@ -283,19 +323,25 @@ class DeferredSession:
         return providers
 
 
-def check_signature(session: OrtSession, path: Path, inputs: Sequence[tuple[str, int]],
-                    outputs: int) -> None:
+def check_signature(
+    session: OrtSession, path: Path, inputs: Sequence[tuple[str, int]], outputs: int
+) -> None:
     """ModelError unless the session has the expected inputs (name-agnostic: rank per input)
     and number of outputs."""
     got_in = session.get_inputs()
     got_out = session.get_outputs()
-    if len(got_in) != len(inputs) or len(got_out) != outputs or any(
-            len(actual.shape) != rank for actual, (_, rank) in zip(got_in, inputs, strict=True)):
+    if (
+        len(got_in) != len(inputs)
+        or len(got_out) != outputs
+        or any(len(actual.shape) != rank for actual, (_, rank) in zip(got_in, inputs, strict=True))
+    ):
         have = ", ".join(f"{i.name}{list(i.shape)}" for i in got_in)
         want = ", ".join(f"{name} (rank {rank})" for name, rank in inputs)
-        raise ModelError(f"{path.name} does not have the expected signature: inputs {have}, "
-                         f"{len(got_out)} outputs; expected {want} and {outputs} outputs. "
-                         "Is it the right model for this slot?")
+        raise ModelError(
+            f"{path.name} does not have the expected signature: inputs {have}, "
+            f"{len(got_out)} outputs; expected {want} and {outputs} outputs. "
+            "Is it the right model for this slot?"
+        )
 
 
 def input_dtype(session: OrtSession, index: int = 0) -> type[np.floating[Any]]:
@@ -315,12 +361,15 @@ def batches_like_single(session: OrtSession, rows: int = 2) -> bool:
     try:
         batched = [np.asarray(o, np.float32) for o in session.run(None, feeds)]
         for row in range(rows):
-            single = session.run(None, {k: v[row:row + 1] for k, v in feeds.items()})
+            single = session.run(None, {k: v[row : row + 1] for k, v in feeds.items()})
             for whole, part in zip(batched, single, strict=True):
                 part32 = np.asarray(part, np.float32)
                 if whole.shape[0] != rows or not np.allclose(
-                        whole[row:row + 1], part32, rtol=1e-2,
-                        atol=1e-2 * (float(np.abs(part32).max()) + 1e-6)):
+                    whole[row : row + 1],
+                    part32,
+                    rtol=1e-2,
+                    atol=1e-2 * (float(np.abs(part32).max()) + 1e-6),
+                ):
                     return False
     except Exception:
         return False
@@ -345,8 +394,13 @@ class BoundRunner:
     until it is read and gives CUDA graphs the fixed addresses they need; on CPU it is the same
     code path, so tests exercise it."""
 
-    def __init__(self, session: Any, device: str = "cuda", device_id: int = 0,
-                 output_like_input: int | None = None) -> None:
+    def __init__(
+        self,
+        session: Any,
+        device: str = "cuda",
+        device_id: int = 0,
+        output_like_input: int | None = None,
+    ) -> None:
         """``output_like_input``: the output has the shape and type of that input (inswapper),
         so it is allocated up front and never re-bound: a CUDA graph captured on the first run
         keeps pointing at the same buffers."""
@@ -370,7 +424,8 @@ class BoundRunner:
                 # Buffers owned by onnxruntime: a CPU OrtValue made from a numpy array would
                 # only borrow the caller's memory.
                 value = ort.OrtValue.ortvalue_from_shape_and_type(
-                    feeds[name].shape, feeds[name].dtype, self._device, self._device_id)
+                    feeds[name].shape, feeds[name].dtype, self._device, self._device_id
+                )
                 value.update_inplace(np.ascontiguousarray(feeds[name]))
                 binding.bind_ortvalue_input(name, value)
                 values.append(value)
@@ -383,7 +438,8 @@ class BoundRunner:
                 first = binding.get_outputs()[0]
                 shape, dtype = first.shape(), first.numpy().dtype
             output = ort.OrtValue.ortvalue_from_shape_and_type(
-                shape, dtype, self._device, self._device_id)
+                shape, dtype, self._device, self._device_id
+            )
             binding.bind_ortvalue_output(self._output, output)
             bound = (binding, values, output)
             self._sets[key] = bound

@@ -46,17 +46,23 @@ class Verification:
         expected = " or ".join(accepted)
         if self.state == "missing":
             urls = "\n    ".join(self.spec.urls) or "(no known URL)"
-            return (f"{self.spec.name}: {self.path.name} is missing. Download it (`vcamswap "
-                    f"models fetch {self.spec.name}`) or put it in {self.path.parent} from:\n"
-                    f"    {urls}")
+            return (
+                f"{self.spec.name}: {self.path.name} is missing. Download it (`vcamswap "
+                f"models fetch {self.spec.name}`) or put it in {self.path.parent} from:\n"
+                f"    {urls}"
+            )
         if self.state == "wrong-size":
-            return (f"{self.spec.name}: {self.path} has {self.actual} bytes, expected "
-                    f"{self.spec.size}: truncated or a different file; delete it and fetch again")
+            return (
+                f"{self.spec.name}: {self.path} has {self.actual} bytes, expected "
+                f"{self.spec.size}: truncated or a different file; delete it and fetch again"
+            )
         if self.state == "unreadable":
             return f"{self.spec.name}: cannot read {self.path}: {self.actual}"
-        return (f"{self.spec.name}: {self.path} is corrupt or not the expected file: sha256 "
-                f"{self.actual}, expected {expected}. Delete it and fetch again, or pin your own "
-                f"file in models.overrides.{self.spec.name} (path + sha256)")
+        return (
+            f"{self.spec.name}: {self.path} is corrupt or not the expected file: sha256 "
+            f"{self.actual}, expected {expected}. Delete it and fetch again, or pin your own "
+            f"file in models.overrides.{self.spec.name} (path + sha256)"
+        )
 
 
 def file_sha256(path: Path) -> str:
@@ -71,8 +77,9 @@ def file_sha256(path: Path) -> str:
 class ModelStore:
     """The model folder. Constructing it does no I/O."""
 
-    def __init__(self, folder: Path, cache_file: Path,
-                 overrides: dict[str, Override] | None = None) -> None:
+    def __init__(
+        self, folder: Path, cache_file: Path, overrides: dict[str, Override] | None = None
+    ) -> None:
         self.folder = folder
         self._cache_file = cache_file
         self._overrides = overrides or {}
@@ -137,12 +144,16 @@ class ModelStore:
         bad = [r for r in results if not r.ok]
         if bad:
             lines = [r.message(self.accepted(r.spec)) for r in bad]
-            raise ModelError("neural engine model files are not ready:\n  "
-                             + "\n  ".join(lines))
+            raise ModelError("neural engine model files are not ready:\n  " + "\n  ".join(lines))
         return {r.spec.name: r.path for r in results}
 
-    def fetch(self, spec: ModelSpec, progress: Progress | None = None, retries: int = 3,
-              opener: Callable[..., object] = urllib.request.urlopen) -> Path:
+    def fetch(
+        self,
+        spec: ModelSpec,
+        progress: Progress | None = None,
+        retries: int = 3,
+        opener: Callable[..., object] = urllib.request.urlopen,
+    ) -> Path:
         """Download ``spec`` to ``<file>.part`` (resuming with HTTP Range), verify, rename."""
         target = self.path(spec)
         if self.verify(spec).ok:
@@ -168,11 +179,15 @@ class ModelStore:
             bad = target.with_name(target.name + ".bad")
             os.replace(target, bad)
             errors.append(f"{url}: {result.message(self.accepted(spec))} (kept as {bad.name})")
-        raise ModelError(f"could not fetch {spec.file} into {target.parent}:\n  "
-                         + "\n  ".join(errors) + f"\nDownload it by hand into {target.parent}.")
+        raise ModelError(
+            f"could not fetch {spec.file} into {target.parent}:\n  "
+            + "\n  ".join(errors)
+            + f"\nDownload it by hand into {target.parent}."
+        )
 
-    def _download(self, url: str, partial: Path, progress: Progress | None,
-                  opener: Callable[..., object]) -> None:
+    def _download(
+        self, url: str, partial: Path, progress: Progress | None, opener: Callable[..., object]
+    ) -> None:
         have = partial.stat().st_size if partial.exists() else 0
         request = urllib.request.Request(url, headers={"User-Agent": "vcamswap"})
         if have:

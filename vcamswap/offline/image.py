@@ -25,8 +25,9 @@ def _open_new(path: Path) -> BinaryIO:
     return path.open("wb")
 
 
-def write_labelled_image(image: BgrImage, path: Path,
-                         opener: Callable[[Path], BinaryIO] = _open_new) -> None:
+def write_labelled_image(
+    image: BgrImage, path: Path, opener: Callable[[Path], BinaryIO] = _open_new
+) -> None:
     """Write ``image`` to ``path`` (through a hidden temp file, with the user's umask) with the
     synthetic-media metadata. A failed write (a full disk) leaves nothing behind."""
     from PIL import Image, PngImagePlugin
@@ -61,9 +62,14 @@ def write_labelled_image(image: BgrImage, path: Path,
         raise
 
 
-def swap_image(processor: FrameProcessor, policy: FailurePolicy, source: Path,
-               output: Path, content: ContentClassifier | None = None,
-               max_pixels: int = DEFAULT_MAX_PIXELS) -> int:
+def swap_image(
+    processor: FrameProcessor,
+    policy: FailurePolicy,
+    source: Path,
+    output: Path,
+    content: ContentClassifier | None = None,
+    max_pixels: int = DEFAULT_MAX_PIXELS,
+) -> int:
     """Swap ``source`` into ``output``; returns the number of faces swapped. ``content``
     checks the input first: a flagged image stops here and nothing is written. The input is
     never the output, and is read only when within ``max_pixels``."""
@@ -76,7 +82,9 @@ def swap_image(processor: FrameProcessor, policy: FailurePolicy, source: Path,
     finally:
         processor.close()
     if not frame.swapped:
-        raise FaceError(f"no face found in {source}: nothing to swap (a frontal face at least "
-                        "80 pixels wide works best)")
+        raise FaceError(
+            f"no face found in {source}: nothing to swap (a frontal face at least "
+            "80 pixels wide works best)"
+        )
     write_labelled_image(frame.image, output)
     return max(1, len(frame.regions))

@@ -16,8 +16,9 @@ from types import FrameType
 
 from vcamswap.errors import VCamSwapError
 
-CLEANUP_SIGNALS = tuple(getattr(signal, name) for name in ("SIGTERM", "SIGHUP")
-                        if hasattr(signal, name))
+CLEANUP_SIGNALS = tuple(
+    getattr(signal, name) for name in ("SIGTERM", "SIGHUP") if hasattr(signal, name)
+)
 
 
 class Terminated(KeyboardInterrupt):
@@ -40,8 +41,10 @@ def same_file(a: Path, b: Path) -> bool:
 
 def refuse_same_file(source: Path, output: Path) -> None:
     if same_file(source, output):
-        raise VCamSwapError(f"the output {output} is the input file: the output must be a new "
-                            "file (the input is never modified)")
+        raise VCamSwapError(
+            f"the output {output} is the input file: the output must be a new "
+            "file (the input is never modified)"
+        )
 
 
 def mount_point(path: Path) -> Path:
@@ -57,8 +60,10 @@ def mount_point(path: Path) -> Path:
 def write_error(output: Path, exc: OSError) -> VCamSwapError:
     """The one-line message for a failed write; a full disk names the file system."""
     if exc.errno == errno.ENOSPC:
-        return VCamSwapError(f"no space left on {mount_point(output.parent)} for {output}: "
-                             "free some space or write the output elsewhere")
+        return VCamSwapError(
+            f"no space left on {mount_point(output.parent)} for {output}: "
+            "free some space or write the output elsewhere"
+        )
     return VCamSwapError(f"cannot write {output}: {exc.strerror or exc}")
 
 

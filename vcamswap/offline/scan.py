@@ -26,11 +26,14 @@ class FileVerdict:
     """Videos: the seconds of the flagged samples."""
 
     def to_dict(self) -> dict[str, object]:
-        return {"file": str(self.path), "verdict": self.status,
-                "labels": [{"label": label, "score": round(score, 4)}
-                           for label, score in self.labels],
-                "frames_checked": self.frames_checked, "flagged_at_s": self.flagged_at,
-                "error": self.error}
+        return {
+            "file": str(self.path),
+            "verdict": self.status,
+            "labels": [{"label": label, "score": round(score, 4)} for label, score in self.labels],
+            "frames_checked": self.frames_checked,
+            "flagged_at_s": self.flagged_at,
+            "error": self.error,
+        }
 
 
 def _merge(verdicts: list[ContentVerdict]) -> tuple[tuple[str, float], ...]:
@@ -41,8 +44,9 @@ def _merge(verdicts: list[ContentVerdict]) -> tuple[tuple[str, float], ...]:
     return tuple(sorted(best.items(), key=lambda item: -item[1])[:3])
 
 
-def scan_file(classifier: ContentClassifier, path: Path,
-              max_pixels: int = DEFAULT_MAX_PIXELS) -> FileVerdict:
+def scan_file(
+    classifier: ContentClassifier, path: Path, max_pixels: int = DEFAULT_MAX_PIXELS
+) -> FileVerdict:
     """Images over ``max_pixels`` (from the header) are an error, never decoded."""
     suffix = path.suffix.lower()
     if not path.is_file():
@@ -56,8 +60,12 @@ def scan_file(classifier: ContentClassifier, path: Path,
         return FileVerdict(path, "flagged" if verdict.flagged else "clean", verdict.labels, 1)
     if suffix in VIDEO_SUFFIXES:
         return _scan_video(classifier, path)
-    return FileVerdict(path, "error", error=f"not an image ({', '.join(IMAGE_SUFFIXES)}) or a "
-                       f"video ({', '.join(VIDEO_SUFFIXES)})")
+    return FileVerdict(
+        path,
+        "error",
+        error=f"not an image ({', '.join(IMAGE_SUFFIXES)}) or a "
+        f"video ({', '.join(VIDEO_SUFFIXES)})",
+    )
 
 
 def _scan_video(classifier: ContentClassifier, path: Path) -> FileVerdict:
@@ -90,5 +98,10 @@ def _scan_video(classifier: ContentClassifier, path: Path) -> FileVerdict:
         container.close()
     if not verdicts:
         return FileVerdict(path, "error", error="no decodable frame")
-    return FileVerdict(path, "flagged" if flagged_at else "clean", _merge(verdicts),
-                       len(verdicts), flagged_at=flagged_at)
+    return FileVerdict(
+        path,
+        "flagged" if flagged_at else "clean",
+        _merge(verdicts),
+        len(verdicts),
+        flagged_at=flagged_at,
+    )

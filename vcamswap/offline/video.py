@@ -30,9 +30,11 @@ from vcamswap.types import Frame
 log = logging.getLogger(__name__)
 QUEUE = 8  # frames in flight per hand-off: memory is bounded whatever the file's length
 ENCODERS = {"h264": "libx264", "h265": "libx265", "vp9": "libvpx-vp9"}
-HARDWARE = {"h264": ("h264_nvenc", "h264_videotoolbox", "h264_qsv", "h264_vaapi"),
-            "h265": ("hevc_nvenc", "hevc_videotoolbox", "hevc_qsv", "hevc_vaapi"),
-            "vp9": ("vp9_qsv", "vp9_vaapi")}
+HARDWARE = {
+    "h264": ("h264_nvenc", "h264_videotoolbox", "h264_qsv", "h264_vaapi"),
+    "h265": ("hevc_nvenc", "hevc_videotoolbox", "hevc_qsv", "hevc_vaapi"),
+    "vp9": ("vp9_qsv", "vp9_vaapi"),
+}
 
 
 def pick_encoder(codec: str, width: int = 256, height: int = 256) -> str:
@@ -54,9 +56,14 @@ def pick_encoder(codec: str, width: int = 256, height: int = 256) -> str:
         log.info("using the hardware encoder %s", name)
         return name
     return ENCODERS.get(codec, codec)
+
+
 COPYABLE_AUDIO = {
-    ".mp4": {"aac", "mp3", "alac", "ac3", "eac3"}, ".mov": {"aac", "mp3", "alac", "ac3"},
-    ".m4v": {"aac", "mp3"}, ".webm": {"opus", "vorbis"}, ".mkv": None,
+    ".mp4": {"aac", "mp3", "alac", "ac3", "eac3"},
+    ".mov": {"aac", "mp3", "alac", "ac3"},
+    ".m4v": {"aac", "mp3"},
+    ".webm": {"opus", "vorbis"},
+    ".mkv": None,
 }
 AUDIO_ENCODER = {".webm": "libopus"}
 Progress = Callable[[int, int | None, float], None]
@@ -109,10 +116,16 @@ def _get(q: queue.Queue[Any], stop: threading.Event) -> Any:
 class VideoJob:
     """One input file to one output file."""
 
-    def __init__(self, processor: FrameProcessor, policy: FailurePolicy, source: Path,
-                 output: Path, options: VideoOptions = VideoOptions(),
-                 progress: Progress | None = None,
-                 content: ContentClassifier | None = None) -> None:
+    def __init__(
+        self,
+        processor: FrameProcessor,
+        policy: FailurePolicy,
+        source: Path,
+        output: Path,
+        options: VideoOptions = VideoOptions(),
+        progress: Progress | None = None,
+        content: ContentClassifier | None = None,
+    ) -> None:
         self._content = content
         self._check_every = 30  # frames; set to about one second from the input's rate
         self._processor = processor
@@ -134,8 +147,9 @@ class VideoJob:
         try:
             container = av.open(str(self._source))
         except (av.error.FFmpegError, OSError) as exc:
-            raise DeviceError(f"cannot read {self._source}: {exc} (use mp4, mkv, mov or webm)"
-                              ) from exc
+            raise DeviceError(
+                f"cannot read {self._source}: {exc} (use mp4, mkv, mov or webm)"
+            ) from exc
         if not container.streams.video:
             container.close()
             raise DeviceError(f"{self._source} has no video stream")
@@ -150,25 +164,30 @@ class VideoJob:
         refuse_same_file(self._source, self._output)
         folder = self._output.parent
         if not folder.is_dir() or not os.access(folder, os.W_OK):
-            raise VCamSwapError(f"cannot write {self._output}: the folder {folder} does not "
-                                "exist or is not writable")
+            raise VCamSwapError(
+                f"cannot write {self._output}: the folder {folder} does not "
+                "exist or is not writable"
+            )
         source = self._open_input()
         partial = self._output.with_name(f".{self._output.stem}.part{self._output.suffix}")
         try:
             # MP4/MOV drop tags they do not know unless asked to keep them.
-            options = {"movflags": "+use_metadata_tags"} if suffix in (".mp4", ".mov", ".m4v") \
-                else {}
+            options = (
+                {"movflags": "+use_metadata_tags"} if suffix in (".mp4", ".mov", ".m4v") else {}
+            )
             out = self._open_output(partial, options)
         except (av.error.FFmpegError, OSError) as exc:
             discard(partial, source.close)
-            raise write_error(self._output, exc) if isinstance(exc, OSError) else \
-                VCamSwapError(f"cannot write {self._output}: {exc}") from exc
+            raise (
+                write_error(self._output, exc)
+                if isinstance(exc, OSError)
+                else VCamSwapError(f"cannot write {self._output}: {exc}")
+            ) from exc
         try:
             result = self._transcode(source, out)
             out.close()  # writes the index: a full disk shows here too
             if result.swapped_frames == 0:
-                raise FaceError(f"no face found in any frame of {self._source}; nothing "
-                                "written")
+                raise FaceError(f"no face found in any frame of {self._source}; nothing written")
             os.replace(partial, self._output)
         except BaseException as exc:
             self._stop.set()
@@ -195,19 +214,29 @@ class VideoJob:
         out.metadata.update(metadata.container_tags())
         choice = self._options.encoder
         if choice == "auto":
-            codec = pick_encoder(self._options.codec, vin.codec_context.width // 2 * 2,
-                                 vin.codec_context.height // 2 * 2)
+            codec = pick_encoder(
+                self._options.codec,
+                vin.codec_context.width // 2 * 2,
+                vin.codec_context.height // 2 * 2,
+            )
         else:
             codec = choice or ENCODERS.get(self._options.codec, self._options.codec)
         if codec not in av.codecs_available:
-            raise VCamSwapError(f"encoder {codec!r} is not available in this FFmpeg build; "
-                                "leave --encoder out for the software encoder")
+            raise VCamSwapError(
+                f"encoder {codec!r} is not available in this FFmpeg build; "
+                "leave --encoder out for the software encoder"
+            )
         vout = out.add_stream(codec, rate=rate)
         vout.width = vin.codec_context.width // 2 * 2
         vout.height = vin.codec_context.height // 2 * 2
         vout.pix_fmt = "yuv420p"
-        vout.options = {"crf": str(self._options.crf)} if codec.startswith("lib") else {
-            "cq": str(self._options.crf)} if "nvenc" in codec else {}
+        vout.options = (
+            {"crf": str(self._options.crf)}
+            if codec.startswith("lib")
+            else {"cq": str(self._options.crf)}
+            if "nvenc" in codec
+            else {}
+        )
         if "rotate" in vin.metadata:
             vout.metadata["rotate"] = vin.metadata["rotate"]
         audio_mode, aout = "none", None
@@ -219,14 +248,23 @@ class VideoJob:
                 encoder = AUDIO_ENCODER.get(self._output.suffix.lower(), "aac")
                 aout = out.add_stream(encoder, rate=ain.codec_context.sample_rate or 48000)
                 audio_mode = f"re-encoded to {encoder}"
-        total = vin.frames or (int(float(source.duration / av.time_base) * float(rate))
-                               if source.duration else None)
+        total = vin.frames or (
+            int(float(source.duration / av.time_base) * float(rate)) if source.duration else None
+        )
         decoded: queue.Queue[Any] = queue.Queue(QUEUE)
         processed: queue.Queue[Any] = queue.Queue(QUEUE)
-        workers = [threading.Thread(target=self._guard(self._decode, source, vin, ain, decoded),
-                                    name="vcamswap-decode", daemon=True),
-                   threading.Thread(target=self._guard(self._process, decoded, processed),
-                                    name="vcamswap-process", daemon=True)]
+        workers = [
+            threading.Thread(
+                target=self._guard(self._decode, source, vin, ain, decoded),
+                name="vcamswap-decode",
+                daemon=True,
+            ),
+            threading.Thread(
+                target=self._guard(self._process, decoded, processed),
+                name="vcamswap-process",
+                daemon=True,
+            ),
+        ]
         for worker in workers:
             worker.start()
         frames = 0
@@ -238,8 +276,9 @@ class VideoJob:
                 if kind == "end":
                     break
                 if kind == "video":
-                    frame = av.VideoFrame.from_ndarray(item[: vout.height, : vout.width],
-                                                       format="bgr24")
+                    frame = av.VideoFrame.from_ndarray(
+                        item[: vout.height, : vout.width], format="bgr24"
+                    )
                     frame.pts = frames
                     for packet in vout.encode(frame):
                         out.mux(packet)
@@ -282,6 +321,7 @@ class VideoJob:
             except BaseException as exc:
                 self._errors.append(exc)
                 self._stop.set()
+
         return run
 
     def _in_range(self, seconds: float) -> bool:
@@ -320,8 +360,7 @@ class VideoJob:
                 if kind == "video":
                     frame = Frame(np.ascontiguousarray(item), seq, 0.0)
                     if seq % self._check_every == 0:  # the first frame, then ~1 per second
-                        screen(self._content, frame.image,
-                               f"{self._source} at frame {seq}")
+                        screen(self._content, frame.image, f"{self._source} at frame {seq}")
                     seq += 1
                     result = guarded_process(self._processor, self._policy, frame)
                     self._swapped += int(result.swapped)

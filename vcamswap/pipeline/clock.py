@@ -27,7 +27,8 @@ class FrameClock:
         else:
             behind = -delay
             self._next = (
-                time.monotonic() + self.interval if behind > self.interval
+                time.monotonic() + self.interval
+                if behind > self.interval
                 else self._next + self.interval
             )
         return not self._stop.is_set()

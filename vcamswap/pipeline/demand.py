@@ -53,15 +53,21 @@ class ReaderTracker:
         if not events or self._event_count is None:
             self.count = level
         elif level == 0 and self._event_count > 0:
-            log.info("no process holds the virtual camera although the last event said %d "
-                     "reader(s): a close event was missed", self._event_count)
+            log.info(
+                "no process holds the virtual camera although the last event said %d "
+                "reader(s): a close event was missed",
+                self._event_count,
+            )
             self._event_count = 0
             self.count = 0
         elif level > 0 and self._event_count == 0:
             self._disagree += 1
             if self._disagree == 2:
-                log.info("%d process(es) hold the virtual camera but no start event came: "
-                         "following the level check", level)
+                log.info(
+                    "%d process(es) hold the virtual camera but no start event came: "
+                    "following the level check",
+                    level,
+                )
             self.count = level if self._disagree >= 2 else 0
         else:
             self._disagree = 0
@@ -75,10 +81,18 @@ class DemandController:
     ``readers`` is the level check; ``events`` (optional) the edge-triggered wait. Without
     events the level check runs every ``interval`` s, with them every ``level_every`` s."""
 
-    def __init__(self, readers: Callable[[], int], state: RuntimeState, stop: threading.Event,
-                 grace: float = 5.0, interval: float = 1.0, *,
-                 events: EventWait | None = None, level_every: float = 10.0,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        readers: Callable[[], int],
+        state: RuntimeState,
+        stop: threading.Event,
+        grace: float = 5.0,
+        interval: float = 1.0,
+        *,
+        events: EventWait | None = None,
+        level_every: float = 10.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self._readers = readers
         self._tracker = ReaderTracker(readers, level_every if events else 0.0)
         self._events = events
@@ -99,8 +113,10 @@ class DemandController:
             try:
                 got = events(self._interval)
             except OSError as exc:
-                log.warning("the virtual camera's usage events failed (%s); using the level "
-                            "check alone", exc)
+                log.warning(
+                    "the virtual camera's usage events failed (%s); using the level check alone",
+                    exc,
+                )
                 self._events = None
                 self._tracker = ReaderTracker(self._readers, 0.0)
                 got = None
@@ -128,6 +144,7 @@ class DemandController:
                     log.info("an app opened the virtual camera: opening the camera")
                     self._state.update(paused=False)
             elif not paused and now - last_reader >= self._grace:
-                log.info("no app has read the virtual camera for %.0f s: closing the camera",
-                         self._grace)
+                log.info(
+                    "no app has read the virtual camera for %.0f s: closing the camera", self._grace
+                )
                 self._state.update(paused=True)

@@ -24,7 +24,7 @@ from typing import Literal
 
 Mode = Literal["auto", "off", "pinned"]
 
-DOWN_AT = 1.0   # mean cost above this share of the budget: step down
+DOWN_AT = 1.0  # mean cost above this share of the budget: step down
 UP_BELOW = 0.8  # estimated cost of the better level below this share: step up
 DEFAULT_STEP_RATIO = 1.5
 MAX_STEP_RATIO = 3.0
@@ -48,14 +48,27 @@ class GovernorView:
     for it), or None."""
 
     def to_dict(self) -> dict[str, object]:
-        return {"mode": self.mode, "level": self.level, "name": self.name,
-                "reason": self.reason, "levels": list(self.levels), "changes": self.changes,
-                "remote_bound": self.remote_bound}
+        return {
+            "mode": self.mode,
+            "level": self.level,
+            "name": self.name,
+            "reason": self.reason,
+            "levels": list(self.levels),
+            "changes": self.changes,
+            "remote_bound": self.remote_bound,
+        }
 
 
 class QualityGovernor:
-    def __init__(self, levels: Sequence[str] = ("full quality",), *, window_s: float = 2.0,
-                 mode: Mode = "auto", pin: int = 0, max_up_wait_s: float = 60.0) -> None:
+    def __init__(
+        self,
+        levels: Sequence[str] = ("full quality",),
+        *,
+        window_s: float = 2.0,
+        mode: Mode = "auto",
+        pin: int = 0,
+        max_up_wait_s: float = 60.0,
+    ) -> None:
         self._lock = threading.Lock()
         self._window = window_s
         self._max_up_wait = max_up_wait_s
@@ -93,13 +106,21 @@ class QualityGovernor:
 
     def view(self) -> GovernorView:
         with self._lock:
-            return GovernorView(self._mode, self._level, self._levels[self._level],
-                                self._reason, self._levels, self._changes, self._remote_bound)
+            return GovernorView(
+                self._mode,
+                self._level,
+                self._levels[self._level],
+                self._reason,
+                self._levels,
+                self._changes,
+                self._remote_bound,
+            )
 
     # -- the inference thread -----------------------------------------------------------------
 
-    def observe(self, now: float, cost_ms: float, target_fps: float,
-                remote_ms: float = 0.0) -> int | None:
+    def observe(
+        self, now: float, cost_ms: float, target_fps: float, remote_ms: float = 0.0
+    ) -> int | None:
         """One processed frame took ``cost_ms``, ``remote_ms`` of it waiting on a remote model
         server; returns the new level when it changes. When the remote wait is most of an
         over-budget cost, stepping local quality down would not help: the level stays and the
@@ -122,9 +143,11 @@ class QualityGovernor:
             budget = 1000.0 / target_fps
             self._learn(cost)
             if cost > budget * DOWN_AT and remote >= REMOTE_SHARE * cost:
-                self._remote_bound = (f"the remote model server takes {remote:.0f} of "
-                                      f"{cost:.0f} ms per frame (budget {budget:.0f} ms): "
-                                      "local quality is kept; the server is the limit")
+                self._remote_bound = (
+                    f"the remote model server takes {remote:.0f} of "
+                    f"{cost:.0f} ms per frame (budget {budget:.0f} ms): "
+                    "local quality is kept; the server is the limit"
+                )
                 self._reason = self._remote_bound
                 return None
             self._remote_bound = None
@@ -132,19 +155,25 @@ class QualityGovernor:
                 if self._last_up_at is not None and now - self._last_up_at < 3 * self._window:
                     self._up_wait = min(self._max_up_wait, self._up_wait * 2)
                 self._crossing = (self._level, cost)
-                return self._set(now, self._level + 1,
-                                 f"{cost:.0f} ms per frame over the {budget:.0f} ms budget of "
-                                 f"{target_fps:.0f} fps")
+                return self._set(
+                    now,
+                    self._level + 1,
+                    f"{cost:.0f} ms per frame over the {budget:.0f} ms budget of "
+                    f"{target_fps:.0f} fps",
+                )
             if self._level > 0 and now - self._changed_at >= self._up_wait:
-                ratio = min(MAX_STEP_RATIO,
-                            self._step_ratio.get(self._level - 1, DEFAULT_STEP_RATIO))
+                ratio = min(
+                    MAX_STEP_RATIO, self._step_ratio.get(self._level - 1, DEFAULT_STEP_RATIO)
+                )
                 estimate = cost * ratio
                 if estimate < budget * UP_BELOW:
                     self._crossing = (self._level, cost)
                     self._last_up_at = now
-                    return self._set(now, self._level - 1,
-                                     f"headroom: about {estimate:.0f} ms of the {budget:.0f} ms "
-                                     "budget")
+                    return self._set(
+                        now,
+                        self._level - 1,
+                        f"headroom: about {estimate:.0f} ms of the {budget:.0f} ms budget",
+                    )
             if self._level == 0:
                 self._reason = f"full quality ({cost:.0f} of {budget:.0f} ms)"
             return None
@@ -155,7 +184,7 @@ class QualityGovernor:
             return
         left, left_cost = self._crossing
         self._crossing = None
-        if left < self._level:   # stepped down: ratio = cost(left) / cost(now)
+        if left < self._level:  # stepped down: ratio = cost(left) / cost(now)
             self._step_ratio[left] = max(1.0, left_cost / cost)
         elif left > self._level:  # stepped up: ratio = cost(now) / cost(left)
             self._step_ratio[self._level] = max(1.0, cost / left_cost)

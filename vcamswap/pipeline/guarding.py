@@ -11,8 +11,12 @@ from vcamswap.pipeline.protocols import FailurePolicy, Finishing, FrameProcessor
 from vcamswap.types import Frame
 
 
-def guarded_process(processor: FrameProcessor, policy: FailurePolicy, frame: Frame,
-                    lost: Callable[[FaceLostError], None] | None = None) -> Frame:
+def guarded_process(
+    processor: FrameProcessor,
+    policy: FailurePolicy,
+    frame: Frame,
+    lost: Callable[[FaceLostError], None] | None = None,
+) -> Frame:
     """``processor`` on ``frame``; a lost face (FaceLostError, DegradedError) or a frame with no
     swapped face goes through ``policy``; any other exception propagates (the caller decides:
     the live worker guards the frame, an offline job stops). ``lost`` sees each lost-face

@@ -32,11 +32,20 @@ class InferenceWorker:
     through the failure policy; the output keeps flowing. With ``backpressure`` no result
     replaces one the output has not taken yet (offline, demo, bench)."""
 
-    def __init__(self, processor: FrameProcessor, policy: FailurePolicy,  # noqa: PLR0913 - injected deps
-                 in_slot: LatestSlot[Frame], out_slot: LatestSlot[Frame],
-                 state: RuntimeState, health: Health, stats: PipelineStats,
-                 stop: threading.Event, *, backpressure: bool = False,
-                 governor: QualityGovernor | None = None) -> None:
+    def __init__(  # noqa: PLR0913 - injected deps
+        self,
+        processor: FrameProcessor,
+        policy: FailurePolicy,
+        in_slot: LatestSlot[Frame],
+        out_slot: LatestSlot[Frame],
+        state: RuntimeState,
+        health: Health,
+        stats: PipelineStats,
+        stop: threading.Event,
+        *,
+        backpressure: bool = False,
+        governor: QualityGovernor | None = None,
+    ) -> None:
         self._backpressure = backpressure
         self._out_version = 0
         self._governor = governor
@@ -81,9 +90,13 @@ class InferenceWorker:
             reason = f"the face processor failed to start: {exc}"
             self._not_running = EngineNotRunningError(reason)
             self._health.engine(reason)
-            self._errors.log(logging.ERROR, "start", "%s; frames go through the privacy "
-                             "guard until `vcamswap ctl reload` starts it", reason,
-                             exc_info=not isinstance(exc, VCamSwapError))
+            self._errors.log(
+                logging.ERROR,
+                "start",
+                "%s; frames go through the privacy guard until `vcamswap ctl reload` starts it",
+                reason,
+                exc_info=not isinstance(exc, VCamSwapError),
+            )
             return
         if self._not_running is not None:
             log.info("the face processor is running again")
@@ -117,8 +130,9 @@ class InferenceWorker:
         """One sample for the governor; a new level goes to the processor on this thread."""
         if self._governor is None:
             return
-        level = self._governor.observe(time.monotonic(), cost_ms, self._stats.rate("in"),
-                                       self._remote_ms())
+        level = self._governor.observe(
+            time.monotonic(), cost_ms, self._stats.rate("in"), self._remote_ms()
+        )
         if level is not None and isinstance(self._processor, QualityControlled):
             view = self._governor.view()
             log.info("quality level %d (%s): %s", level, view.name, view.reason)
@@ -170,9 +184,13 @@ class InferenceWorker:
                 self._health.failing(f"processing failed: {exc}")
                 # A user-facing error (no face photo yet, a bad model file) is one clear
                 # line; anything else carries its traceback.
-                self._errors.log(logging.ERROR, type(exc).__name__,
-                                 "processing a frame failed: %s", exc,
-                                 exc_info=not isinstance(exc, VCamSwapError))
+                self._errors.log(
+                    logging.ERROR,
+                    type(exc).__name__,
+                    "processing a frame failed: %s",
+                    exc,
+                    exc_info=not isinstance(exc, VCamSwapError),
+                )
                 result = finish(self._processor, self._policy.on_failure(frame, exc))
             else:
                 self._health.failing(None)
@@ -196,8 +214,7 @@ class InferenceWorker:
             # Back-pressure waits for the previous result, not this one: nothing is dropped
             # either way, but waiting for the output thread to wake up and take each result
             # put two thread hand-offs on every frame's path.
-            while (not self._out.wait_taken(self._out_version, POLL_S)
-                   and not self._stop.is_set()):
+            while not self._out.wait_taken(self._out_version, POLL_S) and not self._stop.is_set():
                 pass
         self._out_version = self._out.put(frame)
         self._stats.tick("processed")

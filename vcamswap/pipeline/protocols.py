@@ -7,8 +7,17 @@ from typing import Protocol, runtime_checkable
 from vcamswap.types import BgrImage, Frame, FrameSource
 
 # FrameSource lives in vcamswap.types (the lowest layer) so devices can wrap sources too.
-__all__ = ["FailurePolicy", "Finishing", "FrameProcessor", "FrameSink", "FrameSource",
-           "PassthroughPolicy", "PlaceholderRenderer", "QualityControlled", "RemoteWaiting"]
+__all__ = [
+    "FailurePolicy",
+    "Finishing",
+    "FrameProcessor",
+    "FrameSink",
+    "FrameSource",
+    "PassthroughPolicy",
+    "PlaceholderRenderer",
+    "QualityControlled",
+    "RemoteWaiting",
+]
 
 
 class FrameSink(Protocol):

@@ -136,8 +136,10 @@ class Health:
                 return "Paused"
             if self._camera == "lost":
                 return "Camera unavailable"
-            if self._camera == "ok" and self._last_frame_at is not None and (
-                now - self._last_frame_at > self._stale_after
+            if (
+                self._camera == "ok"
+                and self._last_frame_at is not None
+                and (now - self._last_frame_at > self._stale_after)
             ):
                 return "Camera unavailable"
             return None

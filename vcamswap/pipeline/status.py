@@ -76,8 +76,9 @@ class PipelineStats:
 
     def __init__(self, window_s: float = 2.0, samples: int = 600) -> None:
         self._lock = threading.Lock()
-        self._rates = {name: _Rate(window_s, samples)
-                       for name in ("in", "processed", "out", "swapped")}
+        self._rates = {
+            name: _Rate(window_s, samples) for name in ("in", "processed", "out", "swapped")
+        }
         self._latency: deque[float] = deque(maxlen=samples)
         self._stages: dict[str, deque[float]] = {}
         self._samples = samples
@@ -151,8 +152,7 @@ class PipelineStats:
         with self._lock:
             return {name: list(values) for name, values in self._stages.items()}
 
-    def snapshot(self, state: State, camera: str, output: str,
-                 last_error: str | None) -> Status:
+    def snapshot(self, state: State, camera: str, output: str, last_error: str | None) -> Status:
         now = time.monotonic()
         with self._lock:
             latency = list(self._latency)

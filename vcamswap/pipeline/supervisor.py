@@ -56,11 +56,18 @@ class Supervisor:
     own resource in ``finally``, so nothing is closed from a foreign thread.
     """
 
-    def __init__(self, source: FrameSource, processor: FrameProcessor, sink: FrameSink,
-                 placeholder: PlaceholderRenderer, *, state: RuntimeState | None = None,
-                 policy: FailurePolicy | None = None,
-                 options: PipelineOptions | None = None,
-                 stats: PipelineStats | None = None) -> None:
+    def __init__(
+        self,
+        source: FrameSource,
+        processor: FrameProcessor,
+        sink: FrameSink,
+        placeholder: PlaceholderRenderer,
+        *,
+        state: RuntimeState | None = None,
+        policy: FailurePolicy | None = None,
+        options: PipelineOptions | None = None,
+        stats: PipelineStats | None = None,
+    ) -> None:
         self.options = options or PipelineOptions()
         self.state = state or RuntimeState()
         self.health = Health()
@@ -72,21 +79,48 @@ class Supervisor:
         self._sink = sink
         self.processor = processor
         opts = self.options
-        self.governor = QualityGovernor(window_s=opts.governor_window_s,
-                                        mode="off" if opts.lockstep else opts.governor,
-                                        pin=opts.governor_level)
+        self.governor = QualityGovernor(
+            window_s=opts.governor_window_s,
+            mode="off" if opts.lockstep else opts.governor,
+            pin=opts.governor_level,
+        )
         self._capture = CaptureWorker(
-            source, self._in, self.state, self.health, self.stats, self.stop_event,
-            paced=opts.paced, backpressure=opts.lockstep, backoff=opts.backoff,
-            max_frames=opts.max_frames)
+            source,
+            self._in,
+            self.state,
+            self.health,
+            self.stats,
+            self.stop_event,
+            paced=opts.paced,
+            backpressure=opts.lockstep,
+            backoff=opts.backoff,
+            max_frames=opts.max_frames,
+        )
         self._infer = InferenceWorker(
-            processor, policy or PassthroughPolicy(), self._in, self._out, self.state,
-            self.health, self.stats, self.stop_event, backpressure=opts.lockstep,
-            governor=self.governor)
+            processor,
+            policy or PassthroughPolicy(),
+            self._in,
+            self._out,
+            self.state,
+            self.health,
+            self.stats,
+            self.stop_event,
+            backpressure=opts.lockstep,
+            governor=self.governor,
+        )
         self._output = OutputWorker(
-            sink, self._out, placeholder, self.health, self.stats, self.stop_event,
-            fps=opts.output_fps, default_size=opts.default_size, backoff=opts.backoff,
-            resend=not opts.lockstep, max_frames=opts.max_frames)
+            sink,
+            self._out,
+            placeholder,
+            self.health,
+            self.stats,
+            self.stop_event,
+            fps=opts.output_fps,
+            default_size=opts.default_size,
+            backoff=opts.backoff,
+            resend=not opts.lockstep,
+            max_frames=opts.max_frames,
+        )
         self._threads: list[threading.Thread] = []
         self._started = False
 
@@ -94,9 +128,11 @@ class Supervisor:
         if self._started:
             raise RuntimeError("the pipeline was already started")
         self._started = True
-        for name, target in (("vcamswap-output", self._output.run),
-                             ("vcamswap-infer", self._infer.run),
-                             ("vcamswap-capture", self._capture.run)):
+        for name, target in (
+            ("vcamswap-output", self._output.run),
+            ("vcamswap-infer", self._infer.run),
+            ("vcamswap-capture", self._capture.run),
+        ):
             thread = threading.Thread(target=self._guard(name, target), name=name, daemon=True)
             self._threads.append(thread)
             thread.start()
@@ -109,6 +145,7 @@ class Supervisor:
                 log.exception("%s crashed; stopping the pipeline", name)
                 self.health.error(f"{name} crashed")
                 self.stop_event.set()
+
         return run
 
     def stop(self) -> None:
@@ -119,8 +156,9 @@ class Supervisor:
         for thread in reversed(self._threads):
             thread.join(self.options.join_timeout_s)
             if thread.is_alive():
-                log.warning("%s did not stop within %.1f s", thread.name,
-                            self.options.join_timeout_s)
+                log.warning(
+                    "%s did not stop within %.1f s", thread.name, self.options.join_timeout_s
+                )
 
     def wait(self, timeout: float | None = None) -> bool:
         """Block until stopped (or ``timeout``); True when stopped."""
@@ -140,8 +178,13 @@ class Supervisor:
             return "paused"
         if self.health.error_reason is not None and self.state.get().swap_enabled:
             return "error"
-        if camera == "lost" or not self.health.sink_ok or self.health.placeholder_reason() \
-                or self.health.degraded or self.governor.view().remote_bound:
+        if (
+            camera == "lost"
+            or not self.health.sink_ok
+            or self.health.placeholder_reason()
+            or self.health.degraded
+            or self.governor.view().remote_bound
+        ):
             return "degraded"
         if camera == "starting":
             return "starting"
@@ -185,10 +228,12 @@ class Supervisor:
 
     def status(self) -> Status:
         state = self._state()
-        error = self.health.error_reason if state == "error" else \
-            self.governor.view().remote_bound or self.health.last_error
-        status = self.stats.snapshot(state, self._source.description,
-                                     self._sink.description, error)
+        error = (
+            self.health.error_reason
+            if state == "error"
+            else self.governor.view().remote_bound or self.health.last_error
+        )
+        status = self.stats.snapshot(state, self._source.description, self._sink.description, error)
         return replace(status, governor=self.governor.view().to_dict())
 
     def run_for(self, seconds: float) -> Status:

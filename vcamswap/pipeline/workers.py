@@ -65,10 +65,20 @@ class CaptureWorker:
     pattern is paced at its nominal fps unless ``paced`` is False (benchmarks), and with
     ``backpressure`` each frame waits until the inference thread took it (no drops)."""
 
-    def __init__(self, source: FrameSource, slot: LatestSlot[Frame], state: RuntimeState,  # noqa: PLR0913 - injected deps
-                 health: Health, stats: PipelineStats, stop: threading.Event, *,
-                 paced: bool = True, backpressure: bool = False,
-                 backoff: Backoff = Backoff(), max_frames: int | None = None) -> None:
+    def __init__(  # noqa: PLR0913 - injected deps
+        self,
+        source: FrameSource,
+        slot: LatestSlot[Frame],
+        state: RuntimeState,
+        health: Health,
+        stats: PipelineStats,
+        stop: threading.Event,
+        *,
+        paced: bool = True,
+        backpressure: bool = False,
+        backoff: Backoff = Backoff(),
+        max_frames: int | None = None,
+    ) -> None:
         self._source = source
         self._slot = slot
         self._state = state
@@ -165,11 +175,21 @@ class OutputWorker:
     # Resend only after 1.2 intervals: camera jitter of a few ms must not cause double frames.
     RESEND_FACTOR = 1.2
 
-    def __init__(self, sink: FrameSink, slot: LatestSlot[Frame], placeholder: PlaceholderRenderer,  # noqa: PLR0913 - injected deps
-                 health: Health, stats: PipelineStats, stop: threading.Event, *,
-                 fps: float, default_size: tuple[int, int],
-                 backoff: Backoff = Backoff(), resend: bool = True,
-                 max_frames: int | None = None) -> None:
+    def __init__(  # noqa: PLR0913 - injected deps
+        self,
+        sink: FrameSink,
+        slot: LatestSlot[Frame],
+        placeholder: PlaceholderRenderer,
+        health: Health,
+        stats: PipelineStats,
+        stop: threading.Event,
+        *,
+        fps: float,
+        default_size: tuple[int, int],
+        backoff: Backoff = Backoff(),
+        resend: bool = True,
+        max_frames: int | None = None,
+    ) -> None:
         self._resend = resend
         self._max_frames = max_frames
         self._sent_new = 0
@@ -229,8 +249,11 @@ class OutputWorker:
             # resend check must use the same interval, or the loop spins with zero timeouts.
             paused = self._health.placeholder_reason() == "Paused"
             interval = PAUSED_RESEND_S if paused else self._interval * self.RESEND_FACTOR
-            wait = POLL_S if not self._resend else min(
-                POLL_S, max(0.0, last_sent + interval - time.monotonic()))
+            wait = (
+                POLL_S
+                if not self._resend
+                else min(POLL_S, max(0.0, last_sent + interval - time.monotonic()))
+            )
             got = self._slot.get_newer(version, wait)
             now = time.monotonic()
             if got is not None:
@@ -249,8 +272,11 @@ class OutputWorker:
                 else:
                     image = self._last
                 self._stats.add_resent()
-            if got is not None and reason is not None and (
-                    reason in ("Paused", self._health.blocked)):
+            if (
+                got is not None
+                and reason is not None
+                and (reason in ("Paused", self._health.blocked))
+            ):
                 image = self._card_image(reason)
             try:
                 self._sink.send(image)

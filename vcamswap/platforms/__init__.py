@@ -51,8 +51,16 @@ from vcamswap.platforms.tray import (
     appkit_call_after,
 )
 
-__all__ = ["CameraInfo", "CameraListError", "OsName", "Platform", "current_platform",
-           "for_os", "os_name", "resolve_camera"]
+__all__ = [
+    "CameraInfo",
+    "CameraListError",
+    "OsName",
+    "Platform",
+    "current_platform",
+    "for_os",
+    "os_name",
+    "resolve_camera",
+]
 
 log = logging.getLogger(__name__)
 OsName = Literal["linux", "win32", "darwin", "other"]
@@ -122,14 +130,15 @@ class Platform:
         try:
             self.permission.request()
         except Exception as exc:
-            log.warning("could not ask for camera permission (%s): %s", exc,
-                        self.permission.fix)
+            log.warning("could not ask for camera permission (%s): %s", exc, self.permission.fix)
         state = self.permission.state()
         if state == "denied":
             log.warning("camera access is turned off for this app: %s", self.permission.fix)
         elif state == "unknown" and self.permission.fix:
-            log.info("camera permission could not be checked here; if the camera stays "
-                     "black: %s", self.permission.fix)
+            log.info(
+                "camera permission could not be checked here; if the camera stays black: %s",
+                self.permission.fix,
+            )
 
     def lower_thread_priority(self) -> str:
         return lower_thread_priority(self.name)
@@ -140,9 +149,9 @@ class Platform:
     def login_command(self, which: Callable[[str], str | None] | None = None) -> list[str]:
         return login_command(self.name, self.executable, which=which)
 
-    def virtual_camera_plan(self, device_name: str, backend: str | None,
-                            linux_device: Callable[[str], str | None]
-                            ) -> list[tuple[str | None, str | None]]:
+    def virtual_camera_plan(
+        self, device_name: str, backend: str | None, linux_device: Callable[[str], str | None]
+    ) -> list[tuple[str | None, str | None]]:
         return virtual_camera_plan(self.name, device_name, backend, linux_device)
 
     def expected_camera_names(self, device_name: str) -> list[str]:

@@ -48,8 +48,11 @@ def linux_cameras(sysfs: Path = SYSFS_VIDEO) -> list[CameraInfo]:
     found = []
     for entry in sorted(sysfs.iterdir()):
         try:
-            found.append(CameraInfo(f"/dev/{entry.name}",
-                                    (entry / "name").read_text(encoding="utf-8").strip()))
+            found.append(
+                CameraInfo(
+                    f"/dev/{entry.name}", (entry / "name").read_text(encoding="utf-8").strip()
+                )
+            )
         except OSError:
             continue
     return found
@@ -64,8 +67,10 @@ def windows_cameras(load: Callable[[str], Any] = _import) -> list[CameraInfo]:
     try:
         dshow = load("pygrabber.dshow_graph")
     except ImportError as exc:
-        raise CameraListError("cameras cannot be listed by name: pygrabber is not installed "
-                              "(pip install pygrabber); use the camera's number") from exc
+        raise CameraListError(
+            "cameras cannot be listed by name: pygrabber is not installed "
+            "(pip install pygrabber); use the camera's number"
+        ) from exc
     with contextlib.suppress(Exception):  # COM must be initialised on the calling thread
         load("comtypes").CoInitialize()
     names = dshow.FilterGraph().get_input_devices()
@@ -77,19 +82,22 @@ def macos_cameras(load: Callable[[str], Any] = _import) -> list[CameraInfo]:
     try:
         av = load("AVFoundation")
     except ImportError as exc:
-        raise CameraListError("cameras cannot be listed by name: PyObjC's AVFoundation is not "
-                              "installed (pip install pyobjc-framework-AVFoundation); use the "
-                              "camera's number") from exc
+        raise CameraListError(
+            "cameras cannot be listed by name: PyObjC's AVFoundation is not "
+            "installed (pip install pyobjc-framework-AVFoundation); use the "
+            "camera's number"
+        ) from exc
     device = av.AVCaptureDevice
-    devices = [*device.devicesWithMediaType_(av.AVMediaTypeVideo),
-               *device.devicesWithMediaType_(av.AVMediaTypeMuxed)]
+    devices = [
+        *device.devicesWithMediaType_(av.AVMediaTypeVideo),
+        *device.devicesWithMediaType_(av.AVMediaTypeMuxed),
+    ]
     devices.sort(key=lambda d: str(d.uniqueID()))
     return [CameraInfo(index, str(d.localizedName())) for index, d in enumerate(devices)]
 
 
 def no_cameras() -> list[CameraInfo]:
-    raise CameraListError("cameras cannot be listed by name on this OS; use the camera's "
-                          "number")
+    raise CameraListError("cameras cannot be listed by name on this OS; use the camera's number")
 
 
 def describe(cameras: list[CameraInfo]) -> str:
@@ -106,10 +114,15 @@ def resolve_camera(name: str, cameras: list[CameraInfo]) -> int | str:
     found = exact or partial
     if found:
         return found[0].index
-    listed = (f"the cameras found are {describe(cameras)}" if cameras
-              else "no camera was found (plugged in, and allowed to be used?)")
-    raise DeviceError(f"no camera named {name!r}: {listed}. Set camera.device (or --camera) "
-                      "to one of these names or numbers; `vcamswap doctor` lists them")
+    listed = (
+        f"the cameras found are {describe(cameras)}"
+        if cameras
+        else "no camera was found (plugged in, and allowed to be used?)"
+    )
+    raise DeviceError(
+        f"no camera named {name!r}: {listed}. Set camera.device (or --camera) "
+        "to one of these names or numbers; `vcamswap doctor` lists them"
+    )
 
 
 PermissionState = Literal["granted", "denied", "not-asked", "unknown"]
@@ -139,11 +152,15 @@ class NoCameraPermission:
         return None
 
 
-MAC_FIX = ("allow the camera in System Settings > Privacy & Security > Camera for the app that "
-           "starts VCamSwap (Terminal, iTerm or your IDE; Python for the login item), then "
-           "restart it")
-WIN_FIX = ("turn on Settings > Privacy & security > Camera > 'Camera access' and 'Let desktop "
-           "apps access your camera'")
+MAC_FIX = (
+    "allow the camera in System Settings > Privacy & Security > Camera for the app that "
+    "starts VCamSwap (Terminal, iTerm or your IDE; Python for the login item), then "
+    "restart it"
+)
+WIN_FIX = (
+    "turn on Settings > Privacy & security > Camera > 'Camera access' and 'Let desktop "
+    "apps access your camera'"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,14 +174,17 @@ class MacCameraPermission:
     def state(self) -> PermissionState:
         try:
             av = self.load("AVFoundation")
-            status = int(av.AVCaptureDevice.authorizationStatusForMediaType_(
-                av.AVMediaTypeVideo))
+            status = int(av.AVCaptureDevice.authorizationStatusForMediaType_(av.AVMediaTypeVideo))
         except Exception as exc:
             log.debug("camera permission unknown: %s", exc)
             return "unknown"
         # AVAuthorizationStatus: 0 not determined, 1 restricted, 2 denied, 3 authorized
-        states: dict[int, PermissionState] = {0: "not-asked", 1: "denied", 2: "denied",
-                                              3: "granted"}
+        states: dict[int, PermissionState] = {
+            0: "not-asked",
+            1: "denied",
+            2: "denied",
+            3: "granted",
+        }
         return states.get(status, "unknown")
 
     def request(self) -> None:
@@ -173,11 +193,16 @@ class MacCameraPermission:
         av = self.load("AVFoundation")
 
         def answered(granted: bool) -> None:
-            log.log(logging.INFO if granted else logging.WARNING, "camera permission %s%s",
-                    "granted" if granted else "refused", "" if granted else f": {self.fix}")
+            log.log(
+                logging.INFO if granted else logging.WARNING,
+                "camera permission %s%s",
+                "granted" if granted else "refused",
+                "" if granted else f": {self.fix}",
+            )
 
         av.AVCaptureDevice.requestAccessForMediaType_completionHandler_(
-            av.AVMediaTypeVideo, answered)
+            av.AVMediaTypeVideo, answered
+        )
         log.info("macOS asks for camera permission: answer the system prompt")
 
 
@@ -205,10 +230,11 @@ class WindowsCameraPermission:
             registry = self.load("winreg")
         except ImportError:
             return "unknown"
-        values = [self._value(registry, registry.HKEY_LOCAL_MACHINE, rf"{CONSENT_KEY}\webcam"),
-                  self._value(registry, registry.HKEY_CURRENT_USER, rf"{CONSENT_KEY}\webcam"),
-                  self._value(registry, registry.HKEY_CURRENT_USER,
-                              rf"{CONSENT_KEY}\webcam\NonPackaged")]
+        values = [
+            self._value(registry, registry.HKEY_LOCAL_MACHINE, rf"{CONSENT_KEY}\webcam"),
+            self._value(registry, registry.HKEY_CURRENT_USER, rf"{CONSENT_KEY}\webcam"),
+            self._value(registry, registry.HKEY_CURRENT_USER, rf"{CONSENT_KEY}\webcam\NonPackaged"),
+        ]
         if "Deny" in values:
             return "denied"
         return "granted" if "Allow" in values[1:] else "unknown"

@@ -45,10 +45,13 @@ def _kernel32() -> Any:
     return ctypes.WinDLL("kernel32", use_last_error=True)  # type: ignore[attr-defined,unused-ignore]
 
 
-def lower_thread_priority(os_name: str, *,
-                          setpriority: Callable[[int, int, int], None] | None = None,
-                          native_id: Callable[[], int] = threading.get_native_id,
-                          kernel32: Callable[[], Any] = _kernel32) -> str:
+def lower_thread_priority(
+    os_name: str,
+    *,
+    setpriority: Callable[[int, int, int], None] | None = None,
+    native_id: Callable[[], int] = threading.get_native_id,
+    kernel32: Callable[[], Any] = _kernel32,
+) -> str:
     """Lower the calling thread's priority; returns what was done (for the debug log).
 
     Linux: threads are tasks, so ``setpriority(PRIO_PROCESS, native thread id, 10)`` nices
@@ -78,9 +81,13 @@ def _is_file(path: PurePath) -> bool:
     return Path(path).is_file()
 
 
-def login_command(os_name: str, executable: PurePath, *,
-                  exists: Callable[[PurePath], bool] = _is_file,
-                  which: Callable[[str], str | None] | None = None) -> list[str]:
+def login_command(
+    os_name: str,
+    executable: PurePath,
+    *,
+    exists: Callable[[PurePath], bool] = _is_file,
+    which: Callable[[str], str | None] | None = None,
+) -> list[str]:
     """The login item's command line, as a list.
 
     Windows: the ``vcamswapw.exe`` GUI launcher (``[project.gui-scripts]``), else
@@ -97,8 +104,7 @@ def login_command(os_name: str, executable: PurePath, *,
         pythonw = folder / "pythonw.exe"
         if exists(pythonw):
             return [str(pythonw), "-m", "vcamswap", *args]
-        log.warning("no pythonw.exe beside %s: the login item opens a console window",
-                    executable)
+        log.warning("no pythonw.exe beside %s: the login item opens a console window", executable)
         return [str(executable), "-m", "vcamswap", *args]
     beside = folder / "vcamswap"
     if exists(beside):
@@ -112,14 +118,16 @@ def login_command(os_name: str, executable: PurePath, *,
 VirtualPlan = list[tuple[str | None, str | None]]
 
 
-def virtual_camera_plan(os_name: str, device_name: str, backend: str | None,
-                        linux_device: Callable[[str], str | None]) -> VirtualPlan:
+def virtual_camera_plan(
+    os_name: str, device_name: str, backend: str | None, linux_device: Callable[[str], str | None]
+) -> VirtualPlan:
     """(pyvirtualcam backend, device) pairs to try in order.
 
     Linux: v4l2loopback, on the device labelled ``device_name`` when there is one. Windows:
     Unity Capture's device named ``device_name`` first (only it can carry the name 'VCamSwap';
     installed by the documented regsvr32 step), then OBS's. macOS: OBS's. A configured backend
     is tried alone."""
+
     def device_for(name: str | None) -> str | None:
         if name == "v4l2loopback" or (name is None and os_name == "linux"):
             return linux_device(device_name)
@@ -136,8 +144,7 @@ def virtual_camera_plan(os_name: str, device_name: str, backend: str | None,
     return [(None, None)]
 
 
-def shown_name(backend: str | None, device: str, linux_label: Callable[[str], str | None]
-               ) -> str:
+def shown_name(backend: str | None, device: str, linux_label: Callable[[str], str | None]) -> str:
     """The name video apps list for an open virtual camera: OBS's fixed name, Unity Capture's
     device name, or a v4l2loopback device's card label."""
     if backend == "obs":
@@ -159,17 +166,23 @@ def expected_names(os_name: str, device_name: str) -> list[str]:
 def virtual_camera_fix(os_name: str, device_name: str = "VCamSwap") -> str:
     """How to get a virtual camera driver on this OS (errors and doctor)."""
     if os_name == "linux":
-        return ("install and load v4l2loopback: `sudo apt install v4l2loopback-dkms` then "
-                "`sudo modprobe v4l2loopback devices=1 video_nr=10 card_label=VCamSwap "
-                "exclusive_caps=1` (install/linux/v4l2loopback.sh makes it permanent)")
+        return (
+            "install and load v4l2loopback: `sudo apt install v4l2loopback-dkms` then "
+            "`sudo modprobe v4l2loopback devices=1 video_nr=10 card_label=VCamSwap "
+            "exclusive_caps=1` (install/linux/v4l2loopback.sh makes it permanent)"
+        )
     if os_name == "win32":
-        return (f"install Unity Capture under the name {device_name!r} (install/README.md, "
-                "Windows: regsvr32 UnityCaptureFilter64bit.dll "
-                f"\"/i:UnityCaptureName={device_name}\" as administrator), or install OBS "
-                "Studio and start its Virtual Camera once")
+        return (
+            f"install Unity Capture under the name {device_name!r} (install/README.md, "
+            "Windows: regsvr32 UnityCaptureFilter64bit.dll "
+            f'"/i:UnityCaptureName={device_name}" as administrator), or install OBS '
+            "Studio and start its Virtual Camera once"
+        )
     if os_name == "darwin":
-        return ("install OBS Studio, start its Virtual Camera once and allow its system "
-                "extension in System Settings > Privacy & Security (install/README.md, macOS)")
+        return (
+            "install OBS Studio, start its Virtual Camera once and allow its system "
+            "extension in System Settings > Privacy & Security (install/README.md, macOS)"
+        )
     return "install a virtual camera driver supported by pyvirtualcam"
 
 
@@ -179,10 +192,13 @@ def gpu_library_fix(os_name: str) -> str:
     if os_name == "linux":
         return f"{wheels}, or add the CUDA and cuDNN library folders to LD_LIBRARY_PATH"
     if os_name == "win32":
-        return (f"{wheels}, or install the CUDA and cuDNN versions onnxruntime-gpu was built "
-                "for and put their bin folders on PATH")
+        return (
+            f"{wheels}, or install the CUDA and cuDNN versions onnxruntime-gpu was built "
+            "for and put their bin folders on PATH"
+        )
     if os_name == "darwin":
-        return ("onnxruntime-gpu does not exist for macOS: pip uninstall onnxruntime-gpu and "
-                "pip install onnxruntime (CPU, or models.providers: [coreml])")
+        return (
+            "onnxruntime-gpu does not exist for macOS: pip uninstall onnxruntime-gpu and "
+            "pip install onnxruntime (CPU, or models.providers: [coreml])"
+        )
     return wheels
-

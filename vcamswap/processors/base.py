@@ -41,9 +41,14 @@ class ProcessorChain:
     ``finishers`` (the visible label) run after the others, on every frame the pipeline sends
     while the swap is on, frames replaced by the privacy guard included (see ``Finishing``)."""
 
-    def __init__(self, processors: Sequence[Processor],
-                 finishers: Sequence[Processor] = (), *, engine: str = "",
-                 engine_reason: str = "") -> None:
+    def __init__(
+        self,
+        processors: Sequence[Processor],
+        finishers: Sequence[Processor] = (),
+        *,
+        engine: str = "",
+        engine_reason: str = "",
+    ) -> None:
         self._processors = list(processors)
         self._finishers = list(finishers)
         self.engine = engine

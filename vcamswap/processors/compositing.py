@@ -13,8 +13,9 @@ FloatImage = np.ndarray[Any, np.dtype[np.float32]]
 Mask = np.ndarray[Any, np.dtype[np.uint8]]
 
 
-def feather(mask: Mask, face_size: float, erode_frac: float = 0.04,
-            blur_frac: float = 0.08) -> FloatImage:
+def feather(
+    mask: Mask, face_size: float, erode_frac: float = 0.04, blur_frac: float = 0.08
+) -> FloatImage:
     """A soft 0..1 alpha from a hard 0/255 mask: eroded so the seam sits inside the face, then
     blurred in proportion to the face size."""
     erode = max(1, int(face_size * erode_frac))
@@ -49,9 +50,8 @@ def sharpen(image: BgrImage, amount: float) -> BgrImage:
     return result
 
 
-def blend_into(frame: BgrImage, patch: BgrImage, alpha: FloatImage, left: int,
-               top: int) -> None:
+def blend_into(frame: BgrImage, patch: BgrImage, alpha: FloatImage, left: int, top: int) -> None:
     """Alpha-blend ``patch`` into ``frame`` (which the caller owns) at (left, top)."""
     h, w = alpha.shape
-    region = frame[top:top + h, left:left + w]
+    region = frame[top : top + h, left : left + w]
     region[:] = cv2.blendLinear(patch, region, alpha, 1.0 - alpha)

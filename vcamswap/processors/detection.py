@@ -29,16 +29,23 @@ class Detection(Generic[Out]):
     boxes: list[Out]
 
 
-def detect_scaled(detect: Detect, gray: GrayImage, max_side: int, upsample: int,
-                  min_score: float) -> list[FaceBox]:
+def detect_scaled(
+    detect: Detect, gray: GrayImage, max_side: int, upsample: int, min_score: float
+) -> list[FaceBox]:
     """Detect on a copy scaled so its longest side is at most ``max_side``; boxes are mapped
     back to full-frame pixels; weak hits (below ``min_score``) are dropped."""
     h, w = gray.shape[:2]
     scale = min(1.0, max_side / max(h, w))
-    small = cv2.resize(gray, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA) \
-        if scale < 1.0 else gray
-    return [FaceBox(b.left / scale, b.top / scale, b.right / scale, b.bottom / scale, b.score)
-            for b in detect(small, upsample) if b.score >= min_score]
+    small = (
+        cv2.resize(gray, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+        if scale < 1.0
+        else gray
+    )
+    return [
+        FaceBox(b.left / scale, b.top / scale, b.right / scale, b.bottom / scale, b.score)
+        for b in detect(small, upsample)
+        if b.score >= min_score
+    ]
 
 
 class BackgroundDetector(Generic[In, Out]):
@@ -60,8 +67,7 @@ class BackgroundDetector(Generic[In, Out]):
 
     def start(self) -> None:
         if self._thread is None:
-            self._thread = threading.Thread(target=self._run, name="vcamswap-detect",
-                                            daemon=True)
+            self._thread = threading.Thread(target=self._run, name="vcamswap-detect", daemon=True)
             self._thread.start()
 
     @property

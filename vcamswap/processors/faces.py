@@ -42,10 +42,12 @@ def _is_file(path: Path) -> bool:
         return False
 
 
-def folder_resolver(folder: Path, max_pixels: int = DEFAULT_MAX_PIXELS
-                    ) -> Callable[[str | None], Path]:
+def folder_resolver(
+    folder: Path, max_pixels: int = DEFAULT_MAX_PIXELS
+) -> Callable[[str | None], Path]:
     """Resolve a face name (file stem in ``folder``), a path, or None (first face in folder).
     A file over ``max_pixels`` (from its header) is refused here, before anything reads it."""
+
     def checked(path: Path) -> Path:
         try:
             check_image_file(path, max_pixels)
@@ -64,14 +66,22 @@ def folder_resolver(folder: Path, max_pixels: int = DEFAULT_MAX_PIXELS
                 path = folder / f"{name}{suffix}"
                 if _is_file(path):
                     return checked(path)
-            raise FaceError(f"no face named {name!r} in {folder}; add it with "
-                            "`vcamswap faces add PHOTO --name NAME` or give an image path")
-        faces = sorted(p for p in folder.glob("*") if p.suffix.lower() in IMAGE_SUFFIXES) \
-            if folder.is_dir() else []
+            raise FaceError(
+                f"no face named {name!r} in {folder}; add it with "
+                "`vcamswap faces add PHOTO --name NAME` or give an image path"
+            )
+        faces = (
+            sorted(p for p in folder.glob("*") if p.suffix.lower() in IMAGE_SUFFIXES)
+            if folder.is_dir()
+            else []
+        )
         if not faces:
-            raise FaceError(f"no source face: put a photo in {folder} or set swap.face "
-                            "(or run with --face PHOTO)")
+            raise FaceError(
+                f"no source face: put a photo in {folder} or set swap.face "
+                "(or run with --face PHOTO)"
+            )
         return checked(faces[0])
+
     return resolve
 
 
@@ -84,8 +94,12 @@ class SourceFaceCache(Generic[T]):
     the tray) before a face switch, with its own builder, so the switch finds the face ready and
     the frame path never waits for a detection."""
 
-    def __init__(self, resolve: Callable[[str | None], Path],
-                 build: Callable[[BgrImage, str, str], T], capacity: int = 8) -> None:
+    def __init__(
+        self,
+        resolve: Callable[[str | None], Path],
+        build: Callable[[BgrImage, str, str], T],
+        capacity: int = 8,
+    ) -> None:
         self._resolve = resolve
         self._build = build
         self._capacity = capacity
@@ -128,8 +142,9 @@ class SourceFaceCache(Generic[T]):
         self._store(digest, item)
         return item
 
-    def prefetch(self, name: str | None,
-                 build: Callable[[BgrImage, str, str], T] | None = None) -> None:
+    def prefetch(
+        self, name: str | None, build: Callable[[BgrImage, str, str], T] | None = None
+    ) -> None:
         """Prepare ``name`` now (off the frame path); FaceError if it cannot be used."""
         digest, path = self._digest(name)
         with self._lock:

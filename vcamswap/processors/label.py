@@ -33,13 +33,20 @@ class _Badge:
 def render_badge(style: LabelStyle, width: int, height: int) -> _Badge:
     font_scale = max(0.4, min(width, height) / 720.0 * 0.7 * style.scale)
     thickness = max(1, round(font_scale * 2))
-    (tw, th), base = cv2.getTextSize(style.text, cv2.FONT_HERSHEY_SIMPLEX, font_scale,
-                                     thickness)
+    (tw, th), base = cv2.getTextSize(style.text, cv2.FONT_HERSHEY_SIMPLEX, font_scale, thickness)
     pad = max(4, th // 2)
     bw, bh = min(width, tw + 2 * pad), min(height, th + base + 2 * pad)
     patch = np.full((bh, bw, 3), (30, 30, 30), dtype=np.uint8)
-    cv2.putText(patch, style.text, (pad, pad + th), cv2.FONT_HERSHEY_SIMPLEX, font_scale,
-                (255, 255, 255), thickness, cv2.LINE_AA)
+    cv2.putText(
+        patch,
+        style.text,
+        (pad, pad + th),
+        cv2.FONT_HERSHEY_SIMPLEX,
+        font_scale,
+        (255, 255, 255),
+        thickness,
+        cv2.LINE_AA,
+    )
     margin = max(4, min(width, height) // 60)
     left = margin if "left" in style.position else width - bw - margin
     top = margin if style.position.startswith("top") else height - bh - margin
@@ -72,7 +79,7 @@ class SyntheticLabelProcessor:
     def process(self, frame: Frame) -> Frame:
         badge = self._badge_for(frame.image)
         h, w = badge.alpha.shape[:2]
-        region = frame.image[badge.top:badge.top + h, badge.left:badge.left + w]
+        region = frame.image[badge.top : badge.top + h, badge.left : badge.left + w]
         mixed = region.astype(np.float32) * badge.alpha + badge.patch
         if frame.swapped or frame.guarded is not None:
             # The swap or the guard already produced a new image this frame; writing into it
@@ -80,5 +87,5 @@ class SyntheticLabelProcessor:
             region[:] = mixed.astype(np.uint8)
             return frame
         image = frame.image.copy()
-        image[badge.top:badge.top + h, badge.left:badge.left + w] = mixed.astype(np.uint8)
+        image[badge.top : badge.top + h, badge.left : badge.left + w] = mixed.astype(np.uint8)
         return frame.with_image(image, guarded=frame.guarded)

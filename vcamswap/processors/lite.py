@@ -62,10 +62,14 @@ LITE_LADDER: tuple[tuple[str, dict[str, Any]], ...] = (
     ("full quality", {}),
     ("face detection every 20 frames", {"detect_every": 20}),
     ("landmarks every 2nd frame", {"detect_every": 30, "landmarks_every": 2}),
-    ("face blended at 3/4 resolution", {"detect_every": 30, "landmarks_every": 2,
-                                        "face_scale": 0.75}),
-    ("face blended at 1/2 resolution", {"detect_every": 30, "landmarks_every": 2,
-                                        "face_scale": 0.5}),
+    (
+        "face blended at 3/4 resolution",
+        {"detect_every": 30, "landmarks_every": 2, "face_scale": 0.75},
+    ),
+    (
+        "face blended at 1/2 resolution",
+        {"detect_every": 30, "landmarks_every": 2, "face_scale": 0.5},
+    ),
 )
 """The lite engine's quality ladder, cheapest last. A step never makes a setting better than
 the user's own (detect_every is raised, never lowered). The detector's input size is not on
@@ -98,8 +102,10 @@ def build_source_mesh(landmarker: DlibLandmarker, image: BgrImage, name: str) ->
     gray = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
     boxes = landmarker.detect(gray, upsample=1)
     if not boxes:
-        raise FaceError(f"no face found in {name}: use a clear, frontal, well-lit photo with "
-                        "the face at least 80 pixels wide")
+        raise FaceError(
+            f"no face found in {name}: use a clear, frontal, well-lit photo with "
+            "the face at least 80 pixels wide"
+        )
     points = mesh.with_forehead(landmarker.landmarks(gray, boxes[0]))
     margin = 0.15 * float(np.ptp(points[:, 0]))
     h, w = image.shape[:2]
@@ -108,8 +114,7 @@ def build_source_mesh(landmarker: DlibLandmarker, image: BgrImage, name: str) ->
     x1 = min(w, int(points[:, 0].max() + margin) + 1)
     y1 = min(h, int(points[:, 1].max() + margin) + 1)
     local = (points - np.array([x0, y0], dtype=np.float32)).astype(np.float32)
-    return SourceMesh(np.ascontiguousarray(image[y0:y1, x0:x1]), local,
-                      mesh.triangulate(local))
+    return SourceMesh(np.ascontiguousarray(image[y0:y1, x0:x1]), local, mesh.triangulate(local))
 
 
 BoxFit = tuple[float, float, float, float]
@@ -142,8 +147,7 @@ def save_mesh(path: Path, mesh: SourceMesh) -> None:
     """Store a source mesh (the face library's cache, keyed by the photo's sha256)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp.npz")
-    np.savez_compressed(tmp, texture=mesh.texture, points=mesh.points,
-                        triangles=mesh.triangles)
+    np.savez_compressed(tmp, texture=mesh.texture, points=mesh.points, triangles=mesh.triangles)
     tmp.replace(path)
 
 
@@ -151,9 +155,11 @@ def load_mesh(path: Path) -> SourceMesh | None:
     """A stored mesh, or None when absent or unreadable (it is then rebuilt)."""
     try:
         with np.load(path) as data:
-            return SourceMesh(np.ascontiguousarray(data["texture"]),
-                              data["points"].astype(np.float32),
-                              data["triangles"].astype(np.int32))
+            return SourceMesh(
+                np.ascontiguousarray(data["texture"]),
+                data["points"].astype(np.float32),
+                data["triangles"].astype(np.int32),
+            )
     except (OSError, KeyError, ValueError):
         return None
 
@@ -189,9 +195,14 @@ class LiteSwapProcessor:
     """FrameProcessor for the lite engine. Reads the current face and mouth-mask toggle from
     RuntimeState once per frame; loads each source face once (cached by content hash)."""
 
-    def __init__(self, landmarker: DlibLandmarker, faces: LiteFaceCache,
-                 state: RuntimeState, options: LiteOptions = LiteOptions(),
-                 stages: StageRecorder | None = None) -> None:
+    def __init__(
+        self,
+        landmarker: DlibLandmarker,
+        faces: LiteFaceCache,
+        state: RuntimeState,
+        options: LiteOptions = LiteOptions(),
+        stages: StageRecorder | None = None,
+    ) -> None:
         self._landmarker = landmarker
         self._faces = faces
         self._state = state
@@ -217,8 +228,9 @@ class LiteSwapProcessor:
 
     def _find(self, gray: GrayImage) -> list[FaceBox]:
         opts = self._options
-        return detect_scaled(self._landmarker.detect, gray, opts.detect_max_side, opts.upsample,
-                             opts.min_score)
+        return detect_scaled(
+            self._landmarker.detect, gray, opts.detect_max_side, opts.upsample, opts.min_score
+        )
 
     def prefetch(self, name: str) -> None:
         """Build ``name``'s mesh on the calling thread with a landmarker of its own (dlib
@@ -231,6 +243,7 @@ class LiteSwapProcessor:
         def build(image: BgrImage, label: str, digest: str) -> SourceMesh:
             mesh = load_mesh(stored / f"{digest}.lite.npz") if stored else None
             return mesh if mesh is not None else build_source_mesh(helper, image, label)
+
         self._faces.prefetch(name, build)
 
     def start(self) -> None:
@@ -277,8 +290,9 @@ class LiteSwapProcessor:
         with self._stage("swap"):
             for track in self._tracks:
                 self._swap_one(out, frame.image, source, track.points, toggles.mouth_mask)
-        regions = tuple(_box_of(mesh.with_forehead(t.points), (0.0, 0.0, 1.0, 1.0))
-                        for t in self._tracks)
+        regions = tuple(
+            _box_of(mesh.with_forehead(t.points), (0.0, 0.0, 1.0, 1.0)) for t in self._tracks
+        )
         return frame.with_image(out, swapped=True, regions=regions)
 
     def _merge(self, gray: GrayImage, found: list[FaceBox]) -> None:
@@ -310,30 +324,48 @@ class LiteSwapProcessor:
             old_iod, new_iod = mesh.inter_ocular(track.points), mesh.inter_ocular(new)
             jump = float(np.linalg.norm(new.mean(axis=0) - track.points.mean(axis=0)))
             centre = new.mean(axis=0)
-            if (new_iod < 4 or abs(new_iod - old_iod) > 0.4 * old_iod or jump > old_iod
-                    or not (0 <= centre[0] < w and 0 <= centre[1] < h)):
+            if (
+                new_iod < 4
+                or abs(new_iod - old_iod) > 0.4 * old_iod
+                or jump > old_iod
+                or not (0 <= centre[0] < w and 0 <= centre[1] < h)
+            ):
                 continue
             track.points = smooth_landmarks(track.points, new)
             alive.append(track)
         self._tracks = alive
 
-    def _swap_one(self, out: BgrImage, original: BgrImage, source: SourceMesh,
-                  points: Points, mouth_mask: bool) -> None:
+    def _swap_one(
+        self,
+        out: BgrImage,
+        original: BgrImage,
+        source: SourceMesh,
+        points: Points,
+        mouth_mask: bool,
+    ) -> None:
         scale = self._options.face_scale
         if scale < 1.0:
             points = (points * scale).astype(np.float32)
         dst = mesh.with_forehead(points)
         h, w = out.shape[:2]
-        maps = mesh.warp_maps(source.points, dst, source.triangles,
-                              (max(1, round(w * scale)), max(1, round(h * scale))))
+        maps = mesh.warp_maps(
+            source.points,
+            dst,
+            source.triangles,
+            (max(1, round(w * scale)), max(1, round(h * scale))),
+        )
         if maps is None:
             return
-        warped = cv2.remap(source.texture, maps.map_x, maps.map_y, cv2.INTER_LINEAR,
-                           borderMode=cv2.BORDER_REPLICATE)
+        warped = cv2.remap(
+            source.texture,
+            maps.map_x,
+            maps.map_y,
+            cv2.INTER_LINEAR,
+            borderMode=cv2.BORDER_REPLICATE,
+        )
         mask = maps.inside.astype(np.uint8) * 255
         offset = np.array([maps.left, maps.top], dtype=np.float32)
-        holes = [mesh.LEFT_EYE, mesh.RIGHT_EYE, mesh.OUTER_LIPS if mouth_mask
-                 else mesh.INNER_MOUTH]
+        holes = [mesh.LEFT_EYE, mesh.RIGHT_EYE, mesh.OUTER_LIPS if mouth_mask else mesh.INNER_MOUTH]
         for part in holes:
             cv2.fillConvexPoly(mask, np.round(points[part] - offset).astype(np.int32), 0)
         ph, pw = mask.shape
@@ -343,10 +375,13 @@ class LiteSwapProcessor:
             full_w, full_h = min(w - left, round(pw / scale)), min(h - top, round(ph / scale))
             if full_w < 4 or full_h < 4:
                 return
-            region = cv2.resize(original[top:top + full_h, left:left + full_w], (pw, ph),
-                                interpolation=cv2.INTER_AREA)
+            region = cv2.resize(
+                original[top : top + full_h, left : left + full_w],
+                (pw, ph),
+                interpolation=cv2.INTER_AREA,
+            )
         else:
-            region = original[top:top + ph, left:left + pw]
+            region = original[top : top + ph, left : left + pw]
         if self._options.color_correction:
             warped = transfer_color(warped, region, mask)
         warped = sharpen(warped, self._options.sharpness)
@@ -362,21 +397,27 @@ class LiteSwapProcessor:
 class LiteFaceCache(SourceFaceCache[SourceMesh]):
     """Source meshes by face file; ``stored`` is the face library's mesh folder."""
 
-    def __init__(self, resolve: Callable[[str | None], Path],
-                 build: Callable[[BgrImage, str, str], SourceMesh],
-                 stored: Path | None) -> None:
+    def __init__(
+        self,
+        resolve: Callable[[str | None], Path],
+        build: Callable[[BgrImage, str, str], SourceMesh],
+        stored: Path | None,
+    ) -> None:
         super().__init__(resolve, build)
         self.stored = stored
 
 
-def lite_face_cache(landmarker: DlibLandmarker, resolve: Callable[[str | None], Path],
-                    stored: Path | None = None) -> LiteFaceCache:
+def lite_face_cache(
+    landmarker: DlibLandmarker, resolve: Callable[[str | None], Path], stored: Path | None = None
+) -> LiteFaceCache:
     """A cache that builds lite meshes for face names resolved to image files; ``stored`` is
     the face library's cache folder, whose meshes (by sha256) are used when present."""
+
     def build(image: BgrImage, name: str, digest: str) -> SourceMesh:
         if stored is not None:
             mesh = load_mesh(stored / f"{digest}.lite.npz")
             if mesh is not None:
                 return mesh
         return build_source_mesh(landmarker, image, name)
+
     return LiteFaceCache(resolve, build, stored)

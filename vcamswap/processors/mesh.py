@@ -65,8 +65,12 @@ class WarpMaps:
     inside: np.ndarray[Any, np.dtype[np.bool_]]
 
 
-def warp_maps(src: Points, dst: Points, triangles: np.ndarray[Any, np.dtype[np.int32]],
-              frame_size: tuple[int, int]) -> WarpMaps | None:
+def warp_maps(
+    src: Points,
+    dst: Points,
+    triangles: np.ndarray[Any, np.dtype[np.int32]],
+    frame_size: tuple[int, int],
+) -> WarpMaps | None:
     """Piecewise-affine maps from the target mesh ``dst`` back to the source mesh ``src``,
     computed only over the target's bounding box clipped to the frame."""
     width, height = frame_size

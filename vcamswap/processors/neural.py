@@ -55,12 +55,15 @@ NEURAL_LADDER: tuple[tuple[str, dict[str, Any]], ...] = (
     ("enhancer every 2nd frame", {"enhancer_every": 2}),
     ("enhancer every 4th frame", {"enhancer_every": 4}),
     ("enhancer off", {"enhancer_allowed": False}),
-    ("enhancer off, detection every 2nd frame", {"enhancer_allowed": False,
-                                                 "detect_every": 2}),
-    ("enhancer off, detection every 3rd frame at 480 px",
-     {"enhancer_allowed": False, "detect_every": 3, "detector_size": 480}),
-    ("enhancer off, detection every 3rd frame at 320 px",
-     {"enhancer_allowed": False, "detect_every": 3, "detector_size": 320}),
+    ("enhancer off, detection every 2nd frame", {"enhancer_allowed": False, "detect_every": 2}),
+    (
+        "enhancer off, detection every 3rd frame at 480 px",
+        {"enhancer_allowed": False, "detect_every": 3, "detector_size": 480},
+    ),
+    (
+        "enhancer off, detection every 3rd frame at 320 px",
+        {"enhancer_allowed": False, "detect_every": 3, "detector_size": 320},
+    ),
 )
 """The neural engine's quality ladder: the enhancer goes first (it costs the most), then
 detection. A step never makes a setting better than the user's own."""
@@ -132,8 +135,16 @@ def mouth_mask(kps: np.ndarray[Any, Any], matrix: align.Matrix, size: int) -> np
     centre = pts.mean(axis=0) + np.array([0.0, size * 0.02])
     half_w = float(np.linalg.norm(pts[1] - pts[0])) * 0.7
     mask = np.zeros((size, size), dtype=np.float32)
-    cv2.ellipse(mask, (int(centre[0]), int(centre[1])), (int(half_w), int(half_w * 0.45)), 0.0,
-                0.0, 360.0, 1.0, -1)
+    cv2.ellipse(
+        mask,
+        (int(centre[0]), int(centre[1])),
+        (int(half_w), int(half_w * 0.45)),
+        0.0,
+        0.0,
+        360.0,
+        1.0,
+        -1,
+    )
     k = max(3, int(size * 0.06) | 1)
     blurred: np.ndarray[Any, Any] = cv2.GaussianBlur(mask, (k, k), 0)
     return blurred
@@ -143,10 +154,14 @@ class NeuralSwapProcessor:
     """FrameProcessor for the neural engine. Models are built by ``load`` on the inference
     thread (sessions must be created there); the source identity is cached per file hash."""
 
-    def __init__(self, load: Callable[[], NeuralModels],
-                 resolve: Callable[[str | None], Path], state: RuntimeState,
-                 options: NeuralOptions = NeuralOptions(),
-                 stages: StageRecorder | None = None) -> None:
+    def __init__(
+        self,
+        load: Callable[[], NeuralModels],
+        resolve: Callable[[str | None], Path],
+        state: RuntimeState,
+        options: NeuralOptions = NeuralOptions(),
+        stages: StageRecorder | None = None,
+    ) -> None:
         self._load = load
         self._resolve = resolve
         self._state = state
@@ -198,9 +213,9 @@ class NeuralSwapProcessor:
         if self._options.detect_async:
             self._background = BackgroundDetector(models.detector.detect)
             self._background.start()
-        self._faces = SourceFaceCache(self._resolve,
-                                      lambda image, name, _digest: build_identity(models, image,
-                                                                                  name))
+        self._faces = SourceFaceCache(
+            self._resolve, lambda image, name, _digest: build_identity(models, image, name)
+        )
 
     def close(self) -> None:
         if self._background is not None:
@@ -237,8 +252,9 @@ class NeuralSwapProcessor:
         if result is not None:
             with self._stage("detect"):
                 self._tracked = self._track(result.boxes)
-        if background.idle and (due or self._count - self._last_submit
-                                >= self._options.detect_every):
+        if background.idle and (
+            due or self._count - self._last_submit >= self._options.detect_every
+        ):
             background.submit(image)
             self._last_submit = self._count
         if result is None and not self._tracked and self._count == 1:
@@ -258,8 +274,11 @@ class NeuralSwapProcessor:
                 scale = max(new.box.width, 1.0)
                 motion = float(np.abs(old.kps - new.kps).mean()) / scale
                 keep = s if motion < 0.02 else 0.0  # damp jitter, never lag real motion
-                smoothed.append(DetectedFace(new.box, (keep * old.kps + (1 - keep) * new.kps)
-                                             .astype(np.float32)))
+                smoothed.append(
+                    DetectedFace(
+                        new.box, (keep * old.kps + (1 - keep) * new.kps).astype(np.float32)
+                    )
+                )
             found = smoothed
         return found
 
@@ -285,19 +304,30 @@ class NeuralSwapProcessor:
         if self._options.sources:
             with self._stage("embed"):
                 latents = self._mapped_latents(frame.image, models, faces)
-        enhance = (toggles.enhancer and self._options.enhancer_allowed
-                   and models.enhancer is not None)
+        enhance = (
+            toggles.enhancer and self._options.enhancer_allowed and models.enhancer is not None
+        )
         device = models.device
         out = None
         if device is not None:
             try:
-                out = self._process_on_device(image, models, device, matrices, latents,
-                                              toggles.mouth_mask, enhance and device.enhances)
+                out = self._process_on_device(
+                    image,
+                    models,
+                    device,
+                    matrices,
+                    latents,
+                    toggles.mouth_mask,
+                    enhance and device.enhances,
+                )
             except DegradedError:
                 raise
             except Exception as exc:  # e.g. a graph the provider cannot run, device memory
-                log.warning("device compositing failed (%s); this run continues with the CPU "
-                            "path. Set models.device_compositing: off to skip it.", exc)
+                log.warning(
+                    "device compositing failed (%s); this run continues with the CPU "
+                    "path. Set models.device_compositing: off to skip it.",
+                    exc,
+                )
                 device.close()
                 self._models = models = replace(models, device=None)
                 device = None
@@ -306,11 +336,13 @@ class NeuralSwapProcessor:
         if enhance and models.enhancer is not None and (device is None or not device.enhances):
             with self._stage("enhance"):
                 self._enhance(out, models.enhancer)
-        return frame.with_image(out, swapped=True,
-                                regions=tuple(face.box for face in self._tracked))
+        return frame.with_image(
+            out, swapped=True, regions=tuple(face.box for face in self._tracked)
+        )
 
-    def _face_alpha(self, face: DetectedFace, matrix: align.Matrix, size: int,
-                    mouth: bool) -> np.ndarray[Any, np.dtype[np.float32]]:
+    def _face_alpha(
+        self, face: DetectedFace, matrix: align.Matrix, size: int, mouth: bool
+    ) -> np.ndarray[Any, np.dtype[np.float32]]:
         alpha = self._alpha
         if mouth:
             alpha = (alpha * (1.0 - mouth_mask(face.kps, matrix, size))).astype(np.float32)
@@ -318,53 +350,77 @@ class NeuralSwapProcessor:
             alpha = (alpha * self._options.opacity).astype(np.float32)
         return alpha
 
-    def _process_on_host(self, image: BgrImage, models: NeuralModels,
-                         matrices: list[align.Matrix], latents: np.ndarray[Any, Any],
-                         mouth: bool) -> BgrImage:
+    def _process_on_host(
+        self,
+        image: BgrImage,
+        models: NeuralModels,
+        matrices: list[align.Matrix],
+        latents: np.ndarray[Any, Any],
+        mouth: bool,
+    ) -> BgrImage:
         size = models.swapper.spec.input_size
         crops = [align.crop(image, m, size) for m in matrices]
         with self._stage("swap"):
             swapped = models.swapper.swap(crops, latents)
         out: BgrImage = image.copy()
         with self._stage("paste"):
-            for face, matrix, crop, raw in zip(self._tracked, matrices, crops, swapped,
-                                               strict=True):
+            for face, matrix, crop, raw in zip(
+                self._tracked, matrices, crops, swapped, strict=True
+            ):
                 result = raw
                 if self._options.color_correction:
                     result = transfer_color(result, crop, (self._alpha > 0.5).astype(np.uint8))
                 result = sharpen(result, self._options.sharpness)
-                align.paste_back(out, result, matrix,
-                                 self._face_alpha(face, matrix, size, mouth), self._inset)
+                align.paste_back(
+                    out, result, matrix, self._face_alpha(face, matrix, size, mouth), self._inset
+                )
         return out
 
-    def _process_on_device(self, image: BgrImage, models: NeuralModels, device: DevicePath,
-                           matrices: list[align.Matrix], latents: np.ndarray[Any, Any],
-                           mouth: bool, enhance: bool) -> BgrImage:
+    def _process_on_device(
+        self,
+        image: BgrImage,
+        models: NeuralModels,
+        device: DevicePath,
+        matrices: list[align.Matrix],
+        latents: np.ndarray[Any, Any],
+        mouth: bool,
+        enhance: bool,
+    ) -> BgrImage:
         size = models.swapper.spec.input_size
         rows = latents.reshape(-1, latents.shape[-1]).astype(np.float32)
         if len(rows) != len(matrices):
             rows = np.repeat(rows[:1], len(matrices), axis=0)
-        alphas = np.stack([self._face_alpha(face, m, size, mouth)
-                           for face, m in zip(self._tracked, matrices, strict=True)])
-        faces = DeviceFaces(matrices, rows, alphas, self._options.color_correction,
-                            self._options.sharpness)
+        alphas = np.stack(
+            [
+                self._face_alpha(face, m, size, mouth)
+                for face, m in zip(self._tracked, matrices, strict=True)
+            ]
+        )
+        faces = DeviceFaces(
+            matrices, rows, alphas, self._options.color_correction, self._options.sharpness
+        )
         request = None
         if enhance and models.enhancer is not None:
             enhancer = models.enhancer
             refresh = (self._count - 1) % self._options.enhancer_every == 0
-            request = DeviceEnhance([enhancer.matrix(face.kps) for face in self._tracked],
-                                    self._enhance_mask(enhancer.spec.input_size), refresh)
+            request = DeviceEnhance(
+                [enhancer.matrix(face.kps) for face in self._tracked],
+                self._enhance_mask(enhancer.spec.input_size),
+                refresh,
+            )
         return device.run(image, faces, request, self._stages)
 
     def _enhance_mask(self, size: int) -> np.ndarray[Any, np.dtype[np.float32]]:
         if self._enhance_alpha is None or self._enhance_alpha.shape[0] != size:
             # Box mask, blurred over ~0.3 of the size, at the configured strength (80%).
-            self._enhance_alpha = (align.feather_mask(size, border=0.05, blur=0.15)
-                                   * self._options.enhancer_blend).astype(np.float32)
+            self._enhance_alpha = (
+                align.feather_mask(size, border=0.05, blur=0.15) * self._options.enhancer_blend
+            ).astype(np.float32)
         return self._enhance_alpha
 
-    def _mapped_latents(self, image: BgrImage, models: NeuralModels,
-                        faces: SourceFaceCache[SourceIdentity]) -> np.ndarray[Any, Any]:
+    def _mapped_latents(
+        self, image: BgrImage, models: NeuralModels, faces: SourceFaceCache[SourceIdentity]
+    ) -> np.ndarray[Any, Any]:
         """One latent per tracked face: the source whose embedding is nearest the target's."""
         identities = [faces.get(name) for name in self._options.sources]
         targets = np.stack([models.embedder.embed(image, face.kps) for face in self._tracked])
@@ -374,7 +430,8 @@ class NeuralSwapProcessor:
     def _enhance(self, out: BgrImage, enhancer: GfpganEnhancer) -> None:
         size = enhancer.spec.input_size
         if (self._count - 1) % self._options.enhancer_every == 0 or len(self._enhanced) != len(
-                self._tracked):
+            self._tracked
+        ):
             matrices = [enhancer.matrix(face.kps) for face in self._tracked]
             restored = enhancer.enhance([align.crop(out, m, size) for m in matrices])
             self._enhanced = list(zip(matrices, restored, strict=True))

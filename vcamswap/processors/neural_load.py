@@ -53,8 +53,7 @@ def batched_swapper(factory: SessionFactory, path: Path) -> Any | None:
         return None
     session = factory.create(data, what=f"{path.name} (batch made dynamic)")
     if batches_like_single(session):
-        log.info("%s: batch dimension made dynamic, all faces of a frame in one call",
-                 path.name)
+        log.info("%s: batch dimension made dynamic, all faces of a frame in one call", path.name)
         return session
     log.info("%s fixes its batch at 1 inside the graph: one call per face", path.name)
     return None
@@ -65,9 +64,15 @@ class NeuralBuilder:
     name; ``remote``/``roles``: the Triton server and the roles it runs; ``io_binding``: force
     the swapper's IO binding on or off (None: on with CUDA)."""
 
-    def __init__(self, config: Config, files: dict[str, Path], factory: SessionFactory,
-                 remote: RemoteModels | None, roles: set[str],
-                 io_binding: bool | None = None) -> None:
+    def __init__(
+        self,
+        config: Config,
+        files: dict[str, Path],
+        factory: SessionFactory,
+        remote: RemoteModels | None,
+        roles: set[str],
+        io_binding: bool | None = None,
+    ) -> None:
         self._config = config
         self._files = files
         self._factory = factory
@@ -133,10 +138,13 @@ class NeuralBuilder:
         emap = read_emap(path)
         swapper = InSwapper(host_session, spec, emap, path, bound)
         if bound is not None and graph and on_cuda:
+
             def plain() -> InSwapper:
                 fresh = self._session(spec)
-                return InSwapper(fresh, spec, emap, path,
-                                 BoundRunner(fresh, "cuda", output_like_input=0))
+                return InSwapper(
+                    fresh, spec, emap, path, BoundRunner(fresh, "cuda", output_like_input=0)
+                )
+
             swapper = captured_or_plain(swapper, plain)
         return swapper, session, device
 
@@ -152,14 +160,28 @@ class NeuralBuilder:
             enhancer = GfpganEnhancer(enhance_session, spec, self._where(spec))
         path = None
         if device is not None:
-            path = DevicePath(self._make, swap_session, swapper.spec, device,
-                              enhancer=None if "enhancer" in self._roles else enhance_session,
-                              enhance_spec=spec,
-                              captured=self._config.models.cuda_graph and device == "cuda")
-            log.info("device compositing on %s: crop, colour, paste%s run there", device,
-                     " and enhancer" if path.enhances else "")
-        models = NeuralModels(detector, embedder, swapper, enhancer, path,
-                              self._remote.waited.total if self._remote is not None else None)
+            path = DevicePath(
+                self._make,
+                swap_session,
+                swapper.spec,
+                device,
+                enhancer=None if "enhancer" in self._roles else enhance_session,
+                enhance_spec=spec,
+                captured=self._config.models.cuda_graph and device == "cuda",
+            )
+            log.info(
+                "device compositing on %s: crop, colour, paste%s run there",
+                device,
+                " and enhancer" if path.enhances else "",
+            )
+        models = NeuralModels(
+            detector,
+            embedder,
+            swapper,
+            enhancer,
+            path,
+            self._remote.waited.total if self._remote is not None else None,
+        )
         warm_up(models)
         return models
 
@@ -176,8 +198,9 @@ def captured_or_plain(swapper: InSwapper, plain: Callable[[], InSwapper]) -> InS
     except DegradedError:
         raise
     except Exception as exc:
-        log.warning("%s: CUDA graph capture failed (%s); running it without",
-                    swapper.spec.name, exc)
+        log.warning(
+            "%s: CUDA graph capture failed (%s); running it without", swapper.spec.name, exc
+        )
         return plain()
     return swapper
 
@@ -190,10 +213,12 @@ def warm_up(models: NeuralModels) -> None:
     try:
         models.detector.detect(blank)
         if models.device is not None:
-            matrix = models.swapper.matrix(np.array(
-                [[40, 50], [88, 50], [64, 70], [46, 92], [82, 92]], np.float64))
-            models.device.run(blank, DeviceFaces([matrix], latent,
-                                                 np.ones((1, size, size), np.float32)))
+            matrix = models.swapper.matrix(
+                np.array([[40, 50], [88, 50], [64, 70], [46, 92], [82, 92]], np.float64)
+            )
+            models.device.run(
+                blank, DeviceFaces([matrix], latent, np.ones((1, size, size), np.float32))
+            )
         else:
             models.swapper.swap([np.zeros((size, size, 3), np.uint8)], latent)
     except DegradedError as exc:

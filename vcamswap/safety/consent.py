@@ -23,10 +23,15 @@ class ConsentRequiredError(VCamSwapError):
     """Consent was not given (non-interactive run without --accept-consent, or declined)."""
 
 
-def ensure_consent(accepted_in_config: bool, config_file: Path | None, *, flag: bool,
-                   interactive: bool | None = None,
-                   ask: Callable[[str], str] = input,
-                   show: Callable[[str], object] = sys.stderr.write) -> bool:
+def ensure_consent(
+    accepted_in_config: bool,
+    config_file: Path | None,
+    *,
+    flag: bool,
+    interactive: bool | None = None,
+    ask: Callable[[str], str] = input,
+    show: Callable[[str], object] = sys.stderr.write,
+) -> bool:
     """Return once consent is on record. Records an acceptance in ``config_file`` (keeping the
     user's comments). Raises ConsentRequiredError saying how to accept when it cannot ask."""
     if accepted_in_config:
@@ -38,7 +43,8 @@ def ensure_consent(accepted_in_config: bool, config_file: Path | None, *, flag: 
             raise ConsentRequiredError(
                 "consent required: VCamSwap needs your acceptance of its consent notice before "
                 "it swaps faces. Run it once in a terminal, pass --accept-consent, or set "
-                f"safety.consent_accepted: true{where}.\n\n" + NOTICE)
+                f"safety.consent_accepted: true{where}.\n\n" + NOTICE
+            )
         show(NOTICE)
         answer = ask("Do you accept? Type 'yes' to continue: ").strip().lower()
         if answer not in ("y", "yes"):

@@ -33,9 +33,10 @@ class ContentVerdict:
         return ", ".join(f"{label} {score:.2f}" for label, score in self.labels)
 
     def to_dict(self) -> dict[str, object]:
-        return {"flagged": self.flagged,
-                "labels": [{"label": label, "score": round(score, 4)}
-                           for label, score in self.labels]}
+        return {
+            "flagged": self.flagged,
+            "labels": [{"label": label, "score": round(score, 4)} for label, score in self.labels],
+        }
 
 
 class ContentClassifier(Protocol):
@@ -52,7 +53,8 @@ class ContentFlaggedError(VCamSwapError):
         super().__init__(
             f"{what} was refused by the content check (found {verdict.describe()}): "
             "VCamSwap does not swap explicit material. Use another image; if this is a "
-            "mistake, raise safety.content_check.threshold")
+            "mistake, raise safety.content_check.threshold"
+        )
 
 
 class NudeNetClassifier:
@@ -70,8 +72,7 @@ class NudeNetClassifier:
         for detection in found:
             best[detection.label] = max(best.get(detection.label, 0.0), detection.score)
         ranked = sorted(best.items(), key=lambda item: -item[1])
-        flagged = any(label in EXPLICIT and score >= self._threshold
-                      for label, score in ranked)
+        flagged = any(label in EXPLICIT and score >= self._threshold for label, score in ranked)
         return ContentVerdict(flagged, tuple(ranked[:TOP_LABELS]))
 
 
@@ -85,8 +86,9 @@ def screen(classifier: ContentClassifier | None, image: BgrImage, what: str) -> 
         raise ContentFlaggedError(what, verdict)
 
 
-def nudenet_classifier(model: Path | None = None, threshold: float = 0.5,
-                       threads: int = 1) -> NudeNetClassifier:
+def nudenet_classifier(
+    model: Path | None = None, threshold: float = 0.5, threads: int = 1
+) -> NudeNetClassifier:
     """The packaged 320n (``model`` None) or a verified catalog file, on the CPU with
     ``threads`` threads: the check must never compete with the swap for the machine."""
     from vcamswap.inference.content import PACKAGED_SHA256
@@ -96,9 +98,12 @@ def nudenet_classifier(model: Path | None = None, threshold: float = 0.5,
     path = model or packaged_model()
     if model is None and file_sha256(path) != PACKAGED_SHA256:
         from vcamswap.errors import ModelError
-        raise ModelError(f"{path} is not the nudenet 3.4.2 model this check was built for "
-                         "(digest differs): reinstall it with `pip install --force-reinstall "
-                         "nudenet==3.4.2`")
+
+        raise ModelError(
+            f"{path} is not the nudenet 3.4.2 model this check was built for "
+            "(digest differs): reinstall it with `pip install --force-reinstall "
+            "nudenet==3.4.2`"
+        )
     session = SessionFactory(SessionOptions(providers=("cpu",), threads=threads)).create(path)
     return NudeNetClassifier(NudeNetDetector(session, 640 if model else 320, path), threshold)
 
@@ -110,9 +115,15 @@ class LiveContentMonitor:
     frame path never waits on the check; every verdict goes to ``on_verdict``, which decides
     (pause the swap, lift a blank)."""
 
-    def __init__(self, classifier: ContentClassifier, latest: Callable[[], BgrImage | None],
-                 on_verdict: Callable[[ContentVerdict], None], stop: threading.Event,
-                 interval_s: float = 2.0, platform: Platform | None = None) -> None:
+    def __init__(
+        self,
+        classifier: ContentClassifier,
+        latest: Callable[[], BgrImage | None],
+        on_verdict: Callable[[ContentVerdict], None],
+        stop: threading.Event,
+        interval_s: float = 2.0,
+        platform: Platform | None = None,
+    ) -> None:
         self._platform = platform or current_platform()
         self._classifier = classifier
         self._latest = latest
@@ -166,8 +177,9 @@ def _lower_priority(platform: Platform) -> None:
     log.debug("content check thread priority: %s", platform.lower_thread_priority())
 
 
-def screened_resolver(resolve: Callable[[str | None], Path],
-                      classifier: ContentClassifier | None) -> Callable[[str | None], Path]:
+def screened_resolver(
+    resolve: Callable[[str | None], Path], classifier: ContentClassifier | None
+) -> Callable[[str | None], Path]:
     """``resolve`` with every face image checked once per file version (path, size, mtime):
     a flagged face raises ContentFlaggedError wherever it is chosen (config, --face, tray,
     ctl), so it is never loaded."""
@@ -192,17 +204,24 @@ def screened_resolver(resolve: Callable[[str | None], Path],
         with lock:
             clean.add(key)
         return path
+
     return checked
 
 
-def build_content_classifier(enabled: bool, model: str, threshold: float,
-                             verify: Callable[[str], Path] | None = None,
-                             threads: int = 1) -> ContentClassifier | None:
+def build_content_classifier(
+    enabled: bool,
+    model: str,
+    threshold: float,
+    verify: Callable[[str], Path] | None = None,
+    threads: int = 1,
+) -> ContentClassifier | None:
     """From ``safety.content_check``: None when disabled (with the responsibility warning).
     ``verify`` returns the verified path of a catalog model (ModelError when missing)."""
     if not enabled:
-        log.warning("the content check is off (safety.content_check.enabled: false): you are "
-                    "responsible for never swapping explicit material")
+        log.warning(
+            "the content check is off (safety.content_check.enabled: false): you are "
+            "responsible for never swapping explicit material"
+        )
         return None
     if model == "packaged":
         return nudenet_classifier(None, threshold, threads)

@@ -55,10 +55,12 @@ def blur_regions(image: BgrImage, regions: tuple[FaceBox, ...], margin: float = 
         if x1 - x0 < 2 or y1 - y0 < 2:
             continue
         patch = out[y0:y1, x0:x1]
-        small = cv2.resize(patch, (max(1, (x1 - x0) // 16), max(1, (y1 - y0) // 16)),
-                           interpolation=cv2.INTER_AREA)
+        small = cv2.resize(
+            patch, (max(1, (x1 - x0) // 16), max(1, (y1 - y0) // 16)), interpolation=cv2.INTER_AREA
+        )
         out[y0:y1, x0:x1] = cv2.GaussianBlur(
-            cv2.resize(small, (x1 - x0, y1 - y0), interpolation=cv2.INTER_LINEAR), (0, 0), 3)
+            cv2.resize(small, (x1 - x0, y1 - y0), interpolation=cv2.INTER_LINEAR), (0, 0), 3
+        )
     return out
 
 
@@ -74,16 +76,25 @@ def blur_with_reason(image: BgrImage, reason: str) -> BgrImage:
     (tw, th), base = cv2.getTextSize(reason, cv2.FONT_HERSHEY_SIMPLEX, scale, thickness)
     band = th + base + 12
     out[:band] = (out[:band].astype(np.uint16) // 3).astype(np.uint8)
-    cv2.putText(out, reason, (max(4, (w - tw) // 2), 6 + th), cv2.FONT_HERSHEY_SIMPLEX, scale,
-                (235, 235, 235), thickness, cv2.LINE_AA)
+    cv2.putText(
+        out,
+        reason,
+        (max(4, (w - tw) // 2), 6 + th),
+        cv2.FONT_HERSHEY_SIMPLEX,
+        scale,
+        (235, 235, 235),
+        thickness,
+        cv2.LINE_AA,
+    )
     return out
 
 
 class PrivacyGuard:
     """FailurePolicy for the inference worker and the offline jobs. Used from one thread."""
 
-    def __init__(self, policy: Policy,
-                 placeholder: Callable[[str, int, int], BgrImage] | None = None) -> None:
+    def __init__(
+        self, policy: Policy, placeholder: Callable[[str, int, int], BgrImage] | None = None
+    ) -> None:
         self._policy = policy
         self._placeholder = placeholder
         self._last_swapped: Frame | None = None
@@ -110,13 +121,21 @@ class PrivacyGuard:
         if self._policy == "passthrough":
             return frame
         h, w = frame.image.shape[:2]
-        if self._policy == "freeze" and self._last_swapped is not None \
-                and self._last_swapped.image.shape == frame.image.shape:
-            return frame.with_image(self._last_swapped.image.copy(), swapped=False, regions=(),
-                                    guarded=reason)
+        if (
+            self._policy == "freeze"
+            and self._last_swapped is not None
+            and self._last_swapped.image.shape == frame.image.shape
+        ):
+            return frame.with_image(
+                self._last_swapped.image.copy(), swapped=False, regions=(), guarded=reason
+            )
         if self._policy in ("placeholder", "freeze"):
-            card = self._placeholder(reason, w, h) if self._placeholder else \
-                blur_with_reason(frame.image, reason)
+            card = (
+                self._placeholder(reason, w, h)
+                if self._placeholder
+                else blur_with_reason(frame.image, reason)
+            )
             return frame.with_image(card, swapped=False, regions=(), guarded=reason)
-        return frame.with_image(blur_with_reason(frame.image, reason), swapped=False,
-                                regions=(), guarded=reason)
+        return frame.with_image(
+            blur_with_reason(frame.image, reason), swapped=False, regions=(), guarded=reason
+        )

@@ -33,11 +33,15 @@ def _io(model: Any) -> tuple[list[tuple[str, int, list[int]]], list[tuple[str, i
     inits = {i.name for i in model.graph.initializer}
 
     def dims(value: Any) -> list[int]:
-        return [d.dim_value if d.HasField("dim_value") else -1
-                for d in value.type.tensor_type.shape.dim]
+        return [
+            d.dim_value if d.HasField("dim_value") else -1 for d in value.type.tensor_type.shape.dim
+        ]
 
-    inputs = [(v.name, v.type.tensor_type.elem_type, dims(v)) for v in model.graph.input
-              if v.name not in inits]
+    inputs = [
+        (v.name, v.type.tensor_type.elem_type, dims(v))
+        for v in model.graph.input
+        if v.name not in inits
+    ]
     outputs = [(v.name, v.type.tensor_type.elem_type, dims(v)) for v in model.graph.output]
     return inputs, outputs
 
@@ -68,26 +72,41 @@ def _tensor_block(kind: str, items: list[tuple[str, int, list[int]]], batched: b
     rows = []
     for name, elem, dims in items:
         shape = dims[1:] if batched else [d if d > 0 else -1 for d in dims]
-        rows.append(f'  {{\n    name: "{name}"\n    data_type: {_TYPES.get(elem, "TYPE_FP32")}\n'
-                    f'    dims: [ {", ".join(str(d) for d in shape)} ]\n  }}')
+        rows.append(
+            f'  {{\n    name: "{name}"\n    data_type: {_TYPES.get(elem, "TYPE_FP32")}\n'
+            f"    dims: [ {', '.join(str(d) for d in shape)} ]\n  }}"
+        )
     return f"{kind} [\n" + ",\n".join(rows) + "\n]\n"
 
 
-def model_config(name: str, inputs: list[tuple[str, int, list[int]]],
-                 outputs: list[tuple[str, int, list[int]]], max_batch: int, instances: int,
-                 tensorrt: bool, gpu: bool = True) -> str:
+def model_config(
+    name: str,
+    inputs: list[tuple[str, int, list[int]]],
+    outputs: list[tuple[str, int, list[int]]],
+    max_batch: int,
+    instances: int,
+    tensorrt: bool,
+    gpu: bool = True,
+) -> str:
     batched = max_batch > 0
-    text = (f'name: "{name}"\nbackend: "onnxruntime"\nmax_batch_size: {max_batch}\n'
-            + _tensor_block("input", inputs, batched) + _tensor_block("output", outputs, batched))
+    text = (
+        f'name: "{name}"\nbackend: "onnxruntime"\nmax_batch_size: {max_batch}\n'
+        + _tensor_block("input", inputs, batched)
+        + _tensor_block("output", outputs, batched)
+    )
     if batched:  # the container's GPU instances: a short wait gathers concurrent streams
         text += f"dynamic_batching {{\n  max_queue_delay_microseconds: {EXPORT_DELAY_US}\n}}\n"
-    text += (f"instance_group [\n  {{\n    kind: {'KIND_GPU' if gpu else 'KIND_CPU'}\n"
-             f"    count: {instances if gpu else 1}\n  }}\n]\n")
+    text += (
+        f"instance_group [\n  {{\n    kind: {'KIND_GPU' if gpu else 'KIND_CPU'}\n"
+        f"    count: {instances if gpu else 1}\n  }}\n]\n"
+    )
     if tensorrt and gpu:
-        text += ('optimization {\n  execution_accelerators {\n    gpu_execution_accelerator : '
-                 '[ {\n      name : "tensorrt"\n      parameters { key: "precision_mode" '
-                 'value: "FP16" }\n      parameters { key: "max_workspace_size_bytes" '
-                 'value: "1073741824" }\n    } ]\n  }\n}\n')
+        text += (
+            "optimization {\n  execution_accelerators {\n    gpu_execution_accelerator : "
+            '[ {\n      name : "tensorrt"\n      parameters { key: "precision_mode" '
+            'value: "FP16" }\n      parameters { key: "max_workspace_size_bytes" '
+            'value: "1073741824" }\n    } ]\n  }\n}\n'
+        )
     return text
 
 
@@ -97,17 +116,20 @@ def _emap_model(spec: ModelSpec, source: Path, target: Path) -> None:
 
     emap = read_emap(source).astype(np.float32)
     graph = helper.make_graph(
-        [helper.make_node("Identity", ["emap_value"], ["emap"])], f"{spec.name}_emap",
+        [helper.make_node("Identity", ["emap_value"], ["emap"])],
+        f"{spec.name}_emap",
         [helper.make_tensor_value_info("index", TensorProto.INT32, [1])],
         [helper.make_tensor_value_info("emap", TensorProto.FLOAT, [512, 512])],
-        [numpy_helper.from_array(emap, "emap_value")])
+        [numpy_helper.from_array(emap, "emap_value")],
+    )
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
     model.ir_version = 8
     onnx.save(model, str(target))
 
 
-def export_repository(folder: Path, out: Path, *, max_batch: int = 8, instances: int = 1,
-                      tensorrt: bool = False) -> list[str]:
+def export_repository(
+    folder: Path, out: Path, *, max_batch: int = 8, instances: int = 1, tensorrt: bool = False
+) -> list[str]:
     """Write the repository; returns one line per model for the user."""
     import onnx
 
@@ -129,17 +151,28 @@ def export_repository(folder: Path, out: Path, *, max_batch: int = 8, instances:
             shutil.copyfile(path, target)
             batch, how = max_batch, "dynamic batch"
         (model_dir / "config.pbtxt").write_text(
-            model_config(spec.name, inputs, outputs, batch, instances, tensorrt))
+            model_config(spec.name, inputs, outputs, batch, instances, tensorrt)
+        )
         lines.append(f"{spec.name}: {how}{', TensorRT FP16' if tensorrt else ''}")
         if spec.role == "swapper":
             emap_dir = out / (spec.name + EMAP_SUFFIX)
             (emap_dir / "1").mkdir(parents=True, exist_ok=True)
             _emap_model(spec, path, emap_dir / "1" / "model.onnx")
-            (emap_dir / "config.pbtxt").write_text(model_config(
-                spec.name + EMAP_SUFFIX, [("index", 6, [1])], [("emap", 1, [512, 512])], 0, 1,
-                False, gpu=False))
+            (emap_dir / "config.pbtxt").write_text(
+                model_config(
+                    spec.name + EMAP_SUFFIX,
+                    [("index", 6, [1])],
+                    [("emap", 1, [512, 512])],
+                    0,
+                    1,
+                    False,
+                    gpu=False,
+                )
+            )
             lines.append(f"{spec.name}{EMAP_SUFFIX}: the swapper's emap for clients")
-    lines.append(f"run: docker run --gpus all -p 8001:8001 -v {out.resolve()}:/models "
-                 "nvcr.io/nvidia/tritonserver:<yy.mm>-py3 tritonserver --model-repository="
-                 "/models")
+    lines.append(
+        f"run: docker run --gpus all -p 8001:8001 -v {out.resolve()}:/models "
+        "nvcr.io/nvidia/tritonserver:<yy.mm>-py3 tritonserver --model-repository="
+        "/models"
+    )
     return lines

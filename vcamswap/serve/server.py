@@ -59,13 +59,18 @@ class ServedModel:
 
 
 _ORT_DTYPES: dict[str, type[np.generic]] = {
-    "tensor(float)": np.float32, "tensor(float16)": np.float16,
-    "tensor(int64)": np.int64, "tensor(int32)": np.int32}
+    "tensor(float)": np.float32,
+    "tensor(float16)": np.float16,
+    "tensor(int64)": np.int64,
+    "tensor(int32)": np.int32,
+}
 
 
 def _tensor(arg: Any, skip_batch: bool = True) -> TensorSpec:
-    dims = tuple(d if isinstance(d, int) and d > 0 else -1
-                 for d in (arg.shape[1:] if skip_batch else arg.shape))
+    dims = tuple(
+        d if isinstance(d, int) and d > 0 else -1
+        for d in (arg.shape[1:] if skip_batch else arg.shape)
+    )
     dtype = _ORT_DTYPES.get(arg.type)
     if dtype is None:
         raise ModelError(f"tensor {arg.name} has type {arg.type}, which cannot be served")
@@ -74,12 +79,17 @@ def _tensor(arg: Any, skip_batch: bool = True) -> TensorSpec:
 
 def find_models(folder: Path) -> list[tuple[ModelSpec, Path]]:
     """Catalog models whose file is in ``folder`` (names as `vcamswap models fetch` writes)."""
-    found = [(spec, folder / spec.file) for spec in CATALOG.values()
-             if (folder / spec.file).is_file() and spec.role != "content"]
+    found = [
+        (spec, folder / spec.file)
+        for spec in CATALOG.values()
+        if (folder / spec.file).is_file() and spec.role != "content"
+    ]
     if not found:
-        raise VCamSwapError(f"no model files in {folder}: expected catalog file names such as "
-                            f"{', '.join(s.file for s in list(CATALOG.values())[:3])} (`vcamswap "
-                            "models fetch --dir DIR`, or bench/make_models.py for test models)")
+        raise VCamSwapError(
+            f"no model files in {folder}: expected catalog file names such as "
+            f"{', '.join(s.file for s in list(CATALOG.values())[:3])} (`vcamswap "
+            "models fetch --dir DIR`, or bench/make_models.py for test models)"
+        )
     return found
 
 
@@ -89,10 +99,15 @@ def describe(session: Any, spec: ModelSpec, path: Path) -> ServedModel:
     outputs_first = [a.shape[0] if a.shape else None for a in session.get_outputs()]
     # Batch-major outputs: a symbolic first dim on a dynamic-batch model, or 1 on a fixed one.
     batchable = all((o == 1) if fixed else not isinstance(o, int) for o in outputs_first)
-    return ServedModel(spec.name, path, spec,
-                       tuple(_tensor(a, batchable) for a in session.get_inputs()),
-                       tuple(_tensor(a, batchable) for a in session.get_outputs()),
-                       fixed, batchable)
+    return ServedModel(
+        spec.name,
+        path,
+        spec,
+        tuple(_tensor(a, batchable) for a in session.get_inputs()),
+        tuple(_tensor(a, batchable) for a in session.get_outputs()),
+        fixed,
+        batchable,
+    )
 
 
 def infer_function(session: Any, model: ServedModel) -> Callable[..., dict[str, np.ndarray]]:
@@ -100,24 +115,27 @@ def infer_function(session: Any, model: ServedModel) -> Callable[..., dict[str, 
     names = [t.name for t in model.outputs]
 
     def infer(**inputs: np.ndarray) -> dict[str, np.ndarray]:
-        feeds = {t.name: np.ascontiguousarray(inputs[t.name], dtype=t.dtype)
-                 for t in model.inputs}
+        feeds = {t.name: np.ascontiguousarray(inputs[t.name], dtype=t.dtype) for t in model.inputs}
         if not model.batchable:
             return dict(zip(names, session.run(names, feeds), strict=True))
         if model.fixed_batch:
             rows = len(next(iter(feeds.values())))
-            parts = [session.run(names, {k: v[i:i + 1] for k, v in feeds.items()})
-                     for i in range(rows)]
+            parts = [
+                session.run(names, {k: v[i : i + 1] for k, v in feeds.items()}) for i in range(rows)
+            ]
             return {n: np.concatenate([p[j] for p in parts]) for j, n in enumerate(names)}
         results = session.run(names, feeds)
         return dict(zip(names, results, strict=True))
+
     return infer
 
 
 def _unbatched(infer: Callable[..., dict[str, np.ndarray]]) -> Callable[[Any], list[Any]]:
     """PyTriton's request-list interface for a model served without batching."""
+
     def run(requests: Any) -> list[Any]:
         return [infer(**{name: request[name] for name in request}) for request in requests]
+
     return run
 
 
@@ -154,19 +172,29 @@ def check_environment() -> None:
         raise VCamSwapError(
             f"`vcamswap serve` needs numpy < 2 (Triton's python backend returns empty outputs "
             f"with numpy {np.__version__}): run it from its own environment, e.g. `python3 -m "
-            "venv .venv-serve && .venv-serve/bin/pip install -e '.[serve]'`")
+            "venv .venv-serve && .venv-serve/bin/pip install -e '.[serve]'`"
+        )
     try:
         import pytriton  # noqa: F401
     except ImportError as exc:
-        raise VCamSwapError("`vcamswap serve` needs PyTriton: pip install -e '.[serve]' (in "
-                            "an environment with numpy < 2)") from exc
+        raise VCamSwapError(
+            "`vcamswap serve` needs PyTriton: pip install -e '.[serve]' (in "
+            "an environment with numpy < 2)"
+        ) from exc
 
 
-def serve(folder: Path, host: str = "0.0.0.0", grpc_port: int = 8001,  # noqa: PLR0913 - CLI options
-          http_port: int = 8000, metrics_port: int = 8002,
-          providers: Sequence[str] = ("auto",), max_batch: int = MAX_BATCH,
-          ready: Callable[[list[str]], None] | None = None,
-          queue_delay_us: int = QUEUE_DELAY_US, spin: bool = False) -> None:
+def serve(  # noqa: PLR0913 - CLI options
+    folder: Path,
+    host: str = "0.0.0.0",
+    grpc_port: int = 8001,
+    http_port: int = 8000,
+    metrics_port: int = 8002,
+    providers: Sequence[str] = ("auto",),
+    max_batch: int = MAX_BATCH,
+    ready: Callable[[list[str]], None] | None = None,
+    queue_delay_us: int = QUEUE_DELAY_US,
+    spin: bool = False,
+) -> None:
     """Load every model in ``folder`` and serve until SIGINT/SIGTERM."""
     check_environment()
     fix_stub_library_path()
@@ -177,13 +205,20 @@ def serve(folder: Path, host: str = "0.0.0.0", grpc_port: int = 8001,  # noqa: P
     from vcamswap.inference.session import SessionFactory, SessionOptions
 
     factory = SessionFactory(SessionOptions(providers=tuple(providers), spin=spin))
-    config = TritonConfig(grpc_address=host, grpc_port=grpc_port, http_address=host,
-                          http_port=http_port, metrics_port=metrics_port, log_verbose=0)
+    config = TritonConfig(
+        grpc_address=host,
+        grpc_port=grpc_port,
+        http_address=host,
+        http_port=http_port,
+        metrics_port=metrics_port,
+        log_verbose=0,
+    )
     names: list[str] = []
     # Model loading, shared memory, tracing and logging stay behind PyTriton's random token;
     # read-only statistics are open so clients can show batching (`vcamswap bench --remote`).
-    security = TritonSecurityConfig(restricted_endpoints=["shared-memory", "model-repository",
-                                                          "trace", "logging"])
+    security = TritonSecurityConfig(
+        restricted_endpoints=["shared-memory", "model-repository", "trace", "logging"]
+    )
     with Triton(config=config, security_config=security) as triton:
         for spec, path in find_models(folder):
             session = factory.create(path)
@@ -195,12 +230,15 @@ def serve(folder: Path, host: str = "0.0.0.0", grpc_port: int = 8001,  # noqa: P
                 model_name=model.name,
                 infer_func=batch(infer) if model.batchable else _unbatched(infer),
                 inputs=[Tensor(name=t.name, dtype=t.dtype, shape=t.shape) for t in model.inputs],
-                outputs=[Tensor(name=t.name, dtype=t.dtype, shape=t.shape)
-                         for t in model.outputs],
-                config=ModelConfig(max_batch_size=max_batch, batcher=DynamicBatcher(
-                    max_queue_delay_microseconds=queue_delay_us)) if model.batchable
+                outputs=[Tensor(name=t.name, dtype=t.dtype, shape=t.shape) for t in model.outputs],
+                config=ModelConfig(
+                    max_batch_size=max_batch,
+                    batcher=DynamicBatcher(max_queue_delay_microseconds=queue_delay_us),
+                )
+                if model.batchable
                 else ModelConfig(batching=False),
-                strict=True)
+                strict=True,
+            )
             names.append(model.name)
             if spec.role == "swapper":
                 emap = read_emap(path).astype(np.float32)
@@ -208,20 +246,33 @@ def serve(folder: Path, host: str = "0.0.0.0", grpc_port: int = 8001,  # noqa: P
                 def give_emap(requests: Any, emap: np.ndarray = emap) -> Any:
                     return [{"emap": emap} for _ in requests]
 
-                triton.bind(model_name=model.name + EMAP_SUFFIX, infer_func=give_emap,
-                            inputs=[Tensor(name="index", dtype=np.int32, shape=(1,))],
-                            outputs=[Tensor(name="emap", dtype=np.float32, shape=(512, 512))],
-                            config=ModelConfig(batching=False))
+                triton.bind(
+                    model_name=model.name + EMAP_SUFFIX,
+                    infer_func=give_emap,
+                    inputs=[Tensor(name="index", dtype=np.int32, shape=(1,))],
+                    outputs=[Tensor(name="emap", dtype=np.float32, shape=(512, 512))],
+                    config=ModelConfig(batching=False),
+                )
                 names.append(model.name + EMAP_SUFFIX)
-            log.info("serving %s (%s, batch %s) on %s", model.name, path.name,
-                     "none" if not model.batchable else "1 per run" if model.fixed_batch
-                     else f"up to {max_batch}",
-                     ", ".join(session.get_providers()))
+            log.info(
+                "serving %s (%s, batch %s) on %s",
+                model.name,
+                path.name,
+                "none"
+                if not model.batchable
+                else "1 per run"
+                if model.fixed_batch
+                else f"up to {max_batch}",
+                ", ".join(session.get_providers()),
+            )
         triton.connect()
         log.info("Triton serving %s on grpc://%s:%d", ", ".join(names), host, grpc_port)
         if host not in LOOPBACK:
-            log.warning("the server listens on %s without TLS: use it on a private network, "
-                        "or put it behind a TLS proxy (clients: grpcs://)", host)
+            log.warning(
+                "the server listens on %s without TLS: use it on a private network, "
+                "or put it behind a TLS proxy (clients: grpcs://)",
+                host,
+            )
         if ready is not None:
             ready(names)
         sys.stdout.flush()

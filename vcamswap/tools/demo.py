@@ -55,10 +55,15 @@ def run_demo(out: Path, paths: AppPaths, *, virtual: bool = False) -> Path:
     out = out.expanduser().resolve()
     partial = out.with_name(f".{out.stem}.part{out.suffix}")
     supervisor = Supervisor(
-        VideoFileSource(clip, loop=False), SideBySideProcessor(swap),
-        RecordingSink(partial, fps=30.0, tags=container_tags()), TextCardRenderer(), state=state,
-        options=PipelineOptions(paced=False, lockstep=True, max_frames=DEMO_FRAMES,
-                                default_size=(1280, 480)))
+        VideoFileSource(clip, loop=False),
+        SideBySideProcessor(swap),
+        RecordingSink(partial, fps=30.0, tags=container_tags()),
+        TextCardRenderer(),
+        state=state,
+        options=PipelineOptions(
+            paced=False, lockstep=True, max_frames=DEMO_FRAMES, default_size=(1280, 480)
+        ),
+    )
     supervisor.start()
     supervisor.wait(300)
     supervisor.stop()
@@ -72,8 +77,9 @@ def run_demo(out: Path, paths: AppPaths, *, virtual: bool = False) -> Path:
     return out
 
 
-def stream_to_virtual_camera(clip: Path, paths: AppPaths, face: Path,
-                             seconds: float = 20.0) -> None:
+def stream_to_virtual_camera(
+    clip: Path, paths: AppPaths, face: Path, seconds: float = 20.0
+) -> None:
     """Play the swapped clip on the virtual camera for ``seconds`` if a driver exists."""
     config = Config()
     state = RuntimeState()
@@ -84,8 +90,13 @@ def stream_to_virtual_camera(clip: Path, paths: AppPaths, face: Path,
         log.warning("%s", exc)
         return
     sink.close()
-    supervisor = Supervisor(VideoFileSource(clip), build_swap_processor(
-        config, paths, state, resolve=lambda _name: face), sink, TextCardRenderer(),
-        state=state, options=PipelineOptions(default_size=(640, 480)))
+    supervisor = Supervisor(
+        VideoFileSource(clip),
+        build_swap_processor(config, paths, state, resolve=lambda _name: face),
+        sink,
+        TextCardRenderer(),
+        state=state,
+        options=PipelineOptions(default_size=(640, 480)),
+    )
     log.info("streaming the demo to the virtual camera for %.0f s", seconds)
     supervisor.run_for(seconds)

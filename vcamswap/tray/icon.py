@@ -16,9 +16,15 @@ from vcamswap.platforms import Platform, current_platform
 from vcamswap.tray.menu import Item, Opener, tooltip
 
 log = logging.getLogger(__name__)
-COLORS = {"running": (46, 160, 67), "paused": (130, 130, 130), "degraded": (230, 140, 20),
-          "starting": (40, 110, 200), "stopped": (200, 40, 40), "error": (200, 40, 40),
-          "swap off": (90, 90, 90)}
+COLORS = {
+    "running": (46, 160, 67),
+    "paused": (130, 130, 130),
+    "degraded": (230, 140, 20),
+    "starting": (40, 110, 200),
+    "stopped": (200, 40, 40),
+    "error": (200, 40, 40),
+    "swap off": (90, 90, 90),
+}
 
 
 def icon_state(status: dict[str, Any]) -> str:
@@ -45,34 +51,53 @@ def _pystray_menu(pystray: Any, items: tuple[Item, ...]) -> Any:
     def convert(item: Item) -> Any:
         if item.submenu is not None:
             generate = item.submenu
-            return pystray.MenuItem(item.text, pystray.Menu(
-                lambda: tuple(convert(child) for child in generate())))
+            return pystray.MenuItem(
+                item.text, pystray.Menu(lambda: tuple(convert(child) for child in generate()))
+            )
         action = item.action
         checked = item.checked
         return pystray.MenuItem(
-            item.text, (lambda _icon, _item: action()) if action else None,
+            item.text,
+            (lambda _icon, _item: action()) if action else None,
             checked=(lambda _item: checked()) if checked else None,
-            radio=item.radio, default=item.default)
+            radio=item.radio,
+            default=item.default,
+        )
+
     return pystray.Menu(*(convert(item) for item in items))
 
 
-NO_TRAY_HINT = {"linux": "On Linux, menus need an AppIndicator/GTK backend: see the README",
-                "win32": "", "darwin": "", "other": ""}
+NO_TRAY_HINT = {
+    "linux": "On Linux, menus need an AppIndicator/GTK backend: see the README",
+    "win32": "",
+    "darwin": "",
+    "other": "",
+}
 
 
-def run_tray(controls: Controls, items: tuple[Item, ...], stop: threading.Event,
-             platform: Platform | None = None, refresh_s: float = 1.0) -> bool:
+def run_tray(
+    controls: Controls,
+    items: tuple[Item, ...],
+    stop: threading.Event,
+    platform: Platform | None = None,
+    refresh_s: float = 1.0,
+) -> bool:
     """Show the icon until ``stop`` is set; False (after one log line) if no tray can run.
     Blocks the calling thread, which must be the main thread."""
     platform = platform or current_platform()
     try:
         pystray = platform.load_tray()
     except Exception as exc:  # Xlib raises DisplayNameError, not ImportError, without DISPLAY
-        log.warning("no tray icon (%s: %s); the daemon runs without one. %s",
-                    type(exc).__name__, exc, NO_TRAY_HINT[platform.name])
+        log.warning(
+            "no tray icon (%s: %s); the daemon runs without one. %s",
+            type(exc).__name__,
+            exc,
+            NO_TRAY_HINT[platform.name],
+        )
         return False
-    icon = pystray.Icon("vcamswap", icon_image("starting"), "VCamSwap",
-                        menu=_pystray_menu(pystray, items))
+    icon = pystray.Icon(
+        "vcamswap", icon_image("starting"), "VCamSwap", menu=_pystray_menu(pystray, items)
+    )
     if not getattr(icon, "HAS_MENU", True):
         log.info("this tray backend has no menu: clicking the icon toggles the swap")
     loop = platform.tray_loop()
@@ -90,6 +115,7 @@ def run_tray(controls: Controls, items: tuple[Item, ...], stop: threading.Event,
         def show() -> None:
             started.visible = True
             log.info("tray icon shown")
+
         loop.call(show)
         threading.Thread(target=refresh, name="vcamswap-tray", daemon=True).start()
 
@@ -106,6 +132,7 @@ def run_tray(controls: Controls, items: tuple[Item, ...], stop: threading.Event,
 
 def _updater(icon: Any, image: Any, title: str) -> Any:
     """One refresh of the icon (a new image only when the state changed), title and menu."""
+
     def update() -> None:
         if image is not None:
             icon.icon = image
@@ -114,6 +141,7 @@ def _updater(icon: Any, image: Any, title: str) -> Any:
             icon.update_menu()
         except Exception as exc:
             log.debug("tray menu update failed: %s", exc)
+
     return update
 
 

@@ -42,19 +42,27 @@ class LoginItem(Protocol):
     def enabled(self) -> bool: ...
 
 
-def build_menu(controls: Controls, opener: Opener, faces_folder: str,
-               config_file: str, autostart: LoginItem | None = None) -> tuple[Item, ...]:
+def build_menu(
+    controls: Controls,
+    opener: Opener,
+    faces_folder: str,
+    config_file: str,
+    autostart: LoginItem | None = None,
+) -> tuple[Item, ...]:
     """Swap on/off (also the default click), Faces (radio list + Add face), Enhancer, Mouth
     mask, Quality (governor auto/off/hold a step), Preview, Open config, Start at login,
     About/Licences, Quit."""
     login: tuple[Item, ...] = ()
     if autostart is not None:
+
         def toggle_login() -> None:
             if autostart.enabled():
                 autostart.disable()
             else:
                 autostart.enable()
+
         login = (Item("Start at login", action=toggle_login, checked=autostart.enabled),)
+
     def toggle(key: str, setter: Callable[[bool], None]) -> Callable[[], None]:
         return lambda: setter(not bool(controls.status().get(key)))
 
@@ -66,8 +74,9 @@ def build_menu(controls: Controls, opener: Opener, faces_folder: str,
 
     def faces() -> tuple[Item, ...]:
         names = controls.status().get("faces") or []
-        items = [Item(name, action=choose(name), checked=current(name), radio=True)
-                 for name in names]
+        items = [
+            Item(name, action=choose(name), checked=current(name), radio=True) for name in names
+        ]
         items.append(Item("Add face…", action=lambda: opener.path(faces_folder)))
         return tuple(items)
 
@@ -77,29 +86,58 @@ def build_menu(controls: Controls, opener: Opener, faces_folder: str,
     def governor_is(mode: str, level: int | None = None) -> Callable[[], bool]:
         def check() -> bool:
             governor = controls.status().get("governor") or {}
-            return bool(governor.get("mode") == mode
-                        and (level is None or governor.get("level") == level))
+            return bool(
+                governor.get("mode") == mode and (level is None or governor.get("level") == level)
+            )
+
         return check
 
     def quality() -> tuple[Item, ...]:
         levels = (controls.status().get("governor") or {}).get("levels") or []
-        items = [Item("Automatic (hold the frame rate)", action=governor_mode("auto"),
-                      checked=governor_is("auto"), radio=True),
-                 Item("Always full quality", action=governor_mode("off"),
-                      checked=governor_is("off"), radio=True)]
-        items += [Item(f"Hold: {name}", action=governor_mode("pinned", i),
-                       checked=governor_is("pinned", i), radio=True)
-                  for i, name in enumerate(levels) if i > 0]
+        items = [
+            Item(
+                "Automatic (hold the frame rate)",
+                action=governor_mode("auto"),
+                checked=governor_is("auto"),
+                radio=True,
+            ),
+            Item(
+                "Always full quality",
+                action=governor_mode("off"),
+                checked=governor_is("off"),
+                radio=True,
+            ),
+        ]
+        items += [
+            Item(
+                f"Hold: {name}",
+                action=governor_mode("pinned", i),
+                checked=governor_is("pinned", i),
+                radio=True,
+            )
+            for i, name in enumerate(levels)
+            if i > 0
+        ]
         return tuple(items)
 
     return (
-        Item("Swap faces", action=toggle("swap_enabled", controls.set_swap_enabled),
-             checked=_flag(controls, "swap_enabled"), default=True),
+        Item(
+            "Swap faces",
+            action=toggle("swap_enabled", controls.set_swap_enabled),
+            checked=_flag(controls, "swap_enabled"),
+            default=True,
+        ),
         Item("Faces", submenu=faces),
-        Item("Enhancer", action=toggle("enhancer", controls.set_enhancer),
-             checked=_flag(controls, "enhancer")),
-        Item("Mouth mask", action=toggle("mouth_mask", controls.set_mouth_mask),
-             checked=_flag(controls, "mouth_mask")),
+        Item(
+            "Enhancer",
+            action=toggle("enhancer", controls.set_enhancer),
+            checked=_flag(controls, "enhancer"),
+        ),
+        Item(
+            "Mouth mask",
+            action=toggle("mouth_mask", controls.set_mouth_mask),
+            checked=_flag(controls, "mouth_mask"),
+        ),
         Item("Quality", submenu=quality),
         *remote_items(controls),
         Item("Preview", action=lambda: opener.url(opener.urls.get("preview", ""))),
@@ -130,8 +168,7 @@ def tooltip(controls: Controls) -> str:
     """One line for the icon's hover text (Windows shows at most 127 characters)."""
     status = controls.status()
     face = status.get("face") or "first face"
-    text = (f"VCamSwap: {status.get('state')} · {status.get('output_fps', 0):.0f} fps · "
-            f"{face}")
+    text = f"VCamSwap: {status.get('state')} · {status.get('output_fps', 0):.0f} fps · {face}"
     camera = camera_to_pick(status)
     if camera:
         text += f" · in apps pick {camera!r}"

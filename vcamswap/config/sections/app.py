@@ -10,8 +10,9 @@ from vcamswap.config.sections.base import LogLevel, Section
 class TrayConfig(Section):
     """The system tray icon."""
 
-    enabled: bool = Field(True, description="Show a tray icon (falls back to none if the "
-                          "desktop has no tray).")
+    enabled: bool = Field(
+        True, description="Show a tray icon (falls back to none if the desktop has no tray)."
+    )
 
 
 class ControlConfig(Section):
@@ -29,11 +30,9 @@ class ControlConfig(Section):
 class LoggingConfig(Section):
     """Log output."""
 
-    level: LogLevel = Field("INFO", description="Log level; `-v` on the command line "
-                            "raises it to DEBUG.")
-    file: bool = Field(True, description="Also write a rotating log file in the user log "
-                       "folder.")
-    max_bytes: int = Field(
-        1_000_000, ge=10_000, description="Size at which the log file rotates."
+    level: LogLevel = Field(
+        "INFO", description="Log level; `-v` on the command line raises it to DEBUG."
     )
+    file: bool = Field(True, description="Also write a rotating log file in the user log folder.")
+    max_bytes: int = Field(1_000_000, ge=10_000, description="Size at which the log file rotates.")
     backups: int = Field(3, ge=0, le=20, description="Rotated log files kept.")

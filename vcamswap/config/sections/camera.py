@@ -35,8 +35,11 @@ class CameraConfig(Section):
         "after `grace_s`; 'manual' starts paused until `vcamswap ctl enable` or the tray.",
     )
     grace_s: float = Field(
-        5.0, ge=0.0, le=600.0,
-        description="on-demand: seconds without a reader before the camera closes.")
+        5.0,
+        ge=0.0,
+        le=600.0,
+        description="on-demand: seconds without a reader before the camera closes.",
+    )
     backend: Literal["auto", "v4l2", "dshow", "msmf", "avfoundation", "any"] = Field(
         "auto",
         description="OpenCV capture backend. 'auto' picks V4L2 on Linux, DirectShow on "
@@ -51,16 +54,22 @@ class CameraConfig(Section):
     )
     mirror: bool = Field(False, description="Flip the image left-right (selfie view).")
     rotate: Literal[0, 90, 180, 270] = Field(
-        0, description="Rotate the image clockwise by this many degrees (a camera mounted "
-        "sideways or upside down).")
+        0,
+        description="Rotate the image clockwise by this many degrees (a camera mounted "
+        "sideways or upside down).",
+    )
     zoom: float = Field(
-        1.0, ge=1.0, le=4.0,
+        1.0,
+        ge=1.0,
+        le=4.0,
         description="Digital zoom: crop the centre by this factor and scale it back to the "
-        "capture size (1 = off).")
+        "capture size (1 = off).",
+    )
     pan: tuple[float, float] = Field(
         (0.0, 0.0),
         description="With zoom: where the crop sits, x and y from -1 (left/top) to 1 "
-        "(right/bottom); 0,0 is the centre.")
+        "(right/bottom); 0,0 is the centre.",
+    )
 
     @field_validator("pan")
     @classmethod

@@ -29,7 +29,8 @@ class RemoteConfig(Section):
         "runs every model here. Plaintext to a non-loopback host logs a warning.",
     )
     ca_file: Path | None = Field(
-        None, description="grpcs: the CA certificate (PEM) that signed the server's.")
+        None, description="grpcs: the CA certificate (PEM) that signed the server's."
+    )
     models: list[ModelRole] = Field(
         default_factory=lambda: list[ModelRole](["swapper", "enhancer"]),
         description="Which models run remotely. The detector's input is 25x a face crop, so "
@@ -41,7 +42,9 @@ class RemoteConfig(Section):
         "inswapper_128: swapper).",
     )
     timeout_ms: float = Field(
-        300.0, ge=10.0, le=10000.0,
+        300.0,
+        ge=10.0,
+        le=10000.0,
         description="Per-request timeout; a late or lost server is skipped (the privacy guard "
         "decides what shows) and retried with a backoff, never stalling the camera.",
     )
@@ -93,5 +96,6 @@ class ModelsConfig(Section):
         description="Per catalog model name, your own file and its sha256 instead of the "
         "catalog's.",
     )
-    remote: RemoteConfig = Field(default_factory=RemoteConfig,
-                                 description="Remote inference (Triton).")
+    remote: RemoteConfig = Field(
+        default_factory=RemoteConfig, description="Remote inference (Triton)."
+    )

@@ -35,12 +35,16 @@ class ContentCheckConfig(Section):
         "swapping faces into, or out of, explicit material.",
     )
     threshold: float = Field(
-        0.5, ge=0.05, le=0.99,
+        0.5,
+        ge=0.05,
+        le=0.99,
         description="Score from which an explicit label (exposed genitalia, breasts, "
         "buttocks, anus) flags an image; lower is stricter.",
     )
     live_interval_s: float = Field(
-        2.0, ge=0.5, le=60.0,
+        2.0,
+        ge=0.5,
+        le=60.0,
         description="Seconds between checks of the live camera (on a low-priority thread, "
         "never delaying a frame).",
     )
@@ -67,10 +71,13 @@ class SafetyConfig(Section):
         "person whose face you use, you label the output as synthetic, and local laws apply.",
     )
     label: LabelConfig = Field(default_factory=LabelConfig, description="Visible label.")
-    content_check: ContentCheckConfig = Field(default_factory=ContentCheckConfig,
-                                              description="Content check.")
+    content_check: ContentCheckConfig = Field(
+        default_factory=ContentCheckConfig, description="Content check."
+    )
     max_image_megapixels: float = Field(
-        50.0, ge=1.0, le=150.0,
+        50.0,
+        ge=1.0,
+        le=150.0,
         description="Largest image file read (photos, source faces, content-check), in "
         "megapixels, checked from the file's header before decoding: larger files are refused "
         "(a small PNG can declare a picture that decodes to gigabytes).",

@@ -38,8 +38,11 @@ class SwapConfig(Section):
     )
     enhancer: bool = Field(False, description="Run the GFPGAN face enhancer (neural engine).")
     enhancer_every: int = Field(
-        1, ge=1, le=10, description="Run the enhancer on every Nth frame; in between the "
-        "cached result is pasted again."
+        1,
+        ge=1,
+        le=10,
+        description="Run the enhancer on every Nth frame; in between the "
+        "cached result is pasted again.",
     )
     mouth_mask: bool = Field(False, description="Keep the target's own mouth (lip sync).")
     color_correction: bool = Field(
@@ -94,13 +97,17 @@ class GovernorConfig(Section):
         "headroom; 'off' always runs full quality; 'pinned' holds `level`.",
     )
     level: int = Field(
-        0, ge=0, le=20,
+        0,
+        ge=0,
+        le=20,
         description="With mode 'pinned': the ladder step to hold (0 = full quality; "
         "`vcamswap ctl status` lists the steps of the running engine).",
     )
     _mode_switch = field_validator("mode", mode="before")(yaml_switch)
     window_s: float = Field(
-        2.0, ge=0.5, le=30.0,
+        2.0,
+        ge=0.5,
+        le=30.0,
         description="Seconds of measurements behind each decision; every change waits at "
         "least this long, a step up that had to be undone waits twice as long next time.",
     )

@@ -13,5 +13,15 @@ from vcamswap.tools.bench.run import (
     steady_ticks,
 )
 
-__all__ = ["WARMUP", "BenchError", "BenchRequest", "PinnedDetector", "bench_store",
-           "build_processor", "load_frames", "pinned_faces", "run_bench", "steady_ticks"]
+__all__ = [
+    "WARMUP",
+    "BenchError",
+    "BenchRequest",
+    "PinnedDetector",
+    "bench_store",
+    "build_processor",
+    "load_frames",
+    "pinned_faces",
+    "run_bench",
+    "steady_ticks",
+]

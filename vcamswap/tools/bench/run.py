@@ -90,12 +90,18 @@ def providers_used(request: BenchRequest) -> dict[str, Any] | None:
         return None
     import onnxruntime
 
-    return {"requested": request.providers or "auto", "onnxruntime": onnxruntime.__version__,
-            "available": onnxruntime.get_available_providers(),
-            "io_binding": request.io_binding, "swapper": request.swapper,
-            "enhancer": request.enhancer, "pinned_faces": request.pin_faces,
-            "cuda_graph": request.cuda_graph, "detect_every": request.detect_every,
-            "device_compositing": request.device_compositing}
+    return {
+        "requested": request.providers or "auto",
+        "onnxruntime": onnxruntime.__version__,
+        "available": onnxruntime.get_available_providers(),
+        "io_binding": request.io_binding,
+        "swapper": request.swapper,
+        "enhancer": request.enhancer,
+        "pinned_faces": request.pin_faces,
+        "cuda_graph": request.cuda_graph,
+        "detect_every": request.detect_every,
+        "device_compositing": request.device_compositing,
+    }
 
 
 def tile(image: BgrImage, count: int) -> BgrImage:
@@ -109,8 +115,9 @@ def tile(image: BgrImage, count: int) -> BgrImage:
     canvas = np.zeros_like(image)
     for k in range(count):
         r, c = divmod(k, cols)
-        canvas[r * cell.shape[0]:(r + 1) * cell.shape[0],
-               c * cell.shape[1]:(c + 1) * cell.shape[1]] = cell
+        canvas[
+            r * cell.shape[0] : (r + 1) * cell.shape[0], c * cell.shape[1] : (c + 1) * cell.shape[1]
+        ] = cell
     return canvas
 
 
@@ -119,8 +126,9 @@ def load_frames(request: BenchRequest, paths: AppPaths) -> tuple[list[BgrImage],
     count = min(request.frames, request.preload)
     if request.input == "sample":
         photo = sample_photo("grace_hopper")
-        return [tile(animate(photo, i, count, size), request.faces_per_frame)
-                for i in range(count)], 30.0
+        return [
+            tile(animate(photo, i, count, size), request.faces_per_frame) for i in range(count)
+        ], 30.0
     if request.input == "pattern":
         pattern = TestPatternSource(*size)
         pattern.open()
@@ -155,8 +163,11 @@ def pinned_faces(width: int, height: int, count: int) -> list[DetectedFace]:
         kps = (align.ARCFACE_112 - 56.0) * scale + (c * cw + cw / 2, r * ch + ch / 2)
         x0, y0 = kps.min(axis=0) - 30 * scale
         x1, y1 = kps.max(axis=0) + 30 * scale
-        faces.append(DetectedFace(FaceBox(float(x0), float(y0), float(x1), float(y1), 0.99),
-                                  kps.astype(np.float32)))
+        faces.append(
+            DetectedFace(
+                FaceBox(float(x0), float(y0), float(x1), float(y1), 0.99), kps.astype(np.float32)
+            )
+        )
     return faces
 
 
@@ -177,13 +188,17 @@ def bench_store(config: Config, paths: AppPaths, folder: Path) -> ModelStore:
     """The files in ``folder`` taken as they are (digests computed, not checked): benchmark
     models have random weights and no published digest."""
     hasher = ModelStore(folder, paths.cache_dir / "bench-digests.json")
-    overrides = {spec.name: Override(folder / spec.file, hasher.digest(folder / spec.file))
-                 for spec in CATALOG.values() if (folder / spec.file).is_file()}
+    overrides = {
+        spec.name: Override(folder / spec.file, hasher.digest(folder / spec.file))
+        for spec in CATALOG.values()
+        if (folder / spec.file).is_file()
+    }
     return ModelStore(folder, paths.cache_dir / "bench-digests.json", overrides)
 
 
-def build_processor(request: BenchRequest, paths: AppPaths, stats: PipelineStats,
-                    size: tuple[int, int]) -> Processor:
+def build_processor(
+    request: BenchRequest, paths: AppPaths, stats: PipelineStats, size: tuple[int, int]
+) -> Processor:
     if request.engine == "passthrough":
         return PassthroughProcessor()
     if request.engine == "copy":
@@ -202,8 +217,9 @@ def build_processor(request: BenchRequest, paths: AppPaths, stats: PipelineStats
     state = RuntimeState(Toggles(enhancer=request.enhancer))
     if request.engine == "lite":
         return build_swap_processor(config, paths, state, stats, resolve=lambda _n: face)
-    store = bench_store(config, paths, request.models) if request.models else model_store(
-        config, paths)
+    store = (
+        bench_store(config, paths, request.models) if request.models else model_store(config, paths)
+    )
     providers = tuple(request.providers.split(",")) if request.providers else None
     load = neural_loader(config, store, paths, providers, request.io_binding)
     if request.pin_faces:
@@ -213,12 +229,25 @@ def build_processor(request: BenchRequest, paths: AppPaths, stats: PipelineStats
         def load_pinned() -> NeuralModels:
             models = inner()
             return replace(models, detector=PinnedDetector(models.detector, faces))
+
         load = load_pinned
-    neural = NeuralSwapProcessor(load, lambda _n: face, state, NeuralOptions(
-        many_faces=request.faces_per_frame > 1, detect_every=request.detect_every,
-        detect_async=request.detect_async), stats)
-    return ProcessorChain([neural], [SyntheticLabelProcessor(LabelStyle())], engine="neural",
-                          engine_reason="bench --engine neural")
+    neural = NeuralSwapProcessor(
+        load,
+        lambda _n: face,
+        state,
+        NeuralOptions(
+            many_faces=request.faces_per_frame > 1,
+            detect_every=request.detect_every,
+            detect_async=request.detect_async,
+        ),
+        stats,
+    )
+    return ProcessorChain(
+        [neural],
+        [SyntheticLabelProcessor(LabelStyle())],
+        engine="neural",
+        engine_reason="bench --engine neural",
+    )
 
 
 SWAPPING = ("lite", "neural")
@@ -230,8 +259,7 @@ class BenchError(VCamSwapError):
     """The benchmark could not measure what it claims (the engine failed, nothing swapped)."""
 
 
-def _wait_first_swap(supervisor: Supervisor, request: BenchRequest,
-                     stats: PipelineStats) -> None:
+def _wait_first_swap(supervisor: Supervisor, request: BenchRequest, stats: PipelineStats) -> None:
     """Until a frame with a swapped face came out of the processor; a processor that failed to
     start, or no swap within ``first_swap_s``, is an error naming the reason."""
     if request.engine not in SWAPPING:
@@ -249,14 +277,17 @@ def _wait_first_swap(supervisor: Supervisor, request: BenchRequest,
             raise BenchError(f"the {request.engine} engine cannot swap: {degraded}")
         time.sleep(0.01)
     why = supervisor.health.last_error
-    raise BenchError(f"no face was swapped in {limit:.0f} s on {request.input}"
-                     + (f" (last error: {why})" if why else "")
-                     + "; use an input with a frontal face, or check the engine with "
-                     "`vcamswap doctor`")
+    raise BenchError(
+        f"no face was swapped in {limit:.0f} s on {request.input}"
+        + (f" (last error: {why})" if why else "")
+        + "; use an input with a frontal face, or check the engine with "
+        "`vcamswap doctor`"
+    )
 
 
-def _run_until_done(supervisor: Supervisor, request: BenchRequest, stats: PipelineStats,
-                    fps: float) -> tuple[Status, float | None]:
+def _run_until_done(
+    supervisor: Supervisor, request: BenchRequest, stats: PipelineStats, fps: float
+) -> tuple[Status, float | None]:
     """Run, from the first swapped frame on: the warm-up, then ``frames`` timed frames
     (unpaced) or the time they take at the clip's rate (paced). Returns the status and when
     the timed window started (None: unknown, unpaced: the last ``frames`` processed ticks)."""
@@ -265,16 +296,21 @@ def _run_until_done(supervisor: Supervisor, request: BenchRequest, stats: Pipeli
     limit = time.monotonic() + 600.0
     if request.paced:
         start = stats.snapshot("running", "", "", None).frames_processed
-        while (stats.snapshot("running", "", "", None).frames_processed < start + WARMUP
-               and time.monotonic() < limit and not supervisor.stop_event.is_set()):
+        while (
+            stats.snapshot("running", "", "", None).frames_processed < start + WARMUP
+            and time.monotonic() < limit
+            and not supervisor.stop_event.is_set()
+        ):
             time.sleep(0.005)
         steady_from = time.monotonic()
         supervisor.wait(request.frames / fps)
     else:
-        target = stats.snapshot("running", "", "", None).frames_processed + WARMUP \
-            + request.frames
-        while (stats.snapshot("running", "", "", None).frames_processed < target
-               and time.monotonic() < limit and not supervisor.stop_event.is_set()):
+        target = stats.snapshot("running", "", "", None).frames_processed + WARMUP + request.frames
+        while (
+            stats.snapshot("running", "", "", None).frames_processed < target
+            and time.monotonic() < limit
+            and not supervisor.stop_event.is_set()
+        ):
             time.sleep(0.002)
     failed = supervisor.engine_failed
     status = supervisor.status()
@@ -297,20 +333,35 @@ def run_bench(request: BenchRequest, paths: AppPaths) -> dict[str, Any]:
     stats = PipelineStats(samples=max(600, request.frames + WARMUP + 10))
     source = MemoryFramesSource(frames, fps, f"{request.input} ({len(frames)} frames)")
     h, w = frames[0].shape[:2]
-    options = PipelineOptions(output_fps=fps, default_size=(w, h), paced=request.paced,
-                              lockstep=not request.paced, max_frames=None,
-                              governor="auto" if request.governor == "auto" else "off")
-    supervisor = Supervisor(source, build_processor(request, paths, stats, (w, h)), NullSink(),
-                            TextCardRenderer(), options=options, stats=stats)
+    options = PipelineOptions(
+        output_fps=fps,
+        default_size=(w, h),
+        paced=request.paced,
+        lockstep=not request.paced,
+        max_frames=None,
+        governor="auto" if request.governor == "auto" else "off",
+    )
+    supervisor = Supervisor(
+        source,
+        build_processor(request, paths, stats, (w, h)),
+        NullSink(),
+        TextCardRenderer(),
+        options=options,
+        stats=stats,
+    )
     monitor = None
     with busy_processes(request.cpu_load):
         supervisor.start()
         if request.content_check_s:
             from vcamswap.safety.content import LiveContentMonitor, nudenet_classifier
 
-            monitor = LiveContentMonitor(nudenet_classifier(), supervisor.last_input,
-                                         lambda _verdict: None, supervisor.stop_event,
-                                         request.content_check_s)
+            monitor = LiveContentMonitor(
+                nudenet_classifier(),
+                supervisor.last_input,
+                lambda _verdict: None,
+                supervisor.stop_event,
+                request.content_check_s,
+            )
             monitor.start()
         try:
             status, steady_from = _run_until_done(supervisor, request, stats, fps)
@@ -320,8 +371,11 @@ def run_bench(request: BenchRequest, paths: AppPaths) -> dict[str, Any]:
     # are not the steady state a user sees: the timed window starts after both.
     processed = stats.tick_times("processed")
     if steady_from is None:  # unpaced: the last `frames` processed ticks (plus the start)
-        steady_from = processed[-(request.frames + 1)] if len(processed) > request.frames \
+        steady_from = (
+            processed[-(request.frames + 1)]
+            if len(processed) > request.frames
             else (processed[0] if processed else 0.0)
+        )
     window = steady_ticks(processed, steady_from)
     timed = max(0, len(window) - 1)
 
@@ -334,7 +388,7 @@ def run_bench(request: BenchRequest, paths: AppPaths) -> dict[str, Any]:
     processed_fps, output_fps = rate("processed"), rate("out")
     swapped_times = stats.tick_times("swapped")
     in_window = [t for t in swapped_times if window and window[0] < t <= window[-1]]
-    faces = stats.faces_per_swapped_frame()[-len(in_window):] if in_window else []
+    faces = stats.faces_per_swapped_frame()[-len(in_window) :] if in_window else []
     swapped = len(in_window)
     keep = max(1, timed)
     latencies = stats.latencies_ms()[-keep:]
@@ -342,8 +396,9 @@ def run_bench(request: BenchRequest, paths: AppPaths) -> dict[str, Any]:
     intervals = [(b - a) * 1000.0 for a, b in itertools.pairwise(sent)]
     samples = {k: v[-keep:] for k, v in stats.stage_samples().items()}
     has_faces = request.input == "sample" or request.pin_faces
-    valid = request.engine not in SWAPPING or not has_faces or (
-        timed > 0 and swapped >= 0.9 * timed)
+    valid = (
+        request.engine not in SWAPPING or not has_faces or (timed > 0 and swapped >= 0.9 * timed)
+    )
     result: dict[str, Any] = {
         "engine": request.engine,
         "input": request.input,
@@ -356,22 +411,34 @@ def run_bench(request: BenchRequest, paths: AppPaths) -> dict[str, Any]:
         "warmup_frames": WARMUP,
         "fps": round(processed_fps, 2),
         "output_fps": round(output_fps, 2),
-        "latency_ms": {"p50": round(percentile(latencies, 50), 2),
-                       "p95": round(percentile(latencies, 95), 2)},
-        "stages_ms": {k: round(percentile(samples[k], 50), 3) if k in samples else None
-                      for k in STAGES},
+        "latency_ms": {
+            "p50": round(percentile(latencies, 50), 2),
+            "p95": round(percentile(latencies, 95), 2),
+        },
+        "stages_ms": {
+            k: round(percentile(samples[k], 50), 3) if k in samples else None for k in STAGES
+        },
         "faces_per_frame_requested": request.faces_per_frame,
         "dropped": status.dropped,
         "providers": providers_used(request),
-        "governor": {"mode": request.governor, "final_level": status.governor.get("level"),
-                     "final_step": status.governor.get("name"),
-                     "changes": status.governor.get("changes")},
+        "governor": {
+            "mode": request.governor,
+            "final_level": status.governor.get("level"),
+            "final_step": status.governor.get("name"),
+            "changes": status.governor.get("changes"),
+        },
         "cpu_load": request.cpu_load,
-        "output_interval_ms": {"p50": round(percentile(intervals, 50), 2),
-                               "p95": round(percentile(intervals, 95), 2)},
-        "content_check": None if monitor is None else {
-            "interval_s": request.content_check_s, "checks": monitor.checks,
-            "last_ms": round(monitor.last_ms, 2)},
+        "output_interval_ms": {
+            "p50": round(percentile(intervals, 50), 2),
+            "p95": round(percentile(intervals, 95), 2),
+        },
+        "content_check": None
+        if monitor is None
+        else {
+            "interval_s": request.content_check_s,
+            "checks": monitor.checks,
+            "last_ms": round(monitor.last_ms, 2),
+        },
         "machine": machine(),
     }
     return result
