@@ -10,6 +10,7 @@ from typing import Any
 
 from vcamswap.config import load_config
 from vcamswap.config.writer import set_config_value
+from vcamswap.devices.sinks import shown_camera_name
 from vcamswap.errors import ConfigError, VCamSwapError
 from vcamswap.pipeline.supervisor import Supervisor
 from vcamswap.types import BgrImage
@@ -53,7 +54,7 @@ class DaemonControls:
             "engine_reason": getattr(processor, "engine_reason", "")
             or f"swap.engine: {self._engine}",
             "engine_running": self._supervisor.engine_failed is None,
-            "virtual_camera": self._camera_name(),
+            "virtual_camera": shown_camera_name(self._supervisor.sink),
             "unsaved": self._unsaved,
             "camera_mode": self._camera_mode,
             "camera_open": self._supervisor.health.camera_state == "ok",
@@ -71,11 +72,6 @@ class DaemonControls:
     @property
     def supervisor(self) -> Supervisor:
         return self._supervisor
-
-    def _camera_name(self) -> str | None:
-        """The camera name apps list (None for files and the null output)."""
-        name = getattr(self._supervisor.sink, "camera_name", None)
-        return name if isinstance(name, str) else None
 
     def _persist(self, key: str, value: object, section: str = "swap") -> None:
         """Write a tray/ctl change back to the config file, keeping the user's comments."""
