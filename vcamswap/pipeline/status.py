@@ -85,7 +85,6 @@ class PipelineStats:
         self.dropped = 0
         self.resent = 0
         self.processing_errors = 0
-        self.swapped_frames = 0
         self.faces_swapped = 0
         self.guarded_frames = 0
         self._faces: deque[int] = deque(maxlen=samples)
@@ -109,10 +108,15 @@ class PipelineStats:
     def add_swapped(self, faces: int, now: float | None = None) -> None:
         """A frame with ``faces`` swapped faces (ticks 'swapped' at the frame's time)."""
         with self._lock:
-            self.swapped_frames += 1
             self.faces_swapped += faces
             self._rates["swapped"].tick(time.monotonic() if now is None else now)
             self._faces.append(faces)
+
+    @property
+    def swapped_frames(self) -> int:
+        """Frames with at least one swapped face since the start (the 'swapped' tick count)."""
+        with self._lock:
+            return self._rates["swapped"].total
 
     def add_guarded(self) -> None:
         with self._lock:
@@ -174,7 +178,7 @@ class PipelineStats:
                 camera=camera,
                 output=output,
                 last_error=last_error,
-                swapped_frames=self.swapped_frames,
+                swapped_frames=self._rates["swapped"].total,
                 faces_swapped=self.faces_swapped,
                 guarded_frames=self.guarded_frames,
             )
