@@ -21,11 +21,10 @@ import cv2
 import numpy as np
 
 from vcamswap.errors import DegradedError, EngineNotRunningError, FaceLostError
-from vcamswap.types import BgrImage, FaceBox, Frame
+from vcamswap.types import BgrImage, Frame
 
 log = logging.getLogger(__name__)
 Policy = Literal["passthrough", "blur", "freeze", "placeholder"]
-MARGIN = 0.35  # of the face box, on each side: a moving head stays covered
 
 NO_FACE = "No face swapped: face not found"
 FACE_LOST = "No face swapped: face lost"
@@ -44,32 +43,12 @@ def reason_for(error: BaseException) -> str:
     return SWAP_ERROR
 
 
-def blur_regions(image: BgrImage, regions: tuple[FaceBox, ...], margin: float = MARGIN) -> BgrImage:
-    """A copy of ``image`` with each region (plus ``margin``) heavily blurred."""
-    out: BgrImage = image.copy()
-    h, w = image.shape[:2]
-    for box in regions:
-        dx, dy = box.width * margin, box.height * margin
-        x0, y0 = max(0, int(box.left - dx)), max(0, int(box.top - dy))
-        x1, y1 = min(w, int(box.right + dx) + 1), min(h, int(box.bottom + dy) + 1)
-        if x1 - x0 < 2 or y1 - y0 < 2:
-            continue
-        patch = out[y0:y1, x0:x1]
-        small = cv2.resize(
-            patch, (max(1, (x1 - x0) // 16), max(1, (y1 - y0) // 16)), interpolation=cv2.INTER_AREA
-        )
-        out[y0:y1, x0:x1] = cv2.GaussianBlur(
-            cv2.resize(small, (x1 - x0, y1 - y0), interpolation=cv2.INTER_LINEAR), (0, 0), 3
-        )
-    return out
-
-
 def blur_with_reason(image: BgrImage, reason: str) -> BgrImage:
-    """The whole picture blurred beyond recognition (1/32 of its size, then smoothed), with
-    ``reason`` written across the top on a dark band."""
+    """The whole picture blurred beyond recognition (averaged down to 1/32 of its size,
+    smoothed, scaled back), with ``reason`` written across the top on a dark band."""
     h, w = image.shape[:2]
-    out = blur_regions(image, (FaceBox(0, 0, w, h),), margin=0.0)
-    small = cv2.resize(out, (max(1, w // 32), max(1, h // 32)), interpolation=cv2.INTER_AREA)
+    small = cv2.resize(image, (max(1, w // 32), max(1, h // 32)), interpolation=cv2.INTER_AREA)
+    small = cv2.GaussianBlur(small, (0, 0), 0.5)  # smoothed where it is small: cheap
     out = np.ascontiguousarray(cv2.resize(small, (w, h), interpolation=cv2.INTER_LINEAR))
     scale = max(0.4, min(w, h) / 900.0)
     thickness = max(1, round(scale * 2))
