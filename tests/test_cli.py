@@ -18,16 +18,21 @@ def env_for(home: Path) -> dict[str, str]:
     return {**os.environ, "VCAMSWAP_HOME": str(home)}
 
 
-def test_demo_writes_a_side_by_side_swap(tmp_path: Path) -> None:
-    out = tmp_path / "demo.mp4"
-    result = subprocess.run(
-        [sys.executable, "-m", "vcamswap", "demo", "--out", str(out)],
+def vcamswap(home: Path, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    """``vcamswap ARGS`` in a subprocess with everything under ``home``; output captured."""
+    return subprocess.run(
+        [sys.executable, "-m", "vcamswap", *args],
         capture_output=True,
         text=True,
-        timeout=300,
-        env=env_for(tmp_path / "home"),
+        timeout=timeout,
+        env=env_for(home),
         check=False,
     )
+
+
+def test_demo_writes_a_side_by_side_swap(tmp_path: Path) -> None:
+    out = tmp_path / "demo.mp4"
+    result = vcamswap(tmp_path / "home", "demo", "--out", str(out), timeout=300)
     assert result.returncode == 0, result.stderr
     with av.open(str(out)) as container:
         stream = container.streams.video[0]
@@ -41,25 +46,17 @@ def test_demo_writes_a_side_by_side_swap(tmp_path: Path) -> None:
 
 
 def test_bench_prints_one_json_object(tmp_path: Path) -> None:
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "vcamswap",
-            "bench",
-            "--engine",
-            "lite",
-            "--frames",
-            "30",
-            "--size",
-            "320x240",
-            "--json",
-        ],
-        capture_output=True,
-        text=True,
+    result = vcamswap(
+        tmp_path / "home",
+        "bench",
+        "--engine",
+        "lite",
+        "--frames",
+        "30",
+        "--size",
+        "320x240",
+        "--json",
         timeout=300,
-        env=env_for(tmp_path / "home"),
-        check=False,
     )
     assert result.returncode == 0, result.stderr
     data = json.loads(result.stdout)
@@ -85,29 +82,21 @@ def test_bench_prints_one_json_object(tmp_path: Path) -> None:
 def test_bench_on_frames_without_faces_is_invalid_and_exits_non_zero(tmp_path: Path) -> None:
     """The test pattern has no face: a lite run swaps nothing, and says so instead of
     reporting the speed of doing nothing."""
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "vcamswap",
-            "bench",
-            "--engine",
-            "lite",
-            "--frames",
-            "20",
-            "--size",
-            "320x240",
-            "--input",
-            "pattern",
-            "--first-swap-timeout",
-            "3",
-            "--json",
-        ],
-        capture_output=True,
-        text=True,
+    result = vcamswap(
+        tmp_path / "home",
+        "bench",
+        "--engine",
+        "lite",
+        "--frames",
+        "20",
+        "--size",
+        "320x240",
+        "--input",
+        "pattern",
+        "--first-swap-timeout",
+        "3",
+        "--json",
         timeout=300,
-        env=env_for(tmp_path / "home"),
-        check=False,
     )
     assert result.returncode == 1
     assert "no face was swapped" in result.stderr
@@ -121,27 +110,19 @@ def test_bench_with_a_corrupt_model_fails_in_one_line(tmp_path: Path) -> None:
     models.mkdir()
     for name in ("det_10g.onnx", "w600k_r50.onnx", "inswapper_128.onnx"):
         (models / name).write_bytes(b"this is not an onnx model" * 10)
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "vcamswap",
-            "bench",
-            "--engine",
-            "neural",
-            "--frames",
-            "10",
-            "--size",
-            "320x240",
-            "--models",
-            str(models),
-            "--json",
-        ],
-        capture_output=True,
-        text=True,
+    result = vcamswap(
+        tmp_path / "home",
+        "bench",
+        "--engine",
+        "neural",
+        "--frames",
+        "10",
+        "--size",
+        "320x240",
+        "--models",
+        str(models),
+        "--json",
         timeout=300,
-        env=env_for(tmp_path / "home"),
-        check=False,
     )
     assert result.returncode == 1, result.stdout
     assert result.stdout == ""
@@ -150,14 +131,7 @@ def test_bench_with_a_corrupt_model_fails_in_one_line(tmp_path: Path) -> None:
 
 
 def test_bench_rejects_a_bad_size(tmp_path: Path) -> None:
-    result = subprocess.run(
-        [sys.executable, "-m", "vcamswap", "bench", "--size", "big"],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env=env_for(tmp_path / "home"),
-        check=False,
-    )
+    result = vcamswap(tmp_path / "home", "bench", "--size", "big", timeout=60)
     assert result.returncode == 2
     assert "expected WxH" in result.stderr
 
@@ -217,24 +191,16 @@ def test_run_stops_within_a_second_of_a_signal(tmp_path: Path, signum: int) -> N
 def test_run_with_a_bad_config_exits_2_and_names_the_line(tmp_path: Path) -> None:
     config = tmp_path / "c.yaml"
     config.write_text("swap:\n  opacty: 0.5\n")
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "vcamswap",
-            "run",
-            "--config",
-            str(config),
-            "--camera",
-            "pattern",
-            "--output",
-            "null",
-        ],
-        capture_output=True,
-        text=True,
+    result = vcamswap(
+        tmp_path / "home",
+        "run",
+        "--config",
+        str(config),
+        "--camera",
+        "pattern",
+        "--output",
+        "null",
         timeout=60,
-        env=env_for(tmp_path / "home"),
-        check=False,
     )
     assert result.returncode == 2
     assert f"{config}:2: swap.opacty: unknown key; did you mean 'opacity'?" in result.stderr
@@ -258,29 +224,18 @@ def test_run_without_consent_in_a_pipe_says_how_to_accept(tmp_path: Path) -> Non
 def test_config_commands_a_new_user_meets(tmp_path: Path) -> None:
     """check-config on a fresh install, run --config on a missing file (whose suggestion
     works), doctor --config checking that file."""
-    env = env_for(tmp_path / "home")
-
-    def vcamswap(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [sys.executable, "-m", "vcamswap", *args],
-            capture_output=True,
-            text=True,
-            timeout=120,
-            env=env,
-            check=False,
-        )
-
-    fresh = vcamswap("check-config")
+    home = tmp_path / "home"
+    fresh = vcamswap(home, "check-config")
     assert fresh.returncode == 0 and "valid" in fresh.stdout
     missing = tmp_path / "mine.yaml"
-    refused = vcamswap("run", "--config", str(missing), "--no-tray")
+    refused = vcamswap(home, "run", "--config", str(missing), "--no-tray")
     assert refused.returncode == 2 and "Traceback" not in refused.stderr
     suggestion = refused.stderr.split("`")[1]
     assert suggestion == f"vcamswap check-config --write-defaults {missing}"
-    assert vcamswap(*suggestion.split()[1:]).returncode == 0
-    assert vcamswap("check-config", str(missing)).returncode == 0
+    assert vcamswap(home, *suggestion.split()[1:]).returncode == 0
+    assert vcamswap(home, "check-config", str(missing)).returncode == 0
     missing.write_text("swap:\n  opacity: lots\n")
-    doctor = vcamswap("doctor", "--config", str(missing), "--json")
+    doctor = vcamswap(home, "doctor", "--config", str(missing), "--json")
     config_check = next(c for c in json.loads(doctor.stdout) if c["name"] == "config")
     assert config_check["level"] == "FAIL" and str(missing) in config_check["message"]
 
@@ -293,26 +248,18 @@ def test_a_recording_of_the_live_output_carries_the_machine_readable_label(tmp_p
         "    enabled: false\ntray:\n  enabled: false\n"
     )
     out = tmp_path / "live.mp4"
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "vcamswap",
-            "run",
-            "--camera",
-            "pattern",
-            "--output",
-            f"file:{out}",
-            "--engine",
-            "lite",
-            "--seconds",
-            "3",
-        ],
-        capture_output=True,
-        text=True,
+    result = vcamswap(
+        home,
+        "run",
+        "--camera",
+        "pattern",
+        "--output",
+        f"file:{out}",
+        "--engine",
+        "lite",
+        "--seconds",
+        "3",
         timeout=120,
-        env=env_for(home),
-        check=False,
     )
     assert result.returncode == 0, result.stderr
     with av.open(str(out)) as container:
@@ -323,14 +270,7 @@ def test_a_recording_of_the_live_output_carries_the_machine_readable_label(tmp_p
 
 def test_ctl_without_a_daemon_says_so_and_writes_nothing(tmp_path: Path) -> None:
     home = tmp_path / "home"
-    result = subprocess.run(
-        [sys.executable, "-m", "vcamswap", "ctl", "status"],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env=env_for(home),
-        check=False,
-    )
+    result = vcamswap(home, "ctl", "status", timeout=60)
     assert result.returncode == 1 and "vcamswap run" in result.stderr
     assert "Traceback" not in result.stderr
     assert not home.exists(), "ctl status created files"
