@@ -110,9 +110,7 @@ class App:
         supervisor = build_supervisor(config, paths, spec, content=content, platform=platform)
         has_file = self._config_file.is_file()
         reloader = (
-            Reloader(
-                self._config_file, config, paths, supervisor, spec, overrides, content, file_config
-            )
+            Reloader(self._config_file, file_config, paths, supervisor, spec, overrides, content)
             if has_file
             else None
         )

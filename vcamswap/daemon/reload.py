@@ -44,16 +44,15 @@ class Reloader:
         spec: RunSpec | None = None,
         overrides: Callable[[Config], Config] | None = None,
         content: ContentClassifier | None = None,
-        file_config: Config | None = None,
     ) -> None:
-        """``overrides`` re-applies the command line's settings (--engine, --remote,
+        """``config`` is what the file said at start, with ``overrides`` applied (not --face):
+        each reload is compared with the previous file, never with the running state, so the
+        live toggles (swap on/off, face, enhancer, mouth mask) change only where the file's own
+        value changed. ``overrides`` re-applies the command line's settings (--engine, --remote,
         --camera-mode) to each reloaded file, so a reload never undoes them. ``content``
         screens the faces of rebuilt processors (content-check settings apply at the next
-        start). ``file_config`` is what the file itself said at start (``config`` may carry a
-        --face choice): the live toggles (swap on/off, face, enhancer, mouth mask) are runtime
-        state, changed by a reload only where the file's own value changed."""
+        start)."""
         self._overrides = overrides or (lambda config: config)
-        self._file = file_config or config
         self._content = content
         self.path = path
         self.config = config
@@ -128,7 +127,7 @@ class Reloader:
         changed = {
             toggle: getattr(new.swap, key)
             for key, toggle in TOGGLES.items()
-            if getattr(new.swap, key) != getattr(self._file.swap, key)
+            if getattr(new.swap, key) != getattr(old.swap, key)
         }
         if changed:
             supervisor.state.update(**changed)
@@ -138,7 +137,6 @@ class Reloader:
         if new.control != old.control or new.tray != old.tray:
             log.warning("control and tray settings apply at the next start")
         self.config = new
-        self._file = new
         log.info("config reloaded from %s", self.path)
 
 
