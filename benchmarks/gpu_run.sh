@@ -1,102 +1,118 @@
 #!/usr/bin/env bash
-# Issue 10 measurements on a GPU machine (run from the repository root through the device tool).
-# Packages (onnxruntime-gpu 1.31.1 and the few the image lacks, cp312, unpacked and xz'd) arrive
-# as .part1 .. .partN folders made by bench/pack_wheels.sh; each call copies its part into
-# /tmp/vcamswap-gpu-work/parts, this script assembles them.
-# Results: $OUT/{nvidia-smi.txt,ort.txt,floor.jsonl,device_floor.jsonl,transfer.jsonl,suite.jsonl}.
-# Usage (device tool): `bash bench/pack_wheels.sh` here (it prints N, 4 for 1.31.1); one `run`
-# per part K = 1..N-1 with carry [".partK"] and "bash bench/gpu_part.sh K" (the first also
-# starts the models' generation in the background), back to back (a machine idle 30 s goes back); the
-# last part's call carries ".partN" and runs this script, which copies it in itself:
-# SKIP_FLOOR=1 OUT=$OUT bash bench/gpu_run.sh (SKIP_FLOOR: the bare-model floors are
-# in BENCHMARKS.md already; ONLY="device|1 face host" runs the suite's configurations containing either;
-# REPEAT=3 runs the suite three times (for medians); TRT=1 adds the TensorRT configuration, bounded by TRT_TIMEOUT seconds). A row ran the device
-# path when its stages_ms.transfer is set; "device compositing failed" in errors.txt means a
-# configuration fell back to the host path part-way (see device_floor.jsonl's placement).
-# Dry run on a CPU machine (checks the script, not speed): PYVER=3.11 bash bench/pack_wheels.sh,
-# then PROVIDERS=cpu FRAMES=3 RUNS=3 OUT=/tmp/dry bash bench/gpu_run.sh with a python3 that
-# holds only the device image's packages.
-set -uo pipefail
-OUT=${OUT:-/tmp/vcamswap-gpu}
+# The neural engine's GPU benchmark on a CUDA machine: checks that onnxruntime really starts the
+# CUDA provider, generates the benchmark models unless they exist (make_models.py: the real
+# architectures with random weights, fp32 and --fp16; speed does not depend on weight values),
+# then runs gpu_suite.py (host against device path, 1 and 4 faces, the enhancer, paced 30 fps,
+# CUDA graphs, the fp32 swapper; 1280x720, faces pinned, detection on its side thread).
+#
+# Setup, once, in a virtual environment (install/README.md, "NVIDIA GPUs": the CPU onnxruntime
+# that nudenet brings must not stay beside onnxruntime-gpu):
+#   pip install -e . onnxruntime-gpu onnx        (or pip install -e '.[gpu]', the same)
+# Run (relative MODELS and OUT are taken from the repository root):
+#   bash benchmarks/gpu_run.sh
+#   REPEAT=3 OUT=out/h100 bash benchmarks/gpu_run.sh      (three runs of each row, for medians)
+#
+# Knobs (environment variables):
+#   PROVIDERS=cuda   onnxruntime providers of the suite; cpu runs everything on the CPU (a dry
+#                    run that checks the script, not speed; see below)
+#   FRAMES=300       timed frames per configuration (paced rows take at most 240)
+#   REPEAT=1         run the chosen configurations this many times
+#   ONLY="a|b"       only the configurations whose label contains a or b, e.g.
+#                    ONLY="device cuda-graph|1 face host" (labels: gpu_suite.py)
+#   TRT=1            then the TensorRT configuration too, stopped after TRT_TIMEOUT seconds
+#                    (default 600: TensorRT builds its engines on first use, minutes)
+#   MODELS=DIR       where the generated models are kept (default out/bench-models: DIR/fp32
+#                    and DIR/fp16, over 1 GB together; generated on the first run only)
+#   OUT=DIR          results (default out/gpu-DATE-TIME)
+#   PYTHON=python3   the environment's interpreter
+#
+# Dry run on any machine (about 2 minutes on 2 cores; paced rows read "not valid" with so few
+# frames): models at 1/16 of the channels first, then the script on the CPU provider:
+#   python benchmarks/make_models.py /tmp/bm/fp32 --scale 0.0625
+#   python benchmarks/make_models.py /tmp/bm/fp16 --scale 0.0625 --fp16
+#   PROVIDERS=cpu FRAMES=3 MODELS=/tmp/bm bash benchmarks/gpu_run.sh
+#
+# Results in $OUT: env.txt (nvidia-smi, Python, onnxruntime and the provider sessions start on),
+# suite.jsonl (one `vcamswap bench --json` object per configuration, with "config" and
+# "repeat"), errors.txt (the runs' stderr). A row took the device path when its
+# stages_ms.transfer is set; "device compositing failed" in errors.txt means a configuration
+# fell back to the host path part-way. BENCHMARKS.md says how its rows were measured.
+set -euo pipefail
+PYTHON=${PYTHON:-python3}
 PROVIDERS=${PROVIDERS:-cuda}
 FRAMES=${FRAMES:-300}
-RUNS=${RUNS:-200}
-# /tmp outlives one call on a warm machine; the working tree copy does not.
-W=${W:-/tmp/vcamswap-gpu-work}
-mkdir -p "$W/parts" "$OUT"
-for d in .part*/; do [ -d "$d" ] && cp "$d"* "$W/parts/"; done
-if [ ! -d "$W/site/onnxruntime" ]; then
-  mkdir -p "$W/site" && cat "$W"/parts/part.* | xz -d -T0 | tar xf - -C "$W/site" \
-    || { echo "the parts in $W/parts do not make a whole archive: carry every .partK"; exit 2; }
+REPEAT=${REPEAT:-1}
+ONLY=${ONLY:-}
+MODELS=${MODELS:-out/bench-models}
+OUT=${OUT:-out/gpu-$(date +%Y%m%d-%H%M%S)}
+cd "$(dirname "$0")/.."  # the repository root: relative MODELS and OUT are below it
+mkdir -p "$OUT"
+
+{
+  nvidia-smi || echo "(nvidia-smi failed)"
+  "$PYTHON" -c "import sys, onnxruntime as o; print(sys.version); print('onnxruntime', o.__version__, o.get_available_providers())"
+} > "$OUT/env.txt" 2>&1 || true
+if ! "$PYTHON" -c "import vcamswap, onnx, onnxruntime" 2>> "$OUT/env.txt"; then
+  echo "$PYTHON cannot import vcamswap, onnx and onnxruntime: pip install -e . onnxruntime-gpu onnx" >&2
+  exit 2
 fi
-export PYTHONPATH="$W/site:$PWD"
-# onnxruntime-gpu in site/ does not see the image's CUDA 13 and cuDNN wheels (its preload looks
-# beside itself): hand the loader their lib folders, else CUDA silently falls back to the CPU.
-nv=$(python3 -c "import nvidia; print(' '.join(nvidia.__path__))" 2>/dev/null)
-for d in $nv; do for lib in "$d"/*/lib; do
-  [ -d "$lib" ] && LD_LIBRARY_PATH="$lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
-done; done
-export LD_LIBRARY_PATH=${LD_LIBRARY_PATH:-}
-nvidia-smi > "$OUT/nvidia-smi.txt" 2>&1
-python3 -c "import onnxruntime as o, sys; print(sys.version); print(o.__version__, o.get_available_providers())" > "$OUT/ort.txt" 2>&1
-echo "LD_LIBRARY_PATH=$LD_LIBRARY_PATH" >> "$OUT/ort.txt"
-# Stop at once when CUDA is asked for but does not start (it would run everything on the CPU
-# and spend the lease): onnxruntime lists CUDA even when its libraries are missing.
-probe() {
-  python3 -c "from vcamswap.inference.session import probe_providers as p; print(p('$PROVIDERS'.split(','))[0])" 2>>"$OUT/ort.txt"
-}
-started=$(probe)
-if [[ "$PROVIDERS" == *cuda* && "$started" == CPUExecutionProvider ]]; then
-  # second try: wherever the image keeps CUDA 13's cuBLAS and cuDNN 9
-  for lib in libcublasLt.so.13 libcudnn.so.9; do
-    found=$(find /usr /opt /usr/local -name "$lib*" 2>/dev/null | head -n 1)
-    [ -n "$found" ] && LD_LIBRARY_PATH="$(dirname "$found"):$LD_LIBRARY_PATH"
-  done
-  export LD_LIBRARY_PATH
-  echo "second try, LD_LIBRARY_PATH=$LD_LIBRARY_PATH" >> "$OUT/ort.txt"
-  started=$(probe)
+
+# onnxruntime lists CUDAExecutionProvider whenever its provider library is installed, even when
+# the CUDA and cuDNN libraries it loads are missing: a one-node session tells where sessions
+# really start, before every row runs on the CPU.
+started=$("$PYTHON" -c "import sys
+from vcamswap.inference.session import probe_providers
+print(probe_providers(sys.argv[1].split(','))[0])" "$PROVIDERS" 2>> "$OUT/env.txt") || started=""
+echo "providers $PROVIDERS: sessions start on ${started:-(the probe failed)}" | tee -a "$OUT/env.txt"
+if [[ "$PROVIDERS" == *cuda* || "$PROVIDERS" == *tensorrt* ]]; then
+  if [[ "$started" != CUDAExecutionProvider && "$started" != TensorrtExecutionProvider ]]; then
+    cat >&2 << EOF
+onnxruntime does not start the CUDA provider here (sessions start on: ${started:-nothing}).
+Check that onnxruntime-gpu is installed and the CPU onnxruntime package is not (pip list),
+that its CUDA and cuDNN libraries can be found (pip install 'onnxruntime-gpu[cuda,cudnn]', or
+their folders on LD_LIBRARY_PATH), and that nvidia-smi sees the GPU; vcamswap doctor tells the
+same. Details: $OUT/env.txt
+EOF
+    exit 3
+  fi
 fi
-echo "sessions start on: $started" | tee -a "$OUT/ort.txt"
-if [[ "$PROVIDERS" == *cuda* && "$started" != CUDAExecutionProvider && "$started" != TensorrtExecutionProvider ]]; then
-  echo "CUDA does not start; see $OUT/ort.txt"; cat "$OUT/ort.txt"; exit 3
+
+# Each set is written into DIR.new and renamed when whole, so an interrupted run regenerates it.
+for kind in fp32 fp16; do
+  if [ ! -d "$MODELS/$kind" ]; then
+    echo "generating the $kind benchmark models in $MODELS/$kind (once)"
+    flags=()
+    if [ $kind = fp16 ]; then flags=(--fp16); fi
+    rm -rf "$MODELS/$kind.new"
+    "$PYTHON" benchmarks/make_models.py "$MODELS/$kind.new" "${flags[@]}"
+    mv "$MODELS/$kind.new" "$MODELS/$kind"
+  fi
+done
+
+suite=("$PYTHON" benchmarks/gpu_suite.py "$MODELS/fp32" "$MODELS/fp16" --home "$MODELS/home"
+       --providers "$PROVIDERS" --frames "$FRAMES")
+# Rows are flushed one by one: a run cut short keeps what it measured.
+"${suite[@]}" --repeat "$REPEAT" ${ONLY:+--only "$ONLY"} > "$OUT/suite.jsonl" 2>> "$OUT/errors.txt" \
+  || { tail -n 20 "$OUT/errors.txt" >&2; echo "gpu_suite.py failed: see $OUT/errors.txt" >&2; exit 1; }
+if [ -n "${TRT:-}" ]; then
+  timeout "${TRT_TIMEOUT:-600}" "${suite[@]}" --tensorrt --only tensorrt >> "$OUT/suite.jsonl" \
+    2>> "$OUT/errors.txt" || echo "the TensorRT run failed or ran past TRT_TIMEOUT: see $OUT/errors.txt"
 fi
-# The first part's call may have started make_models.py in the background (setsid, writing
-# m32.new/m16.new and renaming them when whole, then touching models.done): wait for it rather
-# than reading a model still being written.
-if [ -f "$W/models.started" ]; then
-  for _ in $(seq 600); do [ -f "$W/models.done" ] && break; sleep 1; done
-  cat "$W/models.log" >> "$OUT/ort.txt" 2>/dev/null
-fi
-[ -f $W/m32/inswapper_128.onnx ] || python3 bench/make_models.py $W/m32 >> "$OUT/ort.txt"
-[ -f $W/m16/inswapper_128_fp16.onnx ] || python3 bench/make_models.py $W/m16 --fp16 >> "$OUT/ort.txt"
-# STEPS picks what runs, in this order: floor (every bare model), swapfloor (the fp16 swapper
-# alone, 1 and 4 faces: the issue's "bare swapper call"), profile (bench/device_profile.py:
-# where one frame's time goes), suite (the targets), graphs (device_floor), transfer, trt.
-STEPS=${STEPS:-floor suite graphs transfer}
-[ -n "${SKIP_FLOOR:-}" ] && STEPS=${STEPS/floor/}
-[ -n "${TRT:-}" ] && STEPS="$STEPS trt"
-has() { [[ " $STEPS " == *" $1 "* ]]; }
-if has floor || has swapfloor; then
-  python3 bench/swapper_floor.py $W/m16/inswapper_128_fp16.onnx --runs 200 >> "$OUT/floor.jsonl" 2>>"$OUT/errors.txt"
-  python3 bench/swapper_floor.py $W/m16/inswapper_128_fp16.onnx --runs 100 --batch 4 >> "$OUT/floor.jsonl" 2>>"$OUT/errors.txt"
-fi
-if has floor; then
-  python3 bench/swapper_floor.py $W/m32/inswapper_128.onnx --runs 100 >> "$OUT/floor.jsonl" 2>>"$OUT/errors.txt"
-  for m in $W/m16/GFPGANv1.4.onnx $W/m32/GFPGANv1.4.onnx $W/m32/det_10g.onnx $W/m32/w600k_r50.onnx; do
-    python3 bench/model_floor.py "$m" --runs 50 >> "$OUT/floor.jsonl" 2>>"$OUT/errors.txt"
-  done
-fi
-has profile && python3 bench/device_profile.py $W/m16 --providers "$PROVIDERS" --frames "$FRAMES" > "$OUT/profile.txt" 2>>"$OUT/errors.txt"
-# The targets first (each row is flushed, so a run cut short still returns what it measured),
-# then the graphs and transfers alone.
-has suite && python3 bench/gpu_suite.py $W/m32 $W/m16 --providers "$PROVIDERS" --frames "$FRAMES" --repeat "${REPEAT:-1}" ${ONLY:+--only "$ONLY"} > "$OUT/suite.jsonl" 2>>"$OUT/errors.txt"
-has graphs && python3 bench/device_floor.py --providers "$PROVIDERS" --runs "$RUNS" > "$OUT/device_floor.jsonl" 2>>"$OUT/errors.txt"
-if has transfer; then
-  for size in 1280x720 384x384; do  # a whole frame, and a window as the device path moves it
-    python3 bench/transfer_floor.py --runs "$RUNS" --size $size >> "$OUT/transfer.jsonl" 2>>"$OUT/errors.txt"
-  done
-fi
-# TensorRT last, bounded: its engine build for the swapper takes minutes on first use.
-has trt && timeout "${TRT_TIMEOUT:-300}" python3 bench/gpu_suite.py $W/m32 $W/m16 --providers "$PROVIDERS" --frames "$FRAMES" --tensorrt --only tensorrt >> "$OUT/suite.jsonl" 2>>"$OUT/errors.txt"
-[ -f "$OUT/profile.txt" ] && grep -E '^\{|^---|run_with|update_inplace|numpy|copy|astype|ascontig' "$OUT/profile.txt" | cut -c1-300
-tail -c 3000 "$OUT/errors.txt" 2>/dev/null; cat "$OUT"/floor.jsonl "$OUT"/device_floor.jsonl "$OUT"/transfer.jsonl "$OUT"/suite.jsonl 2>/dev/null | cut -c1-600
+
+"$PYTHON" - "$OUT/suite.jsonl" << 'EOF'
+import json
+import sys
+
+print(f"{'configuration':40} {'run':>3} {'fps':>8} {'p50 ms':>8} {'p95 ms':>8}  path")
+for line in open(sys.argv[1]):
+    row = json.loads(line)
+    if "error" in row:
+        print(f"{row['config']:40} {row['repeat']:>3}  error: {row['error']}")
+        continue
+    path = "device" if (row.get("stages_ms") or {}).get("transfer") is not None else "host"
+    valid = "" if row.get("valid", True) else "  (not valid: too few frames swapped)"
+    lat = row["latency_ms"]
+    print(f"{row['config']:40} {row['repeat']:>3} {row['fps']:>8} {lat['p50']:>8} "
+          f"{lat['p95']:>8}  {path}{valid}")
+EOF
+echo "results in $OUT"

@@ -1,7 +1,11 @@
-"""The issue-10 measurements in one process: `vcamswap bench` configurations on benchmark models.
+"""The neural engine's GPU measurements in one process: `vcamswap bench` configurations (host
+and device path, 1 and 4 faces, the enhancer, paced 30 fps, CUDA graphs, fp32) on the benchmark
+models from make_models.py.
 
-    python bench/gpu_suite.py MODELS_FP32 MODELS_FP16 --providers cuda --frames 300
-Prints one JSON object per configuration (the same object `vcamswap bench --json` prints).
+    python benchmarks/gpu_suite.py MODELS_FP32 MODELS_FP16 --providers cuda --frames 300
+
+Prints one JSON object per configuration (the same object `vcamswap bench --json` prints, plus
+"config" and "repeat"), flushed row by row. `benchmarks/gpu_run.sh` runs it on a CUDA machine.
 """
 
 from __future__ import annotations
@@ -10,10 +14,11 @@ import argparse
 import itertools
 import json
 import sys
+import tempfile
 from pathlib import Path
 
-from vcamswap.tools.bench import BenchRequest, run_bench
 from vcamswap.config import AppPaths
+from vcamswap.tools.bench import BenchRequest, run_bench
 
 
 def main() -> None:
@@ -23,17 +28,44 @@ def main() -> None:
     parser.add_argument("--providers", default="cuda")
     parser.add_argument("--frames", type=int, default=300)
     parser.add_argument("--size", default="1280x720")
-    parser.add_argument("--tensorrt", action="store_true",
-                        help="also the TensorRT provider (engine build takes minutes)")
-    parser.add_argument("--repeat", type=int, default=1,
-                        help="run the chosen configurations this many times (rows say which)")
-    parser.add_argument("--only", nargs="*", default=[],
-                        help="run the configurations whose label contains one of these")
+    parser.add_argument(
+        "--tensorrt",
+        action="store_true",
+        help="also the TensorRT provider (engine build takes minutes)",
+    )
+    parser.add_argument(
+        "--repeat",
+        type=int,
+        default=1,
+        help="run the chosen configurations this many times (rows say which)",
+    )
+    parser.add_argument(
+        "--only",
+        nargs="*",
+        default=[],
+        help="run the configurations whose label contains one of these",
+    )
+    parser.add_argument(
+        "--home",
+        type=Path,
+        default=None,
+        help="VCamSwap's folders for the runs (the models' digest cache); default: a temporary one",
+    )
     args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="vcamswap-bench-") as tmp:
+        run_all(args, AppPaths.under(args.home or Path(tmp)))
+
+
+def run_all(args: argparse.Namespace, paths: AppPaths) -> None:
     w, h = (int(v) for v in args.size.split("x"))
-    paths = AppPaths.under(Path(".gpu/home"))
-    base = dict(engine="neural", input="sample", frames=args.frames, size=(w, h),
-                providers=args.providers, pin_faces=True)
+    base = dict(
+        engine="neural",
+        input="sample",
+        frames=args.frames,
+        size=(w, h),
+        providers=args.providers,
+        pin_faces=True,
+    )
     f16 = dict(models=args.fp16, swapper="inswapper_128_fp16", detect_async=True)
     # cuda_graph is on by default: rows without "cuda-graph" in their label turn it off.
     host = dict(device_compositing="off", cuda_graph=False)
@@ -53,8 +85,10 @@ def main() -> None:
         ("4 faces device cuda-graph", {**f16, **dev, "faces_per_frame": 4, "cuda_graph": True}),
         ("1 face + enhancer host", {**f16, **host, "enhancer": True}),
         ("1 face + enhancer device", {**f16, **dev, "enhancer": True}),
-        ("1 face + enhancer device cuda-graph",
-         {**f16, **dev, "enhancer": True, "cuda_graph": True}),
+        (
+            "1 face + enhancer device cuda-graph",
+            {**f16, **dev, "enhancer": True, "cuda_graph": True},
+        ),
         ("1 face paced 30 host", {**f16, **host, **paced}),
         ("1 face paced 30 device cuda-graph", {**f16, **dev, **paced, "cuda_graph": True}),
         ("1 face device fp32", dict(models=args.fp32, detect_async=True, **dev)),
@@ -63,10 +97,11 @@ def main() -> None:
         configs.append(("1 face device tensorrt", {**f16, **dev, "providers": "tensorrt,cuda"}))
     if args.only:  # "a|b" as one argument: labels containing a or b (labels have spaces)
         words = [word for arg in args.only for word in arg.split("|")]
-        configs = [(label, extra) for label, extra in configs
-                   if any(word in label for word in words)]
+        configs = [
+            (label, extra) for label, extra in configs if any(word in label for word in words)
+        ]
     for repeat, (label, extra) in itertools.product(range(args.repeat), configs):
-        request = BenchRequest(**{**base, **extra})  # type: ignore[arg-type]
+        request = BenchRequest(**{**base, **extra})
         try:
             result = run_bench(request, paths)
         except Exception as exc:

@@ -4,7 +4,7 @@ Starts `vcamswap run --camera-mode manual` (camera closed, placeholder at 2 fps)
 VCAMSWAP_HOME, reads the daemon's CPU time from /proc/PID/stat over ``--idle-s`` seconds, then
 runs `vcamswap ctl enable` and polls `ctl status --json` until the first processed frame.
 
-    python bench/idle.py --runs 3 --idle-s 60
+    python benchmarks/idle.py --runs 3 --idle-s 60
 """
 
 from __future__ import annotations
@@ -26,17 +26,40 @@ def cpu_seconds(pid: int) -> float:
 
 
 def ctl(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "vcamswap", "ctl", *args], env=env,
-                          capture_output=True, text=True, timeout=60, check=False)
+    return subprocess.run(
+        [sys.executable, "-m", "vcamswap", "ctl", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
 
 
 def one_run(idle_s: float) -> tuple[float, float]:
     with tempfile.TemporaryDirectory() as home:
         env = {**os.environ, "VCAMSWAP_HOME": home}
         daemon = subprocess.Popen(
-            [sys.executable, "-m", "vcamswap", "run", "--no-tray", "--camera-mode", "manual",
-             "--camera", "pattern", "--output", "null", "--engine", "lite",
-             "--accept-consent"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+            [
+                sys.executable,
+                "-m",
+                "vcamswap",
+                "run",
+                "--no-tray",
+                "--camera-mode",
+                "manual",
+                "--camera",
+                "pattern",
+                "--output",
+                "null",
+                "--engine",
+                "lite",
+                "--accept-consent",
+            ],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
         try:
             deadline = time.monotonic() + 60
             while ctl(env, "status", "--json").returncode != 0:
@@ -67,8 +90,10 @@ def main() -> None:
     results = [one_run(args.idle_s) for _ in range(args.runs)]
     for i, (idle, resume) in enumerate(results, 1):
         print(f"run {i}: idle CPU {idle:.2f} % of one core, enable -> first frame {resume:.2f} s")
-    print(f"median: idle {statistics.median(r[0] for r in results):.2f} %, resume "
-          f"{statistics.median(r[1] for r in results):.2f} s")
+    print(
+        f"median: idle {statistics.median(r[0] for r in results):.2f} %, resume "
+        f"{statistics.median(r[1] for r in results):.2f} s"
+    )
 
 
 if __name__ == "__main__":

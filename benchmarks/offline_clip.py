@@ -1,6 +1,6 @@
 """Write a test clip for the offline benchmark: the astronaut photo with head motion + a tone.
 
-    python bench/offline_clip.py OUT.mp4 --seconds 300 --size 1280x720
+python benchmarks/offline_clip.py OUT.mp4 --seconds 300 --size 1280x720
 """
 
 from __future__ import annotations
@@ -42,8 +42,9 @@ def main() -> None:
         t = np.arange(int(48000 * args.seconds))
         tone = (0.3 * np.sin(2 * math.pi * 440 * t / 48000)).astype(np.float32)
         for start in range(0, len(tone), 1024):
-            chunk = av.AudioFrame.from_ndarray(tone[start:start + 1024].reshape(1, -1),
-                                               format="fltp", layout="mono")
+            chunk = av.AudioFrame.from_ndarray(
+                tone[start : start + 1024].reshape(1, -1), format="fltp", layout="mono"
+            )
             chunk.sample_rate = 48000
             chunk.pts = start
             for packet in audio.encode(chunk):

@@ -3,7 +3,7 @@ with one face, ours beside insightface 2.1's ``INSwapper.get(paste_back=True)``,
 frame, face and model, in one run. Models are the small generated ones from tests/onnx_models.py;
 session.run time is measured and subtracted, so the model's own speed does not matter.
 
-    python bench/overhead.py [--runs 100]
+    python benchmarks/overhead.py [--runs 100]
 """
 
 from __future__ import annotations
@@ -63,12 +63,15 @@ def main() -> None:
     frame = cv2.resize(sample_photo("astronaut"), (720, 720))
     frame = cv2.copyMakeBorder(frame, 0, 0, 280, 280, cv2.BORDER_REPLICATE)  # 1280x720
     scale = 720 / 512
-    kps = np.array([[188, 189], [279, 190], [231, 244], [193, 290], [271, 290]],
-                   np.float32) * scale + (280, 0)  # the astronaut's eyes, nose, mouth corners
-    face = DetectedFace(FaceBox(*(kps.min(0) - 60), *(kps.max(0) + 60), 0.9), kps)
+    kps = np.array(
+        [[188, 189], [279, 190], [231, 244], [193, 290], [271, 290]], np.float32
+    ) * scale + (280, 0)  # the astronaut's eyes, nose, mouth corners
+    (left, top), (right, bottom) = kps.min(0) - 60, kps.max(0) + 60
+    face = DetectedFace(FaceBox(float(left), float(top), float(right), float(bottom), 0.9), kps)
 
-    ours_session = TimedSession(ort.InferenceSession(str(path), options,
-                                                     providers=["CPUExecutionProvider"]))
+    ours_session = TimedSession(
+        ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+    )
     swapper = InSwapper(ours_session, CATALOG["inswapper_128"], read_emap(path), path)
 
     class Fixed:
@@ -81,11 +84,13 @@ def main() -> None:
             return v / np.linalg.norm(v)
 
     source = sample_photo_path("grace_hopper")
-    processor = NeuralSwapProcessor(lambda: NeuralModels(Fixed(), Embed(), swapper),
-                                    lambda _n: source, RuntimeState())
+    processor = NeuralSwapProcessor(
+        lambda: NeuralModels(Fixed(), Embed(), swapper), lambda _n: source, RuntimeState()
+    )
     processor.start()
-    ref_session = TimedSession(ort.InferenceSession(str(path), options,
-                                                    providers=["CPUExecutionProvider"]))
+    ref_session = TimedSession(
+        ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+    )
     reference = Reference(str(path), session=ref_session)
 
     class RefFace:
@@ -104,17 +109,24 @@ def main() -> None:
         return samples
 
     ours = measure(lambda: processor.process(Frame(frame, 0, 0.0)), ours_session)
-    theirs = measure(lambda: reference.get(frame, RefFace(), RefFace(), paste_back=True),
-                     ref_session)
+    theirs = measure(
+        lambda: reference.get(frame, RefFace(), RefFace(), paste_back=True), ref_session
+    )
     result = {
-        "frame": "1280x720", "faces": 1, "runs": args.runs,
-        "ours_overhead_ms": {"p50": round(statistics.median(ours), 3),
-                             "p95": round(sorted(ours)[int(0.95 * len(ours)) - 1], 3)},
-        "insightface_overhead_ms": {"p50": round(statistics.median(theirs), 3),
-                                    "p95": round(sorted(theirs)[int(0.95 * len(theirs)) - 1], 3)},
+        "frame": "1280x720",
+        "faces": 1,
+        "runs": args.runs,
+        "ours_overhead_ms": {
+            "p50": round(statistics.median(ours), 3),
+            "p95": round(sorted(ours)[int(0.95 * len(ours)) - 1], 3),
+        },
+        "insightface_overhead_ms": {
+            "p50": round(statistics.median(theirs), 3),
+            "p95": round(sorted(theirs)[int(0.95 * len(theirs)) - 1], 3),
+        },
         "ratio_p50": round(statistics.median(ours) / statistics.median(theirs), 3),
         "note": "ours: crop, blob, colour transfer, paste-back inside the box (no detection); "
-                "insightface: norm_crop2, blob, full-frame warps and masks",
+        "insightface: norm_crop2, blob, full-frame warps and masks",
     }
     print(json.dumps(result))
 

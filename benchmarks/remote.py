@@ -6,7 +6,7 @@ from the numpy<2 environment) on loopback, with the generated inswapper architec
 2. Throughput of one server with 1, 4 and 8 concurrent client streams (one face per request,
    back to back for a few seconds each): faces per second, and how many 30 fps streams that is.
 
-    python bench/remote.py [--scale 0.0625] [--calls 200] [--seconds 8]
+    python benchmarks/remote.py [--scale 0.0625] [--calls 200] [--seconds 8]
 
 Speed does not depend on weight values; ``--scale`` shrinks channel counts (the full model costs
 ~1.6 s a face on this 2-core CPU, so the CPU numbers use a scaled one).
@@ -15,39 +15,36 @@ Speed does not depend on weight values; ``--scale`` shrinks channel counts (the 
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import statistics
 import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT))  # tests.remote_server; make_models sits beside this file
+
+from make_models import write_all  # noqa: E402
 
 from tests.remote_server import TritonProcess, serve_python  # noqa: E402
 from vcamswap.inference.catalog import CATALOG  # noqa: E402
 from vcamswap.inference.remote import RemoteModels  # noqa: E402
 from vcamswap.inference.session import SessionFactory, SessionOptions  # noqa: E402
 
-
-def make_models(out: Path, scale: float) -> None:
-    spec = importlib.util.spec_from_file_location("make_models", ROOT / "bench" / "make_models.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["make_models"] = module
-    spec.loader.exec_module(module)
-    module.write_all(out, scale=scale)
+Run = Callable[[None, dict[str, Any]], object]
+"""A session's ``run(output_names, feeds)``: onnxruntime's or Triton's."""
 
 
-def timed(run: object, feeds: dict[str, np.ndarray], calls: int) -> float:
+def timed(run: Run, feeds: dict[str, Any], calls: int) -> float:
     times = []
     for _ in range(calls):
         started = time.perf_counter()
-        run(None, feeds)  # type: ignore[operator]
+        run(None, feeds)
         times.append((time.perf_counter() - started) * 1000.0)
     return statistics.median(times)
 
@@ -64,15 +61,19 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         models = Path(tmp) / "models"
-        make_models(models, args.scale)
+        write_all(models, scale=args.scale)
         spec = CATALOG["inswapper_128"]
-        local = SessionFactory(SessionOptions(providers=tuple(args.providers.split(","))))\
-            .create(models / spec.file)
+        local = SessionFactory(SessionOptions(providers=tuple(args.providers.split(",")))).create(
+            models / spec.file
+        )
         rng = np.random.default_rng(0)
-        feeds = {"target": rng.random((1, 3, 128, 128), dtype=np.float32),
-                 "source": rng.random((1, 512), dtype=np.float32)}
-        extra = () if args.queue_delay_us is None else ("--queue-delay-us",
-                                                        str(args.queue_delay_us))
+        feeds = {
+            "target": rng.random((1, 3, 128, 128), dtype=np.float32),
+            "source": rng.random((1, 512), dtype=np.float32),
+        }
+        extra = (
+            () if args.queue_delay_us is None else ("--queue-delay-us", str(args.queue_delay_us))
+        )
         extra += tuple(args.server_args.split())
         server = TritonProcess(models, serve_python(), extra=extra, providers=args.providers)
         server.start()
@@ -83,8 +84,11 @@ def main() -> None:
             for run in range(args.runs):
                 here = timed(local.run, feeds, args.calls)
                 there = timed(remote.run, feeds, args.calls)
-                print(f"run {run + 1}: local {here:.2f} ms, remote {there:.2f} ms, overhead "
-                      f"{there - here:.2f} ms per face", flush=True)
+                print(
+                    f"run {run + 1}: local {here:.2f} ms, remote {there:.2f} ms, overhead "
+                    f"{there - here:.2f} ms per face",
+                    flush=True,
+                )
             for streams in (1, 4, 8):
                 done = [0] * streams
                 stop = time.monotonic() + args.seconds
@@ -102,8 +106,11 @@ def main() -> None:
                 for thread in threads:
                     thread.join()
                 rate = sum(done) / (time.monotonic() - started)
-                print(f"{streams} stream(s): {rate:.0f} faces/s in all = {rate / 30:.1f} "
-                      "streams at 30 fps (one face each)", flush=True)
+                print(
+                    f"{streams} stream(s): {rate:.0f} faces/s in all = {rate / 30:.1f} "
+                    "streams at 30 fps (one face each)",
+                    flush=True,
+                )
         finally:
             server.stop()
 
