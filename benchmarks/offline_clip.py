@@ -1,6 +1,8 @@
 """Write a test clip for the offline benchmark: the astronaut photo with head motion + a tone.
 
-python benchmarks/offline_clip.py OUT.mp4 --seconds 300 --size 1280x720
+    python benchmarks/offline_clip.py OUT.mp4 --seconds 300 --size 1280x720
+
+The clip is the input of `vcamswap swap` in BENCHMARKS.md's offline row.
 """
 
 from __future__ import annotations
