@@ -61,7 +61,7 @@ fi
 # the CUDA and cuDNN libraries it loads are missing: a one-node session tells where sessions
 # really start, before every row runs on the CPU.
 started=$("$PYTHON" -c "import sys
-from vcamswap.inference.session import probe_providers
+from vcamswap.inference.providers import probe_providers
 print(probe_providers(sys.argv[1].split(','))[0])" "$PROVIDERS" 2>> "$OUT/env.txt") || started=""
 echo "providers $PROVIDERS: sessions start on ${started:-(the probe failed)}" | tee -a "$OUT/env.txt"
 if [[ "$PROVIDERS" == *cuda* || "$PROVIDERS" == *tensorrt* ]]; then

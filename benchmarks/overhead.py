@@ -24,8 +24,9 @@ import onnxruntime as ort
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from tests.onnx_models import make_inswapper
 from vcamswap.inference.catalog import CATALOG
-from vcamswap.inference.models import DetectedFace, InSwapper
+from vcamswap.inference.models import InSwapper
 from vcamswap.inference.onnxfile import read_emap
+from vcamswap.ports import DetectedFace
 from vcamswap.processors.neural import NeuralModels, NeuralSwapProcessor
 from vcamswap.runtime import RuntimeState
 from vcamswap.samples import sample_photo, sample_photo_path
@@ -75,6 +76,9 @@ def main() -> None:
     swapper = InSwapper(ours_session, CATALOG["inswapper_128"], read_emap(path), path)
 
     class Fixed:
+        def resize(self, size: int | None) -> None:
+            return None
+
         def detect(self, image: Any) -> list[DetectedFace]:
             return [face]
 

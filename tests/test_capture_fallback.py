@@ -14,11 +14,11 @@ import pytest
 from tests.helpers.models import session
 from tests.onnx_models import make_arcface, make_inswapper, make_scrfd
 from tests.test_devicegraphs import graph_session
-from tests.test_devicepath import astronaut_pair
-from vcamswap.inference import align
+from tests.test_devicepath import astronaut_pair, job, run
+from vcamswap.compositing import Look
+from vcamswap.compositing.device import DeviceCompositor
 from vcamswap.inference.catalog import CATALOG
 from vcamswap.inference.devicebind import CAPTURE_RUNS
-from vcamswap.inference.devicepath import DeviceFaces, DevicePath
 from vcamswap.inference.models import InSwapper
 from vcamswap.inference.onnxfile import read_emap
 from vcamswap.inference.session import BoundRunner, DeferredSession
@@ -56,13 +56,14 @@ def test_a_capture_that_fails_on_an_early_run_falls_back_to_the_plain_graph(
     models: Path, fail_on: int, caplog: pytest.LogCaptureFixture
 ) -> None:
     frame, kps = astronaut_pair()
-    faces = DeviceFaces(
-        [align.estimate_norm(k, 128, "arcface_128") for k in kps],
-        np.zeros((2, 512), np.float32),
-        np.stack([align.feather_mask(128)] * 2),
-    )
+    faces = job(kps, np.zeros((2, 512), np.float32))
     swapper = session(models / "inswapper_128.onnx")
-    plain = DevicePath(graph_session, swapper, CATALOG["inswapper_128"], "cpu").run(frame, faces)
+    plain = run(
+        DeviceCompositor(graph_session, swapper, CATALOG["inswapper_128"], "cpu"),
+        frame,
+        faces,
+        Look(),
+    )
     made: list[tuple[str, bool]] = []
 
     def maker(data: bytes, what: str, captured: bool) -> Any:
@@ -70,9 +71,9 @@ def test_a_capture_that_fails_on_an_early_run_falls_back_to_the_plain_graph(
         real = graph_session(data)
         return CaptureFailsOnRun(real, fail_on) if captured and what == "device paste" else real
 
-    path = DevicePath(maker, swapper, CATALOG["inswapper_128"], "cpu", captured=True)
+    path = DeviceCompositor(maker, swapper, CATALOG["inswapper_128"], "cpu", captured=True)
     for _ in range(CAPTURE_RUNS + 1):
-        assert np.array_equal(path.run(frame, faces), plain), "no frame lost or wrong"
+        assert np.array_equal(run(path, frame, faces, Look()), plain), "no frame lost or wrong"
     warnings = [r.message for r in caplog.records if "capture failed" in r.message]
     assert len(warnings) == 1 and warnings[0].startswith("device paste")
     assert ("device paste", False) in made, "the paste fell back to its plain graph"
@@ -91,7 +92,8 @@ def test_the_host_path_beside_a_captured_swapper_gets_its_own_session(
     config.models.cuda_graph = True
     config.models.device_compositing = "on"
     loaded = neural_loader(config, bench_store(config, paths, models), paths, ("cpu",))()
-    assert loaded.device is not None
+    assert isinstance(loaded.compositor, DeviceCompositor)
+    assert isinstance(loaded.swapper, InSwapper)
     host = loaded.swapper._session
     assert isinstance(host, DeferredSession)
     assert not host.made, "made only if the host path ever runs (warm-up used the device)"

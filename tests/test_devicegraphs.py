@@ -12,9 +12,17 @@ import onnxruntime as ort
 import pytest
 
 from tests.helpers.models import session
-from vcamswap.inference import align, devicegraphs
+from vcamswap.compositing import graphs as devicegraphs
+from vcamswap.compositing.blend import (
+    feather_mask,
+    paste_back,
+    paste_box,
+    sharpen,
+    transfer_color,
+    zero_border,
+)
+from vcamswap.inference import align
 from vcamswap.inference.catalog import CATALOG
-from vcamswap.processors.compositing import sharpen, transfer_color
 from vcamswap.types import BgrImage
 
 
@@ -62,7 +70,7 @@ def host_paste(
         result = transfer_color(result, target, (alpha > 0.5).astype(np.uint8))
     result = sharpen(result, amount)
     out: BgrImage = frame.copy()
-    align.paste_back(out, result, matrix, alpha, align.zero_border(alpha))
+    paste_back(out, result, matrix, alpha, zero_border(alpha))
     return out
 
 
@@ -86,7 +94,7 @@ def test_paste_graph_matches_the_host_paste(
         .transpose(2, 0, 1)[None]
         .copy()
     )
-    alpha = align.feather_mask(128)
+    alpha = feather_mask(128)
     crop = target[None].astype(np.float32)
     (out,) = graph_session(devicegraphs.paste_graph(128, 0.0, 1.0)).run(
         None,
@@ -102,7 +110,7 @@ def test_paste_graph_matches_the_host_paste(
     expected = host_paste(frame, face, target, matrix, alpha, color, amount)
     diff = np.abs(out.astype(int) - expected.astype(int))
     assert diff.max() <= max_diff and diff.mean() <= mean_diff
-    box = align.paste_box(matrix, 128, frame.shape[1], frame.shape[0])
+    box = paste_box(matrix, 128, frame.shape[1], frame.shape[0])
     assert box is not None
     outside = np.ones(frame.shape[:2], bool)
     outside[box[1] : box[3], box[0] : box[2]] = False
@@ -118,7 +126,7 @@ def test_overlapping_faces_are_pasted_in_order() -> None:
         align.estimate_norm(KPS + np.array([25.0, 10.0]), 128, "arcface_128"),
     ]
     faces = np.stack([np.full((3, 128, 128), v, np.float32) for v in (0.1, 0.9)])
-    alpha = align.feather_mask(128)
+    alpha = feather_mask(128)
     crops = np.stack([align.crop(frame, m, 128) for m in matrices]).astype(np.float32)
     (out,) = graph_session(devicegraphs.paste_graph(128, 0.0, 1.0)).run(
         None,
@@ -145,7 +153,7 @@ def test_the_detector_letterbox_on_the_device_finds_the_same_faces(tmp_path: Pat
 
     from tests.helpers.models import load_group_photo
     from tests.onnx_models import make_scrfd
-    from vcamswap.inference.devicepath import DeviceLetterbox
+    from vcamswap.inference.letterbox import DeviceLetterbox
     from vcamswap.inference.models import ScrfdDetector
 
     photo = load_group_photo()
@@ -157,7 +165,8 @@ def test_the_detector_letterbox_on_the_device_finds_the_same_faces(tmp_path: Pat
         det, spec, letterbox=DeviceLetterbox(graph_session, det, spec.mean, spec.std, "cpu")
     )
     for size in (640, 480):
-        host.input_size = device.input_size = size
+        host.resize(size)
+        device.resize(size)
         expected, got = host.detect(photo), device.detect(photo)
         # The random-weight model scores many boxes near the threshold; a half grey level of
         # resize rounding may tip one across it. Every clear one must match.

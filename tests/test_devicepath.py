@@ -15,15 +15,29 @@ from onnx import TensorProto, helper, numpy_helper
 from tests.helpers.models import five_points, session
 from tests.onnx_models import make_arcface, make_gfpgan, make_inswapper
 from tests.test_devicegraphs import KPS, graph_session, smooth_frame
+from vcamswap.compositing import FaceJob, Look
+from vcamswap.compositing import device as devicepath
+from vcamswap.compositing.device import DeviceCompositor, EnhancerSlot
 from vcamswap.inference import align
 from vcamswap.inference.catalog import CATALOG
-from vcamswap.inference.devicepath import DeviceFaces, DevicePath
-from vcamswap.inference.models import ArcFaceEmbedder, DetectedFace, GfpganEnhancer, InSwapper
+from vcamswap.inference.models import ArcFaceEmbedder, GfpganEnhancer, InSwapper
 from vcamswap.inference.onnxfile import read_emap
+from vcamswap.ports import DetectedFace
 from vcamswap.processors.neural import NeuralModels, NeuralOptions, NeuralSwapProcessor
 from vcamswap.runtime import RuntimeState, Toggles
 from vcamswap.samples import sample_photo, sample_photo_path
-from vcamswap.types import BgrImage, FaceBox, Frame
+from vcamswap.types import BgrImage, FaceBox, Frame, NullStageRecorder
+
+PLAIN = Look(color_correction=False)
+
+
+def job(kps: list[np.ndarray[Any, Any]], latents: np.ndarray[Any, Any]) -> FaceJob:
+    """The faces at ``kps`` with the swapper's 128 px alignment."""
+    return FaceJob(kps, [align.estimate_norm(k, 128, "arcface_128") for k in kps], latents)
+
+
+def run(path: DeviceCompositor, frame: BgrImage, faces: FaceJob, look: Look = PLAIN) -> BgrImage:
+    return path.composite(frame, faces, look, None, NullStageRecorder())
 
 
 def make_tint(path: Path, batch: int | str = "N", fp16: bool = False) -> Path:
@@ -79,6 +93,9 @@ class TwoFaces:
     def __init__(self, kps: list[np.ndarray[Any, Any]]) -> None:
         self.kps = kps
 
+    def resize(self, size: int | None) -> None:
+        return None
+
     def detect(self, image: BgrImage) -> list[DetectedFace]:
         return [
             DetectedFace(
@@ -104,13 +121,12 @@ def processors(
         swap_session = session(models / swapper)
         enhance_session = session(models / "GFPGANv1.4.onnx")
         path = (
-            DevicePath(
+            DeviceCompositor(
                 graph_session,
                 swap_session,
                 CATALOG["inswapper_128"],
                 "cpu",
-                enhancer=enhance_session,
-                enhance_spec=CATALOG["gfpgan_1.4"],
+                enhancer=EnhancerSlot(CATALOG["gfpgan_1.4"], enhance_session),
             )
             if device
             else None
@@ -186,13 +202,13 @@ def test_each_face_gets_its_own_latent_on_the_device(models: Path) -> None:
     """Per-face latents (swap.sources) reach the swapper through the device buffers: with a
     model that tints each face by its latent, the two faces come out in different colours."""
     frame, kps = astronaut_pair()
-    path = DevicePath(graph_session, session(models / "tint.onnx"), CATALOG["inswapper_128"], "cpu")
-    matrices = [align.estimate_norm(k, 128, "arcface_128") for k in kps]
+    path = DeviceCompositor(
+        graph_session, session(models / "tint.onnx"), CATALOG["inswapper_128"], "cpu"
+    )
     latents = np.zeros((2, 512), np.float32)
     latents[0, :3] = (1.0, 0.0, 0.0)  # red
     latents[1, :3] = (0.0, 0.0, 1.0)  # blue
-    alphas = np.stack([align.feather_mask(128)] * 2)
-    out = path.run(frame, DeviceFaces(matrices, latents, alphas, color_correction=False))
+    out = run(path, frame, job(kps, latents))
     for k, (strong, weak) in zip(kps, ((2, 0), (0, 2)), strict=True):  # BGR channels
         x, y = k[2].astype(int)
         pixel = out[y, x].astype(int) - frame[y, x].astype(int)
@@ -205,46 +221,42 @@ def test_inputs_that_change_on_a_later_frame_reach_the_device(models: Path) -> N
     and a closed path (its frame-copy thread stopped) still runs."""
     frame, kps = astronaut_pair()
 
-    def make() -> DevicePath:
-        return DevicePath(
+    def make() -> DeviceCompositor:
+        return DeviceCompositor(
             graph_session, session(models / "tint.onnx"), CATALOG["inswapper_128"], "cpu"
         )
 
-    matrices = [align.estimate_norm(k, 128, "arcface_128") for k in kps]
     red, blue = np.zeros((2, 512), np.float32), np.zeros((2, 512), np.float32)
     red[:, 2], blue[:, 0] = 1.0, 1.0
-    wide, narrow = (np.stack([align.feather_mask(128, border=b)] * 2) for b in (0.05, 0.3))
     steps = [
-        DeviceFaces(matrices, red, wide, color_correction=False),
-        DeviceFaces(matrices, blue, wide, color_correction=False),
-        DeviceFaces(matrices, blue, narrow, color_correction=False),
-        DeviceFaces(matrices, blue, narrow, color_correction=True, sharpness=0.5),
-        DeviceFaces(matrices, red, wide, color_correction=False),
+        (job(kps, red), PLAIN),
+        (job(kps, blue), PLAIN),
+        (job(kps, blue), Look(color_correction=False, opacity=0.5, mouth_mask=True)),
+        (job(kps, blue), Look(color_correction=True, sharpness=0.5, opacity=0.5)),
+        (job(kps, red), PLAIN),
     ]
     path = make()
     outputs = []
-    for faces in steps:
-        out = path.run(frame, faces)
-        np.testing.assert_array_equal(out, make().run(frame, faces))
+    for faces, look in steps:
+        out = run(path, frame, faces, look)
+        np.testing.assert_array_equal(out, run(make(), frame, faces, look))
         outputs.append(out)
     assert all(np.any(a != b) for a, b in itertools.pairwise(outputs))
     np.testing.assert_array_equal(outputs[0], outputs[-1])
     path.close()
-    np.testing.assert_array_equal(path.run(frame, steps[0]), outputs[0])
+    np.testing.assert_array_equal(run(path, frame, *steps[0]), outputs[0])
     path.close()
 
 
 def test_fp16_single_face_models_run_on_the_device(models: Path) -> None:
     """fp16 inputs and outputs, batch fixed at 1: faces go one call each, in float16 buffers."""
     frame, kps = astronaut_pair()
-    path = DevicePath(
+    path = DeviceCompositor(
         graph_session, session(models / "tint_fp16.onnx"), CATALOG["inswapper_128"], "cpu"
     )
-    matrices = [align.estimate_norm(k, 128, "arcface_128") for k in kps]
     latents = np.zeros((2, 512), np.float32)
-    alphas = np.stack([align.feather_mask(128)] * 2)
-    first = path.run(frame, DeviceFaces(matrices, latents, alphas, color_correction=False))
-    again = path.run(frame, DeviceFaces(matrices, latents, alphas, color_correction=False))
+    first = run(path, frame, job(kps, latents))
+    again = run(path, frame, job(kps, latents))
     assert np.array_equal(first, again)
     for k in kps:  # half the face, darker
         x, y = k[2].astype(int)
@@ -271,13 +283,16 @@ def test_the_loader_builds_the_device_path_when_asked(models: Path, tmp_path: Pa
         config.swap.enhancer = True
         config.models.device_compositing = mode  # type: ignore[assignment]
         loaded = neural_loader(config, bench_store(config, paths, models), paths, ("cpu",))()
-        assert (loaded.device is not None) == built, mode
+        compositor = loaded.compositor
+        assert (compositor is not None) == built, mode
         assert (loaded.detector._letterbox is not None) == built  # type: ignore[attr-defined]
-        if loaded.device is not None:
-            assert loaded.device.enhances and loaded.device.device == "cpu"
+        if compositor is not None:
+            assert isinstance(compositor, DeviceCompositor) and compositor.where == "cpu"
+            assert compositor._enhancer is not None, "the local enhancer runs on the device"
     config = Config()
     config.swap.many_faces = True
     loaded = neural_loader(config, bench_store(config, paths, models), paths, ("cpu",))()
+    assert isinstance(loaded.swapper, InSwapper)
     assert not loaded.swapper._single, "many faces: the fixed-batch file is batched"
 
 
@@ -288,10 +303,7 @@ def test_captured_graphs_have_fixed_shapes_and_fall_back_when_refused(
     of buffers (what a CUDA graph replays), the same pixels as the plain graphs; a provider that
     refuses the capture gets the plain graph and one warning."""
     frame, kps = astronaut_pair()
-    matrices = [align.estimate_norm(k, 128, "arcface_128") for k in kps]
-    faces = DeviceFaces(
-        matrices, np.zeros((2, 512), np.float32), np.stack([align.feather_mask(128)] * 2)
-    )
+    faces = job(kps, np.zeros((2, 512), np.float32))
     made: list[tuple[str, bool]] = []
 
     def maker(data: bytes, what: str, captured: bool) -> Any:
@@ -299,14 +311,20 @@ def test_captured_graphs_have_fixed_shapes_and_fall_back_when_refused(
         return graph_session(data)
 
     swapper = session(models / "inswapper_128.onnx")  # batch fixed at 1: one call per face
-    plain = DevicePath(graph_session, swapper, CATALOG["inswapper_128"], "cpu").run(frame, faces)
-    path = DevicePath(maker, swapper, CATALOG["inswapper_128"], "cpu", captured=True)
-    assert np.array_equal(path.run(frame, faces), plain)
+    look = Look()
+    plain = run(
+        DeviceCompositor(graph_session, swapper, CATALOG["inswapper_128"], "cpu"),
+        frame,
+        faces,
+        look,
+    )
+    path = DeviceCompositor(maker, swapper, CATALOG["inswapper_128"], "cpu", captured=True)
+    assert np.array_equal(run(path, frame, faces, look), plain)
     # crop: one set of buffers; paste: frame -> canvas A, then A -> B
     assert sorted(made) == [("device crop", True), ("device paste", True), ("device paste", True)]
-    path.run(frame, faces)
+    run(path, frame, faces, look)
     assert len(made) == 3, "the same shape and buffers reuse their sessions"
-    path.run(np.ascontiguousarray(frame[:480, :700]), faces)
+    run(path, np.ascontiguousarray(frame[:480, :700]), faces, look)
     assert len(made) == 6, "a new frame size gets its own fixed-shape sessions"
 
     def refusing(data: bytes, what: str, captured: bool) -> Any:
@@ -314,8 +332,8 @@ def test_captured_graphs_have_fixed_shapes_and_fall_back_when_refused(
             raise RuntimeError("graph capture is not supported here")
         return graph_session(data)
 
-    fallback = DevicePath(refusing, swapper, CATALOG["inswapper_128"], "cpu", captured=True)
-    assert np.array_equal(fallback.run(frame, faces), plain)
+    fallback = DeviceCompositor(refusing, swapper, CATALOG["inswapper_128"], "cpu", captured=True)
+    assert np.array_equal(run(fallback, frame, faces, look), plain)
     assert sum("no CUDA graph" in r.message for r in caplog.records) == 2  # crop, paste
 
 
@@ -351,24 +369,17 @@ def test_a_source_that_keeps_changing_size_does_not_grow_device_memory(models: P
     swapper's own buffers stay where they are. (Frames about the face's window side: each
     size, or its window, is a new buffer size; a size seen again may get another window, so
     its frame may differ by float rounding of the shifted matrices.)"""
-    from vcamswap.inference import devicepath
-
-    path = DevicePath(
+    path = DeviceCompositor(
         graph_session, session(models / "inswapper_128.onnx"), CATALOG["inswapper_128"], "cpu"
     )
     frame = smooth_frame(300, 400)
-    faces = DeviceFaces(
-        [align.estimate_norm(KPS, 128, "arcface_128")],
-        np.zeros((1, 512), np.float32),
-        align.feather_mask(128)[None],
-        color_correction=False,
-    )
+    faces = job([KPS], np.zeros((1, 512), np.float32))
     expected: dict[tuple[int, int], BgrImage] = {}
     counts: list[int] = []
     sizes = [(200 + 5 * i, 240 + 5 * i) for i in range(devicepath.MAX_SIZES + 1)]
     for size in [*sizes, sizes[0], sizes[1], (210, 252)]:
         image = np.ascontiguousarray(frame[: size[0], : size[1]])
-        out = path.run(image, faces)
+        out = run(path, image, faces)
         if size in expected:
             assert np.abs(out.astype(int) - expected[size]).max() <= 1
         expected[size] = out
@@ -465,15 +476,20 @@ def test_a_device_failure_falls_back_to_the_host_path_once(
     that names the setting."""
     frame, kps = astronaut_pair()
     host, device = processors(models, "inswapper_128.onnx", TwoFaces(kps), Toggles())
-    assert device._models is not None and device._models.device is not None
+    compositor = device._compositor
+    assert isinstance(compositor, DeviceCompositor)
 
     def broken(*_args: Any, **_kwargs: Any) -> BgrImage:
         raise RuntimeError("CUDA error: out of memory")
 
-    device._models.device.run = broken  # type: ignore[method-assign]
+    compositor.composite = broken  # type: ignore[method-assign]
+    closed: list[bool] = []
+    compositor.close = lambda: closed.append(True)  # type: ignore[method-assign]
     for seq in (1, 2):
         expected = host.process(Frame(frame, seq, 0.0)).image
         out = device.process(Frame(frame, seq, 0.0))
         assert out.swapped and np.array_equal(out.image, expected)
+    assert device._compositor is not None and device._compositor.where == "host"
+    assert closed == [True], "the failed device compositor was closed, once"
     warnings = [r for r in caplog.records if "device compositing failed" in r.message]
     assert len(warnings) == 1 and "device_compositing: off" in warnings[0].message

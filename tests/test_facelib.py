@@ -15,7 +15,7 @@ import pytest
 from vcamswap.errors import FaceError
 from vcamswap.facelib.library import FaceLibrary
 from vcamswap.inference.landmarks import DlibLandmarker
-from vcamswap.processors.lite import lite_face_cache
+from vcamswap.processors.lite_source import lite_face_cache
 from vcamswap.samples import sample_photo, sample_photo_path
 
 

@@ -15,14 +15,13 @@ import onnxruntime
 import pytest
 
 from vcamswap.config import AppPaths
-from vcamswap.inference import devicegraphs
-from vcamswap.inference.session import (
-    SessionFactory,
-    SessionOptions,
+from vcamswap.inference.letterbox import letterbox_graph
+from vcamswap.inference.providers import (
     gpu_fallback_message,
     preload_gpu_libraries,
     probe_providers,
 )
+from vcamswap.inference.session import SessionFactory, SessionOptions
 from vcamswap.tools.doctor import run_doctor
 
 pytestmark = pytest.mark.filterwarnings("ignore:Specified provider:UserWarning")
@@ -44,7 +43,7 @@ def cuda_listed(monkeypatch: pytest.MonkeyPatch) -> list[str]:
 
 
 def graph() -> bytes:
-    return devicegraphs.letterbox_graph(127.5, 128.0, np.float32)
+    return letterbox_graph(127.5, 128.0, np.float32)
 
 
 def test_a_cuda_session_that_lands_on_the_cpu_warns_once_with_the_fix(

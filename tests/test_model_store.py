@@ -20,7 +20,8 @@ from vcamswap.errors import ModelError
 from vcamswap.inference.catalog import CATALOG, ModelSpec
 from vcamswap.inference.models import InSwapper
 from vcamswap.inference.onnxfile import read_emap
-from vcamswap.inference.session import SessionFactory, SessionOptions, resolve_providers
+from vcamswap.inference.providers import resolve_providers
+from vcamswap.inference.session import SessionFactory, SessionOptions
 from vcamswap.inference.store import ModelStore, Override
 from vcamswap.processors.engines import choose_engine, model_store
 
@@ -158,7 +159,7 @@ def test_providers_resolve_with_fallback() -> None:
 
 
 def test_compositing_graphs_use_cuda_where_the_models_use_tensorrt() -> None:
-    from vcamswap.inference.session import without_tensorrt
+    from vcamswap.inference.providers import without_tensorrt
 
     full = ["TensorrtExecutionProvider", "CUDAExecutionProvider", "CPUExecutionProvider"]
     trt_only = ("TensorrtExecutionProvider", "CPUExecutionProvider")

@@ -13,16 +13,12 @@ import pytest
 
 from tests.helpers.models import five_points, session
 from tests.onnx_models import make_arcface, make_gfpgan, make_inswapper, make_scrfd
+from vcamswap.compositing.blend import paste_box
 from vcamswap.inference import align
 from vcamswap.inference.catalog import CATALOG
-from vcamswap.inference.models import (
-    ArcFaceEmbedder,
-    DetectedFace,
-    GfpganEnhancer,
-    InSwapper,
-    ScrfdDetector,
-)
+from vcamswap.inference.models import ArcFaceEmbedder, GfpganEnhancer, InSwapper, ScrfdDetector
 from vcamswap.inference.onnxfile import read_emap
+from vcamswap.ports import DetectedFace
 from vcamswap.processors.neural import NeuralModels, NeuralOptions, NeuralSwapProcessor
 from vcamswap.runtime import RuntimeState, Toggles
 from vcamswap.samples import sample_photo, sample_photo_path
@@ -119,6 +115,9 @@ class FixedDetector:
     def __init__(self, kps: np.ndarray[Any, Any]) -> None:
         self.kps = kps
 
+    def resize(self, size: int | None) -> None:
+        return None
+
     def detect(self, image: BgrImage) -> list[DetectedFace]:
         x0, y0 = self.kps.min(axis=0) - 40
         x1, y1 = self.kps.max(axis=0) + 40
@@ -156,9 +155,7 @@ def test_identity_model_leaves_the_frame_nearly_unchanged(model_dir: Path) -> No
     assert out.swapped
     diff = np.abs(out.image.astype(int) - image.astype(int))
     assert diff.mean() < 0.5
-    box = align.paste_box(
-        align.estimate_norm(five_points(image), 128, "arcface_128"), 128, 256, 256
-    )
+    box = paste_box(align.estimate_norm(five_points(image), 128, "arcface_128"), 128, 256, 256)
     assert box is not None
     face = diff[box[1] : box[3], box[0] : box[2]]
     assert np.median(face) <= 1 and np.percentile(face, 95) <= 8
@@ -171,13 +168,13 @@ def test_paste_back_touches_only_the_face_box(model_dir: Path) -> None:
     changed = np.any(out != image, axis=2)
     kps = five_points(image)
     matrix = align.estimate_norm(kps, 128, "arcface_128")
-    box = align.paste_box(matrix, 128, image.shape[1], image.shape[0])
+    box = paste_box(matrix, 128, image.shape[1], image.shape[0])
     assert box is not None
     x0, y0, x1, y1 = box
     ys, xs = np.nonzero(changed)
     assert len(xs) > 1000, "the inverting model visibly changes the face"
     gx0, gy0, gx1, gy1 = (
-        align.paste_box(
+        paste_box(
             GfpganEnhancer(session(model_dir / "GFPGANv1.4.onnx"), CATALOG["gfpgan_1.4"]).matrix(
                 kps
             ),
@@ -269,6 +266,9 @@ def test_mapped_sources_reach_the_swapper_per_face(model_dir: Path) -> None:
     swapper.swap = spy  # type: ignore[method-assign]
 
     class Both:
+        def resize(self, size: int | None) -> None:
+            return None
+
         def detect(self, image: BgrImage) -> list[DetectedFace]:
             return [
                 DetectedFace(

@@ -14,17 +14,16 @@ import pytest
 from tests.helpers.models import session
 from tests.onnx_models import make_gfpgan, make_inswapper
 from tests.test_devicegraphs import KPS, graph_session, smooth_frame
-from tests.test_devicepath import astronaut_pair
-from vcamswap.inference import align, devicegraphs, devicepath
+from tests.test_devicepath import astronaut_pair, job
+from vcamswap.compositing import EnhanceJob, Look
+from vcamswap.compositing import device as devicepath
+from vcamswap.compositing import graphs as devicegraphs
+from vcamswap.compositing.blend import feather_mask
+from vcamswap.compositing.device import DeviceCompositor, EnhancerSlot
+from vcamswap.compositing.window import WINDOW_SIDES, frame_window, to_window
+from vcamswap.inference import align
 from vcamswap.inference.catalog import CATALOG
-from vcamswap.inference.devicepath import (
-    WINDOW_SIDES,
-    DeviceEnhance,
-    DeviceFaces,
-    DevicePath,
-    frame_window,
-    to_window,
-)
+from vcamswap.types import NullStageRecorder
 
 
 def feeds(
@@ -40,7 +39,7 @@ def feeds(
         .transpose(2, 3, 0, 1)
         .copy(),
         "crop": crops,
-        "alpha": np.stack([align.feather_mask(128)] * n),
+        "alpha": np.stack([feather_mask(128)] * n),
         "matrix": np.stack(matrices).astype(np.float32),
         "params": np.array([1.0, 0.5], np.float32),
     }
@@ -150,31 +149,25 @@ def test_the_device_path_uploads_and_pastes_only_the_window(
         pair, 40, 1080 - 40 - pair.shape[0], 60, 1920 - 60 - pair.shape[1], cv2.BORDER_REFLECT
     )
     kps = [k + np.array([60.0, 40.0]) for k in kps]
-    faces = DeviceFaces(
-        [align.estimate_norm(k, 128, "arcface_128") for k in kps],
-        np.zeros((2, 512), np.float32),
-        np.stack([align.feather_mask(128)] * 2),
-    )
-    alpha = align.feather_mask(512)
+    faces = job(kps, np.zeros((2, 512), np.float32))
+    alpha = feather_mask(512)
     matrices = [align.estimate_norm(k, 512, "ffhq_512") for k in kps]
     far = [k + np.array([900.0, 500.0]) for k in kps]
-    moved = DeviceFaces(
-        [align.estimate_norm(k, 128, "arcface_128") for k in far], faces.latents, faces.alphas
-    )
+    moved = job(far, faces.latents)
     moved_512 = [align.estimate_norm(k, 512, "ffhq_512") for k in far]
 
     def run() -> tuple[list[np.ndarray[Any, Any]], list[tuple[int, ...]]]:
-        path = DevicePath(
+        path = DeviceCompositor(
             graph_session,
             session(models / "inswapper_128.onnx"),
             CATALOG["inswapper_128"],
             "cpu",
-            enhancer=session(models / "GFPGANv1.4.onnx"),
-            enhance_spec=CATALOG["gfpgan_1.4"],
+            enhancer=EnhancerSlot(CATALOG["gfpgan_1.4"], session(models / "GFPGANv1.4.onnx")),
         )
-        outs = [path.run(frame, faces, DeviceEnhance(matrices, alpha, True))]
+        look, stages = Look(), NullStageRecorder()
+        outs = [path.composite(frame, faces, look, EnhanceJob(matrices, alpha, True), stages)]
         # the next frame re-pastes the restored crops where they were, though the faces moved
-        outs.append(path.run(frame, moved, DeviceEnhance(moved_512, alpha, False)))
+        outs.append(path.composite(frame, moved, look, EnhanceJob(moved_512, alpha, False), stages))
         return outs, [key[-1] for key in path._values if key[0] == "frame"]
 
     windowed, shapes = run()

@@ -36,7 +36,9 @@ TOLERANCE = 1e-4
 
 
 def _make_models(out: Path) -> Path:
-    spec = importlib.util.spec_from_file_location("make_models", ROOT / "bench" / "make_models.py")
+    spec = importlib.util.spec_from_file_location(
+        "make_models", ROOT / "benchmarks" / "make_models.py"
+    )
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     sys.modules["make_models"] = module  # its dataclasses look their module up

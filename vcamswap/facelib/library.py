@@ -20,7 +20,7 @@ from vcamswap.devices.imagefile import DEFAULT_MAX_PIXELS
 from vcamswap.errors import FaceError
 from vcamswap.inference.landmarks import DlibLandmarker
 from vcamswap.processors.faces import IMAGE_SUFFIXES, read_image
-from vcamswap.processors.lite import build_source_mesh, save_mesh
+from vcamswap.processors.lite_source import build_source_mesh, save_mesh
 from vcamswap.safety.content import ContentClassifier, screen
 from vcamswap.types import BgrImage, FaceBox
 

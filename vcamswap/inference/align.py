@@ -1,5 +1,5 @@
-"""Pure face geometry: 5-point similarity fits, aligned crops, and paste-back restricted to the
-face's bounding box with a cached feathered mask."""
+"""Model-input geometry: 5-point similarity fits to a model's template, aligned crops, and the
+NCHW blobs in and out of a model. Putting a crop back into the frame is compositing's job."""
 
 from __future__ import annotations
 
@@ -8,10 +8,11 @@ from typing import Any
 import cv2
 import numpy as np
 
+from vcamswap.ports import Matrix
 from vcamswap.types import BgrImage
 
-Matrix = np.ndarray[Any, np.dtype[np.float64]]
-FloatImage = np.ndarray[Any, np.dtype[np.float32]]
+__all__ = ["Matrix", "crop", "estimate_norm", "from_blob", "similarity", "template", "to_blob"]
+
 
 # insightface arcface_dst, pixels of a 112 crop; order: left eye, right eye, nose, mouth corners.
 ARCFACE_112 = np.array(
@@ -86,65 +87,6 @@ def crop(image: BgrImage, matrix: Matrix, size: int) -> BgrImage:
     """The aligned ``size`` x ``size`` crop (bilinear, black outside the frame)."""
     out: BgrImage = cv2.warpAffine(image, matrix, (size, size), borderValue=0.0)
     return out
-
-
-def feather_mask(size: int, border: float = 0.1, blur: float = 0.08) -> FloatImage:
-    """A crop-sized alpha: 1 inside, fading to 0 over the outer ``border`` of the crop."""
-    mask = np.zeros((size, size), dtype=np.float32)
-    inset = max(1, int(size * border))
-    mask[inset : size - inset, inset : size - inset] = 1.0
-    k = max(3, int(size * blur) | 1)
-    blurred: FloatImage = cv2.GaussianBlur(mask, (k, k), 0)
-    return blurred
-
-
-def paste_box(
-    matrix: Matrix, size: int, frame_w: int, frame_h: int, inset: float = 0.0
-) -> tuple[int, int, int, int] | None:
-    """The frame pixels the crop lands on after the inverse warp: (x0, y0, x1, y1), clipped.
-    ``inset`` (pixels of the crop) leaves out a border where the paste mask is zero."""
-    inverse = cv2.invertAffineTransform(matrix)
-    lo, hi = inset, size - inset
-    corners = np.array([[lo, lo, 1], [hi, lo, 1], [lo, hi, 1], [hi, hi, 1]], np.float64)
-    mapped = corners @ inverse.T
-    x0 = max(0, int(np.floor(mapped[:, 0].min())))
-    y0 = max(0, int(np.floor(mapped[:, 1].min())))
-    x1 = min(frame_w, int(np.ceil(mapped[:, 0].max())) + 1)
-    y1 = min(frame_h, int(np.ceil(mapped[:, 1].max())) + 1)
-    if x1 - x0 < 2 or y1 - y0 < 2:
-        return None
-    return x0, y0, x1, y1
-
-
-def zero_border(alpha: FloatImage) -> int:
-    """How many pixels along the crop's edge the mask is zero (paste-back can skip them)."""
-    rows = np.nonzero(alpha.max(axis=1) > 0)[0]
-    return int(rows[0]) if rows.size else 0
-
-
-def paste_back(
-    frame: BgrImage, face: BgrImage, matrix: Matrix, alpha: FloatImage, inset: int = 0
-) -> None:
-    """Blend the aligned ``face`` crop back into ``frame`` (owned by the caller) through the
-    inverse of ``matrix``, touching only the face's bounding box (less ``inset``, a border
-    where ``alpha`` is zero). Face and mask are warped together as one 4-channel image."""
-    size = face.shape[0]
-    box = paste_box(matrix, size, frame.shape[1], frame.shape[0], max(0, inset - 1))
-    if box is None:
-        return
-    x0, y0, x1, y1 = box
-    inverse = cv2.invertAffineTransform(matrix)
-    inverse[:, 2] -= (x0, y0)
-    w, h = x1 - x0, y1 - y0
-    rgba = np.dstack([face, np.clip(alpha * 255.0 + 0.5, 0, 255).astype(np.uint8)])
-    warped4 = cv2.warpAffine(
-        rgba, inverse, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0
-    )
-    warped = np.ascontiguousarray(warped4[:, :, :3])
-    a = warped4[:, :, 3].astype(np.float32) * np.float32(1.0 / 255.0)
-    region = frame[y0:y1, x0:x1]
-    # One OpenCV pass (per-pixel weights, rounding, saturation) instead of five numpy passes.
-    region[:] = cv2.blendLinear(warped, region, a, 1.0 - a)
 
 
 def to_blob(

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from vcamswap.inference import devicegraphs
+from vcamswap.inference.onnxgraph import Shape
 
 SessionMaker = Callable[[bytes, str, bool], Any]
 """Creates an onnxruntime session from model bytes with the models' providers: (bytes, name for
@@ -60,7 +60,7 @@ class Graph:
     one session per shape and set of buffers, built with fixed shapes (onnxruntime folds the
     shape arithmetic away) and replayed as a CUDA graph, which needs fixed addresses."""
 
-    build: Callable[[devicegraphs.Shape], bytes]
+    build: Callable[[Shape], bytes]
     make: SessionMaker
     what: str
     captured: bool

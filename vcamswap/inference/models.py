@@ -3,7 +3,6 @@ never sniffed. Pure geometry lives in ``align``."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -19,9 +18,9 @@ from vcamswap.inference.session import (
     fixed_batch,
     input_dtype,
 )
+from vcamswap.ports import DetectedFace, Vector
 from vcamswap.types import BgrImage, FaceBox
 
-Vector = np.ndarray[Any, np.dtype[np.float32]]
 STRIDES = (8, 16, 32)
 MAX_CANDIDATES = 2000  # before NMS: a pathological frame must not stall the frame path
 ANCHORS = 2
@@ -29,12 +28,6 @@ ANCHORS = 2
 
 class Letterbox(Protocol):
     def run(self, image: BgrImage, size: int, new_w: int, new_h: int) -> list[Any]: ...
-
-
-@dataclass(frozen=True, slots=True)
-class DetectedFace:
-    box: FaceBox
-    kps: np.ndarray[Any, np.dtype[np.float32]]  # 5x2: eyes, nose, mouth corners
 
 
 def nms(boxes: np.ndarray[Any, Any], scores: np.ndarray[Any, Any], iou: float) -> list[int]:
@@ -81,16 +74,16 @@ class ScrfdDetector:
 
     @property
     def input_size(self) -> int:
-        """The letterbox side; smaller is faster and misses small faces. The real det_10g
-        model takes any multiple of 32; a model with a fixed input keeps its own."""
+        """The letterbox side; smaller is faster and misses small faces."""
         return self._size
 
-    @input_size.setter
-    def input_size(self, size: int) -> None:
+    def resize(self, size: int | None) -> None:
+        """The real det_10g model takes any multiple of 32; a model with a fixed input keeps
+        its own. None goes back to the catalog's size."""
         fixed = self._session.get_inputs()[0].shape[2:]
         if all(isinstance(d, int) for d in fixed):
             return
-        self._size = max(32, int(size) // 32 * 32)
+        self._size = max(32, int(size or self._spec.input_size) // 32 * 32)
 
     def _anchor_centers(self, size: int, stride: int) -> np.ndarray[Any, Any]:
         cached = self._centers.get(stride)

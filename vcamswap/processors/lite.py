@@ -9,21 +9,24 @@ that keeps the target's eyes and mouth interior so gaze and expression stay live
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, replace
-from pathlib import Path
 from typing import Any
 
 import cv2
 import numpy as np
 
-from vcamswap.errors import FaceError, FaceLostError
+from vcamswap.compositing.blend import blend_into, feather, sharpen, transfer_color
+from vcamswap.errors import FaceLostError
 from vcamswap.inference.landmarks import DlibLandmarker, GrayImage
 from vcamswap.processors import mesh
-from vcamswap.processors.compositing import blend_into, feather, sharpen, transfer_color
 from vcamswap.processors.detection import BackgroundDetector, detect_scaled
-from vcamswap.processors.faces import SourceFaceCache
+from vcamswap.processors.lite_source import (
+    LiteFaceCache,
+    SourceMesh,
+    build_source_mesh,
+    load_mesh,
+)
 from vcamswap.runtime import RuntimeState
 from vcamswap.types import (
     BgrImage,
@@ -88,35 +91,6 @@ def lite_options_at(base: LiteOptions, level: int) -> LiteOptions:
     return replace(base, **changes)
 
 
-@dataclass(frozen=True, slots=True)
-class SourceMesh:
-    """A source face ready to warp: texture crop, 78 mesh points in crop pixels, triangles."""
-
-    texture: BgrImage
-    points: Points
-    triangles: np.ndarray[Any, np.dtype[np.int32]]
-
-
-def build_source_mesh(landmarker: DlibLandmarker, image: BgrImage, name: str) -> SourceMesh:
-    """Find the largest face in ``image`` and build its mesh; FaceError if there is none."""
-    gray = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
-    boxes = landmarker.detect(gray, upsample=1)
-    if not boxes:
-        raise FaceError(
-            f"no face found in {name}: use a clear, frontal, well-lit photo with "
-            "the face at least 80 pixels wide"
-        )
-    points = mesh.with_forehead(landmarker.landmarks(gray, boxes[0]))
-    margin = 0.15 * float(np.ptp(points[:, 0]))
-    h, w = image.shape[:2]
-    x0 = max(0, int(points[:, 0].min() - margin))
-    y0 = max(0, int(points[:, 1].min() - margin))
-    x1 = min(w, int(points[:, 0].max() + margin) + 1)
-    y1 = min(h, int(points[:, 1].max() + margin) + 1)
-    local = (points - np.array([x0, y0], dtype=np.float32)).astype(np.float32)
-    return SourceMesh(np.ascontiguousarray(image[y0:y1, x0:x1]), local, mesh.triangulate(local))
-
-
 BoxFit = tuple[float, float, float, float]
 """A detector box relative to the landmarks' bounding box: centre offset and size, in units of
 that box. The shape predictor is trained on detector boxes, so tracking must feed it the same
@@ -141,27 +115,6 @@ def _box_of(points: Points, fit: BoxFit = DEFAULT_FIT) -> FaceBox:
     cx, cy = x + w / 2 + fit[0] * w, y + h / 2 + fit[1] * h
     half_w, half_h = fit[2] * w / 2, fit[3] * h / 2
     return FaceBox(cx - half_w, cy - half_h, cx + half_w, cy + half_h)
-
-
-def save_mesh(path: Path, mesh: SourceMesh) -> None:
-    """Store a source mesh (the face library's cache, keyed by the photo's sha256)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp.npz")
-    np.savez_compressed(tmp, texture=mesh.texture, points=mesh.points, triangles=mesh.triangles)
-    tmp.replace(path)
-
-
-def load_mesh(path: Path) -> SourceMesh | None:
-    """A stored mesh, or None when absent or unreadable (it is then rebuilt)."""
-    try:
-        with np.load(path) as data:
-            return SourceMesh(
-                np.ascontiguousarray(data["texture"]),
-                data["points"].astype(np.float32),
-                data["triangles"].astype(np.int32),
-            )
-    except (OSError, KeyError, ValueError):
-        return None
 
 
 @dataclass(slots=True, eq=False)
@@ -392,32 +345,3 @@ class LiteSwapProcessor:
             warped = cv2.resize(warped, (full_w, full_h), interpolation=cv2.INTER_LINEAR)
             alpha = cv2.resize(alpha, (full_w, full_h), interpolation=cv2.INTER_LINEAR)
         blend_into(out, warped, alpha, left, top)
-
-
-class LiteFaceCache(SourceFaceCache[SourceMesh]):
-    """Source meshes by face file; ``stored`` is the face library's mesh folder."""
-
-    def __init__(
-        self,
-        resolve: Callable[[str | None], Path],
-        build: Callable[[BgrImage, str, str], SourceMesh],
-        stored: Path | None,
-    ) -> None:
-        super().__init__(resolve, build)
-        self.stored = stored
-
-
-def lite_face_cache(
-    landmarker: DlibLandmarker, resolve: Callable[[str | None], Path], stored: Path | None = None
-) -> LiteFaceCache:
-    """A cache that builds lite meshes for face names resolved to image files; ``stored`` is
-    the face library's cache folder, whose meshes (by sha256) are used when present."""
-
-    def build(image: BgrImage, name: str, digest: str) -> SourceMesh:
-        if stored is not None:
-            mesh = load_mesh(stored / f"{digest}.lite.npz")
-            if mesh is not None:
-                return mesh
-        return build_source_mesh(landmarker, image, name)
-
-    return LiteFaceCache(resolve, build, stored)

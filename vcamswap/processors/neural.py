@@ -8,20 +8,14 @@ from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
-import cv2
 import numpy as np
 
+from vcamswap.compositing import Compositor, EnhanceJob, FaceJob, HostCompositor, Look
+from vcamswap.compositing.blend import feather_mask
 from vcamswap.errors import DegradedError, FaceError, FaceLostError
-from vcamswap.inference import align
-from vcamswap.inference.devicepath import DeviceEnhance, DeviceFaces, DevicePath
-from vcamswap.inference.models import (
-    DetectedFace,
-    GfpganEnhancer,
-    InSwapper,
-)
-from vcamswap.processors.compositing import sharpen, transfer_color
+from vcamswap.ports import DetectedFace, FaceDetector, FaceEmbedder, FaceEnhancer, FaceSwapper
 from vcamswap.processors.detection import BackgroundDetector
 from vcamswap.processors.faces import SourceFaceCache
 from vcamswap.runtime import RuntimeState
@@ -89,26 +83,15 @@ class SourceIdentity:
     latent: np.ndarray[Any, np.dtype[np.float32]]
 
 
-class FaceDetector(Protocol):
-    def detect(self, image: BgrImage) -> list[DetectedFace]: ...
-
-
-class ResizableDetector(Protocol):
-    input_size: int
-
-
-class FaceEmbedder(Protocol):
-    def embed(self, image: BgrImage, kps: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]: ...
-
-
 @dataclass(frozen=True, slots=True)
 class NeuralModels:
     detector: FaceDetector
     embedder: FaceEmbedder
-    swapper: InSwapper
-    enhancer: GfpganEnhancer | None = None
-    device: DevicePath | None = None
-    """Crop, swap, paste and enhance on the models' device (swap.device_compositing)."""
+    swapper: FaceSwapper
+    enhancer: FaceEnhancer | None = None
+    compositor: Compositor | None = None
+    """Crop, swap, paste and enhance on the models' device (models.device_compositing); None
+    composites on the host."""
     remote_wait: Callable[[], float] | None = None
     """Seconds spent waiting on a remote model server so far (None: all models are local)."""
 
@@ -129,27 +112,6 @@ def assign_sources(targets: np.ndarray[Any, Any], sources: np.ndarray[Any, Any])
     return [int(i) for i in np.argmax(targets @ sources.T, axis=1)]
 
 
-def mouth_mask(kps: np.ndarray[Any, Any], matrix: align.Matrix, size: int) -> np.ndarray[Any, Any]:
-    """A soft ellipse over the target's mouth in crop coordinates (1 = keep the target)."""
-    pts = (np.c_[kps, np.ones(5)] @ matrix.T)[3:5]
-    centre = pts.mean(axis=0) + np.array([0.0, size * 0.02])
-    half_w = float(np.linalg.norm(pts[1] - pts[0])) * 0.7
-    mask = np.zeros((size, size), dtype=np.float32)
-    cv2.ellipse(
-        mask,
-        (int(centre[0]), int(centre[1])),
-        (int(half_w), int(half_w * 0.45)),
-        0.0,
-        0.0,
-        360.0,
-        1.0,
-        -1,
-    )
-    k = max(3, int(size * 0.06) | 1)
-    blurred: np.ndarray[Any, Any] = cv2.GaussianBlur(mask, (k, k), 0)
-    return blurred
-
-
 class NeuralSwapProcessor:
     """FrameProcessor for the neural engine. Models are built by ``load`` on the inference
     thread (sessions must be created there); the source identity is cached per file hash."""
@@ -167,7 +129,6 @@ class NeuralSwapProcessor:
         self._state = state
         self._base = options
         self._options = options
-        self._native_size: int | None = None
         self._background: BackgroundDetector[BgrImage, DetectedFace] | None = None
         self._last_submit = -(10**9)
         self._stages = stages or NullStageRecorder()
@@ -176,10 +137,8 @@ class NeuralSwapProcessor:
         self._tracked: list[DetectedFace] = []
         self._count = 0
         self._lost = False
-        self._alpha = align.feather_mask(128)
-        self._inset = align.zero_border(self._alpha)
+        self._compositor: Compositor | None = None
         self._enhance_alpha: np.ndarray[Any, np.dtype[np.float32]] | None = None
-        self._enhanced: list[tuple[align.Matrix, BgrImage]] = []
 
     def _stage(self, name: str) -> AbstractContextManager[None]:
         return timed_stage(self._stages, name)
@@ -198,17 +157,13 @@ class NeuralSwapProcessor:
         self._apply_detector_size()
 
     def _apply_detector_size(self) -> None:
-        detector = self._models.detector if self._models is not None else None
-        if detector is None or not hasattr(detector, "input_size"):
-            return
-        resizable: ResizableDetector = detector  # type: ignore[assignment]
-        if self._native_size is None:
-            self._native_size = resizable.input_size
-        resizable.input_size = self._options.detector_size or self._native_size
+        if self._models is not None:
+            self._models.detector.resize(self._options.detector_size)
 
     def start(self) -> None:
         models = self._load()
         self._models = models
+        self._compositor = models.compositor or HostCompositor(models.swapper, models.enhancer)
         self._apply_detector_size()
         if self._options.detect_async:
             self._background = BackgroundDetector(models.detector.detect)
@@ -221,8 +176,9 @@ class NeuralSwapProcessor:
         if self._background is not None:
             self._background.close()
             self._background = None
-        if self._models is not None and self._models.device is not None:
-            self._models.device.close()
+        if self._compositor is not None:
+            self._compositor.close()
+        self._compositor = None
         self._models = None
         self._faces = None
 
@@ -298,123 +254,57 @@ class NeuralSwapProcessor:
                 raise FaceLostError("the tracked face was lost")
             return frame
         self._lost = False
-        image = frame.image
         matrices = [models.swapper.matrix(face.kps) for face in self._tracked]
         latents = source.latent
         if self._options.sources:
             with self._stage("embed"):
                 latents = self._mapped_latents(frame.image, models, faces)
-        enhance = (
-            toggles.enhancer and self._options.enhancer_allowed and models.enhancer is not None
+        job = FaceJob([face.kps for face in self._tracked], matrices, latents)
+        options = self._options
+        look = Look(
+            options.color_correction, options.sharpness, options.opacity, toggles.mouth_mask
         )
-        device = models.device
-        out = None
-        if device is not None:
-            try:
-                out = self._process_on_device(
-                    image,
-                    models,
-                    device,
-                    matrices,
-                    latents,
-                    toggles.mouth_mask,
-                    enhance and device.enhances,
-                )
-            except DegradedError:
-                raise
-            except Exception as exc:  # e.g. a graph the provider cannot run, device memory
-                log.warning(
-                    "device compositing failed (%s); this run continues with the CPU "
-                    "path. Set models.device_compositing: off to skip it.",
-                    exc,
-                )
-                device.close()
-                self._models = models = replace(models, device=None)
-                device = None
-        if out is None:
-            out = self._process_on_host(image, models, matrices, latents, toggles.mouth_mask)
-        if enhance and models.enhancer is not None and (device is None or not device.enhances):
-            with self._stage("enhance"):
-                self._enhance(out, models.enhancer)
+        enhance = None
+        enhancer = models.enhancer
+        if toggles.enhancer and options.enhancer_allowed and enhancer is not None:
+            enhance = EnhanceJob(
+                [enhancer.matrix(face.kps) for face in self._tracked],
+                self._enhance_mask(enhancer.spec.input_size),
+                refresh=(self._count - 1) % options.enhancer_every == 0,
+            )
+        out = self._composite(frame.image, job, look, enhance)
         return frame.with_image(
             out, swapped=True, regions=tuple(face.box for face in self._tracked)
         )
 
-    def _face_alpha(
-        self, face: DetectedFace, matrix: align.Matrix, size: int, mouth: bool
-    ) -> np.ndarray[Any, np.dtype[np.float32]]:
-        alpha = self._alpha
-        if mouth:
-            alpha = (alpha * (1.0 - mouth_mask(face.kps, matrix, size))).astype(np.float32)
-        if self._options.opacity < 1.0:
-            alpha = (alpha * self._options.opacity).astype(np.float32)
-        return alpha
-
-    def _process_on_host(
-        self,
-        image: BgrImage,
-        models: NeuralModels,
-        matrices: list[align.Matrix],
-        latents: np.ndarray[Any, Any],
-        mouth: bool,
+    def _composite(
+        self, image: BgrImage, job: FaceJob, look: Look, enhance: EnhanceJob | None
     ) -> BgrImage:
-        size = models.swapper.spec.input_size
-        crops = [align.crop(image, m, size) for m in matrices]
-        with self._stage("swap"):
-            swapped = models.swapper.swap(crops, latents)
-        out: BgrImage = image.copy()
-        with self._stage("paste"):
-            for face, matrix, crop, raw in zip(
-                self._tracked, matrices, crops, swapped, strict=True
-            ):
-                result = raw
-                if self._options.color_correction:
-                    result = transfer_color(result, crop, (self._alpha > 0.5).astype(np.uint8))
-                result = sharpen(result, self._options.sharpness)
-                align.paste_back(
-                    out, result, matrix, self._face_alpha(face, matrix, size, mouth), self._inset
-                )
-        return out
-
-    def _process_on_device(
-        self,
-        image: BgrImage,
-        models: NeuralModels,
-        device: DevicePath,
-        matrices: list[align.Matrix],
-        latents: np.ndarray[Any, Any],
-        mouth: bool,
-        enhance: bool,
-    ) -> BgrImage:
-        size = models.swapper.spec.input_size
-        rows = latents.reshape(-1, latents.shape[-1]).astype(np.float32)
-        if len(rows) != len(matrices):
-            rows = np.repeat(rows[:1], len(matrices), axis=0)
-        alphas = np.stack(
-            [
-                self._face_alpha(face, m, size, mouth)
-                for face, m in zip(self._tracked, matrices, strict=True)
-            ]
-        )
-        faces = DeviceFaces(
-            matrices, rows, alphas, self._options.color_correction, self._options.sharpness
-        )
-        request = None
-        if enhance and models.enhancer is not None:
-            enhancer = models.enhancer
-            refresh = (self._count - 1) % self._options.enhancer_every == 0
-            request = DeviceEnhance(
-                [enhancer.matrix(face.kps) for face in self._tracked],
-                self._enhance_mask(enhancer.spec.input_size),
-                refresh,
+        """On the device compositor when there is one; if it fails at run time (a graph the
+        provider cannot run, device memory), the rest of the run composites on the host."""
+        compositor, models = self._compositor, self._models
+        assert compositor is not None and models is not None
+        try:
+            return compositor.composite(image, job, look, enhance, self._stages)
+        except DegradedError:
+            raise
+        except Exception as exc:
+            if isinstance(compositor, HostCompositor):
+                raise
+            log.warning(
+                "device compositing failed (%s); this run continues with the CPU path. "
+                "Set models.device_compositing: off to skip it.",
+                exc,
             )
-        return device.run(image, faces, request, self._stages)
+        compositor.close()
+        self._compositor = host = HostCompositor(models.swapper, models.enhancer)
+        return host.composite(image, job, look, enhance, self._stages)
 
     def _enhance_mask(self, size: int) -> np.ndarray[Any, np.dtype[np.float32]]:
         if self._enhance_alpha is None or self._enhance_alpha.shape[0] != size:
             # Box mask, blurred over ~0.3 of the size, at the configured strength (80%).
             self._enhance_alpha = (
-                align.feather_mask(size, border=0.05, blur=0.15) * self._options.enhancer_blend
+                feather_mask(size, border=0.05, blur=0.15) * self._options.enhancer_blend
             ).astype(np.float32)
         return self._enhance_alpha
 
@@ -426,16 +316,3 @@ class NeuralSwapProcessor:
         targets = np.stack([models.embedder.embed(image, face.kps) for face in self._tracked])
         choice = assign_sources(targets, np.stack([s.embedding for s in identities]))
         return np.concatenate([identities[i].latent for i in choice])
-
-    def _enhance(self, out: BgrImage, enhancer: GfpganEnhancer) -> None:
-        size = enhancer.spec.input_size
-        if (self._count - 1) % self._options.enhancer_every == 0 or len(self._enhanced) != len(
-            self._tracked
-        ):
-            matrices = [enhancer.matrix(face.kps) for face in self._tracked]
-            restored = enhancer.enhance([align.crop(out, m, size) for m in matrices])
-            self._enhanced = list(zip(matrices, restored, strict=True))
-        alpha = self._enhance_mask(size)
-        inset = align.zero_border(alpha)
-        for matrix, crop in self._enhanced:
-            align.paste_back(out, crop, matrix, alpha, inset)

@@ -11,22 +11,26 @@ from typing import Any
 
 import numpy as np
 
+from vcamswap.compositing import Look
+from vcamswap.compositing.device import DeviceCompositor, EnhancerSlot
+from vcamswap.compositing.host import blank_job
 from vcamswap.config import Config
 from vcamswap.errors import DegradedError
 from vcamswap.inference.catalog import CATALOG, ModelSpec
 from vcamswap.inference.devicebind import CAPTURE_RUNS
-from vcamswap.inference.devicepath import DeviceFaces, DeviceLetterbox, DevicePath
+from vcamswap.inference.letterbox import DeviceLetterbox
 from vcamswap.inference.models import ArcFaceEmbedder, GfpganEnhancer, InSwapper, ScrfdDetector
 from vcamswap.inference.onnxfile import read_emap, with_symbolic_batch
+from vcamswap.inference.providers import GPU_PROVIDERS
 from vcamswap.inference.remote import RemoteModels
 from vcamswap.inference.session import (
-    GPU_PROVIDERS,
     BoundRunner,
     DeferredSession,
     SessionFactory,
     batches_like_single,
 )
 from vcamswap.processors.neural import NeuralModels
+from vcamswap.types import NullStageRecorder
 
 log = logging.getLogger(__name__)
 
@@ -158,28 +162,35 @@ class NeuralBuilder:
         if self._config.swap.enhancer:
             enhance_session = self._session(spec)
             enhancer = GfpganEnhancer(enhance_session, spec, self._where(spec))
-        path = None
+        compositor = None
         if device is not None:
-            path = DevicePath(
+            remote_enhancer = "enhancer" in self._roles
+            slot = None
+            if enhancer is not None:
+                slot = EnhancerSlot(
+                    spec,
+                    session=None if remote_enhancer else enhance_session,
+                    remote=enhancer if remote_enhancer else None,
+                )
+            compositor = DeviceCompositor(
                 self._make,
                 swap_session,
                 swapper.spec,
                 device,
-                enhancer=None if "enhancer" in self._roles else enhance_session,
-                enhance_spec=spec,
+                enhancer=slot,
                 captured=self._config.models.cuda_graph and device == "cuda",
             )
             log.info(
                 "device compositing on %s: crop, colour, paste%s run there",
                 device,
-                " and enhancer" if path.enhances else "",
+                " and enhancer" if enhance_session is not None and not remote_enhancer else "",
             )
         models = NeuralModels(
             detector,
             embedder,
             swapper,
             enhancer,
-            path,
+            compositor,
             self._remote.waited.total if self._remote is not None else None,
         )
         warm_up(models)
@@ -207,19 +218,13 @@ def captured_or_plain(swapper: InSwapper, plain: Callable[[], InSwapper]) -> InS
 
 def warm_up(models: NeuralModels) -> None:
     """First runs allocate; a slow remote server is not fatal here."""
-    size = models.swapper.spec.input_size
-    latent = np.ones((1, 512), np.float32) / np.sqrt(512.0)
-    blank = np.zeros((480, 640, 3), np.uint8)
+    blank, job = blank_job(models.swapper)
     try:
         models.detector.detect(blank)
-        if models.device is not None:
-            matrix = models.swapper.matrix(
-                np.array([[40, 50], [88, 50], [64, 70], [46, 92], [82, 92]], np.float64)
-            )
-            models.device.run(
-                blank, DeviceFaces([matrix], latent, np.ones((1, size, size), np.float32))
-            )
+        if models.compositor is not None:
+            models.compositor.composite(blank, job, Look(), None, NullStageRecorder())
         else:
-            models.swapper.swap([np.zeros((size, size, 3), np.uint8)], latent)
+            size = models.swapper.spec.input_size
+            models.swapper.swap([np.zeros((size, size, 3), np.uint8)], job.latents)
     except DegradedError as exc:
         log.warning("warm-up: %s", exc)

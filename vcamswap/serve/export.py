@@ -19,6 +19,7 @@ import numpy as np
 from vcamswap.errors import VCamSwapError
 from vcamswap.inference.catalog import ModelSpec
 from vcamswap.inference.onnxfile import read_emap, with_symbolic_batch
+from vcamswap.inference.providers import cpu_session, onnxruntime_info
 from vcamswap.inference.remote import EMAP_SUFFIX
 from vcamswap.inference.session import batches_like_single
 from vcamswap.serve.server import find_models
@@ -48,12 +49,10 @@ def _io(model: Any) -> tuple[list[tuple[str, int, list[int]]], list[tuple[str, i
 
 def _runs_with_batch_two(path: Path) -> bool | None:
     """True/False when onnxruntime can tell, None when it is not installed."""
-    try:
-        import onnxruntime as ort
-    except ImportError:
+    if onnxruntime_info() is None:
         return None
     try:
-        session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+        session = cpu_session(path)
     except Exception:
         return False
     return batches_like_single(session)

@@ -88,7 +88,7 @@ def find_models(folder: Path) -> list[tuple[ModelSpec, Path]]:
         raise VCamSwapError(
             f"no model files in {folder}: expected catalog file names such as "
             f"{', '.join(s.file for s in list(CATALOG.values())[:3])} (`vcamswap "
-            "models fetch --dir DIR`, or bench/make_models.py for test models)"
+            "models fetch --dir DIR`, or benchmarks/make_models.py for test models)"
         )
     return found
 

@@ -76,11 +76,10 @@ class ModelsConfig(Section):
     cuda_graph: bool = Field(
         True,
         description="CUDA only (ignored on other providers and behind TensorRT): replay the "
-        "swapper as a captured CUDA graph (one face at a time, ignored with many_faces; "
-        "measured 3.0 -> 2.2 ms per call on an H100) and, with device compositing, the "
-        "crop/paste graphs (one capture per window size and face count; 1 face at 720p on an "
-        "H200: 147 -> 209 fps). A model or graph onnxruntime cannot capture runs without, "
-        "with one warning.",
+        "swapper as a captured CUDA graph (one face at a time, ignored with many_faces) and, "
+        "with device compositing, the crop/paste graphs (one capture per window size and face "
+        "count); both cut the per-frame launch cost (BENCHMARKS.md). A model or graph "
+        "onnxruntime cannot capture runs without, with one warning.",
     )
     device_compositing: Literal["auto", "on", "off"] = Field(
         "auto",

@@ -81,8 +81,8 @@ class SwapConfig(Section):
     neural_detect_async: bool = Field(
         True,
         description="Neural engine, live: run SCRFD on a side thread on the newest frame while "
-        "the swap uses the latest keypoints (at most a frame older). Measured on a 2-core CPU "
-        "with generated models: 34 -> 42 fps at 720p. Files always detect inline.",
+        "the swap uses the latest keypoints (at most a frame older); faster on every machine "
+        "measured (BENCHMARKS.md). Files always detect inline.",
     )
 
 

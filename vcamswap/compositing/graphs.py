@@ -1,7 +1,7 @@
 """Small ONNX graphs that do the neural engine's image work where its models run: the aligned
 crop (with the swapper's normalisation) and the paste-back (with LAB colour transfer,
 sharpening and feathered blending). On a GPU the frame (its window around the faces) goes up
-and down once; between the stages it stays on the device (see ``devicepath``).
+and down once; between the stages it stays on the device (see ``compositing.device``).
 
 Sampling is our own bilinear gather (Floor/Gather/Mul) rather than GridSample: GridSample's
 CUDA kernel is registered for some opsets and domains only and silently falls back to the CPU
@@ -10,12 +10,12 @@ otherwise, while Gather runs on every execution provider. The geometry matches O
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
-OPSET = 17
+from vcamswap.inference.onnxgraph import GraphBuilder, Shape, tensor_type, value_info
+
 # sRGB (D65) -> XYZ with the white point divided out (rows), as OpenCV's Lab conversion does.
 _RGB2XYZ = np.array(
     [
@@ -30,68 +30,7 @@ _TO_XYZN = (_RGB2XYZ / _WHITE[:, None]).astype(np.float32)
 _FROM_XYZN = np.linalg.inv(_RGB2XYZ / _WHITE[:, None]).astype(np.float32)
 
 
-@dataclass
-class _Builder:
-    """Collects nodes and constants; every op has one output with a generated name."""
-
-    nodes: list[Any] = field(default_factory=list)
-    inits: list[Any] = field(default_factory=list)
-    count: int = 0
-
-    def name(self, prefix: str) -> str:
-        self.count += 1
-        return f"{prefix}{self.count}"
-
-    def op(self, op_type: str, *inputs: str, out: str | None = None, **attrs: Any) -> str:
-        from onnx import helper
-
-        target = out or self.name("t")
-        self.nodes.append(helper.make_node(op_type, list(inputs), [target], **attrs))
-        return target
-
-    def ops(self, op_type: str, inputs: list[str], outputs: int, **attrs: Any) -> list[str]:
-        from onnx import helper
-
-        targets = [self.name("t") for _ in range(outputs)]
-        self.nodes.append(helper.make_node(op_type, inputs, targets, **attrs))
-        return targets
-
-    def const(self, value: Any, dtype: Any = np.float32) -> str:
-        from onnx import numpy_helper
-
-        target = self.name("c")
-        self.inits.append(numpy_helper.from_array(np.asarray(value, dtype=dtype), target))
-        return target
-
-    def model(self, inputs: list[Any], outputs: list[Any], name: str) -> bytes:
-        from onnx import helper
-
-        graph = helper.make_graph(self.nodes, name, inputs, outputs, self.inits)
-        model = helper.make_model(
-            graph, opset_imports=[helper.make_opsetid("", OPSET)], producer_name="vcamswap"
-        )
-        model.ir_version = 8
-        data: bytes = model.SerializeToString()
-        return data
-
-
-def _tensor_type(dtype: Any) -> int:
-    from onnx import TensorProto
-
-    return {
-        np.dtype(np.float32): TensorProto.FLOAT,
-        np.dtype(np.float16): TensorProto.FLOAT16,
-        np.dtype(np.uint8): TensorProto.UINT8,
-    }[np.dtype(dtype)]
-
-
-def _value(name: str, dtype: Any, shape: list[Any]) -> Any:
-    from onnx import helper
-
-    return helper.make_tensor_value_info(name, _tensor_type(dtype), shape)
-
-
-def _padded_table(g: _Builder, images: str, channels: int) -> str:
+def _padded_table(g: GraphBuilder, images: str, channels: int) -> str:
     """[N, H, W, C] float -> a one-pixel black border on H and W, flattened to [P, C] (the
     images one after another)."""
     padded = g.op("Pad", images, g.const([0, 1, 1, 0, 0, 1, 1, 0], np.int64), mode="constant")
@@ -99,7 +38,7 @@ def _padded_table(g: _Builder, images: str, channels: int) -> str:
 
 
 def _sample(
-    g: _Builder, table: str, x: str, y: str, width: str, height: str, base: str | None
+    g: GraphBuilder, table: str, x: str, y: str, width: str, height: str, base: str | None
 ) -> str:
     """Bilinear samples at (x, y) (float, any shape Q, pixel coordinates of the unpadded
     image) from ``table`` (padded, flattened [P, C]); out of range reads the black border.
@@ -139,7 +78,7 @@ def _sample(
     return g.op("Sum", *terms)
 
 
-def _sample_frame(g: _Builder, table: str, x: str, y: str, width: str, height: str) -> str:
+def _sample_frame(g: GraphBuilder, table: str, x: str, y: str, width: str, height: str) -> str:
     """Like ``_sample`` but straight from the unpadded uint8 frame ([H * W, C], no full-frame
     cast or pad): neighbours outside the frame get weight 0. Returns Q + [C] float."""
     one, zero = g.const(1.0), g.const(0.0)
@@ -172,7 +111,6 @@ def _sample_frame(g: _Builder, table: str, x: str, y: str, width: str, height: s
     return g.op("Sum", *terms)
 
 
-Shape = tuple[int, int, int] | None
 """(H, W, N) for a graph with fixed shapes (onnxruntime folds the shape arithmetic away and a
 CUDA graph can capture it), or None for one graph that takes any frame size and face count."""
 
@@ -187,7 +125,7 @@ def crop_graph(
     """Inputs ``frame`` uint8 [H, W, 3] (BGR) and ``inverse`` float [N, 2, 3] (crop pixel ->
     frame pixel). Outputs ``blob`` [N, 3, S, S] (RGB, (x - mean) / std, the model's dtype) and
     ``crop`` float [N, S, S, 3] (BGR 0..255, for the colour transfer)."""
-    g = _Builder()
+    g = GraphBuilder()
     table = g.op("Reshape", "frame", g.const([-1, 3], np.int64))  # a view, still uint8
     dims = g.op("Cast", g.op("Shape", "frame"), to=1)
     height = g.op("Gather", dims, g.const(0, np.int64), axis=0)
@@ -202,19 +140,19 @@ def crop_graph(
     rgb = g.op("Gather", crop, g.const([2, 1, 0], np.int64), axis=3)
     normed = g.op("Div", g.op("Sub", rgb, g.const(mean)), g.const(std))
     nchw = g.op("Transpose", normed, perm=[0, 3, 1, 2])
-    g.op("Cast", nchw, to=_tensor_type(blob_dtype), out="blob")
+    g.op("Cast", nchw, to=tensor_type(blob_dtype), out="blob")
     h, w, n = _dims(shape)
     return g.model(
-        [_value("frame", np.uint8, [h, w, 3]), _value("inverse", np.float32, [n, 2, 3])],
+        [value_info("frame", np.uint8, [h, w, 3]), value_info("inverse", np.float32, [n, 2, 3])],
         [
-            _value("blob", blob_dtype, [n, 3, size, size]),
-            _value("crop", np.float32, [n, size, size, 3]),
+            value_info("blob", blob_dtype, [n, 3, size, size]),
+            value_info("crop", np.float32, [n, size, size, 3]),
         ],
         "vcamswap_crop",
     )
 
 
-def _srgb_to_lab(g: _Builder, rgb: str) -> str:
+def _srgb_to_lab(g: GraphBuilder, rgb: str) -> str:
     """[N, 3, P] RGB 0..255 -> Lab in OpenCV's 8-bit scaling (L * 2.55, a + 128, b + 128)."""
     c = g.op("Div", rgb, g.const(255.0))
     linear = g.op(
@@ -239,7 +177,7 @@ def _srgb_to_lab(g: _Builder, rgb: str) -> str:
     return g.op("Concat", lightness, a, b, axis=1)
 
 
-def _lab_to_srgb(g: _Builder, lab: str) -> str:
+def _lab_to_srgb(g: GraphBuilder, lab: str) -> str:
     """The inverse of ``_srgb_to_lab``, clipped to 0..255."""
     lightness, a, b = g.ops("Split", [lab, g.const([1, 1, 1], np.int64)], 3, axis=1)
     fy = g.op(
@@ -270,7 +208,7 @@ def _lab_to_srgb(g: _Builder, lab: str) -> str:
     return g.op("Clip", g.op("Mul", c, g.const(255.0)), g.const(0.0), g.const(255.0))
 
 
-def _masked_stats(g: _Builder, lab: str, mask: str, count: str) -> tuple[str, str]:
+def _masked_stats(g: GraphBuilder, lab: str, mask: str, count: str) -> tuple[str, str]:
     """Per face and channel: mean and population standard deviation inside ``mask``."""
     axes = g.const([2], np.int64)
     mean = g.op("Div", g.op("ReduceSum", g.op("Mul", lab, mask), axes, keepdims=1), count)
@@ -283,7 +221,7 @@ def _masked_stats(g: _Builder, lab: str, mask: str, count: str) -> tuple[str, st
     return mean, g.op("Sqrt", var)
 
 
-def _color_transfer(g: _Builder, face: str, target: str, mask: str, enabled: str) -> str:
+def _color_transfer(g: GraphBuilder, face: str, target: str, mask: str, enabled: str) -> str:
     """Reinhard transfer in Lab ([N, 3, P] RGB 0..255 each): ``face``'s mean and spread inside
     ``mask`` [N, 1, P] become ``target``'s, the spread ratio clamped to 0.5..2; faces with
     fewer than 16 mask pixels, or ``enabled`` < 0.5, keep ``face``."""
@@ -323,7 +261,7 @@ def _gaussian_1d(sigma: float) -> np.ndarray[Any, np.dtype[np.float32]]:
     return result
 
 
-def _sharpen(g: _Builder, image: str, amount: str) -> str:
+def _sharpen(g: GraphBuilder, image: str, amount: str) -> str:
     """Unsharp mask on [N, 3, S, S] (sigma 1.5, mirrored border): image * (1 + a) - blur * a."""
     kernel = _gaussian_1d(1.5)
     half = len(kernel) // 2
@@ -350,7 +288,7 @@ def paste_graph(
     [N, S, S] (each face's paste mask); ``matrix`` float [N, 2, 3] (frame pixel -> crop pixel);
     ``params`` float [2]: colour transfer on (>= 0.5) and sharpening amount. Output ``out``
     uint8 [H, W, 3]: the faces pasted in order, each over the ones before (as the CPU path)."""
-    g = _Builder()
+    g = GraphBuilder()
     span = g.const(high - low)
     face = g.op("Div", g.op("Sub", g.op("Cast", "face", to=1), g.const(low)), span)
     face = g.op("Mul", g.op("Clip", face, g.const(0.0), g.const(1.0)), g.const(255.0))
@@ -419,44 +357,13 @@ def paste_graph(
     h, w, n = _dims(shape)
     return g.model(
         [
-            _value("frame", np.uint8, [h, w, 3]),
-            _value("face", face_dtype, [n, 3, size, size]),
-            _value("crop", np.float32, [n, size, size, 3]),
-            _value("alpha", np.float32, [n, size, size]),
-            _value("matrix", np.float32, [n, 2, 3]),
-            _value("params", np.float32, [2]),
+            value_info("frame", np.uint8, [h, w, 3]),
+            value_info("face", face_dtype, [n, 3, size, size]),
+            value_info("crop", np.float32, [n, size, size, 3]),
+            value_info("alpha", np.float32, [n, size, size]),
+            value_info("matrix", np.float32, [n, 2, 3]),
+            value_info("params", np.float32, [2]),
         ],
-        [_value("out", np.uint8, [h, w, 3])],
+        [value_info("out", np.uint8, [h, w, 3])],
         "vcamswap_paste",
-    )
-
-
-def letterbox_graph(mean: float, std: float, blob_dtype: Any = np.float32) -> bytes:
-    """SCRFD's input on the device. Inputs ``frame`` uint8 [H, W, 3] (BGR), ``sizes`` int64
-    [4] = (1, 3, new_h, new_w), ``pads`` int64 [8] (bottom/right padding to the square).
-    Output ``blob`` [1, 3, S, S]: resized (bilinear, half-pixel centres as cv2.resize),
-    zero-padded, RGB, (x - mean) / std."""
-    g = _Builder()
-    nchw = g.op(
-        "Unsqueeze",
-        g.op("Transpose", g.op("Cast", "frame", to=1), perm=[2, 0, 1]),
-        g.const([0], np.int64),
-    )
-    rgb = g.op("Gather", nchw, g.const([2, 1, 0], np.int64), axis=1)
-    resized = g.op(
-        "Resize", rgb, "", "", "sizes", mode="linear", coordinate_transformation_mode="half_pixel"
-    )
-    padded = g.op("Pad", resized, "pads", mode="constant")
-    normed = g.op("Div", g.op("Sub", padded, g.const(mean)), g.const(std))
-    g.op("Cast", normed, to=_tensor_type(blob_dtype), out="blob")
-    from onnx import TensorProto, helper
-
-    return g.model(
-        [
-            _value("frame", np.uint8, ["H", "W", 3]),
-            helper.make_tensor_value_info("sizes", TensorProto.INT64, [4]),
-            helper.make_tensor_value_info("pads", TensorProto.INT64, [8]),
-        ],
-        [_value("blob", blob_dtype, [1, 3, "S", "S"])],
-        "vcamswap_letterbox",
     )
