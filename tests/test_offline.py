@@ -18,11 +18,11 @@ from vcamswap.config import AppPaths, Config
 from vcamswap.errors import DeviceError, FaceError, VCamSwapError
 from vcamswap.offline.image import swap_image
 from vcamswap.offline.video import VideoJob, VideoOptions
-from vcamswap.processors.base import Processor
 from vcamswap.processors.engines import build_swap_processor
 from vcamswap.runtime import RuntimeState
 from vcamswap.safety.guard import PrivacyGuard
 from vcamswap.samples import animate, sample_photo, sample_photo_path
+from vcamswap.types import FrameProcessor
 
 FRAMES, FPS = 36, 24
 
@@ -59,7 +59,7 @@ def make_clip(path: Path, audio_codec: str = "aac", seconds: float = FRAMES / FP
     return path
 
 
-def processor(paths: AppPaths) -> Processor:
+def processor(paths: AppPaths) -> FrameProcessor:
     config = Config()
     config.swap.engine = "lite"
     face = sample_photo_path("grace_hopper")

@@ -134,3 +134,19 @@ class FrameSource(Protocol):
 
     def close(self) -> None:
         """Release the device. Idempotent."""
+
+
+class FrameProcessor(Protocol):
+    """Turns a frame into the frame to show. Runs on the inference thread.
+
+    ``start`` runs once on that thread before the first frame (create sessions, warm up);
+    ``close`` runs once on it at the end. ``process`` never mutates ``frame.image`` in place.
+    Lives here, at the bottom, so the engines (below the pipeline) implement the same seam the
+    pipeline drives.
+    """
+
+    def start(self) -> None: ...
+
+    def process(self, frame: Frame) -> Frame: ...
+
+    def close(self) -> None: ...

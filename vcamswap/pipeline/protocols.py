@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Protocol, runtime_checkable
 
-from vcamswap.types import BgrImage, Frame, FrameSource
+from vcamswap.types import BgrImage, Frame, FrameProcessor, FrameSource
 
-# FrameSource lives in vcamswap.types (the lowest layer) so devices can wrap sources too.
+# FrameSource and FrameProcessor live in vcamswap.types (the lowest layer): devices wrap
+# sources and engines implement processors, and neither may import the pipeline.
 __all__ = [
     "FailurePolicy",
     "Finishing",
@@ -34,20 +35,6 @@ class FrameSink(Protocol):
 
     def close(self) -> None:
         """Release the output. Idempotent."""
-
-
-class FrameProcessor(Protocol):
-    """Turns a frame into the frame to show. Runs on the inference thread.
-
-    ``start`` runs once on that thread before the first frame (create sessions, warm up);
-    ``close`` runs once on it at the end. ``process`` never mutates ``frame.image`` in place.
-    """
-
-    def start(self) -> None: ...
-
-    def process(self, frame: Frame) -> Frame: ...
-
-    def close(self) -> None: ...
 
 
 @runtime_checkable

@@ -3,17 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Protocol
 
-from vcamswap.types import Frame
-
-
-class Processor(Protocol):
-    def start(self) -> None: ...
-
-    def process(self, frame: Frame) -> Frame: ...
-
-    def close(self) -> None: ...
+from vcamswap.types import Frame, FrameProcessor
 
 
 class PassthroughProcessor:
@@ -43,8 +34,8 @@ class ProcessorChain:
 
     def __init__(
         self,
-        processors: Sequence[Processor],
-        finishers: Sequence[Processor] = (),
+        processors: Sequence[FrameProcessor],
+        finishers: Sequence[FrameProcessor] = (),
         *,
         engine: str = "",
         engine_reason: str = "",

@@ -14,7 +14,7 @@ from vcamswap.inference.landmarks import DlibLandmarker
 from vcamswap.inference.remote import RemoteModels
 from vcamswap.inference.session import SessionFactory, SessionOptions
 from vcamswap.inference.store import ModelStore, Override
-from vcamswap.processors.base import Processor, ProcessorChain
+from vcamswap.processors.base import ProcessorChain
 from vcamswap.processors.faces import folder_resolver
 from vcamswap.processors.label import LabelStyle, SyntheticLabelProcessor
 from vcamswap.processors.lite import LiteOptions, LiteSwapProcessor
@@ -27,7 +27,7 @@ from vcamswap.safety.content import (
     build_content_classifier,
     screened_resolver,
 )
-from vcamswap.types import StageRecorder
+from vcamswap.types import FrameProcessor, StageRecorder
 
 log = logging.getLogger(__name__)
 
@@ -170,7 +170,7 @@ def build_swap_processor(
     store: ModelStore | None = None,
     offline: bool = False,
     content: ContentClassifier | None = None,
-) -> Processor:
+) -> FrameProcessor:
     """``offline``: files, where detection runs inline so results do not depend on timing.
     ``content``: every source face passes the content check before it is loaded."""
     swap = config.swap
@@ -180,7 +180,7 @@ def build_swap_processor(
         or folder_resolver(swap.faces_dir or paths.faces_dir, config.safety.max_image_pixels),
         content,
     )
-    swapper: Processor
+    swapper: FrameProcessor
     engine, reason = engine_choice(config, store)
     if engine == "neural":
         swapper = NeuralSwapProcessor(
@@ -215,7 +215,7 @@ def build_swap_processor(
             ),
             stages,
         )
-    finishers: list[Processor] = []
+    finishers: list[FrameProcessor] = []
     label = config.safety.label
     if label.enabled:
         finishers.append(

@@ -18,11 +18,10 @@ from vcamswap.devices.sources import VideoFileSource
 from vcamswap.errors import DeviceError
 from vcamswap.labels import container_tags
 from vcamswap.pipeline.supervisor import PipelineOptions, Supervisor
-from vcamswap.processors.base import Processor
 from vcamswap.processors.engines import build_swap_processor
 from vcamswap.runtime import RuntimeState
 from vcamswap.samples import sample_clip, sample_photo_path
-from vcamswap.types import Frame
+from vcamswap.types import Frame, FrameProcessor
 
 log = logging.getLogger(__name__)
 DEMO_FRAMES = 120
@@ -31,7 +30,7 @@ DEMO_FRAMES = 120
 class SideBySideProcessor:
     """Shows the camera frame and the processed frame next to each other."""
 
-    def __init__(self, inner: Processor) -> None:
+    def __init__(self, inner: FrameProcessor) -> None:
         self._inner = inner
 
     def start(self) -> None:

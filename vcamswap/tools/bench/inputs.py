@@ -23,7 +23,6 @@ from vcamswap.ports import DetectedFace, FaceDetector
 from vcamswap.processors.base import (
     CopyProcessor,
     PassthroughProcessor,
-    Processor,
     ProcessorChain,
 )
 from vcamswap.processors.engines import build_swap_processor, model_store, neural_loader
@@ -31,7 +30,7 @@ from vcamswap.processors.label import LabelStyle, SyntheticLabelProcessor
 from vcamswap.processors.neural import NeuralModels, NeuralOptions, NeuralSwapProcessor
 from vcamswap.runtime import RuntimeState, Toggles
 from vcamswap.samples import animate, sample_photo, sample_photo_path
-from vcamswap.types import BgrImage, FaceBox
+from vcamswap.types import BgrImage, FaceBox, FrameProcessor
 
 
 @dataclass(frozen=True, slots=True)
@@ -185,7 +184,7 @@ def bench_store(config: Config, paths: AppPaths, folder: Path) -> ModelStore:
 
 def build_processor(
     request: BenchRequest, paths: AppPaths, stats: PipelineStats, size: tuple[int, int]
-) -> Processor:
+) -> FrameProcessor:
     if request.engine == "passthrough":
         return PassthroughProcessor()
     if request.engine == "copy":
