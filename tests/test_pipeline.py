@@ -128,6 +128,26 @@ def test_stop_takes_less_than_a_second() -> None:
     assert not supervisor.alive
 
 
+class SlowClosingSink(PixelSink):
+    """A recording whose close (the encoder's flush, the trailer) takes a while."""
+
+    def close(self) -> None:
+        time.sleep(0.8)
+        super().close()
+
+
+def test_stop_returns_after_the_sink_is_closed() -> None:
+    """A file output is complete when stop returns (the demo renames it right after): stop
+    waits for the output thread's close, however slow; capture and inference still stop fast."""
+    sink = SlowClosingSink()
+    supervisor, _ = make(ScriptedSource(fps=30.0), sink=sink)
+    supervisor.start()
+    time.sleep(0.3)
+    supervisor.stop()
+    assert sink.closed == 1
+    assert not supervisor.alive
+
+
 def test_camera_loss_shows_the_placeholder_within_a_second_and_recovers() -> None:
     source = ScriptedSource(fps=30.0)
     supervisor, sink = make(source)

@@ -28,6 +28,9 @@ from vcamswap.types import BgrImage, Frame
 log = logging.getLogger(__name__)
 
 
+OUTPUT_THREAD = "vcamswap-output"
+
+
 @dataclass(frozen=True, slots=True)
 class PipelineOptions:
     """How the pipeline runs; built from Config by the app, or by tests and bench directly."""
@@ -46,6 +49,10 @@ class PipelineOptions:
     governor_window_s: float = 2.0
     backoff: Backoff = field(default_factory=Backoff)
     join_timeout_s: float = 0.3
+    flush_timeout_s: float = 10.0
+    """The output thread closes the sink on its way out (a recording writes its trailer there,
+    which takes longer than 0.3 s on a loaded machine): ``stop`` waits this long for it, so a
+    caller that renames or reads the file finds it complete."""
 
 
 class Supervisor:
@@ -129,7 +136,7 @@ class Supervisor:
             raise RuntimeError("the pipeline was already started")
         self._started = True
         for name, target in (
-            ("vcamswap-output", self._output.run),
+            (OUTPUT_THREAD, self._output.run),
             ("vcamswap-infer", self._infer.run),
             ("vcamswap-capture", self._capture.run),
         ):
@@ -154,11 +161,12 @@ class Supervisor:
         self._in.close()
         self._out.close()
         for thread in reversed(self._threads):
-            thread.join(self.options.join_timeout_s)
+            limit = self.options.join_timeout_s
+            if thread.name == OUTPUT_THREAD:
+                limit = self.options.flush_timeout_s
+            thread.join(limit)
             if thread.is_alive():
-                log.warning(
-                    "%s did not stop within %.1f s", thread.name, self.options.join_timeout_s
-                )
+                log.warning("%s did not stop within %.1f s", thread.name, limit)
 
     def wait(self, timeout: float | None = None) -> bool:
         """Block until stopped (or ``timeout``); True when stopped."""
