@@ -29,6 +29,12 @@ log = logging.getLogger(__name__)
 
 
 OUTPUT_THREAD = "vcamswap-output"
+INFERENCE_THREAD = "vcamswap-infer"
+CLOSING_THREADS = (OUTPUT_THREAD, INFERENCE_THREAD)
+"""Threads that close something on their way out (the sink; the processor, whose side-thread
+detector may be inside dlib): ``stop`` gives them ``flush_timeout_s``. A process that exits
+while dlib's C++ code runs on a thread aborts ('terminate called without an active
+exception')."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,9 +56,9 @@ class PipelineOptions:
     backoff: Backoff = field(default_factory=Backoff)
     join_timeout_s: float = 0.3
     flush_timeout_s: float = 10.0
-    """The output thread closes the sink on its way out (a recording writes its trailer there,
-    which takes longer than 0.3 s on a loaded machine): ``stop`` waits this long for it, so a
-    caller that renames or reads the file finds it complete."""
+    """How long ``stop`` waits for the output thread to close the sink (a recording writes its
+    trailer there, longer than 0.3 s on a loaded machine, and a caller renames or reads the
+    file next) and for the inference thread to close the processor."""
 
 
 class Supervisor:
@@ -137,7 +143,7 @@ class Supervisor:
         self._started = True
         for name, target in (
             (OUTPUT_THREAD, self._output.run),
-            ("vcamswap-infer", self._infer.run),
+            (INFERENCE_THREAD, self._infer.run),
             ("vcamswap-capture", self._capture.run),
         ):
             thread = threading.Thread(target=self._guard(name, target), name=name, daemon=True)
@@ -162,7 +168,7 @@ class Supervisor:
         self._out.close()
         for thread in reversed(self._threads):
             limit = self.options.join_timeout_s
-            if thread.name == OUTPUT_THREAD:
+            if thread.name in CLOSING_THREADS:
                 limit = self.options.flush_timeout_s
             thread.join(limit)
             if thread.is_alive():

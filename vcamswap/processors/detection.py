@@ -112,5 +112,7 @@ class BackgroundDetector(Generic[In, Out]):
             self._closed = True
             self._cond.notify_all()
         if self._thread is not None:
-            self._thread.join(1.0)
+            # the thread may be inside dlib's C++ detector: wait for that detection to end
+            # (an interpreter that exits under it aborts)
+            self._thread.join(5.0)
             self._thread = None
