@@ -9,7 +9,11 @@ import time
 from pathlib import Path
 
 import av
+import numpy as np
 import pytest
+
+from tests.helpers.realism import animated_face
+from vcamswap.samples import sample_photo
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -37,9 +41,33 @@ def test_demo_writes_a_side_by_side_swap(tmp_path: Path) -> None:
     with av.open(str(out)) as container:
         stream = container.streams.video[0]
         assert (stream.codec_context.width, stream.codec_context.height) == (1280, 480)
-        frames = sum(1 for _ in container.decode(stream))
+        images = [f.to_ndarray(format="bgr24") for f in container.decode(stream)]
         tags = dict(container.metadata)
-    assert frames == 120
+    assert len(images) == 120
+    # The swap changes the face and nothing else: pixels of the right half that differ from the
+    # left (the camera) lie on the astronaut's face, found from the still photo and carried by
+    # the clip's own motion (the label's corner excepted); most frames have the face swapped.
+    # A frame the privacy guard blurred differs everywhere and is not a pasted face.
+    photo = sample_photo("astronaut")
+    on_face = away = guarded = 0
+    for index, image in enumerate(images):
+        changed = np.abs(image[:, :640].astype(int) - image[:, 640:].astype(int)).max(axis=2) > 40
+        changed[-120:, -260:] = False
+        points = animated_face(photo, index, 120, (640, 480))
+        (x0, y0), (x1, y1) = points.min(axis=0), points.max(axis=0)
+        w, h = x1 - x0, y1 - y0
+        face = np.zeros_like(changed)
+        face[
+            max(0, int(y0 - 0.9 * h)) : int(y1 + 0.3 * h),
+            max(0, int(x0 - 0.3 * w)) : int(x1 + 0.3 * w),
+        ] = True
+        outside = int((changed & ~face).sum())
+        if outside > 0.2 * int((~face).sum()):
+            guarded += 1
+            continue
+        on_face += int((changed & face).sum()) > 500
+        away += outside > 200
+    assert on_face >= 100 and away == 0, (on_face, away, guarded)
     assert tags.get("synthetic_media") == "true"
     assert tags.get("digital_source_type", "").endswith("compositeWithTrainedAlgorithmicMedia")
     assert not list(tmp_path.glob(".*part*")), "no partial file left behind"

@@ -12,6 +12,7 @@ import cv2
 import numpy as np
 import pytest
 
+from tests.helpers.faces import crop_face
 from vcamswap.errors import FaceError
 from vcamswap.facelib.library import FaceLibrary
 from vcamswap.inference.landmarks import DlibLandmarker
@@ -95,6 +96,13 @@ def test_faces_cli(tmp_path: Path) -> None:
 
     added = cli("add", str(sample_photo_path("grace_hopper")), "--name", "grace")
     assert added.returncode == 0, added.stderr
+    assert "note:" not in added.stderr, "a closed-mouth portrait gets no expression warning"
+    group = cv2.imread(str(package_file("insightface", "data/images/t1.jpg")))
+    smiling = tmp_path / "smiling.png"
+    cv2.imwrite(str(smiling), crop_face(group, 3))
+    noted = cli("add", str(smiling), "--name", "smile")
+    assert noted.returncode == 0, noted.stderr
+    assert "the smile is broad" in noted.stderr and "mouth_mask" in noted.stderr
     assert "grace" in cli("list").stdout
     image = np.zeros((100, 100, 3), np.uint8)
     blank = tmp_path / "blank.png"
@@ -102,5 +110,6 @@ def test_faces_cli(tmp_path: Path) -> None:
     refused = cli("add", str(blank))
     assert refused.returncode == 1 and "no face found" in refused.stderr
     assert cli("remove", "grace").returncode == 0
+    assert cli("remove", "smile").returncode == 0
     assert "empty" in cli("list").stdout
     _ = sample_photo("astronaut")

@@ -7,6 +7,7 @@ from __future__ import annotations
 import importlib.util
 import math
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
@@ -40,16 +41,28 @@ def sample_photo(name: str) -> BgrImage:
     return np.ascontiguousarray(image)
 
 
+def animation_matrix(
+    photo_hw: tuple[int, int], index: int, count: int, size: tuple[int, int]
+) -> np.ndarray[Any, np.dtype[np.float64]]:
+    """The photo -> frame affine matrix of frame ``index`` of ``animate`` (where a point of the
+    photo lands in that frame)."""
+    width, height = size
+    phase = 2 * math.pi * index / count
+    h, w = photo_hw
+    scale = min(width / w, height / h) * (1.0 + 0.06 * math.sin(phase))
+    angle = 6.0 * math.sin(phase * 2)
+    matrix: np.ndarray[Any, np.dtype[np.float64]] = cv2.getRotationMatrix2D(
+        (w / 2, h * 0.45), angle, scale
+    )
+    matrix[0, 2] += width / 2 - w / 2 + 0.04 * width * math.sin(phase)
+    matrix[1, 2] += height / 2 - h * 0.45 + 0.03 * height * math.cos(phase)
+    return matrix
+
+
 def animate(photo: BgrImage, index: int, count: int, size: tuple[int, int]) -> BgrImage:
     """Frame ``index`` of a small head-motion loop over ``photo``: a slow nod, turn and zoom."""
     width, height = size
-    phase = 2 * math.pi * index / count
-    h, w = photo.shape[:2]
-    scale = min(width / w, height / h) * (1.0 + 0.06 * math.sin(phase))
-    angle = 6.0 * math.sin(phase * 2)
-    matrix = cv2.getRotationMatrix2D((w / 2, h * 0.45), angle, scale)
-    matrix[0, 2] += width / 2 - w / 2 + 0.04 * width * math.sin(phase)
-    matrix[1, 2] += height / 2 - h * 0.45 + 0.03 * height * math.cos(phase)
+    matrix = animation_matrix(photo.shape[:2], index, count, size)
     frame: BgrImage = cv2.warpAffine(
         photo, matrix, (width, height), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE
     )

@@ -56,6 +56,13 @@ def cmd_faces(args: argparse.Namespace) -> int:
         )
         entry = library.add(args.path, args.name, args.index)
         sys.stdout.write(f"added {entry.name!r} ({entry.path})\n")
+        if entry.notes:
+            sys.stderr.write(
+                f"note: in {args.path.name} {' and '.join(entry.notes)}; the lite engine "
+                "pastes this expression onto every frame, whatever your own mouth does. A "
+                "photo with a relaxed, closed mouth looks natural in more moments; or keep "
+                "your own mouth with swap.mouth_mask: true in the config.\n"
+            )
         return 0
     removed = library.remove(args.name)
     sys.stdout.write(f"removed {args.name!r} ({removed})\n")

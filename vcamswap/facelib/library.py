@@ -21,6 +21,7 @@ from vcamswap.errors import FaceError
 from vcamswap.inference.landmarks import DlibLandmarker
 from vcamswap.processors.faces import IMAGE_SUFFIXES, read_image
 from vcamswap.processors.lite_source import build_source_mesh, save_mesh
+from vcamswap.processors.mesh import expression_notes
 from vcamswap.safety.content import ContentClassifier, screen
 from vcamswap.types import BgrImage, FaceBox
 
@@ -33,6 +34,9 @@ class FaceEntry:
     name: str
     path: Path
     sha256: str
+    notes: tuple[str, ...] = ()
+    """What in the photo's expression will show on every frame (an open mouth, a broad
+    smile): ``faces add`` warns about it."""
 
 
 def _sanitize(name: str) -> str:
@@ -119,7 +123,8 @@ class FaceLibrary:
         write_bytes_atomic(target, data)
         digest = hashlib.sha256(data).hexdigest()
         save_mesh(self.cache / f"{digest}.lite.npz", mesh)
-        return FaceEntry(final, target, digest)
+        notes = tuple(expression_notes(mesh.points[:68]))
+        return FaceEntry(final, target, digest, notes)
 
     def _normalise(self, image: BgrImage, box: FaceBox) -> BgrImage:
         """The face with a generous margin (hair, chin, neck), at most MAX_SIDE pixels."""

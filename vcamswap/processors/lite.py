@@ -16,7 +16,9 @@ from typing import Any
 import cv2
 import numpy as np
 
-from vcamswap.compositing.blend import blend_into, feather, sharpen, transfer_color
+from vcamswap.compositing.blend import blend_into, sharpen
+from vcamswap.compositing.facemask import face_alpha, feature_hull
+from vcamswap.compositing.shading import match_sharpness, relight
 from vcamswap.errors import FaceLostError
 from vcamswap.inference.landmarks import DlibLandmarker, GrayImage
 from vcamswap.processors import mesh
@@ -26,6 +28,16 @@ from vcamswap.processors.lite_source import (
     SourceMesh,
     build_source_mesh,
     load_mesh,
+)
+from vcamswap.processors.lite_track import (
+    CONFIDENT_SCORE,
+    SHOWN,
+    START_SCORE,
+    Track,
+    box_fit,
+    box_of,
+    iou,
+    tracking_blend,
 )
 from vcamswap.runtime import RuntimeState
 from vcamswap.types import (
@@ -91,57 +103,8 @@ def lite_options_at(base: LiteOptions, level: int) -> LiteOptions:
     return replace(base, **changes)
 
 
-BoxFit = tuple[float, float, float, float]
-"""A detector box relative to the landmarks' bounding box: centre offset and size, in units of
-that box. The shape predictor is trained on detector boxes, so tracking must feed it the same
-kind of box; feeding the landmarks' own bounds instead makes the face drift and grow."""
-DEFAULT_FIT: BoxFit = (0.0, -0.05, 0.9, 0.9)
-
-
-def _bounds(points: Points) -> tuple[float, float, float, float]:
-    x0, y0 = points.min(axis=0)
-    x1, y1 = points.max(axis=0)
-    return float(x0), float(y0), float(max(x1 - x0, 1.0)), float(max(y1 - y0, 1.0))
-
-
-def box_fit(points: Points, box: FaceBox) -> BoxFit:
-    x, y, w, h = _bounds(points)
-    cx, cy = (box.left + box.right) / 2, (box.top + box.bottom) / 2
-    return ((cx - (x + w / 2)) / w, (cy - (y + h / 2)) / h, box.width / w, box.height / h)
-
-
-def _box_of(points: Points, fit: BoxFit = DEFAULT_FIT) -> FaceBox:
-    x, y, w, h = _bounds(points)
-    cx, cy = x + w / 2 + fit[0] * w, y + h / 2 + fit[1] * h
-    half_w, half_h = fit[2] * w / 2, fit[3] * h / 2
-    return FaceBox(cx - half_w, cy - half_h, cx + half_w, cy + half_h)
-
-
-@dataclass(slots=True, eq=False)
-class _Track:
-    points: Points
-    fit: BoxFit = DEFAULT_FIT
-    misses: int = 0
-
-    @property
-    def box(self) -> FaceBox:
-        return _box_of(self.points, self.fit)
-
-
-def _iou(a: FaceBox, b: FaceBox) -> float:
-    w = min(a.right, b.right) - max(a.left, b.left)
-    h = min(a.bottom, b.bottom) - max(a.top, b.top)
-    inter = max(0.0, w) * max(0.0, h)
-    union = a.area + b.area - inter
-    return inter / union if union > 0 else 0.0
-
-
-def smooth_landmarks(previous: Points, new: Points) -> Points:
-    """Damp jitter when the face is still, follow at once when it moves fast."""
-    iod = max(mesh.inter_ocular(new), 1.0)
-    motion = float(np.abs(new - previous).mean()) / iod
-    alpha = min(1.0, 0.35 + 8.0 * motion)
-    return (previous + alpha * (new - previous)).astype(np.float32)
+FEATHER = 0.10
+"""The paste mask rises over this fraction of the face's width from its outline."""
 
 
 class LiteSwapProcessor:
@@ -162,7 +125,7 @@ class LiteSwapProcessor:
         self._base = options
         self._options = options
         self._stages = stages or NullStageRecorder()
-        self._tracks: list[_Track] = []
+        self._tracks: list[Track] = []
         self._count = 0
         self._last_submit = -(10**9)
         self._lost = False  # a tracked face disappeared and none was found since
@@ -232,36 +195,44 @@ class LiteSwapProcessor:
         had_faces = bool(self._tracks)
         if self._count % self._options.landmarks_every == 0 or not had_faces:
             with self._stage("landmarks"):
-                self._follow(gray)
+                self._follow(gray, frame.captured_at)
         if not self._tracks:
             if had_faces or self._lost:
                 self._lost = True
                 raise FaceLostError("the tracked face was lost")
             return frame
         self._lost = False
+        for track in self._tracks:
+            track.turn()
+        if any(track.fade < SHOWN for track in self._tracks):
+            return frame  # a head turned too far for the mesh: the guard takes the frame
         out = frame.image.copy()
         with self._stage("swap"):
             for track in self._tracks:
-                self._swap_one(out, frame.image, source, track.points, toggles.mouth_mask)
+                self._swap_one(
+                    out, frame.image, source, track.points, toggles.mouth_mask, track.fade
+                )
         regions = tuple(
-            _box_of(mesh.with_forehead(t.points), (0.0, 0.0, 1.0, 1.0)) for t in self._tracks
+            box_of(mesh.with_forehead(t.points), (0.0, 0.0, 1.0, 1.0)) for t in self._tracks
         )
         return frame.with_image(out, swapped=True, regions=regions)
 
     def _merge(self, gray: GrayImage, found: list[FaceBox]) -> None:
         """Match detections to tracks by overlap; start tracks for new faces; a track missed
-        by two detections in a row ends."""
+        by two detections in a row ends. Without ``many_faces`` there is one track, see
+        ``_merge_one``."""
         if not self._options.many_faces:
-            found = found[:1]
-        kept: list[_Track] = []
+            self._merge_one(gray, found)
+            return
+        kept: list[Track] = []
         for box in found:
-            match = max(self._tracks, key=lambda t: _iou(t.box, box), default=None)
-            if match is not None and _iou(match.box, box) > 0.3:
+            match = max(self._tracks, key=lambda t: iou(t.box, box), default=None)
+            if match is not None and iou(match.box, box) > 0.3:
                 match.misses = 0  # tracked landmarks are newer than an async detection's box
                 kept.append(match)
             else:
                 points = self._landmarker.landmarks(gray, box)
-                kept.append(_Track(points, box_fit(points, box)))
+                kept.append(Track(points, box_fit(points, box)))
         for track in self._tracks:
             if not any(track is k for k in kept):
                 track.misses += 1
@@ -269,13 +240,35 @@ class LiteSwapProcessor:
                     kept.append(track)
         self._tracks = kept
 
-    def _follow(self, gray: GrayImage) -> None:
+    def _merge_one(self, gray: GrayImage, found: list[FaceBox]) -> None:
+        """One face: the detector's most confident box, never a second track. A detection
+        that confirms the track resets its misses; a confident one elsewhere replaces it (the
+        track drifted off the face); a weak one elsewhere (a face-like patch) is ignored; a
+        new track needs a score of at least ``START_SCORE``."""
+        ranked = sorted(found, key=lambda b: b.score, reverse=True)
+        track = self._tracks[0] if self._tracks else None
+        if track is not None:
+            if any(iou(track.box, b) > 0.3 for b in ranked):
+                track.misses = 0
+                return
+            track.misses += 1
+            confident = [b for b in ranked if b.score >= CONFIDENT_SCORE]
+            if not confident and track.misses < 2:
+                return
+        starts = [b for b in ranked if b.score >= START_SCORE]
+        if not starts:
+            self._tracks = []
+            return
+        points = self._landmarker.landmarks(gray, starts[0])
+        self._tracks = [Track(points, box_fit(points, starts[0]))]
+
+    def _follow(self, gray: GrayImage, now: float) -> None:
         h, w = gray.shape[:2]
-        alive: list[_Track] = []
+        alive: list[Track] = []
         for track in self._tracks:
             new = self._landmarker.landmarks(gray, track.box)
-            old_iod, new_iod = mesh.inter_ocular(track.points), mesh.inter_ocular(new)
-            jump = float(np.linalg.norm(new.mean(axis=0) - track.points.mean(axis=0)))
+            old_iod, new_iod = mesh.inter_ocular(track.raw), mesh.inter_ocular(new)
+            jump = float(np.linalg.norm(new.mean(axis=0) - track.raw.mean(axis=0)))
             centre = new.mean(axis=0)
             if (
                 new_iod < 4
@@ -284,7 +277,8 @@ class LiteSwapProcessor:
                 or not (0 <= centre[0] < w and 0 <= centre[1] < h)
             ):
                 continue
-            track.points = smooth_landmarks(track.points, new)
+            track.raw = tracking_blend(track.raw, new)
+            track.points = track.smooth(new, now, new_iod)
             alive.append(track)
         self._tracks = alive
 
@@ -295,6 +289,7 @@ class LiteSwapProcessor:
         source: SourceMesh,
         points: Points,
         mouth_mask: bool,
+        fade: float = 1.0,
     ) -> None:
         scale = self._options.face_scale
         if scale < 1.0:
@@ -316,13 +311,26 @@ class LiteSwapProcessor:
             cv2.INTER_LINEAR,
             borderMode=cv2.BORDER_REPLICATE,
         )
-        mask = maps.inside.astype(np.uint8) * 255
-        offset = np.array([maps.left, maps.top], dtype=np.float32)
-        holes = [mesh.LEFT_EYE, mesh.RIGHT_EYE, mesh.OUTER_LIPS if mouth_mask else mesh.INNER_MOUTH]
-        for part in holes:
-            cv2.fillConvexPoly(mask, np.round(points[part] - offset).astype(np.int32), 0)
-        ph, pw = mask.shape
+        skin = cv2.remap(
+            source.skin, maps.map_x, maps.map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE
+        ).astype(np.float32) * np.float32(1.0 / 255.0)
+        ph, pw = maps.inside.shape
         left, top = maps.left, maps.top
+        local = dst - np.array([left, top], dtype=np.float32)
+        face_size = mesh.inter_ocular(points) * 2.2
+        holes = [mesh.LEFT_EYE, mesh.RIGHT_EYE, mesh.OUTER_LIPS if mouth_mask else mesh.INNER_MOUTH]
+        brow = local[mesh.BROWS].mean(axis=0)
+        alpha = face_alpha(
+            (ph, pw),
+            mesh.outline(local),
+            brow,
+            local[68:78].mean(axis=0),
+            feather=face_size * FEATHER,
+            holes=[local[part] for part in holes],
+        )
+        keep = feature_hull((ph, pw), mesh.features(local), face_size * 0.1)
+        shaped = alpha * maps.inside
+        alpha = shaped * np.maximum(skin, keep)
         if scale < 1.0:  # the patch in full-frame pixels
             left, top = round(left / scale), round(top / scale)
             full_w, full_h = min(w - left, round(pw / scale)), min(h - top, round(ph / scale))
@@ -336,11 +344,12 @@ class LiteSwapProcessor:
         else:
             region = original[top : top + ph, left : left + pw]
         if self._options.color_correction:
-            warped = transfer_color(warped, region, mask)
+            weight = (maps.inside * skin).astype(np.float32)
+            warped = match_sharpness(warped, region, weight)
+            warped = relight(warped, region, weight, face_size)
         warped = sharpen(warped, self._options.sharpness)
-        alpha = feather(mask, face_size=mesh.inter_ocular(points) * 2.2)
-        if self._options.opacity < 1.0:
-            alpha *= self._options.opacity
+        if self._options.opacity * fade < 1.0:
+            alpha *= self._options.opacity * fade
         if scale < 1.0:
             warped = cv2.resize(warped, (full_w, full_h), interpolation=cv2.INTER_LINEAR)
             alpha = cv2.resize(alpha, (full_w, full_h), interpolation=cv2.INTER_LINEAR)

@@ -11,6 +11,7 @@ from typing import Any
 import cv2
 import numpy as np
 
+from vcamswap.compositing.facemask import GrayMap, skin_map
 from vcamswap.errors import FaceError
 from vcamswap.inference.landmarks import DlibLandmarker
 from vcamswap.processors import mesh
@@ -20,11 +21,17 @@ from vcamswap.types import BgrImage, Points
 
 @dataclass(frozen=True, slots=True)
 class SourceMesh:
-    """A source face ready to warp: texture crop, 78 mesh points in crop pixels, triangles."""
+    """A source face ready to warp: texture crop, 78 mesh points in crop pixels, triangles, and
+    where the texture shows skin (0..255, see ``compositing.facemask.skin_map``)."""
 
     texture: BgrImage
     points: Points
     triangles: np.ndarray[Any, np.dtype[np.int32]]
+    skin: GrayMap
+
+
+def source_skin(texture: BgrImage, points: Points) -> GrayMap:
+    return skin_map(texture, mesh.skin_samples(points))
 
 
 def build_source_mesh(landmarker: DlibLandmarker, image: BgrImage, name: str) -> SourceMesh:
@@ -44,14 +51,17 @@ def build_source_mesh(landmarker: DlibLandmarker, image: BgrImage, name: str) ->
     x1 = min(w, int(points[:, 0].max() + margin) + 1)
     y1 = min(h, int(points[:, 1].max() + margin) + 1)
     local = (points - np.array([x0, y0], dtype=np.float32)).astype(np.float32)
-    return SourceMesh(np.ascontiguousarray(image[y0:y1, x0:x1]), local, mesh.triangulate(local))
+    texture = np.ascontiguousarray(image[y0:y1, x0:x1])
+    return SourceMesh(texture, local, mesh.triangulate(local), source_skin(texture, local))
 
 
 def save_mesh(path: Path, mesh: SourceMesh) -> None:
     """Store a source mesh (the face library's cache, keyed by the photo's sha256)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp.npz")
-    np.savez_compressed(tmp, texture=mesh.texture, points=mesh.points, triangles=mesh.triangles)
+    np.savez_compressed(
+        tmp, texture=mesh.texture, points=mesh.points, triangles=mesh.triangles, skin=mesh.skin
+    )
     tmp.replace(path)
 
 
@@ -59,11 +69,11 @@ def load_mesh(path: Path) -> SourceMesh | None:
     """A stored mesh, or None when absent or unreadable (it is then rebuilt)."""
     try:
         with np.load(path) as data:
-            return SourceMesh(
-                np.ascontiguousarray(data["texture"]),
-                data["points"].astype(np.float32),
-                data["triangles"].astype(np.int32),
-            )
+            texture = np.ascontiguousarray(data["texture"])
+            points = data["points"].astype(np.float32)
+            # meshes stored before the skin map existed get one now
+            skin = data["skin"] if "skin" in data.files else source_skin(texture, points)
+            return SourceMesh(texture, points, data["triangles"].astype(np.int32), skin)
     except (OSError, KeyError, ValueError):
         return None
 

@@ -30,6 +30,69 @@ def with_forehead(landmarks: Points) -> Points:
     return np.vstack([landmarks, raised]).astype(np.float32)
 
 
+NOSE_BRIDGE = 27
+NOSE_TIP = 30
+CHIN = 8
+CHEEK_SAMPLES = ((40, 31, 48, 4, 2), (47, 35, 54, 12, 14), (27, 31, 33, 35))
+"""Cheeks and nose (landmark indices): where a photo's skin colour is sampled."""
+
+
+def skin_samples(landmarks: Points) -> list[Points]:
+    """The cheek and nose polygons, shrunk a fifth towards their centres (clear of edges)."""
+    out = []
+    for ids in CHEEK_SAMPLES:
+        poly = landmarks[list(ids)]
+        centre = poly.mean(axis=0)
+        out.append((centre + 0.8 * (poly - centre)).astype(np.float32))
+    return out
+
+
+def features(landmarks: Points) -> Points:
+    """Brows, eyes, nose and mouth: the points whose hull is always the face."""
+    return landmarks[17:68]
+
+
+def outline(points: Points) -> Points:
+    """The mesh's outer polygon (78 points): the jaw, then the forehead from right to left."""
+    return np.vstack([points[JAW], points[68:78][::-1]]).astype(np.float32)
+
+
+def yaw(landmarks: Points) -> float:
+    """How far the head is turned: the nose tip's position between the jaw's ends along the
+    face's horizontal axis, -1 (at the image-left jaw end) .. 0 (frontal) .. 1."""
+    up = landmarks[NOSE_BRIDGE] - landmarks[CHIN]
+    across = np.array([up[1], -up[0]], np.float64)
+    norm = float(np.linalg.norm(across))
+    if norm < 1e-3:
+        return 0.0
+    across /= norm
+    left, right = float(landmarks[0] @ across), float(landmarks[16] @ across)
+    if abs(right - left) < 1e-3:
+        return 0.0
+    t = (float(landmarks[NOSE_TIP] @ across) - left) / (right - left)
+    return float(np.clip(2.0 * t - 1.0, -1.0, 1.0))
+
+
+MOUTH_OPEN = 0.18
+"""Inner-lip gap over mouth width above which a source photo's mouth counts as open."""
+SMILE_WIDTH = 1.05
+"""Mouth width over the eyes' distance above which a source photo's smile counts as broad."""
+
+
+def expression_notes(landmarks: Points) -> list[str]:
+    """What in a source photo's expression will show on every frame: an open mouth or a broad
+    smile is pasted over whatever the person in front of the camera does (the lite engine warps
+    one photo; the mouth mask keeps the live mouth)."""
+    width = float(np.linalg.norm(landmarks[54] - landmarks[48]))
+    gap = float(np.linalg.norm(landmarks[[61, 62, 63]] - landmarks[[67, 66, 65]], axis=1).mean())
+    notes = []
+    if width > 1.0 and gap / width > MOUTH_OPEN:
+        notes.append("the mouth is open")
+    if width / max(inter_ocular(landmarks), 1.0) > SMILE_WIDTH:
+        notes.append("the smile is broad")
+    return notes
+
+
 def inter_ocular(landmarks: Points) -> float:
     """Distance between the eye centres: the face's scale."""
     left = landmarks[LEFT_EYE].mean(axis=0)

@@ -1,0 +1,120 @@
+"""Relighting a pasted face: the target's low-frequency colour and shading under the source's
+features.
+
+Matching only the mean and spread of colour (Reinhard) leaves the source's own lighting on the
+face: a face lit from the left pasted onto one lit from the right looks flat or blotchy, and the
+spread ratio exaggerates wrinkles. Here the warped source is multiplied, per channel, by the
+ratio of the target's local mean to the source's local mean (both blurred over a fraction of the
+face, inside the face mask only, by normalised convolution). Everything coarser than the blur
+(skin tone, shading, a colour cast) becomes the target's; everything finer (eyes, brows, mouth,
+skin texture) stays the source's. The blurs run at a quarter of the patch's size."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import cv2
+import numpy as np
+
+from vcamswap.types import BgrImage
+
+FloatImage = np.ndarray[Any, np.dtype[np.float32]]
+
+LIMIT = np.array([45.0, 30.0, 30.0], np.float32)
+"""The largest change of local mean (Lab L, a, b): a dark beard or a specular highlight in one
+image must not blow the other up."""
+
+
+def _local_mean(image: FloatImage, weight: FloatImage, sigma: float) -> FloatImage:
+    """Weighted local mean of ``image`` (HxWxC) where ``weight`` (HxW, 0..1) is positive."""
+    blurred = cv2.GaussianBlur(image * weight[:, :, None], (0, 0), sigma)
+    norm = cv2.GaussianBlur(weight, (0, 0), sigma)
+    mean: FloatImage = blurred / np.maximum(norm, 1e-3)[:, :, None]
+    return mean
+
+
+def _soften_detail(
+    lab: FloatImage, target: BgrImage, weight: FloatImage, mean_w: FloatImage, mean_t: FloatImage
+) -> None:
+    """Skin detail (lightness around its local mean) toned down towards the target's where the
+    target's skin is smoother (a wrinkled source on a young face), never up; ``lab`` in place."""
+    skin = weight > 0.5
+    if int(np.count_nonzero(skin)) < 50:
+        return
+    scale = np.float32(1.0 / 255.0)
+    target_l = cv2.cvtColor(target.astype(np.float32) * scale, cv2.COLOR_BGR2LAB)[:, :, 0]
+    spread_w = float(np.std((lab[:, :, 0] - mean_w[:, :, 0])[skin]))
+    spread_t = float(np.std((target_l - mean_t[:, :, 0])[skin]))
+    k = float(np.clip(spread_t / max(spread_w, 1e-3), 0.5, 1.0))
+    if k < 1.0:
+        factor = 1.0 - weight * np.float32(1.0 - k)
+        lab[:, :, 0] = mean_w[:, :, 0] + (lab[:, :, 0] - mean_w[:, :, 0]) * factor
+
+
+def relight(
+    warped: BgrImage, target: BgrImage, weight: FloatImage, face_size: float, strength: float = 1.0
+) -> BgrImage:
+    """``warped`` (the source face on the target's mesh) with the target's low-frequency colour
+    and shading, in CIE Lab: the local mean of each channel is replaced by the target's, and
+    the detail around it (wrinkles, pores, the features) keeps the source's own amplitude (a
+    gain on lightness would magnify the wrinkles of a dark photo pasted onto a bright face).
+    ``weight`` (0..1) marks the pixels that show skin in both
+    images; ``face_size`` in pixels sets the blur (a third of it); ``strength`` 0..1 blends
+    from no change to the full transfer."""
+    h, w = weight.shape
+    small = (max(4, w // 4), max(4, h // 4))
+    scale = np.float32(1.0 / 255.0)
+    ws = cv2.cvtColor(
+        cv2.resize(warped, small, interpolation=cv2.INTER_AREA).astype(np.float32) * scale,
+        cv2.COLOR_BGR2LAB,
+    )
+    ts = cv2.cvtColor(
+        cv2.resize(target, small, interpolation=cv2.INTER_AREA).astype(np.float32) * scale,
+        cv2.COLOR_BGR2LAB,
+    )
+    ms = cv2.resize(weight.astype(np.float32), small, interpolation=cv2.INTER_AREA)
+    if float(ms.sum()) < 4.0:
+        return warped
+    sigma = max(1.0, face_size / 3.0 / 4.0)
+    mt, mw = _local_mean(ts, ms, sigma), _local_mean(ws, ms, sigma)
+    change = np.clip(mt - mw, -LIMIT, LIMIT) * np.float32(strength)
+    full = cv2.resize(change, (w, h), interpolation=cv2.INTER_LINEAR)
+    lab = cv2.cvtColor(warped.astype(np.float32) * scale, cv2.COLOR_BGR2LAB)
+    _soften_detail(lab, target, weight, cv2.resize(mw, (w, h)), cv2.resize(mt, (w, h)))
+    lab += full
+    bgr = cv2.cvtColor(lab, cv2.COLOR_LAB2BGR)
+    out: BgrImage = np.clip(bgr * 255.0 + 0.5, 0, 255).astype(np.uint8)
+    return out
+
+
+def _edge_energy(gray: FloatImage, where: np.ndarray[Any, np.dtype[np.bool_]]) -> float:
+    gx = cv2.Sobel(gray, cv2.CV_32F, 1, 0)
+    gy = cv2.Sobel(gray, cv2.CV_32F, 0, 1)
+    return float(np.sqrt(gx * gx + gy * gy)[where].mean())
+
+
+SHARPER = 1.25
+"""How much sharper than the target the face may stay before it is softened."""
+BLURS = (0.6, 1.0, 1.5, 2.2, 3.0)
+"""Gaussian sigmas tried, in pixels, when the source is sharper than the target."""
+
+
+def match_sharpness(warped: BgrImage, target: BgrImage, weight: FloatImage) -> BgrImage:
+    """``warped`` blurred to the target's sharpness where the target is softer (a webcam's
+    focus, compression, a small face scaled up): a crisp face on a soft picture looks pasted
+    however well its colour matches. Edge energy (mean Sobel magnitude) over the skin is
+    compared; never sharpened (that is the user's ``sharpness`` setting)."""
+    where = weight > 0.5
+    if int(np.count_nonzero(where)) < 50:
+        return warped
+    gray_w = cv2.cvtColor(warped, cv2.COLOR_BGR2GRAY).astype(np.float32)
+    want = _edge_energy(cv2.cvtColor(target, cv2.COLOR_BGR2GRAY).astype(np.float32), where)
+    if _edge_energy(gray_w, where) <= want * SHARPER:
+        return warped
+    best = 0.0
+    for sigma in BLURS:
+        best = sigma
+        if _edge_energy(cv2.GaussianBlur(gray_w, (0, 0), sigma), where) <= want * SHARPER:
+            break
+    blurred: BgrImage = cv2.GaussianBlur(warped, (0, 0), best)
+    return blurred
