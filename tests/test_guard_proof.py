@@ -20,6 +20,7 @@ import cv2
 import numpy as np
 import pytest
 
+from tests.helpers.clips import SIZE, hard_clip
 from vcamswap.config import AppPaths, Config
 from vcamswap.daemon.builders import build_policy
 from vcamswap.devices.imaging import TextCardRenderer
@@ -29,42 +30,11 @@ from vcamswap.offline.video import VideoJob
 from vcamswap.pipeline.supervisor import PipelineOptions, Supervisor
 from vcamswap.processors.engines import build_swap_processor
 from vcamswap.runtime import RuntimeState, Toggles
-from vcamswap.samples import animate, sample_photo, sample_photo_path
+from vcamswap.samples import sample_photo_path
 from vcamswap.types import BgrImage
 
 pytestmark = pytest.mark.slow
-SIZE = (480, 360)
 GUARDED = ("blur", "freeze", "placeholder")
-
-
-def _placed(photo: BgrImage, angle: float, shift: float) -> BgrImage:
-    h, w = photo.shape[:2]
-    scale = min(SIZE[0] / w, SIZE[1] / h)
-    matrix = cv2.getRotationMatrix2D((w / 2, h * 0.45), angle, scale)
-    matrix[0, 2] += SIZE[0] / 2 - w / 2 + shift * SIZE[0]
-    matrix[1, 2] += SIZE[1] / 2 - h * 0.45
-    out: BgrImage = cv2.warpAffine(photo, matrix, SIZE, borderMode=cv2.BORDER_REPLICATE)
-    return out
-
-
-def _motion_blur(image: BgrImage, k: int) -> BgrImage:
-    kernel = np.zeros((k, k), np.float32)
-    kernel[k // 2, :] = 1.0 / k
-    out: BgrImage = cv2.filter2D(image, -1, kernel)
-    return out
-
-
-def hard_clip() -> list[BgrImage]:
-    """Grace Hopper: a head tilted 50 degrees from the first frame, then a steady head, then a
-    fast pan with motion blur far from where the steady head was, then a tilt the other way.
-    The lite engine's HOG detector misses the tilted and the blurred frames, and the jumps keep
-    its landmark tracking from carrying a face over into them; the CNN judge finds them."""
-    photo = sample_photo("grace_hopper")
-    frames = [_placed(photo, 48 + 4 * np.sin(i), 0.02 * np.sin(i)) for i in range(12)]
-    frames += [animate(photo, i, 12, SIZE) for i in range(12)]
-    frames += [_motion_blur(_placed(photo, 0, -0.2 + 0.02 * i), 25) for i in range(12)]
-    frames += [_placed(photo, -48 - 4 * np.sin(i), 0.2) for i in range(12)]
-    return frames
 
 
 class MemorySink:
@@ -240,7 +210,7 @@ def judge() -> Judge:
 
 @pytest.fixture(scope="module")
 def clip() -> list[BgrImage]:
-    return hard_clip()
+    return hard_clip().frames
 
 
 def test_the_clip_has_frames_the_engine_misses_and_passthrough_leaks_them(

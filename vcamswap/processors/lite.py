@@ -31,10 +31,10 @@ from vcamswap.processors.lite_source import (
 )
 from vcamswap.processors.lite_track import (
     CONFIDENT_SCORE,
+    REFRESH,
     SHOWN,
     START_SCORE,
     Track,
-    box_fit,
     box_of,
     iou,
     tracking_blend,
@@ -179,7 +179,11 @@ class LiteSwapProcessor:
         source = self._faces.get(toggles.face)
         gray = cv2.cvtColor(frame.image, cv2.COLOR_BGR2GRAY)
         self._count += 1
-        due = not self._tracks or self._count - self._last_submit >= self._options.detect_every
+        due = (
+            not self._tracks
+            or self._count - self._last_submit >= self._options.detect_every
+            or any(track.likeness < REFRESH for track in self._tracks)
+        )
         if self._detector is not None:
             detection = self._detector.poll()
             if detection is not None:
@@ -212,9 +216,7 @@ class LiteSwapProcessor:
                 self._swap_one(
                     out, frame.image, source, track.points, toggles.mouth_mask, track.fade
                 )
-        regions = tuple(
-            box_of(mesh.with_forehead(t.points), (0.0, 0.0, 1.0, 1.0)) for t in self._tracks
-        )
+        regions = tuple(box_of(mesh.with_forehead(t.points)) for t in self._tracks)
         return frame.with_image(out, swapped=True, regions=regions)
 
     def _merge(self, gray: GrayImage, found: list[FaceBox]) -> None:
@@ -228,11 +230,11 @@ class LiteSwapProcessor:
         for box in found:
             match = max(self._tracks, key=lambda t: iou(t.box, box), default=None)
             if match is not None and iou(match.box, box) > 0.3:
-                match.misses = 0  # tracked landmarks are newer than an async detection's box
+                self._confirm(gray, match, box)
                 kept.append(match)
             else:
                 points = self._landmarker.landmarks(gray, box)
-                kept.append(Track(points, box_fit(points, box)))
+                kept.append(Track.start(points, box))
         for track in self._tracks:
             if not any(track is k for k in kept):
                 track.misses += 1
@@ -248,8 +250,9 @@ class LiteSwapProcessor:
         ranked = sorted(found, key=lambda b: b.score, reverse=True)
         track = self._tracks[0] if self._tracks else None
         if track is not None:
-            if any(iou(track.box, b) > 0.3 for b in ranked):
-                track.misses = 0
+            confirming = [b for b in ranked if iou(track.box, b) > 0.3]
+            if confirming:
+                self._confirm(gray, track, confirming[0])
                 return
             track.misses += 1
             confident = [b for b in ranked if b.score >= CONFIDENT_SCORE]
@@ -260,7 +263,13 @@ class LiteSwapProcessor:
             self._tracks = []
             return
         points = self._landmarker.landmarks(gray, starts[0])
-        self._tracks = [Track(points, box_fit(points, starts[0]))]
+        self._tracks = [Track.start(points, starts[0])]
+
+    def _confirm(self, gray: GrayImage, track: Track, box: FaceBox) -> None:
+        """A detection overlapping ``track``: the position stays the track's (newer than an
+        async detection's), the size comes from the detector."""
+        sized = track.sized_like(box)
+        track.confirm(self._landmarker.landmarks(gray, sized), sized)
 
     def _follow(self, gray: GrayImage, now: float) -> None:
         h, w = gray.shape[:2]
@@ -275,6 +284,7 @@ class LiteSwapProcessor:
                 or abs(new_iod - old_iod) > 0.4 * old_iod
                 or jump > old_iod
                 or not (0 <= centre[0] < w and 0 <= centre[1] < h)
+                or not track.plausible(gray, new)
             ):
                 continue
             track.raw = tracking_blend(track.raw, new)
