@@ -68,6 +68,10 @@ def test_bad_photos_change_nothing(tmp_path: Path) -> None:
     group = package_file("insightface", "data/images/t1.jpg")
     with pytest.raises(FaceError, match=r"faces found in .*--index"):
         library.add(group)
+    with pytest.raises(FaceError, match="does not exist: check the path"):
+        library.add(tmp_path / "missing.jpg")
+    with pytest.raises(FaceError, match="is a folder: name one image file"):
+        library.add(tmp_path)
     assert library.names() == []
     assert not (tmp_path / "faces").exists() or not list((tmp_path / "faces").glob("*.png"))
 

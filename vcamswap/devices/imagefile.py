@@ -82,8 +82,18 @@ def check_pixels(path: Path, size: tuple[int, int], max_pixels: int) -> None:
 def load_image(path: Path, max_pixels: int = DEFAULT_MAX_PIXELS) -> BgrImage:
     """Read ``path`` as a BGR image. The size comes from the header of the very bytes that are
     decoded, so a file swapped in between cannot pass the check."""
+    if path.is_dir():
+        raise ImageFileError(f"{path} is a folder: name one image file in it (jpg, png or webp)")
     try:
         data = path.read_bytes()
+    except FileNotFoundError as exc:
+        raise ImageFileError(
+            f"{path} does not exist: check the path (a face photo: jpg, png or webp)"
+        ) from exc
+    except PermissionError as exc:
+        raise ImageFileError(
+            f"cannot read {path}: permission denied; make it readable by this user"
+        ) from exc
     except OSError as exc:
         raise ImageFileError(f"cannot read {path}: {exc.strerror or exc}") from exc
     size = header_size(data)
