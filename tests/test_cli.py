@@ -71,6 +71,9 @@ def test_demo_writes_a_side_by_side_swap(tmp_path: Path) -> None:
     assert tags.get("synthetic_media") == "true"
     assert tags.get("digital_source_type", "").endswith("compositeWithTrainedAlgorithmicMedia")
     assert not list(tmp_path.glob(".*part*")), "no partial file left behind"
+    verified = vcamswap(tmp_path / "home", "verify", "--json", str(out))
+    assert verified.returncode == 0, verified.stdout + verified.stderr
+    assert json.loads(verified.stdout)[0]["watermark"]["found"]
 
 
 def test_bench_prints_one_json_object(tmp_path: Path) -> None:

@@ -234,6 +234,9 @@ def build_parser() -> argparse.ArgumentParser:  # noqa: PLR0915 - argparse table
     from vcamswap.cli.serve_cmd import add_parser as add_serve
 
     add_serve(sub)
+    from vcamswap.cli.verify_cmd import add_parser as add_verify
+
+    add_verify(sub)
     return parser
 
 

@@ -5,10 +5,11 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from vcamswap.cli.commands import load_user_config
-from vcamswap.config import AppPaths
+from vcamswap.config import AppPaths, Config
 from vcamswap.errors import VCamSwapError
 
 IMAGES = (".jpg", ".jpeg", ".png", ".webp")
@@ -133,6 +134,7 @@ def cmd_swap(args: argparse.Namespace) -> int:  # noqa: PLR0915 - option checks
         config, paths, state, resolve=resolve, offline=True, content=content
     )
     guard = PrivacyGuard(swap.on_face_lost, TextCardRenderer().render)
+    finish = c2pa_finisher(config, paths, args.output)
     try:
         with cleanup_on_signals():
             if suffix_in in IMAGES:
@@ -143,9 +145,11 @@ def cmd_swap(args: argparse.Namespace) -> int:  # noqa: PLR0915 - option checks
                     args.output,
                     content,
                     config.safety.max_image_pixels,
+                    finish,
                 )
+                signed = ", C2PA signed" if finish else ""
                 sys.stdout.write(
-                    f"wrote {args.output} ({faces} face(s) swapped, labelled synthetic)\n"
+                    f"wrote {args.output} ({faces} face(s) swapped, labelled synthetic{signed})\n"
                 )
                 return 0
             job = VideoJob(
@@ -162,6 +166,7 @@ def cmd_swap(args: argparse.Namespace) -> int:  # noqa: PLR0915 - option checks
                 ),
                 progress_printer(),  # type: ignore[arg-type]
                 content,
+                finish,
             )
             result = job.run()
     except Terminated as exc:
@@ -176,6 +181,27 @@ def cmd_swap(args: argparse.Namespace) -> int:  # noqa: PLR0915 - option checks
         f"{result.swapped_frames} swapped, audio {result.audio}\n"
     )
     return 0
+
+
+def c2pa_finisher(config: Config, paths: AppPaths, output: Path) -> Callable[[Path], None] | None:
+    """The C2PA signer for ``output``, or None (off, or a format C2PA cannot carry: said)."""
+    from vcamswap.safety.c2pa_sign import ManifestSigner
+
+    settings = config.safety.c2pa
+    if not settings.enabled:
+        return None
+    signer = ManifestSigner(
+        paths.data_dir,
+        Path(settings.certificate).expanduser() if settings.certificate else None,
+        Path(settings.private_key).expanduser() if settings.private_key else None,
+    )
+    if not signer.supports(output):
+        sys.stderr.write(
+            f"note: {output.suffix} files cannot carry a C2PA manifest; {output.name} gets the "
+            "watermark and metadata labels only (write .mp4 or .mov for Content Credentials)\n"
+        )
+        return None
+    return signer.sign
 
 
 def os_writable(folder: Path) -> bool:

@@ -20,7 +20,15 @@ setTimeout(poll,1000);}poll();</script></body></html>"""
 ABOUT = f"""<!doctype html><html><head><meta charset="utf-8"><title>About VCamSwap</title>
 </head><body style="font:14px sans-serif;margin:2em;max-width:48em">
 <h1>VCamSwap {__version__}</h1><p>Live face-swap virtual camera. Use only faces you have the
-consent to use; keep the synthetic-media label on.</p><h2>Licences of what it loads</h2><ul>
+consent to use; keep the synthetic-media label on.</p><h2>What marks the output as
+synthetic</h2><ul><li>The visible "AI-generated" badge (<code>safety.label</code>).</li>
+<li>An invisible watermark in every frame while the swap is on, live and in files
+(<code>safety.watermark</code>): it says "synthetic face, VCamSwap" and nothing about you, and
+survives re-encoding at 1 Mbit/s, scaling, JPEG and a cropped-off badge.</li><li>A signed C2PA
+manifest in files from <code>vcamswap swap</code> (<code>safety.c2pa</code>), and metadata
+tags.</li><li>Check a file or a camera: <code>vcamswap verify FILE</code>,
+<code>vcamswap verify --camera VCamSwap</code>.</li></ul>
+<h2>Licences of what it loads</h2><ul>
 <li>insightface models (det_10g, w600k_r50, inswapper_128): non-commercial research use
 only.</li><li>GFPGAN: Apache-2.0 code; check the weights' terms. GPEN: non-commercial.</li>
 <li>dlib (Boost licence); its 68-point landmark model was trained on iBUG 300-W, whose terms

@@ -69,10 +69,12 @@ def swap_image(
     output: Path,
     content: ContentClassifier | None = None,
     max_pixels: int = DEFAULT_MAX_PIXELS,
+    finish: Callable[[Path], None] | None = None,
 ) -> int:
     """Swap ``source`` into ``output``; returns the number of faces swapped. ``content``
     checks the input first: a flagged image stops here and nothing is written. The input is
-    never the output, and is read only when within ``max_pixels``."""
+    never the output, and is read only when within ``max_pixels``. ``finish`` is given the
+    written file (the C2PA signer)."""
     refuse_same_file(source, output)
     image = load_image(source, max_pixels)
     screen(content, image, f"the input {source}")
@@ -87,4 +89,6 @@ def swap_image(
             "80 pixels wide works best)"
         )
     write_labelled_image(frame.image, output)
+    if finish is not None:
+        finish(output)  # the C2PA manifest (it replaces the file atomically)
     return max(1, len(frame.regions))

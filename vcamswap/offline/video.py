@@ -125,8 +125,12 @@ class VideoJob:
         options: VideoOptions = VideoOptions(),
         progress: Progress | None = None,
         content: ContentClassifier | None = None,
+        finish: Callable[[Path], None] | None = None,
     ) -> None:
+        """``finish`` is given the complete file before it takes the output's name (the C2PA
+        signer): a failure there leaves no output, like any other."""
         self._content = content
+        self._finish = finish
         self._check_every = 30  # frames; set to about one second from the input's rate
         self._processor = processor
         self._policy = policy
@@ -188,6 +192,8 @@ class VideoJob:
             out.close()  # writes the index: a full disk shows here too
             if result.swapped_frames == 0:
                 raise FaceError(f"no face found in any frame of {self._source}; nothing written")
+            if self._finish is not None:
+                self._finish(partial)
             os.replace(partial, self._output)
         except BaseException as exc:
             self._stop.set()

@@ -16,7 +16,7 @@ from vcamswap.inference.session import SessionFactory, SessionOptions
 from vcamswap.inference.store import ModelStore, Override
 from vcamswap.processors.base import ProcessorChain
 from vcamswap.processors.faces import folder_resolver
-from vcamswap.processors.label import LabelStyle, SyntheticLabelProcessor
+from vcamswap.processors.label import LabelStyle, SyntheticLabelProcessor, WatermarkProcessor
 from vcamswap.processors.lite import LiteOptions, LiteSwapProcessor
 from vcamswap.processors.lite_source import lite_face_cache
 from vcamswap.processors.neural import NeuralModels, NeuralOptions, NeuralSwapProcessor
@@ -27,6 +27,7 @@ from vcamswap.safety.content import (
     build_content_classifier,
     screened_resolver,
 )
+from vcamswap.safety.watermark import Codebook, Watermarker
 from vcamswap.types import FrameProcessor, StageRecorder
 
 log = logging.getLogger(__name__)
@@ -227,5 +228,12 @@ def build_swap_processor(
         log.warning(
             "the synthetic-media label is off: you are responsible for telling viewers "
             "that this video is synthetic"
+        )
+    if config.safety.watermark.enabled:
+        finishers.append(WatermarkProcessor(Watermarker(Codebook())))
+    else:
+        log.warning(
+            "the invisible watermark is off: recordings of this output will not be "
+            "recognisable as synthetic once the label is cropped off"
         )
     return ProcessorChain([swapper], finishers, engine=engine, engine_reason=reason)

@@ -11,6 +11,7 @@ from typing import Any
 import cv2
 import numpy as np
 
+from vcamswap.safety.watermark import Watermarker
 from vcamswap.types import BgrImage, Frame
 
 
@@ -89,3 +90,24 @@ class SyntheticLabelProcessor:
         image = frame.image.copy()
         image[badge.top : badge.top + h, badge.left : badge.left + w] = mixed.astype(np.uint8)
         return frame.with_image(image, guarded=frame.guarded)
+
+
+class WatermarkProcessor:
+    """Embeds the invisible watermark (``safety.watermark``) in every frame it is given: a
+    finisher like the badge, so every output frame carrying a swap or the guard's cover is
+    marked while the swap is on; camera frames passed through with the swap off are not."""
+
+    def __init__(self, marker: Watermarker) -> None:
+        self._marker = marker
+
+    def start(self) -> None:
+        return None
+
+    def close(self) -> None:
+        return None
+
+    def process(self, frame: Frame) -> Frame:
+        if frame.swapped or frame.guarded is not None:
+            self._marker.mark_in_place(frame.image)  # a new image already (see above)
+            return frame
+        return frame.with_image(self._marker.mark(frame.image), guarded=frame.guarded)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from vcamswap.config.sections.base import Corner, Section
 
@@ -23,6 +23,48 @@ class LabelConfig(Section):
         1.0, ge=0.5, le=4.0, description="Badge size relative to the default (0.5..4)."
     )
     opacity: float = Field(0.85, ge=0.3, le=1.0, description="Badge opacity (0.3..1).")
+
+
+class WatermarkConfig(Section):
+    """The invisible watermark (docs/PROVENANCE.md): marks every frame that carries a swap or
+    the guard's cover while the swap is on, live and offline, so a recording is recognisable
+    as synthetic after re-encoding or with the badge cropped off. It says "synthetic face,
+    VCamSwap" and the format version, never anything about you or this machine."""
+
+    enabled: bool = Field(
+        True,
+        description="Embed the watermark (about a millisecond a 1280x720 frame on the CPU). "
+        "Check a file with `vcamswap verify FILE`.",
+    )
+
+
+class C2paConfig(Section):
+    """Signed C2PA manifests (Content Credentials) in offline outputs."""
+
+    enabled: bool = Field(
+        True,
+        description="Sign images and videos written by `vcamswap swap` with a C2PA manifest "
+        "saying a trained algorithm composited them (IPTC compositeWithTrainedAlgorithmicMedia).",
+    )
+    certificate: str | None = Field(
+        None,
+        description="PEM certificate chain (signing certificate first) to sign with; empty: a "
+        "local certificate made once for this installation in the data folder (viewers see it "
+        "as untrusted, but the manifest and what it says are verifiable).",
+    )
+    private_key: str | None = Field(
+        None,
+        description="PEM private key of `certificate` (ES256, P-256); required with it.",
+    )
+
+    @model_validator(mode="after")
+    def _both_or_neither(self) -> C2paConfig:
+        if (self.certificate is None) != (self.private_key is None):
+            raise ValueError(
+                "set both certificate and private_key (your own signing identity), or "
+                "neither (the local one)"
+            )
+        return self
 
 
 class ContentCheckConfig(Section):
@@ -71,6 +113,10 @@ class SafetyConfig(Section):
         "person whose face you use, you label the output as synthetic, and local laws apply.",
     )
     label: LabelConfig = Field(default_factory=LabelConfig, description="Visible label.")
+    watermark: WatermarkConfig = Field(
+        default_factory=WatermarkConfig, description="Invisible watermark."
+    )
+    c2pa: C2paConfig = Field(default_factory=C2paConfig, description="C2PA manifests.")
     content_check: ContentCheckConfig = Field(
         default_factory=ContentCheckConfig, description="Content check."
     )

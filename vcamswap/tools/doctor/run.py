@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Iterator
+from pathlib import Path
 
 from vcamswap.config import AppPaths, Config, load_config
 from vcamswap.errors import VCamSwapError
@@ -37,7 +38,9 @@ def run_doctor(paths: AppPaths, platform: Platform | None = None) -> Iterator[Ch
         if str(paths.config_file) not in message:
             message = f"{paths.config_file}: {message}"
         yield Check("config", "FAIL", message, f"vcamswap check-config {paths.config_file}")
+    yield from provenance_checks(config, paths)
     packages = [
+        "c2pa-python",
         "numpy",
         "opencv-python-headless",
         "pydantic",
@@ -96,3 +99,53 @@ def run_doctor(paths: AppPaths, platform: Platform | None = None) -> Iterator[Ch
             "darwin": "darwin (AppKit, updated on the main thread)",
         }.get(platform.name, "default")
         yield Check("tray", "OK", f"pystray backend: {backend_name}")
+
+
+def provenance_checks(config: Config, paths: AppPaths) -> Iterator[Check]:
+    """The watermark and C2PA settings, and whether signing can work."""
+    safety = config.safety
+    if safety.watermark.enabled:
+        yield Check(
+            "watermark",
+            "OK",
+            "invisible watermark on every output frame (verify: vcamswap verify FILE)",
+        )
+    else:
+        yield Check(
+            "watermark",
+            "WARN",
+            "the invisible watermark is off: recordings are not recognisable as synthetic "
+            "once the badge is cropped",
+            "set safety.watermark.enabled: true",
+        )
+    c2pa = safety.c2pa
+    if not c2pa.enabled:
+        yield Check(
+            "c2pa",
+            "WARN",
+            "offline outputs are not signed with C2PA",
+            "set safety.c2pa.enabled: true",
+        )
+    elif c2pa.certificate and c2pa.private_key:
+        missing = [
+            p for p in (c2pa.certificate, c2pa.private_key) if not Path(p).expanduser().is_file()
+        ]
+        yield (
+            Check(
+                "c2pa",
+                "FAIL",
+                f"signing file not found: {', '.join(missing)}",
+                "fix safety.c2pa.certificate / private_key, or empty both for the local signer",
+            )
+            if missing
+            else Check("c2pa", "OK", f"offline outputs signed with {c2pa.certificate}")
+        )
+    else:
+        where = paths.data_dir / "c2pa"
+        state = "made" if (where / "c2pa-local-key.pem").is_file() else "made on the first swap"
+        yield Check(
+            "c2pa",
+            "OK",
+            f"offline outputs signed with the local certificate ({state}, {where}); viewers "
+            "see it as untrusted",
+        )
