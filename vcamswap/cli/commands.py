@@ -112,6 +112,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
             providers=args.providers,
             faces_per_frame=args.faces_per_frame,
             enhancer=args.enhancer,
+            watermark=not args.no_watermark,
             swapper=args.swapper,
             pin_faces=args.pin_faces,
             cuda_graph=args.cuda_graph,

@@ -112,6 +112,11 @@ def build_parser() -> argparse.ArgumentParser:  # noqa: PLR0915 - argparse table
     p.add_argument("--faces-per-frame", type=int, default=1)
     p.add_argument("--enhancer", action="store_true", help="neural: GFPGAN on every frame")
     p.add_argument(
+        "--no-watermark",
+        action="store_true",
+        help="without the invisible watermark (to measure its cost; on by default)",
+    )
+    p.add_argument(
         "--swapper", choices=["inswapper_128", "inswapper_128_fp16"], default="inswapper_128"
     )
     p.add_argument(

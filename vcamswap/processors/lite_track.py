@@ -109,6 +109,11 @@ class Track:
     """``mesh.aligned_patch`` of the face when the detector last confirmed it."""
     likeness: float = 1.0
     """The last followed frame's correlation with ``template``."""
+    suspect: bool = False
+    """The last frame's landmarks failed a check: that frame went to the privacy guard and the
+    detector runs next; a second failure in a row ends the track. Small faces (eye distance
+    about 40 px) have noisy landmarks that fail one frame now and then, most often under load
+    where detections come late."""
     smooth: PointsFilter = field(default_factory=PointsFilter)
     points: Points = field(init=False)
     """The filtered landmarks: what is drawn (steady at rest; tracking uses ``raw``, so the

@@ -26,9 +26,10 @@ from vcamswap.processors.base import (
     ProcessorChain,
 )
 from vcamswap.processors.engines import build_swap_processor, model_store, neural_loader
-from vcamswap.processors.label import LabelStyle, SyntheticLabelProcessor
+from vcamswap.processors.label import LabelStyle, SyntheticLabelProcessor, WatermarkProcessor
 from vcamswap.processors.neural import NeuralModels, NeuralOptions, NeuralSwapProcessor
 from vcamswap.runtime import RuntimeState, Toggles
+from vcamswap.safety.watermark import Codebook, Watermarker
 from vcamswap.samples import animate, sample_photo, sample_photo_path
 from vcamswap.types import BgrImage, FaceBox, FrameProcessor
 
@@ -45,6 +46,8 @@ class BenchRequest:
     faces_per_frame: int = 1
     preload: int = 120
     enhancer: bool = False
+    watermark: bool = True
+    """The invisible watermark finisher (safety.watermark, on by default as in the config)."""
     swapper: str = "inswapper_128"
     io_binding: bool | None = None
     pin_faces: bool = False
@@ -195,6 +198,7 @@ def build_processor(
     config.swap.many_faces = request.faces_per_frame > 1
     config.swap.engine = request.engine  # type: ignore[assignment]
     config.swap.enhancer = request.enhancer
+    config.safety.watermark.enabled = request.watermark
     config.models.swapper = request.swapper  # type: ignore[assignment]
     config.models.cuda_graph = request.cuda_graph
     config.models.device_compositing = request.device_compositing  # type: ignore[assignment]
@@ -230,7 +234,8 @@ def build_processor(
     )
     return ProcessorChain(
         [neural],
-        [SyntheticLabelProcessor(LabelStyle())],
+        [SyntheticLabelProcessor(LabelStyle())]
+        + ([WatermarkProcessor(Watermarker(Codebook()))] if request.watermark else []),
         engine="neural",
         engine_reason="bench --engine neural",
     )
