@@ -207,3 +207,61 @@ def test_verify_finds_the_watermark_in_a_recording_of_the_live_output(tmp_path: 
     code, [report] = verify(home, recording)
     assert code == 0 and report["watermark"]["found"], report
     assert not report["c2pa"]["present"]
+
+
+def test_matroska_tags_count_whatever_their_case(tmp_path: Path, codebook: Codebook) -> None:
+    """MKV and WebM store tag names upper-case; verify reads them."""
+    import av
+
+    from vcamswap.labels import container_tags
+    from vcamswap.offline.verify import verify_file
+
+    path = tmp_path / "tagged.mkv"
+    with av.open(str(path), "w") as container:
+        container.metadata.update(container_tags())
+        stream = container.add_stream("libx264", rate=30)
+        stream.width, stream.height, stream.pix_fmt = 320, 240, "yuv420p"
+        for image in [rescaled(f, (320, 240), back=False) for f in portrait_clip(1.0)[:10]]:
+            for packet in stream.encode(av.VideoFrame.from_ndarray(image, format="bgr24")):
+                container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)
+    report = verify_file(codebook, path)
+    assert report.iptc.get("digital_source_type") == SYNTHETIC
+    assert report.marked and not report.watermark.found
+
+
+def test_pictures_smaller_than_the_grid_are_not_read(codebook: Codebook) -> None:
+    icon = cv2.resize(sample_photo("astronaut"), (48, 48), interpolation=cv2.INTER_AREA)
+    assert codebook.read(icon).z <= 0.0
+
+
+def test_verify_usage_errors_exit_2(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    nothing = cli(home, "verify")
+    assert nothing.returncode == 2 and "name one or more files" in nothing.stderr
+    zero = cli(home, "verify", "--camera", "pattern", "--seconds", "0")
+    assert zero.returncode == 2 and "--seconds must be above 0" in zero.stderr
+    assert "Traceback" not in nothing.stderr + zero.stderr
+
+
+def test_a_broken_signing_setup_stops_swap_before_work_and_writes_nothing(
+    tmp_path: Path,
+) -> None:
+    home = tmp_path / "home"
+    home.mkdir()
+    (tmp_path / "chain.pem").write_text("not a certificate")
+    (tmp_path / "key.pem").write_text("not a key")
+    (home / "config.yaml").write_text(
+        "safety:\n  consent_accepted: true\n  c2pa:\n"
+        f"    certificate: {tmp_path / 'chain.pem'}\n    private_key: {tmp_path / 'key.pem'}\n"
+    )
+    out = tmp_path / "out.png"
+    result = cli(
+        home, "swap", "--face", str(sample_photo_path("grace_hopper")),
+        "--input", str(sample_photo_path("astronaut")), "--output", str(out), "--engine", "lite",
+    )  # fmt: skip
+    assert result.returncode == 1, result.stderr
+    assert "C2PA signing does not work" in result.stderr and "safety.c2pa" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not out.exists() and not list(tmp_path.glob(".*out*"))

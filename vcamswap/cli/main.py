@@ -114,7 +114,7 @@ def build_parser() -> argparse.ArgumentParser:  # noqa: PLR0915 - argparse table
     p.add_argument(
         "--no-watermark",
         action="store_true",
-        help="without the invisible watermark (to measure its cost; on by default)",
+        help="without the hidden watermark (to measure its cost; on by default)",
     )
     p.add_argument(
         "--swapper", choices=["inswapper_128", "inswapper_128_fp16"], default="inswapper_128"

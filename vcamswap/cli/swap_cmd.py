@@ -103,6 +103,10 @@ def cmd_swap(args: argparse.Namespace) -> int:  # noqa: PLR0915 - option checks
         raise VCamSwapError(
             f"cannot write to {args.output.parent}: the folder does not exist or is not writable"
         )
+    if suffix_out == ".webm" and args.codec != "vp9":
+        raise VCamSwapError(
+            f"{args.output.name}: WebM holds VP8/VP9 video only; add --codec vp9, or write .mp4"
+        )
     if (suffix_in in IMAGES) != (suffix_out in IMAGES):
         raise VCamSwapError("an image input needs an image output and a video input a video output")
     refuse_same_file(args.input, args.output)
@@ -201,6 +205,7 @@ def c2pa_finisher(config: Config, paths: AppPaths, output: Path) -> Callable[[Pa
             "watermark and metadata labels only (write .mp4 or .mov for Content Credentials)\n"
         )
         return None
+    signer.check()  # a broken signing setup stops here, before the job
     return signer.sign
 
 

@@ -14,7 +14,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     p = sub.add_parser(
         "verify",
         help="check pictures, videos or a camera for VCamSwap's synthetic-media marks",
-        description="Looks for the invisible watermark, a C2PA manifest and the IPTC/XMP or "
+        description="Looks for the hidden watermark, a C2PA manifest and the IPTC/XMP or "
         "container labels. Exit 0: every input is marked; 3: at least one is not; 2: at least "
         "one could not be read.",
     )
@@ -39,7 +39,11 @@ def cmd_verify(args: argparse.Namespace) -> int:
     from vcamswap.safety.watermark import Codebook
 
     if not args.files and args.camera is None:
-        raise VCamSwapError("name one or more files to check, or --camera SPEC")
+        sys.stderr.write("vcamswap verify: name one or more files to check, or --camera SPEC\n")
+        return EXIT_UNREADABLE
+    if args.camera is not None and args.seconds <= 0:
+        sys.stderr.write("vcamswap verify: --seconds must be above 0 (6 is the default)\n")
+        return EXIT_UNREADABLE
     codebook = Codebook()
     reports: list[FileReport] = [verify_file(codebook, path) for path in args.files]
     if args.camera is not None:

@@ -22,9 +22,9 @@ ABOUT = f"""<!doctype html><html><head><meta charset="utf-8"><title>About VCamSw
 <h1>VCamSwap {__version__}</h1><p>Live face-swap virtual camera. Use only faces you have the
 consent to use; keep the synthetic-media label on.</p><h2>What marks the output as
 synthetic</h2><ul><li>The visible "AI-generated" badge (<code>safety.label</code>).</li>
-<li>An invisible watermark in every frame while the swap is on, live and in files
+<li>A hidden watermark in every frame while the swap is on, live and in files
 (<code>safety.watermark</code>): it says "synthetic face, VCamSwap" and nothing about you, and
-survives re-encoding at 1 Mbit/s, scaling, JPEG and a cropped-off badge.</li><li>A signed C2PA
+survives re-encoding at 1 Mbit/s, scaling and JPEG (not cropping).</li><li>A signed C2PA
 manifest in files from <code>vcamswap swap</code> (<code>safety.c2pa</code>), and metadata
 tags.</li><li>Check a file or a camera: <code>vcamswap verify FILE</code>,
 <code>vcamswap verify --camera VCamSwap</code>.</li></ul>

@@ -88,7 +88,18 @@ def swap_image(
             f"no face found in {source}: nothing to swap (a frontal face at least "
             "80 pixels wide works best)"
         )
-    write_labelled_image(frame.image, output)
-    if finish is not None:
-        finish(output)  # the C2PA manifest (it replaces the file atomically)
+    if finish is None:
+        write_labelled_image(frame.image, output)
+        return max(1, len(frame.regions))
+    staged = output.with_name(f".{output.stem}.unsigned{output.suffix}")
+    try:
+        write_labelled_image(frame.image, staged)
+        finish(staged)  # the C2PA manifest; a failure leaves no output behind
+        os.replace(staged, output)
+    except VCamSwapError as exc:
+        discard(staged)
+        raise VCamSwapError(f"{output}: not written: {exc}") from exc
+    except BaseException:
+        discard(staged)
+        raise
     return max(1, len(frame.regions))

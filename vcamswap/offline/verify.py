@@ -1,7 +1,7 @@
 """`vcamswap verify`: is this picture, video or camera marked as VCamSwap's synthetic output?
 
-Three independent marks are looked for: the invisible watermark (in the pixels, so it survives
-re-encoding, scaling and a cropped-off badge), a C2PA manifest (offline outputs; broken by
+Three independent marks are looked for: the hidden watermark (in the pixels, so it survives
+re-encoding and scaling, not cropping), a C2PA manifest (offline outputs; broken by
 re-encoding, which is what C2PA intends), and the IPTC/XMP or container tags (kept only by
 tools that copy metadata)."""
 
@@ -21,7 +21,7 @@ from vcamswap.safety.c2pa_sign import ManifestReport, read_manifest
 from vcamswap.safety.watermark import THRESHOLD, Codebook, Payload, Reading
 from vcamswap.types import BgrImage, FrameSource
 
-IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff"}
+IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp"}
 WINDOW_S = 2.0
 """Videos are judged in windows of this length; a window is marked when at least half of its
 sampled frames are."""
@@ -99,7 +99,11 @@ def video_frames(path: Path) -> Iterator[tuple[float, BgrImage]]:
     try:
         container = av.open(str(path))
     except (av.error.FFmpegError, OSError) as exc:
-        raise UnreadableError(f"{path}: not a readable image or video ({exc})") from exc
+        what = "an empty file" if path.stat().st_size == 0 else "not a video FFmpeg can read"
+        raise UnreadableError(
+            f"{path}: {what} (pictures: jpg, png or webp; videos: mp4, mov, mkv, webm and the "
+            "like); check that the file is complete"
+        ) from exc
     with container:
         if not container.streams.video:
             raise UnreadableError(f"{path}: no video stream")
@@ -107,13 +111,21 @@ def video_frames(path: Path) -> Iterator[tuple[float, BgrImage]]:
         stream.thread_type = "AUTO"
         rate = float(stream.average_rate or 30)
         step = max(1, round(rate * WINDOW_S / SAMPLES_PER_WINDOW))
+        decoded = 0
         try:
             for index, frame in enumerate(container.decode(stream)):
+                decoded += 1
                 if index % step == 0:
                     seconds = float(frame.time) if frame.time is not None else index / rate
                     yield seconds, np.asarray(frame.to_ndarray(format="bgr24"), np.uint8)
         except av.error.FFmpegError as exc:
-            raise UnreadableError(f"{path}: the video is damaged ({exc})") from exc
+            if decoded == 0:
+                raise UnreadableError(
+                    f"{path}: no frame could be decoded (damaged or truncated video)"
+                ) from exc
+            # Damage part-way: judge what decoded (a partly broken download of a marked video
+            # is still marked).
+            return
 
 
 def image_metadata(path: Path) -> dict[str, str]:
@@ -149,7 +161,8 @@ def video_metadata(path: Path) -> dict[str, str]:
     keys = ("digital_source_type", "synthetic_media", "description", "comment", "encoder")
     try:
         with av.open(str(path)) as container:
-            tags: dict[str, Any] = dict(container.metadata)
+            # Matroska and WebM store tag names upper-case.
+            tags: dict[str, Any] = {str(k).lower(): v for k, v in container.metadata.items()}
     except (av.error.FFmpegError, OSError):
         return {}
     return {key: str(tags[key]) for key in keys if key in tags}
@@ -175,6 +188,7 @@ class FileReport:
     def as_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {
             "file": self.file,
+            "marked": self.marked,
             "watermark": {
                 "found": self.watermark.found,
                 "share": round(self.watermark.share, 3),

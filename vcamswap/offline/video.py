@@ -193,7 +193,10 @@ class VideoJob:
             if result.swapped_frames == 0:
                 raise FaceError(f"no face found in any frame of {self._source}; nothing written")
             if self._finish is not None:
-                self._finish(partial)
+                try:
+                    self._finish(partial)
+                except VCamSwapError as exc:
+                    raise VCamSwapError(f"{self._output}: not written: {exc}") from exc
             os.replace(partial, self._output)
         except BaseException as exc:
             self._stop.set()

@@ -233,7 +233,7 @@ def build_swap_processor(
         finishers.append(WatermarkProcessor(Watermarker(Codebook())))
     else:
         log.warning(
-            "the invisible watermark is off: recordings of this output will not be "
-            "recognisable as synthetic once the label is cropped off"
+            "the hidden watermark is off: recordings of this output will not be "
+            "recognisable as synthetic once re-encoded"
         )
     return ProcessorChain([swapper], finishers, engine=engine, engine_reason=reason)

@@ -93,7 +93,7 @@ class SyntheticLabelProcessor:
 
 
 class WatermarkProcessor:
-    """Embeds the invisible watermark (``safety.watermark``) in every frame it is given: a
+    """Embeds the hidden watermark (``safety.watermark``) in every frame it is given: a
     finisher like the badge, so every output frame carrying a swap or the guard's cover is
     marked while the swap is on; camera frames passed through with the swap off are not."""
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime
 import json
+import logging
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +22,8 @@ from typing import Any
 from vcamswap import __version__
 from vcamswap.errors import VCamSwapError
 from vcamswap.labels import DESCRIPTION, DIGITAL_SOURCE_TYPE
+
+log = logging.getLogger(__name__)
 
 MIME_TYPES = {
     ".jpg": "image/jpeg",
@@ -57,7 +60,12 @@ def make_local_credentials(folder: Path) -> Credentials:
 
     chain_path, key_path = folder / "c2pa-local-chain.pem", folder / "c2pa-local-key.pem"
     if chain_path.is_file() and key_path.is_file():
+        if os.name == "posix" and key_path.stat().st_mode & 0o077:
+            log.warning("%s was readable by others: made private (0600) again", key_path)
+            key_path.chmod(0o600)
         return Credentials(chain_path.read_bytes(), key_path.read_bytes(), local=True)
+    if chain_path.is_file() or key_path.is_file():
+        log.warning("%s: one of the two signing files was missing; making a new pair", folder)
     folder.mkdir(parents=True, exist_ok=True)
     now = datetime.datetime.now(datetime.timezone.utc)
 
@@ -171,6 +179,12 @@ def manifest_definition() -> dict[str, Any]:
     }
 
 
+SIGNING_FIX = (
+    "fix safety.c2pa.certificate / private_key, or empty both to use the local signer (delete "
+    "the data folder's c2pa/ to make a new local one), or set safety.c2pa.enabled: false"
+)
+
+
 def sign_file(path: Path, credentials: Credentials) -> None:
     """Embed a signed manifest in ``path`` (replaced atomically; on failure left as it was)."""
     import c2pa
@@ -196,7 +210,7 @@ def sign_file(path: Path, credentials: Credentials) -> None:
         os.replace(partial, path)
     except Exception as exc:
         partial.unlink(missing_ok=True)
-        raise VCamSwapError(f"could not sign {path.name} with C2PA: {exc}") from exc
+        raise VCamSwapError(f"C2PA signing failed ({exc}); {SIGNING_FIX}") from exc
 
 
 class ManifestSigner:
@@ -220,6 +234,30 @@ class ManifestSigner:
 
     def supports(self, path: Path) -> bool:
         return path.suffix.lower() in MIME_TYPES
+
+    def check(self) -> None:
+        """Sign a tiny picture in memory: a broken key or certificate is reported before a
+        long job, not after it."""
+        import io
+
+        import c2pa
+        from PIL import Image
+
+        credentials = self.credentials()
+        picture = io.BytesIO()
+        Image.new("RGB", (16, 16)).save(picture, "JPEG")
+        picture.seek(0)
+        try:
+            info = c2pa.C2paSignerInfo(
+                c2pa.C2paSigningAlg.ES256,
+                credentials.certificate_chain,
+                credentials.private_key,
+                None,
+            )
+            with c2pa.Builder(json.dumps(manifest_definition())) as builder:
+                builder.sign(c2pa.Signer.from_info(info), "image/jpeg", picture, io.BytesIO())
+        except Exception as exc:
+            raise VCamSwapError(f"C2PA signing does not work ({exc}); {SIGNING_FIX}") from exc
 
     def sign(self, path: Path) -> None:
         sign_file(path, self.credentials())

@@ -26,15 +26,17 @@ class LabelConfig(Section):
 
 
 class WatermarkConfig(Section):
-    """The invisible watermark (docs/PROVENANCE.md): marks every frame that carries a swap or
-    the guard's cover while the swap is on, live and offline, so a recording is recognisable
-    as synthetic after re-encoding or with the badge cropped off. It says "synthetic face,
-    VCamSwap" and the format version, never anything about you or this machine."""
+    """The hidden watermark (docs/PROVENANCE.md): marks every frame that carries a swap or the
+    guard's cover while the swap is on, live and offline, so a recording stays recognisable as
+    synthetic after re-encoding, scaling or its metadata being dropped (not after cropping).
+    It says "synthetic face, VCamSwap" and the format version, never anything about you or
+    this machine."""
 
     enabled: bool = Field(
         True,
-        description="Embed the watermark (about a millisecond a 1280x720 frame on the CPU). "
-        "Check a file with `vcamswap verify FILE`.",
+        description="Embed the watermark (a faint pattern of a few grey levels, visible only "
+        "on flat areas when looked for; well under a millisecond a frame on the CPU). Check a "
+        "file with `vcamswap verify FILE`.",
     )
 
 

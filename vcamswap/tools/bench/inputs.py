@@ -47,7 +47,7 @@ class BenchRequest:
     preload: int = 120
     enhancer: bool = False
     watermark: bool = True
-    """The invisible watermark finisher (safety.watermark, on by default as in the config)."""
+    """The hidden watermark finisher (safety.watermark, on by default as in the config)."""
     swapper: str = "inswapper_128"
     io_binding: bool | None = None
     pin_faces: bool = False

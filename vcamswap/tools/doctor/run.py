@@ -108,14 +108,14 @@ def provenance_checks(config: Config, paths: AppPaths) -> Iterator[Check]:
         yield Check(
             "watermark",
             "OK",
-            "invisible watermark on every output frame (verify: vcamswap verify FILE)",
+            "hidden watermark on every output frame (verify: vcamswap verify FILE)",
         )
     else:
         yield Check(
             "watermark",
             "WARN",
-            "the invisible watermark is off: recordings are not recognisable as synthetic "
-            "once the badge is cropped",
+            "the hidden watermark is off: recordings are not recognisable as synthetic "
+            "once re-encoded",
             "set safety.watermark.enabled: true",
         )
     c2pa = safety.c2pa
@@ -126,26 +126,28 @@ def provenance_checks(config: Config, paths: AppPaths) -> Iterator[Check]:
             "offline outputs are not signed with C2PA",
             "set safety.c2pa.enabled: true",
         )
-    elif c2pa.certificate and c2pa.private_key:
-        missing = [
-            p for p in (c2pa.certificate, c2pa.private_key) if not Path(p).expanduser().is_file()
-        ]
-        yield (
-            Check(
-                "c2pa",
-                "FAIL",
-                f"signing file not found: {', '.join(missing)}",
-                "fix safety.c2pa.certificate / private_key, or empty both for the local signer",
-            )
-            if missing
-            else Check("c2pa", "OK", f"offline outputs signed with {c2pa.certificate}")
-        )
     else:
-        where = paths.data_dir / "c2pa"
-        state = "made" if (where / "c2pa-local-key.pem").is_file() else "made on the first swap"
-        yield Check(
-            "c2pa",
-            "OK",
-            f"offline outputs signed with the local certificate ({state}, {where}); viewers "
-            "see it as untrusted",
+        yield c2pa_check(config, paths)
+
+
+def c2pa_check(config: Config, paths: AppPaths) -> Check:
+    """Whether signing works: a test signature with the configured or the local identity."""
+    from vcamswap.safety.c2pa_sign import ManifestSigner
+
+    c2pa = config.safety.c2pa
+    local = paths.data_dir / "c2pa"
+    if not (c2pa.certificate and c2pa.private_key) and not (local / "c2pa-local-key.pem").is_file():
+        return Check(
+            "c2pa", "OK", f"a local signing certificate is made on the first swap ({local})"
         )
+    signer = ManifestSigner(
+        paths.data_dir,
+        Path(c2pa.certificate).expanduser() if c2pa.certificate else None,
+        Path(c2pa.private_key).expanduser() if c2pa.private_key else None,
+    )
+    try:
+        signer.check()
+    except VCamSwapError as exc:
+        return Check("c2pa", "FAIL", str(exc), "see safety.c2pa in the config")
+    who = c2pa.certificate or f"the local certificate in {local} (viewers see it as untrusted)"
+    return Check("c2pa", "OK", f"offline outputs signed with {who}")
