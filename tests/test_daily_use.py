@@ -100,11 +100,15 @@ class Faces:
 
 def expect_face(paths: AppPaths, faces: Faces, name: str, step: str) -> None:
     """Most sampled output frames show ``name``'s face, every one of them labelled."""
-    time.sleep(1.5)  # the switch settles (a face switch lands within a frame or two)
-    frames = preview_frames(paths, 6)
-    assert all(labelled(f) for f in frames), f"{step}: an output frame without the label"
-    seen = [faces.who(f) for f in frames]
-    assert seen.count(name) >= 4, f"{step}: expected {name}, the output showed {seen}"
+    seen: list[str | None] = []
+    for _attempt in range(2):  # a loaded CI machine: one more look after another 1.5 s
+        time.sleep(1.5)  # the switch settles (a face switch lands within a frame or two)
+        frames = preview_frames(paths, 6)
+        assert all(labelled(f) for f in frames), f"{step}: an output frame without the label"
+        seen = [faces.who(f) for f in frames]
+        if seen.count(name) >= 4:
+            return
+    raise AssertionError(f"{step}: expected {name}, the output showed {seen}")
 
 
 @pytest.fixture

@@ -13,8 +13,8 @@ import pytest
 from vcamswap.config import load_config
 from vcamswap.config.render import render_default_yaml
 from vcamswap.devices.imaging import TextCardRenderer
-from vcamswap.errors import FaceLostError
 from vcamswap.inference.landmarks import DlibLandmarker, GrayImage
+from vcamswap.pipeline.guarding import guarded_process
 from vcamswap.processors.label import LabelStyle, SyntheticLabelProcessor
 from vcamswap.processors.lite import LiteOptions, LiteSwapProcessor
 from vcamswap.processors.lite_source import lite_face_cache
@@ -109,12 +109,9 @@ def run_guarded(policy: Any, clip: list[BgrImage], failing: set[int]) -> list[Fr
     outputs = []
     for index, image in enumerate(clip):
         landmarker.fail = index in failing
-        try:
-            frame = processor.process(Frame(image, index, 0.0))
-            guard.on_success(frame)
-        except FaceLostError as exc:
-            frame = guard.on_failure(Frame(image, index, 0.0), exc)
-        outputs.append(frame)
+        # The pipeline's own path, live and offline: a lost face or a frame the engine did not
+        # swap goes through the guard.
+        outputs.append(guarded_process(processor, guard, Frame(image, index, 0.0)))
     return outputs
 
 
