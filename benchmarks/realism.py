@@ -40,7 +40,8 @@ import numpy as np
 
 from tests.helpers.realism import animated_face, face_points, on_face, seam_metrics
 from vcamswap.inference.landmarks import DlibLandmarker
-from vcamswap.processors.lite import LiteOptions, LiteSwapProcessor
+from vcamswap.processors.lite import LiteSwapProcessor
+from vcamswap.processors.lite_options import LiteOptions
 
 try:
     from vcamswap.processors.lite_source import lite_face_cache

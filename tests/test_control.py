@@ -264,7 +264,8 @@ def test_face_switch_is_prepared_before_the_switch(tmp_path: Path) -> None:
     """The new face is built on the control thread; the frame path never waits for it."""
     from vcamswap.facelib.library import FaceLibrary
     from vcamswap.inference.landmarks import DlibLandmarker
-    from vcamswap.processors.lite import LiteOptions, LiteSwapProcessor
+    from vcamswap.processors.lite import LiteSwapProcessor
+    from vcamswap.processors.lite_options import LiteOptions
     from vcamswap.processors.lite_source import lite_face_cache
     from vcamswap.runtime import RuntimeState, Toggles
     from vcamswap.samples import sample_photo_path

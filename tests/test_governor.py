@@ -163,7 +163,7 @@ def test_governor_is_off_for_files_and_benchmarks() -> None:
 
 
 def test_lite_ladder_never_improves_on_the_users_settings() -> None:
-    from vcamswap.processors.lite import LITE_LADDER, LiteOptions, lite_options_at
+    from vcamswap.processors.lite_options import LITE_LADDER, LiteOptions, lite_options_at
 
     base = LiteOptions(detect_every=50, landmarks_every=3)
     assert lite_options_at(base, 0) == base

@@ -15,7 +15,8 @@ from vcamswap.errors import FaceError, FaceLostError
 from vcamswap.inference.landmarks import DlibLandmarker
 from vcamswap.processors import mesh
 from vcamswap.processors.faces import folder_resolver
-from vcamswap.processors.lite import LiteOptions, LiteSwapProcessor
+from vcamswap.processors.lite import LiteSwapProcessor
+from vcamswap.processors.lite_options import LiteOptions
 from vcamswap.processors.lite_source import build_source_mesh, lite_face_cache
 from vcamswap.runtime import RuntimeState
 from vcamswap.samples import animate, sample_photo, sample_photo_path

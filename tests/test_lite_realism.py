@@ -18,7 +18,8 @@ from tests.helpers.realism import FloatArray, animated_face, face_points, on_fac
 from vcamswap.errors import FaceLostError
 from vcamswap.inference.landmarks import DlibLandmarker
 from vcamswap.processors import mesh
-from vcamswap.processors.lite import LiteOptions, LiteSwapProcessor
+from vcamswap.processors.lite import LiteSwapProcessor
+from vcamswap.processors.lite_options import LiteOptions
 from vcamswap.processors.lite_source import lite_face_cache
 from vcamswap.processors.smoothing import PointsFilter
 from vcamswap.runtime import RuntimeState

@@ -16,7 +16,8 @@ from vcamswap.devices.imaging import TextCardRenderer
 from vcamswap.inference.landmarks import DlibLandmarker, GrayImage
 from vcamswap.pipeline.guarding import guarded_process
 from vcamswap.processors.label import LabelStyle, SyntheticLabelProcessor
-from vcamswap.processors.lite import LiteOptions, LiteSwapProcessor
+from vcamswap.processors.lite import LiteSwapProcessor
+from vcamswap.processors.lite_options import LiteOptions
 from vcamswap.processors.lite_source import lite_face_cache
 from vcamswap.runtime import RuntimeState
 from vcamswap.safety.consent import ConsentRequiredError, ensure_consent

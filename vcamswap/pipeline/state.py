@@ -12,7 +12,13 @@ CameraState = Literal["starting", "ok", "lost", "paused"]
 class Health:
     """What the workers know about their devices, for placeholders and Status."""
 
-    def __init__(self, stale_after_s: float = 1.0) -> None:
+    STALE_AFTER_S = 3.0
+    """A camera that delivered nothing for this long is shown as unavailable. Not shorter:
+    loading dlib's landmark model (a reload, an engine switch) holds the interpreter lock for
+    about two seconds on a slow laptop, starving the capture thread as much as the output one;
+    a camera that hangs for good is shown as its last frame until then."""
+
+    def __init__(self, stale_after_s: float = STALE_AFTER_S) -> None:
         self._lock = threading.Lock()
         self._camera: CameraState = "starting"
         self._sink_ok = False

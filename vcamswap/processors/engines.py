@@ -17,7 +17,8 @@ from vcamswap.inference.store import ModelStore, Override
 from vcamswap.processors.base import ProcessorChain
 from vcamswap.processors.faces import folder_resolver
 from vcamswap.processors.label import LabelStyle, SyntheticLabelProcessor, WatermarkProcessor
-from vcamswap.processors.lite import LiteOptions, LiteSwapProcessor
+from vcamswap.processors.lite import LiteSwapProcessor
+from vcamswap.processors.lite_options import LiteOptions
 from vcamswap.processors.lite_source import lite_face_cache
 from vcamswap.processors.neural import NeuralModels, NeuralOptions, NeuralSwapProcessor
 from vcamswap.processors.neural_load import NeuralBuilder

@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import logging
 from contextlib import AbstractContextManager
-from dataclasses import dataclass, replace
-from typing import Any
 
 import cv2
 import numpy as np
@@ -23,6 +21,7 @@ from vcamswap.errors import FaceLostError
 from vcamswap.inference.landmarks import DlibLandmarker, GrayImage, HogDetector
 from vcamswap.processors import mesh
 from vcamswap.processors.detection import BackgroundDetector, detect_scaled
+from vcamswap.processors.lite_options import LITE_LADDER, LiteOptions, lite_options_at
 from vcamswap.processors.lite_source import (
     LiteFaceCache,
     SourceMesh,
@@ -54,56 +53,6 @@ from vcamswap.types import (
 log = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True, slots=True)
-class LiteOptions:
-    detect_every: int = 10
-    detect_max_side: int = 960
-    upsample: int = 0
-    min_score: float = 0.1
-    detect_async: bool = True
-    """Live: detect on a side thread, never making a frame wait. Files and tests: inline, so the
-    result does not depend on timing."""
-    many_faces: bool = False
-    color_correction: bool = True
-    opacity: float = 1.0
-    sharpness: float = 0.0
-    landmarks_every: int = 1
-    """Above 1, tracked faces keep their landmarks between landmark runs."""
-    face_scale: float = 1.0
-    """Below 1, the warp, colour transfer and feathering run at this fraction of the face's
-    size and the result is scaled up for the blend (the governor's last steps)."""
-
-
-LITE_LADDER: tuple[tuple[str, dict[str, Any]], ...] = (
-    ("full quality", {}),
-    ("face detection every 20 frames", {"detect_every": 20}),
-    ("landmarks every 2nd frame", {"detect_every": 30, "landmarks_every": 2}),
-    (
-        "face blended at 3/4 resolution",
-        {"detect_every": 30, "landmarks_every": 2, "face_scale": 0.75},
-    ),
-    (
-        "face blended at 1/2 resolution",
-        {"detect_every": 30, "landmarks_every": 2, "face_scale": 0.5},
-    ),
-)
-"""The lite engine's quality ladder, cheapest last. A step never makes a setting better than
-the user's own (detect_every is raised, never lowered). The detector's input size is not on
-the ladder: measured, a 640 px detector lost the small faces of a 9-face 720p frame, the cost
-dropped, the governor climbed back, found them again and oscillated."""
-
-
-def lite_options_at(base: LiteOptions, level: int) -> LiteOptions:
-    changes = dict(LITE_LADDER[max(0, min(level, len(LITE_LADDER) - 1))][1])
-    if "detect_every" in changes:
-        changes["detect_every"] = max(base.detect_every, changes["detect_every"])
-    if "landmarks_every" in changes:
-        changes["landmarks_every"] = max(base.landmarks_every, changes["landmarks_every"])
-    if "face_scale" in changes:
-        changes["face_scale"] = min(base.face_scale, changes["face_scale"])
-    return replace(base, **changes)
-
-
 FEATHER = 0.10
 """The paste mask rises over this fraction of the face's width from its outline."""
 
@@ -132,9 +81,10 @@ class LiteSwapProcessor:
         self._lost = False  # a tracked face disappeared and none was found since
         self._prefetcher: DlibLandmarker | None = None
         self._detector: BackgroundDetector[GrayImage, FaceBox] | None = None
-        self._near = HogDetector()
-        """The inference thread's own detector for ``_rescue`` (the side thread detects with
-        the landmarker's: one dlib detector used by two threads at once aborts)."""
+        self._near: HogDetector | None = None
+        """The inference thread's second detector, for ``_rescue``. Each thread detects with a
+        detector of its own (one dlib detector used by two threads at once aborts); all are
+        made in ``start`` from the landmarker's, so none is built while frames flow."""
 
     def _stage(self, name: str) -> AbstractContextManager[None]:
         return timed_stage(self._stages, name)
@@ -146,17 +96,16 @@ class LiteSwapProcessor:
         """The governor's step (called on the inference thread between frames)."""
         self._options = lite_options_at(self._base, level)
 
-    def _find(self, gray: GrayImage) -> list[FaceBox]:
+    def _find(self, gray: GrayImage, detector: HogDetector | None = None) -> list[FaceBox]:
         opts = self._options
-        return detect_scaled(
-            self._landmarker.detect, gray, opts.detect_max_side, opts.upsample, opts.min_score
-        )
+        detect = self._landmarker.detect if detector is None else detector.detect
+        return detect_scaled(detect, gray, opts.detect_max_side, opts.upsample, opts.min_score)
 
     def prefetch(self, name: str) -> None:
         """Build ``name``'s mesh on the calling thread with a landmarker of its own (dlib
         objects are not shared across threads); a library face loads its stored mesh."""
         if self._prefetcher is None:
-            self._prefetcher = DlibLandmarker()
+            self._prefetcher = self._landmarker.for_thread()
         helper = self._prefetcher
         stored = self._faces.stored
 
@@ -168,8 +117,12 @@ class LiteSwapProcessor:
 
     def start(self) -> None:
         self._landmarker.load()
+        self._near = self._landmarker.hog()
+        if self._prefetcher is None:
+            self._prefetcher = self._landmarker.for_thread()
         if self._options.detect_async:
-            self._detector = BackgroundDetector(self._find)
+            side = self._landmarker.hog()
+            self._detector = BackgroundDetector(lambda gray: self._find(gray, side))
             self._detector.start()
 
     def close(self) -> None:
@@ -277,6 +230,11 @@ class LiteSwapProcessor:
         sized = track.sized_like(box)
         track.confirm(self._landmarker.landmarks(gray, sized), sized)
 
+    def _rescuer(self) -> HogDetector:
+        if self._near is None:  # process() before start(): tests, one-off use
+            self._near = self._landmarker.hog()
+        return self._near
+
     def _rescue(self, gray: GrayImage, track: Track) -> bool:
         """Landmarks that fail a check get one second chance in the same frame: the detector
         on the region around the track (a few milliseconds), and the track re-anchored on
@@ -293,7 +251,7 @@ class LiteSwapProcessor:
             return False
         found = [
             FaceBox(b.left + x0, b.top + y0, b.right + x0, b.bottom + y0, b.score)
-            for b in self._near.detect(gray[y0:y1, x0:x1], 1 if box.width < 100 else 0)
+            for b in self._rescuer().detect(gray[y0:y1, x0:x1], 1 if box.width < 100 else 0)
             if b.score >= START_SCORE
         ]
         if not found:
