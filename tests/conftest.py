@@ -10,6 +10,13 @@ from vcamswap.config import AppPaths
 from vcamswap.types import BgrImage
 
 
+@pytest.fixture(autouse=True)
+def english(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tests read English messages whatever the developer's locale (the language tests set
+    their own); subprocesses inherit it."""
+    monkeypatch.setenv("LANGUAGE", "en")
+
+
 @pytest.fixture
 def app_paths(tmp_path: Path) -> AppPaths:
     return AppPaths.under(tmp_path / "home")

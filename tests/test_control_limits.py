@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 
 from tests.helpers_files import bomb_png
+from vcamswap.control import http as http_module
 from vcamswap.control import server as server_module
 from vcamswap.control.server import ControlServer
 from vcamswap.log import setup_logging
@@ -74,7 +75,7 @@ def served(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[tuple[ControlServer, FaceControls]]:
     monkeypatch.setattr(server_module._Handler, "timeout", 0.5)
-    monkeypatch.setattr(server_module.BoundedHTTPServer, "max_connections", 4)
+    monkeypatch.setattr(http_module.BoundedHTTPServer, "max_connections", 4)
     faces = tmp_path / "faces"
     faces.mkdir()
     bomb_png(faces / "bomb.png")

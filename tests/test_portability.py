@@ -340,7 +340,7 @@ def test_login_items_per_os(tmp_path: Path) -> None:
 def test_control_socket_options_per_os() -> None:
     from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-    from vcamswap.control.server import bind_loopback
+    from vcamswap.control.http import bind_loopback
 
     assert listen_options("win32") == [(WINSOCK_SOL_SOCKET, WINSOCK_SO_EXCLUSIVEADDRUSE, 1)]
     assert WINSOCK_SO_EXCLUSIVEADDRUSE == -5, "winsock2.h: ((int)(~SO_REUSEADDR)), SO_REUSEADDR 4"

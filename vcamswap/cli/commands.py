@@ -10,6 +10,7 @@ from pathlib import Path
 
 from vcamswap.config import AppPaths, Config, ensure_config, load_config
 from vcamswap.errors import ConfigError
+from vcamswap.i18n import _
 
 log = logging.getLogger("vcamswap")
 
@@ -24,14 +25,30 @@ def load_user_config(args: argparse.Namespace, paths: AppPaths) -> Config:
     if path is not None:
         if not path.is_file():
             raise ConfigError(
-                f"config file {path} does not exist; create it with "
-                f"`vcamswap check-config --write-defaults {path}` or drop --config"
+                _(
+                    "config file {file} does not exist; create it with "
+                    "`vcamswap check-config --write-defaults {file}` or drop --config"
+                ).format(file=path)
             )
         return load_config(path)
     config, created = ensure_config(paths.config_file)
     if created:
         log.info("wrote the default configuration to %s", paths.config_file)
     return config
+
+
+def ui_language(args: argparse.Namespace, paths: AppPaths) -> str:
+    """``ui.language`` from the config file the command will read ("auto" when there is no
+    file, no setting or a file that does not parse: the command itself reports that)."""
+    import yaml
+
+    path: Path = getattr(args, "config", None) or paths.config_file
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        language = data["ui"]["language"]
+    except Exception:
+        return "auto"
+    return language if isinstance(language, str) else "auto"
 
 
 def cmd_check_config(args: argparse.Namespace) -> int:

@@ -1,4 +1,4 @@
-"""`vcamswap ctl status|enable|disable|face NAME|enhancer on|off|reload|quit|preview`."""
+"""`vcamswap ctl status|enable|disable|face NAME|enhancer on|off|reload|quit|preview|panel`."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from typing import Any
 
 from vcamswap.config import AppPaths
 from vcamswap.errors import VCamSwapError
+from vcamswap.i18n import _
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -28,7 +29,13 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
             "reload",
             "quit",
             "preview",
+            "panel",
         ],
+    )
+    p.add_argument(
+        "--url",
+        action="store_true",
+        help="panel: print the one-time login address instead of opening the browser",
     )
     p.add_argument(
         "value",
@@ -64,9 +71,24 @@ def cmd_ctl(args: argparse.Namespace) -> int:
         token = read_token(paths.token_file)
         sys.stdout.write(f"http://127.0.0.1:{port}/preview?token={token}\n")
         return 0
+    elif action == "panel":
+        url = str(client.request("POST", "/api/panel/code")["url"])
+        if args.url:
+            sys.stdout.write(url + "\n")
+            return 0
+        import webbrowser
+
+        if not webbrowser.open(url):
+            raise VCamSwapError(
+                _(
+                    "no browser could be opened here; open this address within a minute: {url}"
+                ).format(url=url)
+            )
+        sys.stdout.write(_("opened the control panel in your browser") + "\n")
+        return 0
     elif action == "face":
         if not value:
-            raise VCamSwapError("usage: vcamswap ctl face NAME (see `vcamswap faces list`)")
+            raise VCamSwapError(_("usage: vcamswap ctl face NAME (see `vcamswap faces list`)"))
         result = client.request("POST", "/api/face", {"name": value})
     elif action == "governor":
         if value in ("auto", "off"):
@@ -75,13 +97,15 @@ def cmd_ctl(args: argparse.Namespace) -> int:
             body = {"mode": "pinned", "level": int(value)}
         else:
             raise VCamSwapError(
-                "usage: vcamswap ctl governor auto|off|LEVEL "
-                "(the levels are listed by `vcamswap ctl status`)"
+                _(
+                    "usage: vcamswap ctl governor auto|off|LEVEL (the levels are listed by "
+                    "`vcamswap ctl status`)"
+                )
             )
         result = client.request("POST", "/api/governor", body)
     elif action == "enhancer":
         if value not in ("on", "off"):
-            raise VCamSwapError("usage: vcamswap ctl enhancer on|off")
+            raise VCamSwapError(_("usage: vcamswap ctl enhancer on|off"))
         result = client.request("POST", "/api/enhancer", {"on": value == "on"})
     else:
         result = client.request("POST", f"/api/{action}")
@@ -96,18 +120,20 @@ def cmd_ctl(args: argparse.Namespace) -> int:
 def confirm(action: str, value: str | None, result: dict[str, Any]) -> str:
     """One line saying what the daemon did (or the problems it found)."""
     if not result.get("ok", True):
-        problems = result.get("problems") or [result.get("error") or "refused"]
-        return f"{action} failed: " + "; ".join(str(p) for p in problems)
+        problems = result.get("problems") or [result.get("error") or _("refused")]
+        return _("{action} failed: {problems}").format(
+            action=action, problems="; ".join(str(p) for p in problems)
+        )
     unsaved = (result.get("status") or {}).get("unsaved")
     note = f" ({unsaved})" if unsaved else ""
     return {
-        "enable": "swap on",
-        "disable": "swap off (the camera shows your real face)",
-        "face": f"source face: {value}",
-        "enhancer": f"enhancer {value}",
-        "governor": f"quality governor: {value}",
-        "reload": "config reloaded",
-        "quit": "the daemon is stopping",
+        "enable": _("swap on"),
+        "disable": _("swap off (the camera shows your real face)"),
+        "face": _("source face: {name}").format(name=value),
+        "enhancer": _("enhancer {state}").format(state=value),
+        "governor": _("quality governor: {mode}").format(mode=value),
+        "reload": _("config reloaded"),
+        "quit": _("the daemon is stopping"),
     }.get(action, f"{action}: ok") + note
 
 

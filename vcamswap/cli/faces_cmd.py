@@ -8,6 +8,7 @@ from pathlib import Path
 
 from vcamswap.cli.commands import load_user_config
 from vcamswap.config import AppPaths
+from vcamswap.i18n import _
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -38,13 +39,13 @@ def cmd_faces(args: argparse.Namespace) -> int:
     library = FaceLibrary(config.swap.faces_dir or paths.faces_dir)
     if args.action == "list":
         entries = library.entries()
-        sys.stdout.write(f"faces folder: {library.folder}\n")
+        sys.stdout.write(_("faces folder: {folder}").format(folder=library.folder) + "\n")
         current = config.swap.face
         for entry in entries:
             mark = "*" if current and current.lower() == entry.name.lower() else " "
             sys.stdout.write(f"{mark} {entry.name:24} {entry.sha256[:12]}  {entry.path}\n")
         if not entries:
-            sys.stdout.write("  (empty: vcamswap faces add PHOTO --name NAME)\n")
+            sys.stdout.write("  " + _("(empty: vcamswap faces add PHOTO --name NAME)") + "\n")
         return 0
     if args.action == "add":
         from vcamswap.processors.engines import content_classifier
@@ -55,15 +56,20 @@ def cmd_faces(args: argparse.Namespace) -> int:
             max_pixels=config.safety.max_image_pixels,
         )
         entry = library.add(args.path, args.name, args.index)
-        sys.stdout.write(f"added {entry.name!r} ({entry.path})\n")
+        sys.stdout.write(
+            _("added {name} ({file})").format(name=repr(entry.name), file=entry.path) + "\n"
+        )
         if entry.notes:
             sys.stderr.write(
-                f"note: in {args.path.name} {' and '.join(entry.notes)}; the lite engine "
-                "pastes this expression onto every frame, whatever your own mouth does. A "
-                "photo with a relaxed, closed mouth looks natural in more moments; or keep "
-                "your own mouth with swap.mouth_mask: true in the config.\n"
+                _(
+                    "note: in {file} {notes}; the lite engine pastes this expression onto "
+                    "every frame, whatever your own mouth does. A photo with a relaxed, closed "
+                    "mouth looks natural in more moments; or keep your own mouth with "
+                    "swap.mouth_mask: true in the config."
+                ).format(file=args.path.name, notes=(" " + _("and") + " ").join(entry.notes))
+                + "\n"
             )
         return 0
     removed = library.remove(args.name)
-    sys.stdout.write(f"removed {args.name!r} ({removed})\n")
+    sys.stdout.write(_("removed {name} ({file})").format(name=repr(args.name), file=removed) + "\n")
     return 0

@@ -253,6 +253,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         format="%(levelname)s %(name)s: %(message)s",
     )
     handler: Handler = args.handler
+    from vcamswap.cli.commands import ui_language
+    from vcamswap.config import AppPaths
+    from vcamswap.i18n import use_language
+
+    use_language(ui_language(args, AppPaths.for_user()))
     try:
         return handler(args)
     except ConfigError as exc:

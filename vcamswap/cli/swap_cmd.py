@@ -11,6 +11,7 @@ from pathlib import Path
 from vcamswap.cli.commands import load_user_config
 from vcamswap.config import AppPaths, Config
 from vcamswap.errors import VCamSwapError
+from vcamswap.i18n import _
 
 IMAGES = (".jpg", ".jpeg", ".png", ".webp")
 VIDEOS = (".mp4", ".mkv", ".mov", ".webm", ".m4v")
@@ -94,21 +95,28 @@ def cmd_swap(args: argparse.Namespace) -> int:  # noqa: PLR0915 - option checks
     suffix_in, suffix_out = args.input.suffix.lower(), args.output.suffix.lower()
     if suffix_in not in IMAGES + VIDEOS:
         raise VCamSwapError(
-            f"{args.input.name}: unsupported input; use an image "
-            f"({', '.join(IMAGES)}) or a video ({', '.join(VIDEOS)})"
+            _("{file}: unsupported input; use an image ({images}) or a video ({videos})").format(
+                file=args.input.name, images=", ".join(IMAGES), videos=", ".join(VIDEOS)
+            )
         )
     if not args.input.is_file():
-        raise VCamSwapError(f"input {args.input} does not exist")
+        raise VCamSwapError(_("input {file} does not exist").format(file=args.input))
     if not args.output.parent.is_dir() or not os_writable(args.output.parent):
         raise VCamSwapError(
-            f"cannot write to {args.output.parent}: the folder does not exist or is not writable"
+            _("cannot write to {folder}: the folder does not exist or is not writable").format(
+                folder=args.output.parent
+            )
         )
     if suffix_out == ".webm" and args.codec != "vp9":
         raise VCamSwapError(
-            f"{args.output.name}: WebM holds VP8/VP9 video only; add --codec vp9, or write .mp4"
+            _("{file}: WebM holds VP8/VP9 video only; add --codec vp9, or write .mp4").format(
+                file=args.output.name
+            )
         )
     if (suffix_in in IMAGES) != (suffix_out in IMAGES):
-        raise VCamSwapError("an image input needs an image output and a video input a video output")
+        raise VCamSwapError(
+            _("an image input needs an image output and a video input a video output")
+        )
     refuse_same_file(args.input, args.output)
     if suffix_in in IMAGES:
         check_image_file(args.input, config.safety.max_image_pixels)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from vcamswap.config.sections.app import ControlConfig, LoggingConfig, TrayConfig
+from vcamswap.config.sections.app import ControlConfig, LoggingConfig, TrayConfig, UiConfig
 from vcamswap.config.sections.base import Corner, Engine, LogLevel, ModelRole, OnFaceLost, Section
 from vcamswap.config.sections.camera import CameraConfig, OutputConfig
 from vcamswap.config.sections.models import ModelOverride, ModelsConfig, RemoteConfig
@@ -36,6 +36,7 @@ __all__ = [
     "Section",
     "SwapConfig",
     "TrayConfig",
+    "UiConfig",
 ]
 
 
@@ -49,6 +50,7 @@ class Config(Section):
         default_factory=GovernorConfig, description="Quality governor."
     )
     models: ModelsConfig = Field(default_factory=ModelsConfig, description="Model files.")
+    ui: UiConfig = Field(default_factory=UiConfig, description="Interface language.")
     tray: TrayConfig = Field(default_factory=TrayConfig, description="Tray icon.")
     control: ControlConfig = Field(default_factory=ControlConfig, description="Control API.")
     safety: SafetyConfig = Field(default_factory=SafetyConfig, description="Safety.")

@@ -7,6 +7,7 @@ import json
 from typing import Any
 
 from vcamswap.errors import VCamSwapError
+from vcamswap.i18n import _
 
 
 class ControlClient:
@@ -18,8 +19,10 @@ class ControlClient:
     def request(self, method: str, path: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
         if not self._token:
             raise VCamSwapError(
-                "no control token found: is a VCamSwap daemon running for this "
-                "user? Start it with `vcamswap run`"
+                _(
+                    "no control token found: is a VCamSwap daemon running for this user? "
+                    "Start it with `vcamswap run`"
+                )
             )
         connection = http.client.HTTPConnection("127.0.0.1", self._port, timeout=self._timeout)
         payload = json.dumps(body or {}).encode() if method == "POST" else None
@@ -30,12 +33,16 @@ class ControlClient:
             data = json.loads(response.read() or b"{}")
         except ConnectionRefusedError as exc:
             raise VCamSwapError(
-                f"no VCamSwap daemon is running on 127.0.0.1:{self._port}; "
-                "start it with `vcamswap run`"
+                _(
+                    "no VCamSwap daemon is running on 127.0.0.1:{port}; start it with "
+                    "`vcamswap run`"
+                ).format(port=self._port)
             ) from exc
         except (OSError, ValueError) as exc:
             raise VCamSwapError(
-                f"the daemon on 127.0.0.1:{self._port} did not answer properly: {exc}"
+                _("the daemon on 127.0.0.1:{port} did not answer properly: {error}").format(
+                    port=self._port, error=exc
+                )
             ) from exc
         finally:
             connection.close()

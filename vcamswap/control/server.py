@@ -1,7 +1,8 @@
-"""The control API on 127.0.0.1: JSON over HTTP, a token on every request, Host and Origin
-checked (web pages cannot drive it, DNS rebinding included), request bodies limited.
-The preview (an MJPEG page) reads the last output frame at a bounded rate on its own thread,
-so it never slows the virtual camera."""
+"""The control API on 127.0.0.1: JSON over HTTP, Host and Origin checked (other web pages
+cannot drive it, DNS rebinding included), request bodies limited. Every request carries the
+token (the CLI, the tray) or the control panel's session cookie; a state change by cookie must
+also come from the panel's own origin. The preview streams (MJPEG) read the last frame at a
+bounded rate on their own threads, so they never slow the virtual camera."""
 
 from __future__ import annotations
 
@@ -13,96 +14,27 @@ import threading
 import time
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import parse_qs, urlsplit
 
 import cv2
 
+from vcamswap.control import panel_routes
 from vcamswap.control.api import Controls
+from vcamswap.control.commands import dispatch
+from vcamswap.control.http import BoundedHTTPServer, bind_loopback
 from vcamswap.control.pages import ABOUT, PAGE
+from vcamswap.control.panel import COOKIE, SESSION_TTL_S, PanelBackend, Sessions, session_cookie
 from vcamswap.errors import VCamSwapError
+from vcamswap.i18n import accepted_language, resolve_language
 from vcamswap.platforms import Platform, current_platform
 
 log = logging.getLogger(__name__)
 MAX_BODY = 4096
 READ_TIMEOUT_S = 10.0
 """A connection that sends nothing for this long is closed (it would hold a thread)."""
-MAX_CONNECTIONS = 32
-"""Connections served at once; more are answered 503 and closed at once."""
-MAX_FACE_NAME = 128
-SECRET = re.compile(r"(token=)[^&\s\"']*", re.IGNORECASE)
-
-
-def bind_loopback(
-    port: int,
-    handler: type[BaseHTTPRequestHandler],
-    platform: Platform,
-    server: type[ThreadingHTTPServer] = ThreadingHTTPServer,
-) -> ThreadingHTTPServer:
-    """A listening HTTP server on 127.0.0.1 with this OS's socket options (Windows:
-    SO_EXCLUSIVEADDRUSE, never SO_REUSEADDR, so a second daemon cannot share the port)."""
-    httpd = server(("127.0.0.1", port), handler, bind_and_activate=False)
-    httpd.allow_reuse_address = False  # the options below replace socketserver's SO_REUSEADDR
-    try:
-        for level, option, value in platform.listen_options():
-            httpd.socket.setsockopt(level, option, value)
-        httpd.server_bind()
-        httpd.server_activate()
-    except OSError:
-        httpd.server_close()
-        raise
-    return httpd
-
-
-class BoundedHTTPServer(ThreadingHTTPServer):
-    """One thread per connection, at most ``max_connections`` at once: the next ones get a
-    one-line 503 and are closed without a thread. Errors are one log line, never a
-    traceback on stderr."""
-
-    daemon_threads = True
-    max_connections = MAX_CONNECTIONS
-
-    def server_activate(self) -> None:
-        self._slots = threading.BoundedSemaphore(self.max_connections)
-        super().server_activate()
-
-    def process_request(self, request: Any, client_address: Any) -> None:
-        if not self._slots.acquire(blocking=False):
-            log.warning("control: %d connections open; refusing one more", self.max_connections)
-            body = json.dumps({"error": "too many connections to the control API"}).encode()
-            try:
-                request.settimeout(1.0)
-                request.sendall(
-                    b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: "
-                    b"application/json\r\nConnection: close\r\nContent-Length: "
-                    + str(len(body)).encode()
-                    + b"\r\n\r\n"
-                    + body
-                )
-            except OSError:
-                pass
-            self.shutdown_request(request)
-            return
-        try:
-            super().process_request(request, client_address)
-        except BaseException:
-            self._slots.release()
-            raise
-
-    def process_request_thread(self, request: Any, client_address: Any) -> None:
-        try:
-            super().process_request_thread(request, client_address)
-        finally:
-            self._slots.release()
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        import sys
-
-        error = sys.exc_info()[1]
-        log.warning(
-            "control: connection ended by %s",
-            type(error).__name__ if error is None else f"{type(error).__name__}: {error}",
-        )
+SECRET = re.compile(r"((?:token|code)=)[^&\s\"']*", re.IGNORECASE)
+Auth = Literal["token", "session"]
 
 
 class ControlServer:
@@ -116,8 +48,15 @@ class ControlServer:
         port: int = 0,
         preview_fps: float = 10.0,
         platform: Platform | None = None,
+        *,
+        panel: PanelBackend | None = None,
+        language: str = "auto",
     ) -> None:
         self.controls = controls
+        self.panel = panel
+        self.language = language
+        """ui.language: "auto" lets each browser's Accept-Language choose."""
+        self.sessions = Sessions()
         self.token = token
         self.preview_interval = 1.0 / preview_fps
         self.stopping = threading.Event()
@@ -132,6 +71,10 @@ class ControlServer:
         if self._httpd is None:
             raise RuntimeError("the control server is not started")
         return int(self._httpd.server_address[1])
+
+    def panel_url(self) -> str:
+        """A one-time login address for the control panel (valid for a minute)."""
+        return f"http://127.0.0.1:{self.port}/login?code={self.sessions.issue_code()}"
 
     def start(self) -> None:
         handler = type("Handler", (_Handler,), {"server_state": self})
@@ -226,52 +169,139 @@ class _Handler(BaseHTTPRequestHandler):
         self.close_connection = True
         self._send(status, {"error": message})
 
-    def _allowed(self, url_token: str | None) -> bool:
-        state = self.server_state
-        host = self.headers.get("Host", "")
-        if host not in (f"127.0.0.1:{state.port}", f"localhost:{state.port}"):
-            self._refuse(
-                HTTPStatus.FORBIDDEN,
-                "bad Host header: the control API answers only requests to 127.0.0.1",
+    # What the panel routes need (panel_routes.Responder).
+    def send_json(self, status: int, body: dict[str, Any]) -> None:
+        self._send(status, body)
+
+    def send_body(self, content_type: str, data: bytes, cache: bool = False) -> None:
+        self.send_response(HTTPStatus.OK)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(data)))
+        self.send_header("Cache-Control", "private, max-age=300" if cache else "no-store")
+        self.send_header("X-Content-Type-Options", "nosniff")
+        if content_type.startswith("text/html"):
+            self.send_header("X-Frame-Options", "DENY")
+            self.send_header(
+                "Content-Security-Policy",
+                "default-src 'self'; img-src 'self' blob: data:; frame-ancestors 'none'",
             )
-            return False
+        self.end_headers()
+        self.wfile.write(data)
+
+    def refuse(self, status: HTTPStatus, message: str) -> None:
+        self._refuse(status, message)
+
+    def read_body(self, limit: int) -> bytes | None:
+        text = (self.headers.get("Content-Length") or "0").strip()
+        size = int(text) if text.isascii() and text.isdigit() else -1
+        if size < 0:  # -1, "12abc", non-ASCII digits: never read on
+            self._refuse(HTTPStatus.BAD_REQUEST, "bad Content-Length: a number of bytes")
+            return None
+        if size > limit:
+            self._refuse(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, f"request body over {limit} bytes")
+            return None
+        return self.rfile.read(size)
+
+    def _origins(self) -> tuple[str, str]:
+        port = self.server_state.port
+        return f"http://127.0.0.1:{port}", f"http://localhost:{port}"
+
+    def _host_ok(self) -> bool:
+        port = self.server_state.port
+        if self.headers.get("Host", "") in (f"127.0.0.1:{port}", f"localhost:{port}"):
+            return True
+        self._refuse(
+            HTTPStatus.FORBIDDEN,
+            "bad Host header: the control API answers only requests to 127.0.0.1",
+        )
+        return False
+
+    def _allowed(self, url_token: str | None) -> Auth | None:
+        """How the request is authorised (the token or a panel session), or None (refused)."""
+        state = self.server_state
+        if not self._host_ok():
+            return None
         origin = self.headers.get("Origin")
-        if origin is not None and origin not in (
-            f"http://127.0.0.1:{state.port}",
-            f"http://localhost:{state.port}",
-        ):
+        if origin is not None and origin not in self._origins():
             self._refuse(HTTPStatus.FORBIDDEN, "cross-origin requests are not allowed")
-            return False
+            return None
         given = (
             self.headers.get("Authorization", "").removeprefix("Bearer ").strip() or url_token or ""
         )
-        if not hmac.compare_digest(given.encode(), state.token.encode()):
+        if given and hmac.compare_digest(given.encode(), state.token.encode()):
+            return "token"
+        if not given and state.sessions.valid(session_cookie(self.headers.get("Cookie"))):
+            if self.command == "POST" and (
+                origin is None or self.headers.get("Sec-Fetch-Site", "same-origin") != "same-origin"
+            ):
+                self._refuse(HTTPStatus.FORBIDDEN, "the panel's changes come from its own page")
+                return None
+            return "session"
+        self._refuse(
+            HTTPStatus.UNAUTHORIZED,
+            "missing or wrong token: read it from the control.token file (vcamswap ctl does "
+            "this), or open the panel with `vcamswap ctl panel`",
+        )
+        return None
+
+    def _language(self) -> str:
+        setting = self.server_state.language
+        if setting == "auto" and self.headers.get("Accept-Language"):
+            return accepted_language(self.headers.get("Accept-Language", ""))
+        return resolve_language(setting)
+
+    def _login(self, query: str) -> None:
+        """Trades a one-time code for a session cookie and goes to the panel."""
+        if not self._host_ok():
+            return
+        code = parse_qs(query).get("code", [""])[0]
+        session = self.server_state.sessions.redeem(code) if code else None
+        if session is None:
             self._refuse(
-                HTTPStatus.UNAUTHORIZED,
-                "missing or wrong token: read it from the "
-                "control.token file (vcamswap ctl does this)",
+                HTTPStatus.FORBIDDEN,
+                "this login link was used or has expired: open the panel again from the tray "
+                "or with `vcamswap ctl panel`",
             )
-            return False
-        return True
+            return
+        self.send_response(HTTPStatus.SEE_OTHER)
+        self.send_header(
+            "Set-Cookie",
+            f"{COOKIE}={session}; HttpOnly; SameSite=Strict; Path=/; Max-Age={int(SESSION_TTL_S)}",
+        )
+        self.send_header("Location", "/panel")
+        self.send_header("Cache-Control", "no-store")
+        self.send_header("Referrer-Policy", "no-referrer")
+        self.send_header("Content-Length", "0")
+        self.end_headers()
 
     def do_GET(self) -> None:
         url = urlsplit(self.path)
-        token = parse_qs(url.query).get("token", [None])[0]
-        if not self._allowed(token):
+        if url.path == "/login":
+            self._login(url.query)
             return
+        token = parse_qs(url.query).get("token", [None])[0]
+        if self._allowed(token) is None:
+            return
+        state = self.server_state
         if url.path == "/api/status":
-            self._send(HTTPStatus.OK, self.server_state.controls.status())
+            self._send(HTTPStatus.OK, state.controls.status())
         elif url.path == "/preview":
-            self._send_page(PAGE.replace("TOKEN", self.server_state.token))
+            self._send_page(PAGE.replace("TOKEN", state.token))
         elif url.path == "/about":
             self._send_page(ABOUT)
         elif url.path == "/preview.mjpg":
-            self._stream()
-        else:
+            camera = parse_qs(url.query).get("view", [""])[0] == "camera"
+            self._stream(camera)
+        elif not panel_routes.handle_get(self, state.panel, url.path, url.query, self._language()):
             self._refuse(HTTPStatus.NOT_FOUND, f"no such endpoint {url.path}")
 
-    def _stream(self) -> None:
+    def _stream(self, camera: bool = False) -> None:
         state = self.server_state
+        frame = (
+            state.panel.camera_frame
+            if camera and state.panel is not None
+            else state.controls.preview_frame
+        )
         self.send_response(HTTPStatus.OK)
         self.send_header("Content-Type", "multipart/x-mixed-replace; boundary=frame")
         self.send_header("Cache-Control", "no-store")
@@ -279,7 +309,7 @@ class _Handler(BaseHTTPRequestHandler):
         self.close_connection = True
         try:
             while not state.stopping.is_set():
-                image = state.controls.preview_frame()
+                image = frame()
                 if image is not None:
                     ok, jpeg = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, 80])
                     if ok:
@@ -296,19 +326,31 @@ class _Handler(BaseHTTPRequestHandler):
             return
 
     def do_POST(self) -> None:
-        if not self._allowed(None):
+        auth = self._allowed(None)
+        if auth is None:
             return
-        length = self.headers.get("Content-Length")
-        text = (length or "0").strip()
-        size = int(text) if text.isascii() and text.isdigit() else -1
-        if size < 0:  # -1, "12abc", non-ASCII digits: never read on
-            self._refuse(HTTPStatus.BAD_REQUEST, "bad Content-Length: a number of bytes")
+        url = urlsplit(self.path)
+        state = self.server_state
+        try:
+            if url.path == "/api/panel/code":
+                if auth != "token":
+                    self._refuse(HTTPStatus.FORBIDDEN, "login codes need the control token")
+                else:
+                    self._send(HTTPStatus.OK, {"url": state.panel_url()})
+                return
+            if url.path == "/api/panel/faces/add" and state.panel is not None:
+                result = panel_routes.add_face(self, state.panel, url.query)
+                if result is not None:
+                    self._send(HTTPStatus.OK, result)
+                return
+        except VCamSwapError as exc:
+            self._refuse(HTTPStatus.BAD_REQUEST, " ".join(str(exc).split()))
             return
-        if size > MAX_BODY:
-            self._refuse(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, f"request body over {MAX_BODY} bytes")
+        raw = self.read_body(MAX_BODY)
+        if raw is None:
             return
         try:
-            body = json.loads(self.rfile.read(size) or b"{}")
+            body = json.loads(raw or b"{}")
             if not isinstance(body, dict):
                 raise ValueError("not an object")
         except RecursionError:
@@ -319,9 +361,10 @@ class _Handler(BaseHTTPRequestHandler):
         except ValueError as exc:
             self._refuse(HTTPStatus.BAD_REQUEST, f"the body must be a JSON object ({exc})")
             return
-        path = urlsplit(self.path).path
         try:
-            result = self._dispatch(path, body)
+            result = dispatch(state.controls, url.path, body)
+            if result is None:
+                result = panel_routes.dispatch_json(state.panel, url.path, body)
         except VCamSwapError as exc:
             self._refuse(HTTPStatus.BAD_REQUEST, " ".join(str(exc).split()))
             return
@@ -333,55 +376,6 @@ class _Handler(BaseHTTPRequestHandler):
             )
             return
         if result is None:
-            self._refuse(HTTPStatus.NOT_FOUND, f"no such endpoint {path}")
+            self._refuse(HTTPStatus.NOT_FOUND, f"no such endpoint {url.path}")
             return
         self._send(HTTPStatus.OK, result)
-
-    def _dispatch(self, path: str, body: dict[str, Any]) -> dict[str, Any] | None:
-        controls = self.server_state.controls
-        if path in ("/api/enable", "/api/disable"):
-            controls.set_swap_enabled(path == "/api/enable")
-        elif path == "/api/face":
-            name = body.get("name")
-            if not isinstance(name, str) or not name:
-                raise VCamSwapError('send {"name": "FACE"}')
-            check_face_name(name)
-            controls.set_source_face(name)
-        elif path in ("/api/enhancer", "/api/mouth_mask"):
-            on = body.get("on")
-            if not isinstance(on, bool):
-                raise VCamSwapError('send {"on": true} or {"on": false}')
-            (controls.set_enhancer if path == "/api/enhancer" else controls.set_mouth_mask)(on)
-        elif path == "/api/governor":
-            mode, level = body.get("mode"), body.get("level", 0)
-            if (
-                mode not in ("auto", "off", "pinned")
-                or not isinstance(level, int)
-                or isinstance(level, bool)
-            ):
-                raise VCamSwapError(
-                    'send {"mode": "auto"}, {"mode": "off"} or {"mode": "pinned", "level": N}'
-                )
-            controls.set_governor(mode, level)
-        elif path == "/api/reload":
-            problems = controls.reload()
-            return {"ok": not problems, "problems": problems}
-        elif path == "/api/quit":
-            controls.quit()
-        else:
-            return None
-        return {"ok": True, "status": controls.status()}
-
-
-def check_face_name(name: str) -> None:
-    """A face is named as `vcamswap faces list` shows it: no folders, no control characters,
-    at most MAX_FACE_NAME characters (a path would reach files outside the faces folder)."""
-    if len(name) > MAX_FACE_NAME:
-        raise VCamSwapError(
-            f"face name too long ({len(name)} characters, at most "
-            f"{MAX_FACE_NAME}); see `vcamswap faces list`"
-        )
-    if any(c in name for c in "/\\") or name in (".", "..") or not name.isprintable():
-        raise VCamSwapError(
-            "a face name has no folder separators or control characters; see `vcamswap faces list`"
-        )

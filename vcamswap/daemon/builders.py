@@ -20,6 +20,7 @@ from vcamswap.config.models import CameraConfig, OutputConfig
 from vcamswap.control.server import ControlServer
 from vcamswap.control.token import write_token
 from vcamswap.daemon.controls import DaemonControls
+from vcamswap.daemon.panel_service import PanelService
 from vcamswap.devices.imaging import TextCardRenderer
 from vcamswap.devices.readers import ProcReaderCount
 from vcamswap.devices.sinks import NullSink, RecordingSink, VirtualCameraSink
@@ -28,11 +29,12 @@ from vcamswap.devices.transform import CameraTransform, TransformedSource
 from vcamswap.devices.v4l2events import ClientUsageWatcher
 from vcamswap.errors import ConfigError, VCamSwapError
 from vcamswap.facelib.library import FaceLibrary
+from vcamswap.i18n import N_
 from vcamswap.labels import container_tags
 from vcamswap.pipeline.demand import DemandController
 from vcamswap.pipeline.protocols import FrameProcessor, FrameSink, FrameSource
 from vcamswap.pipeline.supervisor import PipelineOptions, Supervisor
-from vcamswap.platforms import Platform
+from vcamswap.platforms import Platform, current_platform
 from vcamswap.processors.engines import build_swap_processor
 from vcamswap.processors.faces import folder_resolver
 from vcamswap.runtime import RuntimeState, Toggles
@@ -215,7 +217,13 @@ def start_control(
         return None
     token = write_token(paths.token_file)
     server = ControlServer(
-        controls, token, config.control.port, config.control.preview_fps, platform
+        controls,
+        token,
+        config.control.port,
+        config.control.preview_fps,
+        platform,
+        panel=build_panel(config, paths, controls, platform or current_platform()),
+        language=config.ui.language,
     )
     try:
         server.start()
@@ -229,6 +237,34 @@ def start_control(
         return None
     write_text_atomic(paths.port_file, f"{server.port}\n")
     return server
+
+
+def build_panel(
+    config: Config, paths: AppPaths, controls: DaemonControls, platform: Platform
+) -> PanelService:
+    """The control panel's backend over the running daemon."""
+    from vcamswap.processors.engines import content_classifier
+    from vcamswap.tools.doctor.run import run_doctor
+
+    content = content_classifier(config, paths)
+    folder = config.swap.faces_dir or paths.faces_dir
+
+    def library() -> FaceLibrary:
+        return FaceLibrary(folder, content=content, max_pixels=config.safety.max_image_pixels)
+
+    def cameras() -> list[tuple[str, str]]:
+        try:
+            return [(str(c.index), c.name) for c in platform.cameras()]
+        except VCamSwapError:
+            return []
+
+    def checks() -> list[dict[str, Any]]:
+        return [
+            {"name": c.name, "ok": c.level == "OK", "detail": c.message, "fix": c.fix}
+            for c in run_doctor(paths, platform)
+        ]
+
+    return PanelService(controls, library, controls.config_file, cameras, checks, paths.models_dir)
 
 
 def tray_foreground(
@@ -257,7 +293,7 @@ def tray_foreground(
             login = None
         items = build_menu(
             controls,
-            desktop_opener(urls, platform),
+            desktop_opener(urls, platform, server.panel_url if server is not None else None),
             str(config.swap.faces_dir or paths.faces_dir),
             str(config_file),
             login,
@@ -301,7 +337,7 @@ def run_daemon(
         supervisor.stop()
 
 
-CONTENT_CARD = "Paused: content check"
+CONTENT_CARD = N_("Paused: content check")
 
 
 def content_gate(supervisor: Supervisor, action: str) -> Callable[[ContentVerdict], None]:

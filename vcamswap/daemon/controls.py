@@ -70,6 +70,11 @@ class DaemonControls:
         }
 
     @property
+    def config_file(self) -> Path | None:
+        """The file settings are saved to (None: started without one)."""
+        return self._config_file
+
+    @property
     def supervisor(self) -> Supervisor:
         return self._supervisor
 

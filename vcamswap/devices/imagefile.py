@@ -13,6 +13,7 @@ import cv2
 import numpy as np
 
 from vcamswap.errors import VCamSwapError
+from vcamswap.i18n import _
 from vcamswap.types import BgrImage
 
 DEFAULT_MAX_PIXELS = 50_000_000
@@ -68,14 +69,24 @@ def check_pixels(path: Path, size: tuple[int, int], max_pixels: int) -> None:
     limit = f"{max_pixels / 1e6:g} MP"
     if width < 0:
         raise ImageFileError(
-            f"{path} declares an image far over the {limit} limit for images "
-            f"({SETTING}): not read; scale it down first"
+            _(
+                "{file} declares an image far over the {limit} limit for images ({setting}): "
+                "not read; scale it down first"
+            ).format(file=path, limit=limit, setting=SETTING)
         )
     if width * height > max_pixels:
         raise ImageFileError(
-            f"{path} is {width}x{height} pixels ({width * height / 1e6:.0f} "
-            f"MP), over the {limit} limit for images ({SETTING}): not read; "
-            "scale it down first"
+            _(
+                "{file} is {width}x{height} pixels ({megapixels} MP), over the {limit} limit "
+                "for images ({setting}): not read; scale it down first"
+            ).format(
+                file=path,
+                width=width,
+                height=height,
+                megapixels=f"{width * height / 1e6:.0f}",
+                limit=limit,
+                setting=SETTING,
+            )
         )
 
 
@@ -83,22 +94,32 @@ def load_image(path: Path, max_pixels: int = DEFAULT_MAX_PIXELS) -> BgrImage:
     """Read ``path`` as a BGR image. The size comes from the header of the very bytes that are
     decoded, so a file swapped in between cannot pass the check."""
     if path.is_dir():
-        raise ImageFileError(f"{path} is a folder: name one image file in it (jpg, png or webp)")
+        raise ImageFileError(
+            _("{file} is a folder: name one image file in it (jpg, png or webp)").format(file=path)
+        )
     try:
         data = path.read_bytes()
     except FileNotFoundError as exc:
         raise ImageFileError(
-            f"{path} does not exist: check the path (a face photo: jpg, png or webp)"
+            _("{file} does not exist: check the path (a face photo: jpg, png or webp)").format(
+                file=path
+            )
         ) from exc
     except PermissionError as exc:
         raise ImageFileError(
-            f"cannot read {path}: permission denied; make it readable by this user"
+            _("cannot read {file}: permission denied; make it readable by this user").format(
+                file=path
+            )
         ) from exc
     except OSError as exc:
-        raise ImageFileError(f"cannot read {path}: {exc.strerror or exc}") from exc
+        raise ImageFileError(
+            _("cannot read {file}: {error}").format(file=path, error=exc.strerror or exc)
+        ) from exc
     size = header_size(data)
     if size is None:
-        raise ImageFileError(f"{path} is not a readable image (use jpg, png or webp)")
+        raise ImageFileError(
+            _("{file} is not a readable image (use jpg, png or webp)").format(file=path)
+        )
     check_pixels(path, size, max_pixels)
     try:
         image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
@@ -106,7 +127,9 @@ def load_image(path: Path, max_pixels: int = DEFAULT_MAX_PIXELS) -> BgrImage:
         image = None
     if image is None:
         raise ImageFileError(
-            f"{path} is not a readable image (corrupt or truncated; use jpg, png or webp)"
+            _("{file} is not a readable image (corrupt or truncated; use jpg, png or webp)").format(
+                file=path
+            )
         )
     check_pixels(path, (image.shape[1], image.shape[0]), max_pixels)
     return np.ascontiguousarray(image)

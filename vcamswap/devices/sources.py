@@ -12,6 +12,7 @@ import cv2
 import numpy as np
 
 from vcamswap.errors import DeviceError
+from vcamswap.i18n import _
 from vcamswap.platforms import Platform, current_platform
 from vcamswap.platforms.cameras import SYSFS_VIDEO, linux_cameras
 from vcamswap.types import BgrImage
@@ -133,13 +134,21 @@ class OpenCvCameraSource:
             state = permission.state()
             if state in ("denied", "not-asked"):
                 raise DeviceError(
-                    f"cannot open camera {self._device!r}: camera access is "
-                    f"{'turned off' if state == 'denied' else 'not yet allowed'}"
-                    f" for this app; {permission.fix}"
+                    (
+                        _("cannot open camera {camera}: camera access is turned off for this app")
+                        if state == "denied"
+                        else _(
+                            "cannot open camera {camera}: camera access is not yet allowed for "
+                            "this app"
+                        )
+                    ).format(camera=repr(self._device))
+                    + f"; {permission.fix}"
                 )
             raise DeviceError(
-                f"cannot open camera {self._device!r}: it is missing, unplugged or used by "
-                "another app; check the cable, close other video apps, or set camera.device"
+                _(
+                    "cannot open camera {camera}: it is missing, unplugged or used by another "
+                    "app; check the cable, close other video apps, or set camera.device"
+                ).format(camera=repr(self._device))
             )
         self._configure(capture)
         log.info(
@@ -193,13 +202,17 @@ class VideoFileSource:
         if self._capture is not None:
             return
         if not self._path.is_file():
-            raise DeviceError(f"video file {self._path} does not exist; check the path")
+            raise DeviceError(
+                _("video file {file} does not exist; check the path").format(file=self._path)
+            )
         capture = cv2.VideoCapture(str(self._path))
         if not capture.isOpened():
             capture.release()
             raise DeviceError(
-                f"cannot decode {self._path}: not a video format OpenCV/FFmpeg "
-                "reads (try mp4 with H.264)"
+                _(
+                    "cannot decode {file}: not a video format OpenCV/FFmpeg reads (try mp4 with "
+                    "H.264)"
+                ).format(file=self._path)
             )
         fps = capture.get(cv2.CAP_PROP_FPS)
         if self._fps_override is None and fps and 1 <= fps <= 240:

@@ -18,6 +18,7 @@ import numpy as np
 from vcamswap.config.loader import write_bytes_atomic
 from vcamswap.devices.imagefile import DEFAULT_MAX_PIXELS
 from vcamswap.errors import FaceError
+from vcamswap.i18n import _
 from vcamswap.inference.landmarks import DlibLandmarker
 from vcamswap.processors.faces import IMAGE_SUFFIXES, read_image
 from vcamswap.processors.lite_source import build_source_mesh, save_mesh
@@ -86,39 +87,53 @@ class FaceLibrary:
         final = _sanitize(name or source.stem)
         if not NAME.match(final):
             raise FaceError(
-                f"{final!r} is not a usable face name: letters, digits, space, "
-                "dot, dash and underscore"
+                _(
+                    "{name} is not a usable face name: letters, digits, space, dot, dash and "
+                    "underscore"
+                ).format(name=repr(final))
             )
         if any(existing.name.lower() == final.lower() for existing in self.entries()):
             raise FaceError(
-                f"a face named {final!r} already exists in {self.folder}; remove "
-                "it first or pass --name"
+                _(
+                    "a face named {name} already exists in {folder}; remove it first or "
+                    "choose another name"
+                ).format(name=repr(final), folder=self.folder)
             )
         faces = self._faces(image)
         if not faces:
             raise FaceError(
-                f"no face found in {source}: use a clear, frontal, well-lit photo "
-                "with the face at least 80 pixels wide"
+                _(
+                    "no face found in {file}: use a clear, frontal, well-lit photo with the "
+                    "face at least 80 pixels wide"
+                ).format(file=source)
             )
         if index is None and len(faces) > 1:
             raise FaceError(
-                f"{len(faces)} faces found in {source}; pass --index N to pick one "
-                "(0 = the largest)"
+                _(
+                    "{count} faces found in {file}; crop the photo to one face, or pass "
+                    "--index N to `vcamswap faces add` (0 = the largest)"
+                ).format(count=len(faces), file=source)
             )
         chosen = faces[index or 0] if (index or 0) < len(faces) else None
         if chosen is None:
-            raise FaceError(f"--index {index} is out of range: {len(faces)} face(s) in {source}")
+            raise FaceError(
+                _("--index {index} is out of range: {count} face(s) in {file}").format(
+                    index=index, count=len(faces), file=source
+                )
+            )
         copy = self._normalise(image, chosen)
         if len(faces) > 1 and len(self._faces(copy)) != 1:
             raise FaceError(
-                f"face {index} in {source} is too close to another face to store "
-                "alone; crop the photo first"
+                _(
+                    "face {index} in {file} is too close to another face to store alone; crop "
+                    "the photo first"
+                ).format(index=index, file=source)
             )
         mesh = build_source_mesh(self._landmarker, copy, str(source))
         target = self.folder / f"{final}.png"
         ok, encoded = cv2.imencode(".png", copy)
         if not ok:
-            raise FaceError(f"could not encode {source} as PNG")
+            raise FaceError(_("could not encode {file} as PNG").format(file=source))
         data = encoded.tobytes()
         write_bytes_atomic(target, data)
         digest = hashlib.sha256(data).hexdigest()
@@ -140,6 +155,34 @@ class FaceLibrary:
             crop = cv2.resize(crop, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
         return np.ascontiguousarray(crop)
 
+    def rename(self, old: str, new: str) -> str:
+        """Renames face ``old`` to ``new`` (the same name rules as ``add``); the new name."""
+        final = _sanitize(new)
+        if not NAME.match(final):
+            raise FaceError(
+                _(
+                    "{name} is not a usable face name: letters, digits, space, dot, dash and "
+                    "underscore"
+                ).format(name=repr(final))
+            )
+        entries = self.entries()
+        entry = next((e for e in entries if e.name.lower() == old.lower()), None)
+        if entry is None:
+            known = ", ".join(e.name for e in entries) or "none"
+            raise FaceError(
+                _("no face named {name} in {folder} (faces: {known})").format(
+                    name=repr(old), folder=self.folder, known=known
+                )
+            )
+        if any(e.name.lower() == final.lower() and e is not entry for e in entries):
+            raise FaceError(
+                _("a face named {name} already exists in {folder}").format(
+                    name=repr(final), folder=self.folder
+                )
+            )
+        entry.path.rename(entry.path.with_name(f"{final}{entry.path.suffix}"))
+        return final
+
     def remove(self, name: str) -> Path:
         for entry in self.entries():
             if entry.name.lower() == name.lower():
@@ -147,4 +190,8 @@ class FaceLibrary:
                 (self.cache / f"{entry.sha256}.lite.npz").unlink(missing_ok=True)
                 return entry.path
         known = ", ".join(self.names()) or "none"
-        raise FaceError(f"no face named {name!r} in {self.folder} (faces: {known})")
+        raise FaceError(
+            _("no face named {name} in {folder} (faces: {known})").format(
+                name=repr(name), folder=self.folder, known=known
+            )
+        )

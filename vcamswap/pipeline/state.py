@@ -6,6 +6,8 @@ import threading
 import time
 from typing import Literal
 
+from vcamswap.i18n import N_
+
 CameraState = Literal["starting", "ok", "lost", "paused"]
 
 
@@ -139,13 +141,13 @@ class Health:
             if self._blocked is not None:
                 return self._blocked
             if self._camera == "paused":
-                return "Paused"
+                return N_("Paused")
             if self._camera == "lost":
-                return "Camera unavailable"
+                return N_("Camera unavailable")
             if (
                 self._camera == "ok"
                 and self._last_frame_at is not None
                 and (now - self._last_frame_at > self._stale_after)
             ):
-                return "Camera unavailable"
+                return N_("Camera unavailable")
             return None

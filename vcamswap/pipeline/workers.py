@@ -9,6 +9,7 @@ import time
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
+from vcamswap.i18n import N_
 from vcamswap.pipeline.clock import FrameClock
 from vcamswap.pipeline.protocols import (
     FrameSink,
@@ -268,7 +269,7 @@ class OutputWorker:
                     continue
                 captured_at = None
                 if reason is not None or self._last is None:
-                    image = self._card_image(reason or "Starting")
+                    image = self._card_image(reason or N_("Starting"))
                 else:
                     image = self._last
                 self._stats.add_resent()

@@ -19,6 +19,7 @@ from vcamswap.devices.imagefile import (
     load_image,
 )
 from vcamswap.errors import FaceError
+from vcamswap.i18n import _
 from vcamswap.types import BgrImage
 
 T = TypeVar("T")
@@ -58,7 +59,7 @@ def folder_resolver(
     def resolve(name: str | None) -> Path:
         if name:
             if "\0" in name:
-                raise FaceError("a face name cannot contain a NUL character")
+                raise FaceError(_("a face name cannot contain a NUL character"))
             candidate = Path(name).expanduser()
             if _is_file(candidate):
                 return checked(candidate)
@@ -67,8 +68,10 @@ def folder_resolver(
                 if _is_file(path):
                     return checked(path)
             raise FaceError(
-                f"no face named {name!r} in {folder}; add it with "
-                "`vcamswap faces add PHOTO --name NAME` or give an image path"
+                _(
+                    "no face named {name} in {folder}; add it with "
+                    "`vcamswap faces add PHOTO --name NAME` or give an image path"
+                ).format(name=repr(name), folder=folder)
             )
         faces = (
             sorted(p for p in folder.glob("*") if p.suffix.lower() in IMAGE_SUFFIXES)
@@ -77,8 +80,10 @@ def folder_resolver(
         )
         if not faces:
             raise FaceError(
-                f"no source face: put a photo in {folder} or set swap.face "
-                "(or run with --face PHOTO)"
+                _(
+                    "no source face: put a photo in {folder} or set swap.face (or run with "
+                    "--face PHOTO)"
+                ).format(folder=folder)
             )
         return checked(faces[0])
 

@@ -8,6 +8,7 @@ from typing import Any
 import cv2
 import numpy as np
 
+from vcamswap.i18n import _
 from vcamswap.types import Points
 
 FloatImage = np.ndarray[Any, np.dtype[np.float32]]
@@ -89,9 +90,9 @@ def expression_notes(landmarks: Points) -> list[str]:
     gap = float(np.linalg.norm(landmarks[[61, 62, 63]] - landmarks[[67, 66, 65]], axis=1).mean())
     notes = []
     if width > 1.0 and gap / width > MOUTH_OPEN:
-        notes.append("the mouth is open")
+        notes.append(_("the mouth is open"))
     if width / max(inter_ocular(landmarks), 1.0) > SMILE_WIDTH:
-        notes.append("the smile is broad")
+        notes.append(_("the smile is broad"))
     return notes
 
 

@@ -8,15 +8,16 @@ from pathlib import Path
 
 from vcamswap.config.writer import set_config_value
 from vcamswap.errors import VCamSwapError
+from vcamswap.i18n import N_, _
 
-NOTICE = """\
+NOTICE = N_("""\
 VCamSwap replaces faces in video. Before you use it:
   * You must have the consent of every person whose face you use as a source.
   * The output is synthetic media: keep the visible "AI-generated" label on, and tell your
     viewers. Offline outputs also carry a machine-readable synthetic-media label.
   * Impersonation, fraud, harassment and non-consensual imagery are illegal in many places;
     the laws where you and your viewers are apply.
-"""
+""")
 
 
 class ConsentRequiredError(VCamSwapError):
@@ -39,16 +40,20 @@ def ensure_consent(
     if not flag:
         interactive = sys.stdin.isatty() if interactive is None else interactive
         if not interactive:
-            where = f" in {config_file}" if config_file else ""
+            where = " " + _("in {file}").format(file=config_file) if config_file else ""
             raise ConsentRequiredError(
-                "consent required: VCamSwap needs your acceptance of its consent notice before "
-                "it swaps faces. Run it once in a terminal, pass --accept-consent, or set "
-                f"safety.consent_accepted: true{where}.\n\n" + NOTICE
+                _(
+                    "consent required: VCamSwap needs your acceptance of its consent notice "
+                    "before it swaps faces. Run it once in a terminal, pass --accept-consent, "
+                    "or set safety.consent_accepted: true{where}."
+                ).format(where=where)
+                + "\n\n"
+                + _(NOTICE)
             )
-        show(NOTICE)
-        answer = ask("Do you accept? Type 'yes' to continue: ").strip().lower()
-        if answer not in ("y", "yes"):
-            raise ConsentRequiredError("consent declined: nothing was swapped")
+        show(_(NOTICE))
+        answer = ask(_("Do you accept? Type 'yes' to continue: ")).strip().lower()
+        if answer not in ("y", "yes", _("yes").lower()):
+            raise ConsentRequiredError(_("consent declined: nothing was swapped"))
     if config_file is not None:
         set_config_value(config_file, ("safety", "consent_accepted"), True)
     return True

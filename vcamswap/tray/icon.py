@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
+from collections.abc import Callable
 from typing import Any
 
 from vcamswap.control.api import Controls
@@ -145,7 +146,11 @@ def _updater(icon: Any, image: Any, title: str) -> Any:
     return update
 
 
-def desktop_opener(urls: dict[str, str], platform: Platform | None = None) -> Opener:
+def desktop_opener(
+    urls: dict[str, str],
+    platform: Platform | None = None,
+    panel: Callable[[], str] | None = None,
+) -> Opener:
     """Opens URLs in the browser and files or folders with the desktop's default app."""
     import subprocess
     import webbrowser
@@ -165,4 +170,4 @@ def desktop_opener(urls: dict[str, str], platform: Platform | None = None) -> Op
         if url:
             webbrowser.open(url)
 
-    return Opener(url=open_url, path=open_path, urls=urls)
+    return Opener(url=open_url, path=open_path, urls=urls, panel=panel)

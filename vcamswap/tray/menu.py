@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from vcamswap.control.api import Controls
+from vcamswap.i18n import _
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,6 +29,8 @@ class Opener:
     url: Callable[[str], None]
     path: Callable[[str], None]
     urls: dict[str, str] = field(default_factory=dict)
+    panel: Callable[[], str] | None = None
+    """A fresh one-time login address for the control panel (None: no control server)."""
 
 
 def _flag(controls: Controls, key: str) -> Callable[[], bool]:
@@ -61,7 +64,7 @@ def build_menu(
             else:
                 autostart.enable()
 
-        login = (Item("Start at login", action=toggle_login, checked=autostart.enabled),)
+        login = (Item(_("Start at login"), action=toggle_login, checked=autostart.enabled),)
 
     def toggle(key: str, setter: Callable[[bool], None]) -> Callable[[], None]:
         return lambda: setter(not bool(controls.status().get(key)))
@@ -77,7 +80,7 @@ def build_menu(
         items = [
             Item(name, action=choose(name), checked=current(name), radio=True) for name in names
         ]
-        items.append(Item("Add face…", action=lambda: opener.path(faces_folder)))
+        items.append(Item(_("Add face…"), action=lambda: opener.path(faces_folder)))
         return tuple(items)
 
     def governor_mode(mode: str, level: int = 0) -> Callable[[], None]:
@@ -96,13 +99,13 @@ def build_menu(
         levels = (controls.status().get("governor") or {}).get("levels") or []
         items = [
             Item(
-                "Automatic (hold the frame rate)",
+                _("Automatic (hold the frame rate)"),
                 action=governor_mode("auto"),
                 checked=governor_is("auto"),
                 radio=True,
             ),
             Item(
-                "Always full quality",
+                _("Always full quality"),
                 action=governor_mode("off"),
                 checked=governor_is("off"),
                 radio=True,
@@ -110,7 +113,7 @@ def build_menu(
         ]
         items += [
             Item(
-                f"Hold: {name}",
+                _("Hold: {step}").format(step=name),
                 action=governor_mode("pinned", i),
                 checked=governor_is("pinned", i),
                 radio=True,
@@ -122,36 +125,47 @@ def build_menu(
 
     return (
         Item(
-            "Swap faces",
+            _("Swap faces"),
             action=toggle("swap_enabled", controls.set_swap_enabled),
             checked=_flag(controls, "swap_enabled"),
             default=True,
         ),
-        Item("Faces", submenu=faces),
+        Item(_("Faces"), submenu=faces),
         Item(
-            "Enhancer",
+            _("Enhancer"),
             action=toggle("enhancer", controls.set_enhancer),
             checked=_flag(controls, "enhancer"),
         ),
         Item(
-            "Mouth mask",
+            _("Mouth mask"),
             action=toggle("mouth_mask", controls.set_mouth_mask),
             checked=_flag(controls, "mouth_mask"),
         ),
-        Item("Quality", submenu=quality),
+        Item(_("Quality"), submenu=quality),
         *remote_items(controls),
-        Item("Preview", action=lambda: opener.url(opener.urls.get("preview", ""))),
-        Item("Open config", action=lambda: opener.path(config_file)),
+        *panel_items(opener),
+        Item(_("Preview"), action=lambda: opener.url(opener.urls.get("preview", ""))),
+        Item(_("Open config"), action=lambda: opener.path(config_file)),
         *login,
-        Item("About / Licences", action=lambda: opener.url(opener.urls.get("about", ""))),
-        Item("Quit", action=controls.quit),
+        Item(_("About / Licences"), action=lambda: opener.url(opener.urls.get("about", ""))),
+        Item(_("Quit"), action=controls.quit),
     )
+
+
+def panel_items(opener: Opener) -> tuple[Item, ...]:
+    """ "Open control panel" (also the first thing a new user looks for), when it is served."""
+    panel = opener.panel
+    if panel is None:
+        return ()
+    return (Item(_("Open control panel"), action=lambda: opener.url(panel())),)
 
 
 def remote_items(controls: Controls) -> tuple[Item, ...]:
     """An information line while models run on a remote server: face crops leave the PC."""
     remote = controls.status().get("remote")
-    return (Item(f"Remote inference: {remote} (face crops leave this PC)"),) if remote else ()
+    if not remote:
+        return ()
+    return (Item(_("Remote inference: {server} (face crops leave this PC)").format(server=remote)),)
 
 
 def camera_to_pick(status: dict[str, Any]) -> str | None:
@@ -167,19 +181,23 @@ def camera_to_pick(status: dict[str, Any]) -> str | None:
 def tooltip(controls: Controls) -> str:
     """One line for the icon's hover text (Windows shows at most 127 characters)."""
     status = controls.status()
-    face = status.get("face") or "first face"
+    face = status.get("face") or _("first face")
     text = f"VCamSwap: {status.get('state')} · {status.get('output_fps', 0):.0f} fps · {face}"
     camera = camera_to_pick(status)
     if camera:
-        text += f" · in apps pick {camera!r}"
+        text += " · " + _("in apps pick {camera}").format(camera=repr(camera))
     governor = status.get("governor") or {}
     if status.get("blocked"):
-        text += f" · {status['blocked']}: turn Swap faces on to resume"
+        text += " · " + _("{reason}: turn Swap faces on to resume").format(reason=status["blocked"])
     if status.get("remote"):
-        text += f" · remote {status['remote']} (face crops leave this PC)"
+        text += " · " + _("remote {server} (face crops leave this PC)").format(
+            server=status["remote"]
+        )
     problems = status.get("config_problems") or []
     if problems:
-        text += f" · config error: {problems[0]}"
+        text += " · " + _("config error: {problem}").format(problem=problems[0])
     elif governor.get("level"):
-        text += f" · quality step {governor['level']}: {governor.get('reason', '')}"
+        text += " · " + _("quality step {level}: {reason}").format(
+            level=governor["level"], reason=governor.get("reason", "")
+        )
     return text[:120]

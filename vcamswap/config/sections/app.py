@@ -1,10 +1,26 @@
-"""tray, control and logging: the daemon's own surfaces."""
+"""ui, tray, control and logging: the daemon's own surfaces."""
 
 from __future__ import annotations
+
+from typing import Literal
 
 from pydantic import Field
 
 from vcamswap.config.sections.base import LogLevel, Section
+
+UiLanguage = Literal["auto", "en", "de", "es", "fr", "pt_BR", "zh_CN", "ja"]
+
+
+class UiConfig(Section):
+    """The language of the tray, the control panel, the cards and the messages."""
+
+    language: UiLanguage = Field(
+        "auto",
+        description=(
+            "auto (the OS locale; the control panel follows the browser's language) or one of "
+            "en, de, es, fr, pt_BR, zh_CN, ja."
+        ),
+    )
 
 
 class TrayConfig(Section):
