@@ -11,6 +11,7 @@ import numpy as np
 
 from vcamswap.devices.imagefile import DEFAULT_MAX_PIXELS, load_image
 from vcamswap.errors import FaceError, VCamSwapError
+from vcamswap.i18n import _
 from vcamswap.offline import metadata
 from vcamswap.offline.output import discard, new_temp_file, refuse_same_file, write_error
 from vcamswap.pipeline.guarding import guarded_process
@@ -34,7 +35,9 @@ def write_labelled_image(
 
     kind = IMAGE_SUFFIXES.get(path.suffix.lower())
     if kind is None:
-        raise VCamSwapError(f"cannot write {path.name}: use .jpg, .png or .webp")
+        raise VCamSwapError(
+            _("cannot write {file}: use .jpg, .png or .webp").format(file=path.name)
+        )
     picture = Image.fromarray(np.ascontiguousarray(image[:, :, ::-1]))
     exif = Image.Exif()
     exif[0x010E] = metadata.DESCRIPTION  # ImageDescription
@@ -85,8 +88,10 @@ def swap_image(
         processor.close()
     if not frame.swapped:
         raise FaceError(
-            f"no face found in {source}: nothing to swap (a frontal face at least "
-            "80 pixels wide works best)"
+            _(
+                "no face found in {file}: nothing to swap (a frontal face at least 80 pixels "
+                "wide works best)"
+            ).format(file=source)
         )
     if finish is None:
         write_labelled_image(frame.image, output)
@@ -98,7 +103,9 @@ def swap_image(
         os.replace(staged, output)
     except VCamSwapError as exc:
         discard(staged)
-        raise VCamSwapError(f"{output}: not written: {exc}") from exc
+        raise VCamSwapError(
+            _("{file}: not written: {error}").format(file=output, error=exc)
+        ) from exc
     except BaseException:
         discard(staged)
         raise

@@ -15,6 +15,7 @@ from pathlib import Path
 from types import FrameType
 
 from vcamswap.errors import VCamSwapError
+from vcamswap.i18n import _
 
 CLEANUP_SIGNALS = tuple(
     getattr(signal, name) for name in ("SIGTERM", "SIGHUP") if hasattr(signal, name)
@@ -42,8 +43,10 @@ def same_file(a: Path, b: Path) -> bool:
 def refuse_same_file(source: Path, output: Path) -> None:
     if same_file(source, output):
         raise VCamSwapError(
-            f"the output {output} is the input file: the output must be a new "
-            "file (the input is never modified)"
+            _(
+                "the output {file} is the input file: the output must be a new file (the input "
+                "is never modified)"
+            ).format(file=output)
         )
 
 
@@ -70,7 +73,7 @@ def write_error(output: Path, exc: OSError) -> VCamSwapError:
 def new_temp_file(output: Path, opener: Callable[..., int] = os.open) -> Path:
     """Create an empty hidden ``.NAME.XXXX.SUFFIX`` next to ``output``, mode 0666 less the
     umask like any new file (mkstemp would make it 0600)."""
-    for _ in range(100):
+    for _attempt in range(100):
         temp = output.with_name(f".{output.stem}.{secrets.token_hex(4)}{output.suffix}")
         try:
             fd = opener(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
@@ -78,7 +81,7 @@ def new_temp_file(output: Path, opener: Callable[..., int] = os.open) -> Path:
             continue
         os.close(fd)
         return temp
-    raise VCamSwapError(f"cannot create a temp file next to {output}")
+    raise VCamSwapError(_("cannot create a temp file next to {file}").format(file=output))
 
 
 def discard(partial: Path, *closers: Callable[[], object]) -> None:

@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from vcamswap.errors import DeviceError, FaceError, VCamSwapError
+from vcamswap.i18n import _
 from vcamswap.offline import metadata
 from vcamswap.offline.output import discard, refuse_same_file, write_error
 from vcamswap.pipeline.guarding import guarded_process
@@ -147,16 +148,18 @@ class VideoJob:
         import av
 
         if not self._source.is_file():
-            raise DeviceError(f"input {self._source} does not exist")
+            raise DeviceError(_("input {file} does not exist").format(file=self._source))
         try:
             container = av.open(str(self._source))
         except (av.error.FFmpegError, OSError) as exc:
             raise DeviceError(
-                f"cannot read {self._source}: {exc} (use mp4, mkv, mov or webm)"
+                _("cannot read {file}: {error} (use mp4, mkv, mov or webm)").format(
+                    file=self._source, error=exc
+                )
             ) from exc
         if not container.streams.video:
             container.close()
-            raise DeviceError(f"{self._source} has no video stream")
+            raise DeviceError(_("{file} has no video stream").format(file=self._source))
         return container
 
     def run(self) -> VideoResult:
@@ -164,13 +167,16 @@ class VideoJob:
 
         suffix = self._output.suffix.lower()
         if suffix not in COPYABLE_AUDIO:
-            raise VCamSwapError(f"output {self._output.name}: use .mp4, .mkv, .mov or .webm")
+            raise VCamSwapError(
+                _("output {file}: use .mp4, .mkv, .mov or .webm").format(file=self._output.name)
+            )
         refuse_same_file(self._source, self._output)
         folder = self._output.parent
         if not folder.is_dir() or not os.access(folder, os.W_OK):
             raise VCamSwapError(
-                f"cannot write {self._output}: the folder {folder} does not "
-                "exist or is not writable"
+                _(
+                    "cannot write {file}: the folder {folder} does not exist or is not writable"
+                ).format(file=self._output, folder=folder)
             )
         source = self._open_input()
         partial = self._output.with_name(f".{self._output.stem}.part{self._output.suffix}")
@@ -191,12 +197,18 @@ class VideoJob:
             result = self._transcode(source, out)
             out.close()  # writes the index: a full disk shows here too
             if result.swapped_frames == 0:
-                raise FaceError(f"no face found in any frame of {self._source}; nothing written")
+                raise FaceError(
+                    _("no face found in any frame of {file}; nothing written").format(
+                        file=self._source
+                    )
+                )
             if self._finish is not None:
                 try:
                     self._finish(partial)
                 except VCamSwapError as exc:
-                    raise VCamSwapError(f"{self._output}: not written: {exc}") from exc
+                    raise VCamSwapError(
+                        _("{file}: not written: {error}").format(file=self._output, error=exc)
+                    ) from exc
             os.replace(partial, self._output)
         except BaseException as exc:
             self._stop.set()
@@ -232,8 +244,10 @@ class VideoJob:
             codec = choice or ENCODERS.get(self._options.codec, self._options.codec)
         if codec not in av.codecs_available:
             raise VCamSwapError(
-                f"encoder {codec!r} is not available in this FFmpeg build; "
-                "leave --encoder out for the software encoder"
+                _(
+                    "encoder {codec} is not available in this FFmpeg build; leave --encoder out "
+                    "for the software encoder"
+                ).format(codec=repr(codec))
             )
         vout = out.add_stream(codec, rate=rate)
         vout.width = vin.codec_context.width // 2 * 2

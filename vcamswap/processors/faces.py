@@ -131,7 +131,7 @@ class SourceFaceCache(Generic[T]):
                 self._by_hash.popitem(last=False)
 
     def cached(self, name: str | None) -> bool:
-        digest, _ = self._digest(name)
+        digest, _size = self._digest(name)
         with self._lock:
             return digest in self._by_hash
 

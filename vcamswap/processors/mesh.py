@@ -204,7 +204,9 @@ def aligned_patch(gray: np.ndarray[Any, Any], landmarks: Points, size: int = 40)
     if shrink < 1.0:
         crop = cv2.resize(crop, None, fx=shrink, fy=shrink, interpolation=cv2.INTER_AREA)
     local = (points - np.array([x0, y0], np.float32)) * np.float32(shrink)
-    matrix, _ = cv2.estimateAffinePartial2D(local, FIVE_POINT_TEMPLATE * size, method=cv2.LMEDS)
+    matrix, _inliers = cv2.estimateAffinePartial2D(
+        local, FIVE_POINT_TEMPLATE * size, method=cv2.LMEDS
+    )
     if matrix is None:
         return np.zeros((size, size), np.float32)
     patch = cv2.warpAffine(crop, matrix, (size, size), flags=cv2.INTER_LINEAR)
