@@ -17,11 +17,11 @@ from typing import Any
 import numpy as np
 
 from vcamswap.errors import VCamSwapError
+from vcamswap.offline.image import IMAGE_SUFFIXES
 from vcamswap.safety.c2pa_sign import ManifestReport, read_manifest
 from vcamswap.safety.watermark import THRESHOLD, Codebook, Payload, Reading
 from vcamswap.types import BgrImage, FrameSource
 
-IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp"}
 WINDOW_S = 2.0
 """Videos are judged in windows of this length; a window is marked when at least half of its
 sampled frames are."""

@@ -50,6 +50,23 @@ def _write_private(path: Path, data: bytes) -> None:
         handle.write(data)
 
 
+def _key_usage(authority: bool) -> Any:
+    """A CA signs certificates (and CRLs); the leaf signs manifests: nothing else."""
+    from cryptography import x509
+
+    return x509.KeyUsage(
+        digital_signature=not authority,
+        content_commitment=False,
+        key_encipherment=False,
+        data_encipherment=False,
+        key_agreement=False,
+        key_cert_sign=authority,
+        crl_sign=authority,
+        encipher_only=False,
+        decipher_only=False,
+    )
+
+
 def make_local_credentials(folder: Path) -> Credentials:
     """A CA and a signing certificate for this installation, made on first use and kept in
     ``folder`` (key files 0600). The names say "local": nothing here claims to be anyone."""
@@ -89,17 +106,7 @@ def make_local_credentials(folder: Path) -> Credentials:
         .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
         .add_extension(x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key()), False)
         .add_extension(
-            x509.KeyUsage(
-                digital_signature=False,
-                content_commitment=False,
-                key_encipherment=False,
-                data_encipherment=False,
-                key_agreement=False,
-                key_cert_sign=True,
-                crl_sign=True,
-                encipher_only=False,
-                decipher_only=False,
-            ),
+            _key_usage(authority=True),
             critical=True,
         )
         .sign(ca_key, hashes.SHA256())
@@ -115,17 +122,7 @@ def make_local_credentials(folder: Path) -> Credentials:
         .not_valid_after(now + datetime.timedelta(days=3650))
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
         .add_extension(
-            x509.KeyUsage(
-                digital_signature=True,
-                content_commitment=False,
-                key_encipherment=False,
-                data_encipherment=False,
-                key_agreement=False,
-                key_cert_sign=False,
-                crl_sign=False,
-                encipher_only=False,
-                decipher_only=False,
-            ),
+            _key_usage(authority=False),
             critical=True,
         )
         .add_extension(
@@ -185,28 +182,29 @@ SIGNING_FIX = (
 )
 
 
-def sign_file(path: Path, credentials: Credentials) -> None:
-    """Embed a signed manifest in ``path`` (replaced atomically; on failure left as it was)."""
+def _sign(credentials: Credentials, mime: str, source: Any, dest: Any) -> None:
+    """Our manifest, signed with ``credentials``, from stream ``source`` into ``dest``."""
     import c2pa
 
+    info = c2pa.C2paSignerInfo(
+        c2pa.C2paSigningAlg.ES256, credentials.certificate_chain, credentials.private_key, None
+    )
+    with c2pa.Builder(json.dumps(manifest_definition())) as builder:
+        builder.sign(c2pa.Signer.from_info(info), mime, source, dest)
+
+
+def sign_file(path: Path, credentials: Credentials) -> None:
+    """Embed a signed manifest in ``path`` (replaced atomically; on failure left as it was)."""
     mime = MIME_TYPES.get(path.suffix.lower())
     if mime is None:
         raise VCamSwapError(
             f"{path.name}: C2PA manifests cannot be embedded in {path.suffix} files; use "
             ".mp4, .mov, .jpg, .png or .webp, or set safety.c2pa.enabled: false"
         )
-    info = c2pa.C2paSignerInfo(
-        c2pa.C2paSigningAlg.ES256, credentials.certificate_chain, credentials.private_key, None
-    )
     partial = path.with_name(f".{path.stem}.c2pa{path.suffix}")
     try:
-        signer = c2pa.Signer.from_info(info)
-        with (
-            c2pa.Builder(json.dumps(manifest_definition())) as builder,
-            path.open("rb") as source,
-            partial.open("wb") as dest,
-        ):
-            builder.sign(signer, mime, source, dest)
+        with path.open("rb") as source, partial.open("wb") as dest:
+            _sign(credentials, mime, source, dest)
         os.replace(partial, path)
     except Exception as exc:
         partial.unlink(missing_ok=True)
@@ -240,7 +238,6 @@ class ManifestSigner:
         long job, not after it."""
         import io
 
-        import c2pa
         from PIL import Image
 
         credentials = self.credentials()
@@ -248,14 +245,7 @@ class ManifestSigner:
         Image.new("RGB", (16, 16)).save(picture, "JPEG")
         picture.seek(0)
         try:
-            info = c2pa.C2paSignerInfo(
-                c2pa.C2paSigningAlg.ES256,
-                credentials.certificate_chain,
-                credentials.private_key,
-                None,
-            )
-            with c2pa.Builder(json.dumps(manifest_definition())) as builder:
-                builder.sign(c2pa.Signer.from_info(info), "image/jpeg", picture, io.BytesIO())
+            _sign(credentials, "image/jpeg", picture, io.BytesIO())
         except Exception as exc:
             raise VCamSwapError(f"C2PA signing does not work ({exc}); {SIGNING_FIX}") from exc
 
