@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 from vcamswap.errors import VCamSwapError
+from vcamswap.i18n import _
 
 
 class AlreadyRunningError(VCamSwapError):
@@ -30,8 +31,13 @@ class InstanceLock:
             os.close(fd)
             pid = self.holder()
             raise AlreadyRunningError(
-                f"VCamSwap is already running{f' (pid {pid})' if pid else ''}; use "
-                "`vcamswap ctl status|enable|disable|face NAME|quit` to control it"
+                (
+                    _("VCamSwap is already running (pid {pid})").format(pid=pid)
+                    if pid
+                    else _("VCamSwap is already running")
+                )
+                + "; "
+                + _("use `vcamswap ctl status|enable|disable|face NAME|quit` to control it")
             )
         os.ftruncate(fd, 0)
         os.write(fd, f"{os.getpid()}\n".encode())

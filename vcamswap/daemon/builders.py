@@ -29,7 +29,7 @@ from vcamswap.devices.transform import CameraTransform, TransformedSource
 from vcamswap.devices.v4l2events import ClientUsageWatcher
 from vcamswap.errors import ConfigError, VCamSwapError
 from vcamswap.facelib.library import FaceLibrary
-from vcamswap.i18n import N_
+from vcamswap.i18n import N_, _
 from vcamswap.labels import container_tags
 from vcamswap.pipeline.demand import DemandController
 from vcamswap.pipeline.protocols import FrameProcessor, FrameSink, FrameSource
@@ -91,7 +91,9 @@ def build_sink(
         return RecordingSink(Path(spec[5:]).expanduser(), fps=output.fps, tags=container_tags())
     if spec == "null":
         return NullSink()
-    raise ConfigError(f"unknown output {spec!r}: use 'virtual', 'file:PATH' or 'null'")
+    raise ConfigError(
+        _("unknown output {output}: use 'virtual', 'file:PATH' or 'null'").format(output=repr(spec))
+    )
 
 
 @dataclass(frozen=True, slots=True)

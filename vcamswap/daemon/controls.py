@@ -12,6 +12,7 @@ from vcamswap.config import load_config
 from vcamswap.config.writer import set_config_value
 from vcamswap.devices.sinks import shown_camera_name
 from vcamswap.errors import ConfigError, VCamSwapError
+from vcamswap.i18n import _
 from vcamswap.pipeline.supervisor import Supervisor
 from vcamswap.types import BgrImage
 
@@ -97,11 +98,16 @@ class DaemonControls:
     def set_governor(self, mode: str, level: int = 0) -> None:
         levels = self._supervisor.governor.view().levels
         if mode not in ("auto", "off", "pinned"):
-            raise VCamSwapError(f"unknown governor mode {mode!r}: use auto, off or a level")
+            raise VCamSwapError(
+                _("unknown governor mode {mode}: use auto, off or a level").format(mode=repr(mode))
+            )
         if mode == "pinned" and not 0 <= level < len(levels):
             raise VCamSwapError(
-                f"no quality level {level}: this engine has 0..{len(levels) - 1}"
-                f" ({', '.join(f'{i} {n}' for i, n in enumerate(levels))})"
+                _("no quality level {level}: this engine has 0..{top} ({steps})").format(
+                    level=level,
+                    top=len(levels) - 1,
+                    steps=", ".join(f"{i} {n}" for i, n in enumerate(levels)),
+                )
             )
         self._supervisor.governor.set_mode(mode, level)  # type: ignore[arg-type]
         self._persist("mode", mode, "governor")

@@ -13,6 +13,7 @@ from typing import Protocol
 
 from vcamswap.devices.imagefile import CEILING_PIXELS, ImageFileError, load_image
 from vcamswap.errors import VCamSwapError
+from vcamswap.i18n import _
 from vcamswap.inference.content import EXPLICIT, NudeNetDetector, packaged_model
 from vcamswap.platforms import Platform, current_platform
 from vcamswap.types import BgrImage
@@ -51,9 +52,11 @@ class ContentFlaggedError(VCamSwapError):
     def __init__(self, what: str, verdict: ContentVerdict) -> None:
         self.verdict = verdict
         super().__init__(
-            f"{what} was refused by the content check (found {verdict.describe()}): "
-            "VCamSwap does not swap explicit material. Use another image; if this is a "
-            "mistake, raise safety.content_check.threshold"
+            _(
+                "{what} was refused by the content check (found {found}): VCamSwap does not "
+                "swap explicit material. Use another image; if this is a mistake, raise "
+                "safety.content_check.threshold"
+            ).format(what=what, found=verdict.describe())
         )
 
 
