@@ -64,8 +64,18 @@ def panel(tmp_path: Path) -> Iterator[tuple[ControlServer, Path, AppPaths]]:
     )
     supervisor.start()
     library = FaceLibrary(paths.faces_dir)
+
+    def reload() -> list[str]:  # the daemon's reload: a neural engine has no models here
+        engine = load_config(config).swap.engine
+        return ["neural engine model files are not ready"] if engine == "neural" else []
+
     controls = DaemonControls(
-        supervisor, folder_resolver(paths.faces_dir), library.names, config, "lite"
+        supervisor,
+        folder_resolver(paths.faces_dir),
+        library.names,
+        config,
+        "lite",
+        reloader=reload,
     )
     service = PanelService(
         controls,
@@ -135,6 +145,9 @@ def test_nothing_is_reachable_without_the_session(
     assert post(server, "/api/disable", {}, no_origin)[0] == 403, "a cookie alone changes nothing"
     cross_site = {**good, "Sec-Fetch-Site": "cross-site"}
     assert post(server, "/api/disable", {}, cross_site)[0] == 403
+    other_port = {"Cookie": good["Cookie"], "Sec-Fetch-Site": "same-site"}  # 127.0.0.1:8000
+    assert request(server, "GET", "/preview.mjpg?view=camera", headers=other_port)[0] == 403
+    assert request(server, "GET", "/about")[0] == 200, "licences need no login"
     assert post(server, "/api/panel/code", {}, good)[0] == 403, "codes need the token"
 
 
@@ -199,6 +212,12 @@ def test_settings_are_applied_saved_and_validated(
         server, "/api/panel/setting", {"key": "swap.enabled", "value": False}, headers
     )
     assert status == 200 and load_config(config).swap.enabled is False
+    before = config.read_text()
+    status, body = post(
+        server, "/api/panel/setting", {"key": "swap.engine", "value": "neural"}, headers
+    )
+    assert status == 200 and not body["ok"] and "not ready" in body["problems"][0]
+    assert config.read_text() == before, "a setting the daemon cannot run is not saved"
     status, body = post(server, "/api/panel/setting", {"key": "logging.file", "value": 1}, headers)
     assert status == 400 and "unknown setting" in body["error"]
 
@@ -215,3 +234,21 @@ def test_the_page_speaks_the_browser_language(
     faces = translator(code).gettext("Faces")
     assert status == 200 and f'lang="{code}"' in text
     assert faces != "Faces" and f">{faces}</h2>" in text
+
+
+def test_a_new_face_never_replaces_the_one_on_air(
+    panel: tuple[ControlServer, Path, AppPaths],
+) -> None:
+    """With no face chosen the daemon shows the library's first; a new photo that sorts first
+    must not take its place without a click."""
+    server, _, paths = panel
+    headers = login(server)
+    photo = sample_photo_path("astronaut").read_bytes()
+    upload = {**headers, "Content-Type": "image/png"}
+    for name in ("Zed", "Aaron"):
+        status, _, data = request(
+            server, "POST", f"/api/panel/faces/add?filename=a.png&name={name}", photo, upload
+        )
+        assert status == 200, data
+    status, _, data = request(server, "GET", "/api/status", headers=headers)
+    assert json.loads(data)["face"] == "Zed"

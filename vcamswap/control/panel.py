@@ -22,7 +22,8 @@ COOKIE = "vcamswap_session"
 CODE_TTL_S = 60.0
 SESSION_TTL_S = 12 * 3600.0
 MAX_SESSIONS = 16
-MAX_UPLOAD = 25 * 1024 * 1024
+MAX_UPLOAD_MB = 25
+MAX_UPLOAD = MAX_UPLOAD_MB * 1024 * 1024
 """The largest photo the panel uploads (a 24-megapixel JPEG is about 12 MB)."""
 
 
@@ -151,3 +152,6 @@ class PanelBackend(Protocol):
 
     def models(self) -> list[dict[str, Any]]:
         """The model catalog: name, present, licence."""
+
+    def language(self) -> str:
+        """ui.language as configured now ("auto" or a code)."""

@@ -9,7 +9,7 @@ from importlib import resources
 from typing import Any, Protocol
 from urllib.parse import parse_qs
 
-from vcamswap.control.panel import MAX_UPLOAD, PANEL_SETTINGS, PanelBackend
+from vcamswap.control.panel import MAX_UPLOAD, MAX_UPLOAD_MB, PANEL_SETTINGS, PanelBackend
 from vcamswap.control.panel_page import render_panel
 from vcamswap.errors import VCamSwapError
 from vcamswap.i18n import _
@@ -29,6 +29,9 @@ class Responder(Protocol):
 
     def read_body(self, limit: int) -> bytes | None:
         """The request body, or None after refusing it (too large, bad length)."""
+
+    def declared_size(self) -> int | None:
+        """The request's Content-Length, when it is a number."""
 
 
 def asset(name: str) -> bytes:
@@ -71,6 +74,11 @@ def add_face(out: Responder, backend: PanelBackend, query: str) -> dict[str, Any
     fields = parse_qs(query)
     filename = fields.get("filename", ["photo.jpg"])[0]
     name = fields.get("name", [""])[0].strip() or None
+    size = out.declared_size()
+    if size is not None and size > MAX_UPLOAD:
+        raise VCamSwapError(
+            _("the photo is over {limit} MB: choose a smaller file").format(limit=MAX_UPLOAD_MB)
+        )
     data = out.read_body(MAX_UPLOAD)
     if data is None:
         return None

@@ -191,6 +191,10 @@ class _Handler(BaseHTTPRequestHandler):
     def refuse(self, status: HTTPStatus, message: str) -> None:
         self._refuse(status, message)
 
+    def declared_size(self) -> int | None:
+        text = (self.headers.get("Content-Length") or "").strip()
+        return int(text) if text.isascii() and text.isdigit() else None
+
     def read_body(self, limit: int) -> bytes | None:
         text = (self.headers.get("Content-Length") or "0").strip()
         size = int(text) if text.isascii() and text.isdigit() else -1
@@ -231,10 +235,13 @@ class _Handler(BaseHTTPRequestHandler):
         if given and hmac.compare_digest(given.encode(), state.token.encode()):
             return "token"
         if not given and state.sessions.valid(session_cookie(self.headers.get("Cookie"))):
-            if self.command == "POST" and (
-                origin is None or self.headers.get("Sec-Fetch-Site", "same-origin") != "same-origin"
+            # SameSite counts every port of 127.0.0.1 as the same site: a page served by another
+            # local program could embed the video. Browsers say where a request comes from.
+            fetched_from = self.headers.get("Sec-Fetch-Site", "same-origin")
+            if fetched_from not in ("same-origin", "none") or (
+                self.command == "POST" and (origin is None or fetched_from != "same-origin")
             ):
-                self._refuse(HTTPStatus.FORBIDDEN, "the panel's changes come from its own page")
+                self._refuse(HTTPStatus.FORBIDDEN, "the panel's requests come from its own page")
                 return None
             return "session"
         self._refuse(
@@ -245,7 +252,8 @@ class _Handler(BaseHTTPRequestHandler):
         return None
 
     def _language(self) -> str:
-        setting = self.server_state.language
+        state = self.server_state
+        setting = state.panel.language() if state.panel is not None else state.language
         if setting == "auto" and self.headers.get("Accept-Language"):
             return accepted_language(self.headers.get("Accept-Language", ""))
         return resolve_language(setting)
@@ -279,6 +287,10 @@ class _Handler(BaseHTTPRequestHandler):
         if url.path == "/login":
             self._login(url.query)
             return
+        if url.path == "/about":  # licences and labels: nothing private
+            if self._host_ok():
+                self._send_page(ABOUT)
+            return
         token = parse_qs(url.query).get("token", [None])[0]
         if self._allowed(token) is None:
             return
@@ -287,8 +299,6 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(HTTPStatus.OK, state.controls.status())
         elif url.path == "/preview":
             self._send_page(PAGE.replace("TOKEN", state.token))
-        elif url.path == "/about":
-            self._send_page(ABOUT)
         elif url.path == "/preview.mjpg":
             camera = parse_qs(url.query).get("view", [""])[0] == "camera"
             self._stream(camera)

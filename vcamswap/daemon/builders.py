@@ -285,7 +285,7 @@ def tray_foreground(
             if server is None
             else {
                 "preview": f"http://127.0.0.1:{server.port}/preview?token={server.token}",
-                "about": f"http://127.0.0.1:{server.port}/about?token={server.token}",
+                "about": f"http://127.0.0.1:{server.port}/about",
             }
         )
         try:

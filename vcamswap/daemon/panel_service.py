@@ -15,6 +15,7 @@ from typing import Any
 import cv2
 
 from vcamswap.config import Config, load_config
+from vcamswap.config.loader import write_text_atomic
 from vcamswap.config.writer import set_config_value
 from vcamswap.control.panel import PANEL_SETTINGS
 from vcamswap.daemon.controls import DaemonControls
@@ -96,6 +97,12 @@ class PanelService:
         return None
 
     def add_face(self, filename: str, data: bytes, name: str | None) -> dict[str, Any]:
+        if not self._controls.status().get("face"):
+            # No face chosen: the daemon shows the library's first, and a new photo that
+            # sorts first would replace it on air. Keep the one showing.
+            entries = self._library().entries()
+            if entries:
+                self._controls.set_source_face(entries[0].name)
         base = Path(filename.replace("\\", "/")).name or "photo.jpg"
         stem, suffix = Path(base).stem or "photo", Path(base).suffix.lower() or ".jpg"
         with tempfile.TemporaryDirectory(prefix="vcamswap-upload-") as folder:
@@ -109,9 +116,13 @@ class PanelService:
         return {"name": entry.name, "notes": list(entry.notes)}
 
     def rename_face(self, old: str, new: str) -> None:
-        renamed = self._library().rename(old, new)
-        if (self._controls.status().get("face") or "").lower() == old.lower():
+        library = self._library()
+        if (self._controls.status().get("face") or "").lower() != old.lower():
+            renamed = library.rename(old, new)
+        else:  # the face on air: the new name exists before the switch, the old one after
+            renamed = library.rename(old, new, keep_old=True)
             self._controls.set_source_face(renamed)
+            library.forget(old)
         log.info("panel: renamed face %r to %r", old, renamed)
 
     def remove_face(self, name: str) -> None:
@@ -174,12 +185,25 @@ class PanelService:
             ]
         if key == "camera.device" and isinstance(value, str) and value.isdigit():
             value = int(value)
+        before = self._config_file.read_text(encoding="utf-8")
         try:
             set_config_value(self._config_file, tuple(key.split(".")), value)
         except ConfigError as exc:
             return exc.problems or [str(exc)]
+        problems = self._controls.reload()
+        if problems:  # valid YAML the daemon cannot run (a neural engine without its models)
+            write_text_atomic(self._config_file, before)
+            self._controls.reload()
+            log.warning(
+                "panel: %s = %r not applied, the file is as it was: %s", key, value, problems
+            )
+            return [*problems, _("{key} was not changed").format(key=key)]
         log.info("panel: %s = %r", key, value)
-        return self._controls.reload()
+        return []
+
+    def language(self) -> str:
+        """ui.language as the file says now (the panel follows a change at once)."""
+        return self._config().ui.language
 
     # -- views and checks -------------------------------------------------------------------
     def camera_frame(self) -> BgrImage | None:

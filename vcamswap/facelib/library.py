@@ -155,8 +155,9 @@ class FaceLibrary:
             crop = cv2.resize(crop, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
         return np.ascontiguousarray(crop)
 
-    def rename(self, old: str, new: str) -> str:
-        """Renames face ``old`` to ``new`` (the same name rules as ``add``); the new name."""
+    def rename(self, old: str, new: str, keep_old: bool = False) -> str:
+        """Renames face ``old`` to ``new`` (the same name rules as ``add``); the new name.
+        ``keep_old`` copies instead (``forget`` removes the old name once nothing uses it)."""
         final = _sanitize(new)
         if not NAME.match(final):
             raise FaceError(
@@ -180,8 +181,18 @@ class FaceLibrary:
                     name=repr(final), folder=self.folder
                 )
             )
-        entry.path.rename(entry.path.with_name(f"{final}{entry.path.suffix}"))
+        target = entry.path.with_name(f"{final}{entry.path.suffix}")
+        if keep_old:
+            write_bytes_atomic(target, entry.path.read_bytes())
+        else:
+            entry.path.rename(target)
         return final
+
+    def forget(self, name: str) -> None:
+        """Removes face ``name``'s file only (its cached mesh may be shared by a copy)."""
+        for entry in self.entries():
+            if entry.name.lower() == name.lower():
+                entry.path.unlink(missing_ok=True)
 
     def remove(self, name: str) -> Path:
         for entry in self.entries():

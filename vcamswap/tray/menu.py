@@ -144,12 +144,18 @@ def build_menu(
         Item(_("Quality"), submenu=quality),
         *remote_items(controls),
         *panel_items(opener),
-        Item(_("Preview"), action=lambda: opener.url(opener.urls.get("preview", ""))),
+        Item(_("Preview"), action=lambda: opener.url(preview_url(opener))),
         Item(_("Open config"), action=lambda: opener.path(config_file)),
         *login,
         Item(_("About / Licences"), action=lambda: opener.url(opener.urls.get("about", ""))),
         Item(_("Quit"), action=controls.quit),
     )
+
+
+def preview_url(opener: Opener) -> str:
+    """The panel's one-time address when it is served (no token in the browser's history),
+    else the bare preview page."""
+    return opener.panel() if opener.panel is not None else opener.urls.get("preview", "")
 
 
 def panel_items(opener: Opener) -> tuple[Item, ...]:

@@ -88,6 +88,9 @@ async function pollStatus() {
   } catch (e) {
     $("banner").textContent = t("disconnected");
     $("banner").hidden = false;
+    $("state").textContent = t("state.stopped");
+    $("state").className = "pill error";
+    $("overlay").textContent = "";
   }
   setTimeout(pollStatus, 1000);
 }
@@ -95,8 +98,10 @@ async function pollStatus() {
 // Faces.
 let activeFace = null;
 function markActive(face) {
+  const items = document.querySelectorAll("#gallery li");
+  if (!face && items.length) face = items[0].dataset.name;  // none chosen: the first is used
   activeFace = face;
-  for (const item of document.querySelectorAll("#gallery li")) {
+  for (const item of items) {
     const on = item.dataset.name === face;
     item.classList.toggle("active", on);
     const use = item.querySelector("button.use");
@@ -108,18 +113,21 @@ function markActive(face) {
 function faceItem(face) {
   const name = face.name;
   const use = el("button", { type: "button", class: "small use", onclick: async () => {
-    try { await api("/api/face", { name: name }); markActive(name); say("face-msg", "", true); }
+    try {
+      await api("/api/face", { name: name }); markActive(name); say("face-msg", "", true);
+      document.querySelector('#gallery li[data-name="' + CSS.escape(name) + '"] button.small:not(.use)').focus();
+    }
     catch (e) { say("face-msg", t("error", { message: e.message })); }
   } }, t("use"));
   const rename = el("button", { type: "button", class: "small", onclick: async () => {
-    const next = window.prompt(t("rename_prompt", { name: name }), name);
+    const next = (window.prompt(t("rename_prompt", { name: name }), name) || "").trim();
     if (!next || next === name) return;
-    try { await api("/api/panel/faces/rename", { name: name, new_name: next }); loadFaces(); }
+    try { await api("/api/panel/faces/rename", { name: name, new_name: next }); say("face-msg", "", true); loadFaces(); }
     catch (e) { say("face-msg", t("error", { message: e.message })); }
   } }, t("rename"));
   const remove = el("button", { type: "button", class: "small", onclick: async () => {
     if (!window.confirm(t("remove_confirm", { name: name }))) return;
-    try { await api("/api/panel/faces/remove", { name: name }); loadFaces(); }
+    try { await api("/api/panel/faces/remove", { name: name }); say("face-msg", "", true); loadFaces(); }
     catch (e) { say("face-msg", t("error", { message: e.message })); }
   } }, t("remove"));
   const thumb = el("img", { src: "/api/panel/thumbnail?name=" + encodeURIComponent(name) + "&v=" + face.sha256, alt: name, loading: "lazy" });
@@ -144,9 +152,9 @@ async function upload(file) {
     const notes = (data.added.notes || []).join("; ");
     say("face-msg", t("added", { name: data.added.name }) + (notes ? " — " + notes : ""), true);
     $("new-name").value = "";
-    $("file").value = "";
     loadFaces();
   } catch (e) { say("face-msg", t("error", { message: e.message })); }
+  $("file").value = "";  // picking the same file again (after a new name) uploads it again
 }
 $("file").addEventListener("change", () => upload($("file").files[0]));
 const drop = $("drop");
