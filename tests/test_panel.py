@@ -241,7 +241,7 @@ def test_a_new_face_never_replaces_the_one_on_air(
 ) -> None:
     """With no face chosen the daemon shows the library's first; a new photo that sorts first
     must not take its place without a click."""
-    server, _, paths = panel
+    server, _, _ = panel
     headers = login(server)
     photo = sample_photo_path("astronaut").read_bytes()
     upload = {**headers, "Content-Type": "image/png"}
@@ -252,3 +252,18 @@ def test_a_new_face_never_replaces_the_one_on_air(
         assert status == 200, data
     status, _, data = request(server, "GET", "/api/status", headers=headers)
     assert json.loads(data)["face"] == "Zed"
+
+
+def test_a_browser_without_a_login_gets_a_page_in_its_language(
+    panel: tuple[ControlServer, Path, AppPaths],
+) -> None:
+    server, _, _ = panel
+    browser = {"Accept": "text/html,*/*", "Accept-Language": "de-DE,de;q=0.9"}
+    for path, key in (("/login?code=old", "This login link was used"), ("/panel", "Open the")):
+        status, headers, page = request(server, "GET", path, headers=browser)
+        text = page.decode("utf-8")
+        assert status in (401, 403) and headers["content-type"].startswith("text/html")
+        assert 'lang="de"' in text and key not in text, text
+        assert "vcamswap ctl panel" in text
+    status, headers, _ = request(server, "GET", "/panel")
+    assert status == 401 and headers["content-type"] == "application/json", "scripts get JSON"

@@ -6,10 +6,13 @@ from __future__ import annotations
 import json
 import logging
 import threading
+import time
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from vcamswap.platforms import Platform
+from vcamswap.types import BgrImage
 
 log = logging.getLogger(__name__)
 MAX_CONNECTIONS = 32
@@ -86,3 +89,29 @@ class BoundedHTTPServer(ThreadingHTTPServer):
             "control: connection ended by %s",
             type(error).__name__ if error is None else f"{type(error).__name__}: {error}",
         )
+
+
+def write_mjpeg(
+    out: Any, frame: Callable[[], BgrImage | None], stopping: threading.Event, interval: float
+) -> None:
+    """An MJPEG stream of ``frame()`` every ``interval`` seconds until ``stopping`` or the
+    browser goes away (a bounded rate on the connection's own thread: never the camera's)."""
+    import cv2
+
+    try:
+        while not stopping.is_set():
+            image = frame()
+            if image is not None:
+                ok, jpeg = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, 80])
+                if ok:
+                    data = jpeg.tobytes()
+                    out.write(
+                        b"--frame\r\nContent-Type: image/jpeg\r\n"
+                        + f"Content-Length: {len(data)}\r\n\r\n".encode()
+                        + data
+                        + b"\r\n"
+                    )
+                    out.flush()
+            time.sleep(interval)
+    except (TimeoutError, BrokenPipeError, ConnectionResetError):
+        return

@@ -63,6 +63,14 @@ TEXT: dict[str, str] = {
     "disconnected": N_("The daemon does not answer; is it still running?"),
     "error": N_("Error: {message}"),
     "label_note": N_("Keep the AI-generated label on: your viewers should know."),
+    "link_expired": N_(
+        "This login link was used or has expired. Open the panel again from the tray or with "
+        "`vcamswap ctl panel`."
+    ),
+    "login_needed": N_(
+        "Open the control panel from the tray or with `vcamswap ctl panel`: this address alone "
+        "does not log you in."
+    ),
     "setting.swap.enabled": N_("Swap faces"),
     "setting.swap.engine": N_("Engine"),
     "setting.swap.enhancer": N_("Face enhancer (neural)"),
@@ -122,3 +130,15 @@ def render_panel(language: str) -> str:
     blob = json.dumps(data, ensure_ascii=False).replace("</", "<\\/")
     page = _KEY.sub(lambda m: html.escape(strings.get(m.group(1), m.group(0))), template)
     return page.replace("__LANG__", language.replace("_", "-")).replace("__STRINGS__", blob)
+
+
+def render_refusal(language: str, key: str) -> str:
+    """A small page for a browser that reached the panel without a valid login."""
+    strings = panel_strings(language)
+    return (
+        f'<!doctype html><html lang="{language.replace("_", "-")}"><head><meta charset="utf-8">'
+        f'<meta name="color-scheme" content="light dark"><title>{html.escape(strings["title"])}'
+        '</title></head><body style="font:16px system-ui,sans-serif;margin:3em auto;'
+        f'max-width:36em;padding:0 1em"><h1>VCamSwap</h1><p>{html.escape(strings[key])}</p>'
+        "</body></html>"
+    )

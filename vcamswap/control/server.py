@@ -11,20 +11,18 @@ import json
 import logging
 import re
 import threading
-import time
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Literal
 from urllib.parse import parse_qs, urlsplit
 
-import cv2
-
 from vcamswap.control import panel_routes
 from vcamswap.control.api import Controls
 from vcamswap.control.commands import dispatch
-from vcamswap.control.http import BoundedHTTPServer, bind_loopback
+from vcamswap.control.http import BoundedHTTPServer, bind_loopback, write_mjpeg
 from vcamswap.control.pages import ABOUT, PAGE
 from vcamswap.control.panel import COOKIE, SESSION_TTL_S, PanelBackend, Sessions, session_cookie
+from vcamswap.control.panel_page import render_refusal
 from vcamswap.errors import VCamSwapError
 from vcamswap.i18n import accepted_language, resolve_language
 from vcamswap.platforms import Platform, current_platform
@@ -167,7 +165,30 @@ class _Handler(BaseHTTPRequestHandler):
             message,
         )
         self.close_connection = True
-        self._send(status, {"error": message})
+        page = self._refusal_page()
+        if page is None:
+            self._send(status, {"error": message})
+            return
+        data = page.encode("utf-8")
+        self.send_response(status)
+        self.send_header("Content-Type", "text/html; charset=utf-8")
+        self.send_header("Content-Length", str(len(data)))
+        self.send_header("Cache-Control", "no-store")
+        self.end_headers()
+        self.wfile.write(data)
+
+    def _refusal_page(self) -> str | None:
+        """A page in the reader's language instead of JSON, for a browser sent to the login
+        link or the panel without a session."""
+        path = urlsplit(self.path).path
+        if (
+            self.command != "GET"
+            or path not in ("/login", "/panel", "/panel/", "/")
+            or "text/html" not in self.headers.get("Accept", "")
+        ):
+            return None
+        key = "link_expired" if path == "/login" else "login_needed"
+        return render_refusal(self._language(), key)
 
     # What the panel routes need (panel_routes.Responder).
     def send_json(self, status: int, body: dict[str, Any]) -> None:
@@ -317,23 +338,7 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("Cache-Control", "no-store")
         self.end_headers()
         self.close_connection = True
-        try:
-            while not state.stopping.is_set():
-                image = frame()
-                if image is not None:
-                    ok, jpeg = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, 80])
-                    if ok:
-                        data = jpeg.tobytes()
-                        self.wfile.write(
-                            b"--frame\r\nContent-Type: image/jpeg\r\n"
-                            + f"Content-Length: {len(data)}\r\n\r\n".encode()
-                            + data
-                            + b"\r\n"
-                        )
-                        self.wfile.flush()
-                time.sleep(state.preview_interval)
-        except (TimeoutError, BrokenPipeError, ConnectionResetError):
-            return
+        write_mjpeg(self.wfile, frame, state.stopping, state.preview_interval)
 
     def do_POST(self) -> None:
         auth = self._allowed(None)
