@@ -4,6 +4,7 @@ library and the checks."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from http import HTTPStatus
 from importlib import resources
 from typing import Any, Protocol
@@ -39,11 +40,16 @@ def asset(name: str) -> bytes:
 
 
 def handle_get(
-    out: Responder, backend: PanelBackend | None, path: str, query: str, language: str
+    out: Responder,
+    backend: PanelBackend | None,
+    path: str,
+    query: str,
+    language: Callable[[], str],
 ) -> bool:
-    """Answers a GET for the panel; False when ``path`` is not the panel's."""
+    """Answers a GET for the panel; False when ``path`` is not the panel's. ``language`` is
+    asked only for the page (it reads the config file)."""
     if path in ("/panel", "/panel/"):
-        out.send_body("text/html; charset=utf-8", render_panel(language).encode("utf-8"))
+        out.send_body("text/html; charset=utf-8", render_panel(language()).encode("utf-8"))
     elif path in ASSETS:
         out.send_body(ASSETS[path], asset(path.lstrip("/")), cache=True)
     elif not path.startswith("/api/panel/"):

@@ -323,7 +323,7 @@ class _Handler(BaseHTTPRequestHandler):
         elif url.path == "/preview.mjpg":
             camera = parse_qs(url.query).get("view", [""])[0] == "camera"
             self._stream(camera)
-        elif not panel_routes.handle_get(self, state.panel, url.path, url.query, self._language()):
+        elif not panel_routes.handle_get(self, state.panel, url.path, url.query, self._language):
             self._refuse(HTTPStatus.NOT_FOUND, f"no such endpoint {url.path}")
 
     def _stream(self, camera: bool = False) -> None:

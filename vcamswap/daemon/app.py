@@ -123,7 +123,7 @@ class App:
             watcher.start()
         start_on_demand(config, supervisor, supervisor.sink)
         monitor = start_content_monitor(config, supervisor, content)
-        control = start_control(config, paths, controls, platform)
+        control = start_control(config, paths, controls, platform, content)
         foreground = (
             tray_foreground(config, paths, controls, control, self._config_file, platform)
             if config.tray.enabled and options.tray

@@ -212,9 +212,14 @@ def _none(_name: str) -> None:
 
 
 def start_control(
-    config: Config, paths: AppPaths, controls: DaemonControls, platform: Platform | None = None
+    config: Config,
+    paths: AppPaths,
+    controls: DaemonControls,
+    platform: Platform | None = None,
+    content: ContentClassifier | None = None,
 ) -> ControlServer | None:
-    """The loopback control API and preview; a busy port is logged and the daemon goes on."""
+    """The loopback control API, preview and panel (whose photos go through ``content``, the
+    daemon's one content classifier); a busy port is logged and the daemon goes on."""
     if not config.control.enabled:
         return None
     token = write_token(paths.token_file)
@@ -224,7 +229,7 @@ def start_control(
         config.control.port,
         config.control.preview_fps,
         platform,
-        panel=build_panel(config, paths, controls, platform or current_platform()),
+        panel=build_panel(config, paths, controls, platform or current_platform(), content),
         language=config.ui.language,
     )
     try:
@@ -242,13 +247,15 @@ def start_control(
 
 
 def build_panel(
-    config: Config, paths: AppPaths, controls: DaemonControls, platform: Platform
+    config: Config,
+    paths: AppPaths,
+    controls: DaemonControls,
+    platform: Platform,
+    content: ContentClassifier | None,
 ) -> PanelService:
     """The control panel's backend over the running daemon."""
-    from vcamswap.processors.engines import content_classifier
     from vcamswap.tools.doctor.run import run_doctor
 
-    content = content_classifier(config, paths)
     folder = config.swap.faces_dir or paths.faces_dir
 
     def library() -> FaceLibrary:
