@@ -5,11 +5,14 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from vcamswap.types import BgrImage, Frame
+
+if TYPE_CHECKING:
+    from vcamswap.pipeline.supervisor import Supervisor
 
 
 def solid(value: int, width: int = 64, height: int = 48) -> BgrImage:
@@ -154,3 +157,19 @@ def wait_for(predicate: Callable[[], object], timeout: float = 3.0) -> bool:
             return True
         time.sleep(0.02)
     return False
+
+
+def passthrough_supervisor(source: Any = None, sink: Any = None) -> Supervisor:
+    """A Supervisor over a scripted 30 fps source, no swap, a pixel sink and a card renderer
+    at 64x48: the daemon the control, tray and panel tests drive (not started)."""
+    from vcamswap.pipeline.supervisor import PipelineOptions
+    from vcamswap.pipeline.supervisor import Supervisor as Pipeline
+    from vcamswap.processors.base import PassthroughProcessor
+
+    return Pipeline(
+        source if source is not None else ScriptedSource(fps=30.0),
+        PassthroughProcessor(),
+        sink if sink is not None else PixelSink(),
+        CardRenderer(),
+        options=PipelineOptions(default_size=(64, 48)),
+    )

@@ -14,7 +14,7 @@ import cv2
 import numpy as np
 import pytest
 
-from tests.fakes import CardRenderer, PixelSink, ScriptedSource, wait_for
+from tests.fakes import CardRenderer, PixelSink, ScriptedSource, passthrough_supervisor, wait_for
 from vcamswap.daemon.builders import CONTENT_CARD, content_gate
 from vcamswap.daemon.controls import DaemonControls
 from vcamswap.pipeline.status import percentile
@@ -205,13 +205,7 @@ def test_live_hit_pauses_the_swap_until_the_user_re_enables_it() -> None:
 
 
 def test_live_blank_action_lifts_itself_when_the_camera_is_clean() -> None:
-    supervisor = Supervisor(
-        ScriptedSource(fps=30.0),
-        PassthroughProcessor(),
-        PixelSink(),
-        CardRenderer(),
-        options=PipelineOptions(default_size=(64, 48)),
-    )
+    supervisor = passthrough_supervisor()
     classifier = ScriptedClassifier()
     supervisor.start()
     LiveContentMonitor(

@@ -15,13 +15,12 @@ from pathlib import Path
 
 import pytest
 
-from tests.fakes import CardRenderer, PixelSink, ScriptedSource, wait_for
+from tests.fakes import CardRenderer, PixelSink, ScriptedSource, passthrough_supervisor, wait_for
 from vcamswap.config import AppPaths
 from vcamswap.control.server import MAX_BODY, ControlServer
 from vcamswap.control.token import read_token, write_token
 from vcamswap.daemon.controls import DaemonControls
 from vcamswap.pipeline.supervisor import PipelineOptions, Supervisor
-from vcamswap.processors.base import PassthroughProcessor
 from vcamswap.processors.faces import folder_resolver
 
 
@@ -33,13 +32,7 @@ def daemon(tmp_path: Path) -> Iterator[tuple[ControlServer, Supervisor, Path]]:
     config = tmp_path / "config.yaml"
     config.write_text("swap:\n  enhancer: true\n")
     sink = PixelSink()
-    supervisor = Supervisor(
-        ScriptedSource(fps=30.0),
-        PassthroughProcessor(),
-        sink,
-        CardRenderer(),
-        options=PipelineOptions(default_size=(64, 48)),
-    )
+    supervisor = passthrough_supervisor(sink=sink)
     supervisor.start()
     controls = DaemonControls(supervisor, folder_resolver(faces), lambda: ["alice"], config, "lite")
     server = ControlServer(controls, "s3cret", 0, preview_fps=20)

@@ -18,6 +18,7 @@ import cv2
 import numpy as np
 import pytest
 
+from tests.helpers.daemon import ctl, start_daemon
 from tests.helpers.faces import crop_face, descriptor_of, identity_of, package_file
 from vcamswap.config import AppPaths
 from vcamswap.samples import sample_clip, sample_photo_path
@@ -25,17 +26,6 @@ from vcamswap.types import BgrImage
 
 pytestmark = pytest.mark.slow
 GUEST = 1  # the second person from the left in insightface's group photo t1.jpg
-
-
-def ctl(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "vcamswap", "ctl", *args],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env={**os.environ, "VCAMSWAP_HOME": str(home)},
-        check=False,
-    )
 
 
 def status(home: Path) -> dict[str, Any]:
@@ -127,29 +117,12 @@ def daemon(tmp_path: Path) -> Any:
     )
     clip = sample_clip(home / "cache", "grace_hopper", (640, 480), 90)
     log = (tmp_path / "daemon.log").open("w")
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "vcamswap",
-            "run",
-            "--camera",
-            f"file:{clip}",
-            "--output",
-            "null",
-            "--engine",
-            "lite",
-            "--face",
-            "astronaut",
-        ],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        env={**os.environ, "VCAMSWAP_HOME": str(home)},
+    process = start_daemon(
+        home,
+        ["--camera", f"file:{clip}", "--output", "null", "--engine", "lite", "--face", "astronaut"],
+        log,
+        tmp_path / "daemon.log",
     )
-    deadline = time.monotonic() + 60
-    while not paths.port_file.exists() and time.monotonic() < deadline:
-        assert process.poll() is None, (tmp_path / "daemon.log").read_text()
-        time.sleep(0.2)
     try:
         yield home, paths, process, tmp_path / "daemon.log"
     finally:

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from tests.fakes import CardRenderer, PixelSink, ScriptedSource
+from tests.fakes import passthrough_supervisor
 from vcamswap.config import AppPaths, load_config
 from vcamswap.control.panel import CODE_TTL_S, COOKIE, Sessions, session_cookie
 from vcamswap.control.server import ControlServer
@@ -20,8 +20,6 @@ from vcamswap.daemon.controls import DaemonControls
 from vcamswap.daemon.panel_service import PanelService
 from vcamswap.facelib.library import FaceLibrary
 from vcamswap.i18n import translator
-from vcamswap.pipeline.supervisor import PipelineOptions, Supervisor
-from vcamswap.processors.base import PassthroughProcessor
 from vcamswap.processors.faces import folder_resolver
 from vcamswap.samples import sample_photo_path
 
@@ -55,13 +53,7 @@ def panel(tmp_path: Path) -> Iterator[tuple[ControlServer, Path, AppPaths]]:
     config = paths.config_file
     config.parent.mkdir(parents=True, exist_ok=True)
     config.write_text("safety:\n  consent_accepted: true\n")
-    supervisor = Supervisor(
-        ScriptedSource(fps=30.0),
-        PassthroughProcessor(),
-        PixelSink(),
-        CardRenderer(),
-        options=PipelineOptions(default_size=(64, 48)),
-    )
+    supervisor = passthrough_supervisor()
     supervisor.start()
     library = FaceLibrary(paths.faces_dir)
 

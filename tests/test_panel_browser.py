@@ -9,7 +9,6 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-import sys
 import time
 import urllib.error
 import urllib.request
@@ -21,6 +20,7 @@ import cv2
 import numpy as np
 import pytest
 
+from tests.helpers.daemon import ctl, start_daemon
 from tests.helpers.faces import crop_face, descriptor_of, identity_of, package_file
 from vcamswap.config import AppPaths, load_config
 from vcamswap.i18n import translator
@@ -37,17 +37,6 @@ pytestmark = [
 ]
 
 
-def ctl(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "vcamswap", "ctl", *args],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env={**os.environ, "VCAMSWAP_HOME": str(home)},
-        check=False,
-    )
-
-
 @pytest.fixture
 def daemon(tmp_path: Path) -> Iterator[tuple[Path, AppPaths]]:
     home = tmp_path / "home"
@@ -61,16 +50,12 @@ def daemon(tmp_path: Path) -> Iterator[tuple[Path, AppPaths]]:
     )
     clip = sample_clip(home / "cache", "grace_hopper", (640, 480), 90)
     log = (tmp_path / "daemon.log").open("w")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "vcamswap", "run", "--camera", f"file:{clip}", "--output", "null"],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        env={**os.environ, "VCAMSWAP_HOME": str(home)},
+    process = start_daemon(
+        home,
+        ["--camera", f"file:{clip}", "--output", "null"],
+        log,
+        tmp_path / "daemon.log",
     )
-    deadline = time.monotonic() + 60
-    while not paths.port_file.exists() and time.monotonic() < deadline:
-        assert process.poll() is None, (tmp_path / "daemon.log").read_text()
-        time.sleep(0.2)
     try:
         yield home, paths
     finally:

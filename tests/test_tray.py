@@ -12,10 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.fakes import CardRenderer, PixelSink, ScriptedSource
+from tests.fakes import ScriptedSource, passthrough_supervisor
 from vcamswap.daemon.controls import DaemonControls
-from vcamswap.pipeline.supervisor import PipelineOptions, Supervisor
-from vcamswap.processors.base import PassthroughProcessor
 from vcamswap.processors.faces import folder_resolver
 from vcamswap.tray.menu import Item, Opener, build_menu, tooltip
 
@@ -26,13 +24,7 @@ def controls(tmp_path: Path) -> Iterator[DaemonControls]:
     faces.mkdir()
     for name in ("alice", "bob"):
         (faces / f"{name}.png").write_bytes(b"png")
-    supervisor = Supervisor(
-        ScriptedSource(),
-        PassthroughProcessor(),
-        PixelSink(),
-        CardRenderer(),
-        options=PipelineOptions(default_size=(64, 48)),
-    )
+    supervisor = passthrough_supervisor(ScriptedSource())
     supervisor.start()
     yield DaemonControls(supervisor, folder_resolver(faces), lambda: ["alice", "bob"], None, "lite")
     supervisor.stop()
