@@ -3,7 +3,9 @@
 # CUDA provider, generates the benchmark models unless they exist (make_models.py: the real
 # architectures with random weights, fp32 and --fp16; speed does not depend on weight values),
 # then runs gpu_suite.py (host against device path, 1 and 4 faces, the enhancer, paced 30 fps,
-# CUDA graphs, the fp32 swapper; 1280x720, faces pinned, detection on its side thread).
+# CUDA graphs, the fp32 swapper, the parser mask, pixel boost 256 / 512, GHOST; 1280x720, faces
+# pinned, detection on its side thread). Model sets made before the quality rows existed lack
+# the parser and GHOST: delete MODELS to regenerate them.
 #
 # Setup, once, in a virtual environment (install/README.md, "NVIDIA GPUs": the CPU onnxruntime
 # that nudenet brings must not stay beside onnxruntime-gpu):
@@ -85,6 +87,7 @@ for kind in fp32 fp16; do
     if [ $kind = fp16 ]; then flags=(--fp16); fi
     rm -rf "$MODELS/$kind.new"
     "$PYTHON" benchmarks/make_models.py "$MODELS/$kind.new" "${flags[@]}"
+    "$PYTHON" benchmarks/make_quality_models.py "$MODELS/$kind.new" "${flags[@]}"
     mv "$MODELS/$kind.new" "$MODELS/$kind"
   fi
 done

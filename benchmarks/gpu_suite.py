@@ -1,6 +1,6 @@
 """The neural engine's GPU measurements in one process: `vcamswap bench` configurations (host
-and device path, 1 and 4 faces, the enhancer, paced 30 fps, CUDA graphs, fp32) on the benchmark
-models from make_models.py.
+and device path, 1 and 4 faces, the enhancer, paced 30 fps, CUDA graphs, fp32, the parser mask,
+pixel boost, GHOST) on the benchmark models from make_models.py and make_quality_models.py.
 
     python benchmarks/gpu_suite.py MODELS_FP32 MODELS_FP16 --providers cuda --frames 300
 
@@ -92,6 +92,15 @@ def run_all(args: argparse.Namespace, paths: AppPaths) -> None:
         ("1 face paced 30 host", {**f16, **host, **paced}),
         ("1 face paced 30 device cuda-graph", {**f16, **dev, **paced, "cuda_graph": True}),
         ("1 face device fp32", dict(models=args.fp32, detect_async=True, **dev)),
+        # Neural quality (issue 27): the face-parser mask on every frame, pixel boost 256 / 512,
+        # 1 and 4 faces, fp16 (the parser and GHOST come from make_quality_models.py).
+        ("1 face parser device cuda-graph", {**f16, **dev, "mask": "parser", "cuda_graph": True}),
+        ("4 faces parser device", {**f16, **dev, "mask": "parser", "faces_per_frame": 4}),
+        ("1 face boost 256 device", {**f16, **dev, "resolution": 256}),
+        ("4 faces boost 256 device", {**f16, **dev, "resolution": 256, "faces_per_frame": 4}),
+        ("1 face boost 512 device", {**f16, **dev, "resolution": 512}),
+        ("4 faces boost 512 device", {**f16, **dev, "resolution": 512, "faces_per_frame": 4}),
+        ("1 face ghost device", {**f16, **dev, "swapper": "ghost_3_256"}),
     ]
     if args.tensorrt:  # TensorRT builds its engines on first use (minutes; cached after)
         configs.append(("1 face device tensorrt", {**f16, **dev, "providers": "tensorrt,cuda"}))

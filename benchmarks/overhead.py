@@ -87,6 +87,9 @@ def main() -> None:
             v = np.ones(512, np.float32)
             return v / np.linalg.norm(v)
 
+        def embed_raw(self, image: Any, points: Any) -> Any:
+            return np.ones(512, np.float32)
+
     source = sample_photo_path("grace_hopper")
     processor = NeuralSwapProcessor(
         lambda: NeuralModels(Fixed(), Embed(), swapper), lambda _n: source, RuntimeState()

@@ -101,6 +101,7 @@ def test_bench_prints_one_json_object(tmp_path: Path) -> None:
         "detect",
         "landmarks",
         "embed",
+        "parse",
         "swap",
         "enhance",
         "paste",

@@ -67,7 +67,7 @@ def host_paste(
 ) -> BgrImage:
     result = align.from_blob(face, 0.0, 1.0)[0]
     if color:
-        result = transfer_color(result, target, (alpha > 0.5).astype(np.uint8))
+        result = transfer_color(result, target, (alpha > 0.5).astype(np.uint8))[0]
     result = sharpen(result, amount)
     out: BgrImage = frame.copy()
     paste_back(out, result, matrix, alpha, zero_border(alpha))
@@ -97,7 +97,7 @@ def test_paste_graph_matches_the_host_paste(
     alpha = feather_mask(128)
     crop = target[None].astype(np.float32)
     (out,) = graph_session(devicegraphs.paste_graph(128, 0.0, 1.0)).run(
-        None,
+        ["out"],
         {
             "frame": frame,
             "face": face,
@@ -105,6 +105,8 @@ def test_paste_graph_matches_the_host_paste(
             "alpha": alpha[None],
             "matrix": matrix[None].astype(np.float32),
             "params": np.array([float(color), amount], np.float32),
+            "stats": np.zeros((1, 4, 3), np.float32),
+            "keep": np.zeros((1, 1, 1), np.float32),
         },
     )
     expected = host_paste(frame, face, target, matrix, alpha, color, amount)
@@ -129,7 +131,7 @@ def test_overlapping_faces_are_pasted_in_order() -> None:
     alpha = feather_mask(128)
     crops = np.stack([align.crop(frame, m, 128) for m in matrices]).astype(np.float32)
     (out,) = graph_session(devicegraphs.paste_graph(128, 0.0, 1.0)).run(
-        None,
+        ["out"],
         {
             "frame": frame,
             "face": faces,
@@ -137,6 +139,8 @@ def test_overlapping_faces_are_pasted_in_order() -> None:
             "alpha": np.stack([alpha, alpha]),
             "matrix": np.stack(matrices).astype(np.float32),
             "params": np.zeros(2, np.float32),
+            "stats": np.zeros((2, 4, 3), np.float32),
+            "keep": np.zeros((2, 1, 1), np.float32),
         },
     )
     expected = frame.copy()

@@ -385,10 +385,10 @@ def test_a_source_that_keeps_changing_size_does_not_grow_device_memory(models: P
         expected[size] = out
         counts.append(len(path._sizes))
         assert len(path._sizes) <= devicepath.MAX_SIZES
-        frame_sized = [k for k in path._values if k[0] in devicepath.FRAME_SIZED]
+        frame_sized = [k for k in path._buffers.held() if k[0] in devicepath.FRAME_SIZED]
         assert len(frame_sized) <= 3 * devicepath.MAX_SIZES  # a frame and two canvases each
     assert any(b < a for a, b in itertools.pairwise(counts)), "earlier sizes were released"
-    swap_buffers = [k for k in path._values if k[0] == "blob"]
+    swap_buffers = [k for k in path._buffers.held() if k[0] == "blob"]
     assert len(swap_buffers) == 1, "the swapper's buffers survive (a CUDA graph points at them)"
     assert not np.array_equal(expected[sizes[0]], frame[:200, :240])
 

@@ -174,13 +174,13 @@ def test_lite_ladder_never_improves_on_the_users_settings() -> None:
 
 
 def test_neural_ladder_turns_the_enhancer_down_first() -> None:
-    from vcamswap.processors.neural import NEURAL_LADDER, NeuralOptions, neural_options_at
+    from vcamswap.processors.neural_options import NeuralOptions, neural_ladder, neural_options_at
 
     assert neural_options_at(NeuralOptions(), 1).enhancer_every == 2
     assert neural_options_at(NeuralOptions(enhancer_every=5), 1).enhancer_every == 5
     off = neural_options_at(NeuralOptions(), 3)
     assert not off.enhancer_allowed and off.detect_every == 1
-    last = neural_options_at(NeuralOptions(), len(NEURAL_LADDER) - 1)
+    last = neural_options_at(NeuralOptions(), len(neural_ladder(NeuralOptions())) - 1)
     assert last.detector_size == 320 and last.detect_every == 3
 
 

@@ -42,6 +42,8 @@ def feeds(
         "alpha": np.stack([feather_mask(128)] * n),
         "matrix": np.stack(matrices).astype(np.float32),
         "params": np.array([1.0, 0.5], np.float32),
+        "stats": np.zeros((n, 4, 3), np.float32),
+        "keep": np.zeros((n, 1, 1), np.float32),
     }
 
 
@@ -82,8 +84,8 @@ def test_crop_and_paste_on_the_window_match_the_whole_frame(
     assert np.abs(crops_full - crops_part).max() < 0.05
     inputs = feeds(frame, matrices)
     paste = graph_session(devicegraphs.paste_graph(128, 0.0, 1.0))
-    (full,) = paste.run(None, inputs)
-    (windowed,) = paste.run(
+    (full, _) = paste.run(None, inputs)
+    (windowed, _) = paste.run(
         None, {**inputs, "frame": part, "matrix": np.stack(moved).astype(np.float32)}
     )
     assert not np.array_equal(full, frame)
@@ -168,7 +170,7 @@ def test_the_device_path_uploads_and_pastes_only_the_window(
         outs = [path.composite(frame, faces, look, EnhanceJob(matrices, alpha, True), stages)]
         # the next frame re-pastes the restored crops where they were, though the faces moved
         outs.append(path.composite(frame, moved, look, EnhanceJob(moved_512, alpha, False), stages))
-        return outs, [key[-1] for key in path._values if key[0] == "frame"]
+        return outs, [key[-1] for key in path._buffers.held() if key[0] == "frame"]
 
     windowed, shapes = run()
     assert all(s[0] * s[1] < frame.shape[0] * frame.shape[1] for s in shapes)

@@ -39,14 +39,19 @@ class FaceDetector(Protocol):
 
 
 class FaceEmbedder(Protocol):
-    def embed(self, image: BgrImage, kps: np.ndarray[Any, Any]) -> Vector: ...
+    def embed(self, image: BgrImage, kps: np.ndarray[Any, Any]) -> Vector:
+        """The unit-length identity embedding."""
+
+    def embed_raw(self, image: BgrImage, kps: np.ndarray[Any, Any]) -> Vector:
+        """The model's embedding before normalisation."""
 
 
 class FaceSwapper(Protocol):
     @property
     def spec(self) -> ModelShape: ...
 
-    def latent(self, embedding: Vector) -> Vector: ...
+    def latent(self, embedding: Vector) -> Vector:
+        """The swapper's identity input for a source face, from its raw embedding."""
 
     def matrix(self, kps: np.ndarray[Any, Any]) -> Matrix: ...
 
@@ -61,3 +66,17 @@ class FaceEnhancer(Protocol):
     def matrix(self, kps: np.ndarray[Any, Any]) -> Matrix: ...
 
     def enhance(self, crops: list[BgrImage]) -> list[BgrImage]: ...
+
+
+Labels = np.ndarray[Any, np.dtype[np.uint8]]
+"""A face parser's class per pixel (CelebAMask-HQ's 19 classes)."""
+
+
+class FaceParser(Protocol):
+    """Segments aligned face crops into regions (skin, brows, eyes, hair, ...)."""
+
+    @property
+    def spec(self) -> ModelShape: ...
+
+    def parse(self, crops: list[BgrImage]) -> list[Labels]:
+        """One label map per crop, at the crop's size (the model's input size)."""

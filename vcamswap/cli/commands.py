@@ -131,6 +131,8 @@ def cmd_bench(args: argparse.Namespace) -> int:
             enhancer=args.enhancer,
             watermark=not args.no_watermark,
             swapper=args.swapper,
+            mask=args.mask,
+            resolution=args.resolution,
             pin_faces=args.pin_faces,
             cuda_graph=args.cuda_graph,
             detect_every=args.detect_every,

@@ -117,7 +117,22 @@ def build_parser() -> argparse.ArgumentParser:  # noqa: PLR0915 - argparse table
         help="without the hidden watermark (to measure its cost; on by default)",
     )
     p.add_argument(
-        "--swapper", choices=["inswapper_128", "inswapper_128_fp16"], default="inswapper_128"
+        "--swapper",
+        choices=["inswapper_128", "inswapper_128_fp16", "ghost_3_256"],
+        default="inswapper_128",
+    )
+    p.add_argument(
+        "--mask",
+        choices=["box", "parser"],
+        default="box",
+        help="neural: the paste mask (swap.mask); parser needs models.parser's file",
+    )
+    p.add_argument(
+        "--resolution",
+        type=int,
+        choices=[128, 256, 512],
+        default=128,
+        help="neural: pixel boost (swap.resolution)",
     )
     p.add_argument(
         "--io-binding",

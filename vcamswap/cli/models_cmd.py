@@ -42,6 +42,8 @@ def cmd_models(args: argparse.Namespace) -> int:
         from vcamswap.processors.engines import local_models
 
         names = [spec.name for spec in local_models(config)]
+        if config.swap.mask != "box" and config.models.parser not in names:
+            names.append(config.models.parser)  # swap.mask auto uses it once it is here
     unknown = [n for n in names if n not in CATALOG]
     if unknown:
         raise ConfigError(f"unknown model {unknown[0]!r}; known: {', '.join(CATALOG)}")

@@ -28,19 +28,36 @@ def feather(
     return soft
 
 
-def transfer_color(source: BgrImage, target: BgrImage, mask: Mask) -> BgrImage:
+ColorStats = np.ndarray[Any, np.dtype[np.float64]]
+"""[4, 3]: source mean, source spread, target mean, target spread (Lab, per channel)."""
+
+
+def transfer_color(
+    source: BgrImage,
+    target: BgrImage,
+    mask: Mask,
+    previous: ColorStats | None = None,
+    keep: float = 0.0,
+) -> tuple[BgrImage, ColorStats | None]:
     """Shift ``source``'s LAB mean and spread inside ``mask`` to ``target``'s (Reinhard).
-    The spread ratio is clamped so a dark or flat target cannot blow the face out."""
+    The spread ratio is clamped so a dark or flat target cannot blow the face out. With
+    ``previous`` statistics (this face's last frame), ``keep`` of the target's are kept: the
+    face's colour does not pump with every frame's noise and mask edge. Returns the image
+    and the statistics used (None when the mask was too small to measure)."""
     if cv2.countNonZero(mask) < 16:
-        return source
+        return source, None
     src_lab = cv2.cvtColor(source, cv2.COLOR_BGR2LAB)
     dst_lab = cv2.cvtColor(target, cv2.COLOR_BGR2LAB)
-    mu_s, sd_s = (v.reshape(3) for v in cv2.meanStdDev(src_lab, mask=mask))
-    mu_t, sd_t = (v.reshape(3) for v in cv2.meanStdDev(dst_lab, mask=mask))
+    stats: ColorStats = np.stack(
+        [v.reshape(3) for pair in (src_lab, dst_lab) for v in cv2.meanStdDev(pair, mask=mask)]
+    )
+    if previous is not None and keep > 0:  # the target's only: the source is this frame's
+        stats[2:] = keep * previous[2:] + (1.0 - keep) * stats[2:]
+    mu_s, sd_s, mu_t, sd_t = stats
     ratio = np.clip((sd_t + 1e-3) / (sd_s + 1e-3), 0.5, 2.0).astype(np.float32)
     out = src_lab.astype(np.float32) * ratio + (mu_t - mu_s * ratio).astype(np.float32)
     result: BgrImage = cv2.cvtColor(np.clip(out, 0, 255).astype(np.uint8), cv2.COLOR_LAB2BGR)
-    return result
+    return result, stats
 
 
 def sharpen(image: BgrImage, amount: float) -> BgrImage:
@@ -145,10 +162,13 @@ def face_alpha(
     matrix: Matrix,
     mouth: bool,
     opacity: float,
+    region: FloatImage | None = None,
 ) -> FloatImage:
-    """One face's paste mask: the crop's feather, less the target's mouth when the mouth mask
-    is on, times the opacity."""
+    """One face's paste mask: the crop's feather (times the face parser's ``region`` mask),
+    less the target's mouth when the mouth mask is on, times the opacity."""
     alpha = base
+    if region is not None:
+        alpha = (alpha * region).astype(np.float32)
     if mouth:
         alpha = (alpha * (1.0 - mouth_mask(kps, matrix, base.shape[0]))).astype(np.float32)
     if opacity < 1.0:

@@ -20,11 +20,13 @@ import numpy as np
 
 from vcamswap.compositing import graphs
 from vcamswap.compositing.blend import face_alpha, feather_mask
-from vcamswap.compositing.host import HostEnhancer
+from vcamswap.compositing.device_buffers import DeviceBuffers, previous_stats, tile_graphs
+from vcamswap.compositing.host import COLOR_KEEP, HostEnhancer
 from vcamswap.compositing.protocols import EnhanceJob, FaceJob, Look
 from vcamswap.compositing.window import frame_window, to_window
 from vcamswap.inference.catalog import ModelSpec
-from vcamswap.inference.devicebind import Graph, Model, SessionMaker, buffer
+from vcamswap.inference.devicebind import Graph, Model, SessionMaker
+from vcamswap.inference.models import target_and_source
 from vcamswap.inference.session import dtype_of, fixed_batch, input_dtype
 from vcamswap.ports import FaceEnhancer, Matrix
 from vcamswap.types import BgrImage, StageRecorder, timed_stage
@@ -70,29 +72,21 @@ class DeviceCompositor:
         self.device = device
         self._device_id = device_id
         self._swap = Model(swapper)
-        self._swap_dtype = input_dtype(swapper, 0)
-        self._latent_dtype = input_dtype(swapper, 1)
+        target, source = target_and_source(swapper)
+        self._target_first = target == 0
+        self._swap_dtype = input_dtype(swapper, target)
+        self._latent_dtype = input_dtype(swapper, source)
         self._face_dtype = dtype_of(swapper.get_outputs()[0])
         self._batch = not fixed_batch(swapper)
-        size = swap_spec.input_size
-        self._size = size
-        self._alpha = feather_mask(size)
+        self._size = swap_spec.input_size
+        self._spec = swap_spec
+        self._make = make
+        self._captured = captured
+        self._feathers: dict[int, np.ndarray[Any, np.dtype[np.float32]]] = {}
+        self._graphs: dict[int, tuple[Graph, Graph]] = {}
+        self._stats: dict[int, np.ndarray[Any, Any]] = {}
         remote = enhancer.remote if enhancer is not None else None
         self._host_enhancer = HostEnhancer(remote) if remote is not None else None
-        self._crop = Graph(
-            lambda shape: graphs.crop_graph(
-                size, swap_spec.mean, swap_spec.std, self._swap_dtype, shape
-            ),
-            make,
-            "device crop",
-            captured,
-        )
-        self._paste = Graph(
-            lambda shape: graphs.paste_graph(size, 0.0, 1.0, self._face_dtype, shape),
-            make,
-            "device paste",
-            captured,
-        )
         self._enhancer: Model | None = None
         if enhancer is not None and enhancer.session is not None:
             session, spec = enhancer.session, enhancer.spec
@@ -114,8 +108,7 @@ class DeviceCompositor:
                 "device paste 512",
                 captured,
             )
-        self._values: dict[tuple[Any, ...], Any] = {}
-        self._sent: dict[tuple[Any, ...], tuple[Any, bytes]] = {}
+        self._buffers = DeviceBuffers(device, device_id)
         self._sizes: set[tuple[int, int]] = set()
         self._restored: list[tuple[Any, Any]] = []
         self._enhance_matrices: list[Matrix] = []
@@ -125,6 +118,28 @@ class DeviceCompositor:
     @property
     def where(self) -> str:
         return self.device
+
+    def _graphs_for(self, tiles: int) -> tuple[Graph, Graph]:
+        pair = self._graphs.get(tiles)
+        if pair is None:
+            pair = self._graphs[tiles] = tile_graphs(
+                self._make,
+                self._spec,
+                (self._swap_dtype, self._face_dtype),
+                tiles,
+                split=tiles > 1 and not self._batch,
+                captured=self._captured,
+            )
+        return pair
+
+    def _alpha(self, size: int) -> np.ndarray[Any, np.dtype[np.float32]]:
+        alpha = self._feathers.get(size)
+        if alpha is None:
+            alpha = self._feathers[size] = feather_mask(size)
+        return alpha
+
+    def _swap_run(self, blob: Any, latent: Any, face: Any) -> None:
+        self._swap.run([blob, latent, face] if self._target_first else [latent, blob, face])
 
     def close(self) -> None:
         """Stop the frame-copy thread (a dropped compositor stops it too, once collected)."""
@@ -157,47 +172,22 @@ class DeviceCompositor:
                 size[0],
                 len(self._sizes),
             )
-            for key in [k for k in self._values if k[0] in FRAME_SIZED]:
-                del self._values[key]
+            self._buffers.release(FRAME_SIZED)
             self._sizes.clear()
-            graphs = [self._crop, self._paste]
+            every = [graph for pair in self._graphs.values() for graph in pair]
             if self._enhancer is not None:
-                graphs += [self._ecrop, self._epaste]
-            for graph in graphs:
+                every += [self._ecrop, self._epaste]
+            for graph in every:
                 graph.forget()
         self._sizes.add(size)
-
-    def _value(self, key: tuple[Any, ...], shape: tuple[int, ...], dtype: Any) -> Any:
-        """A device buffer, allocated once per key and shape."""
-        full = (*key, shape)
-        value = self._values.get(full)
-        if value is None:
-            value = self._values[full] = buffer(shape, dtype, self.device, self._device_id)
-        return value
-
-    def _upload(self, key: tuple[Any, ...], array: np.ndarray[Any, Any], dtype: Any) -> Any:
-        value = self._value(key, tuple(array.shape), dtype)
-        value.update_inplace(np.ascontiguousarray(array, dtype=dtype))
-        return value
-
-    def _upload_changed(self, key: tuple[Any, ...], array: np.ndarray[Any, Any], dtype: Any) -> Any:
-        """``_upload`` for inputs that rarely change (latents, masks, parameters): skipped when
-        the buffer already holds these bytes. Each upload is a synchronous copy that holds the
-        GIL, which the detection thread is waiting for."""
-        data = np.ascontiguousarray(array, dtype=dtype)
-        value = self._value(key, tuple(array.shape), dtype)
-        sent, raw = self._sent.get(key), data.tobytes()
-        if sent is None or sent[0] is not value or sent[1] != raw:
-            value.update_inplace(data)
-            self._sent[key] = (value, raw)
-        return value
 
     def _window(
         self, image: BgrImage, faces: FaceJob, enhance: EnhanceJob | None
     ) -> tuple[tuple[int, int], tuple[int, int]]:
         """The part of the frame this frame's work reads and writes: every face's crop and
         paste (and the enhancer's); (rows, columns), (top, left)."""
-        footprints = [(cv2.invertAffineTransform(m), self._size) for m in faces.matrices]
+        side = self._size * faces.tiles
+        footprints = [(cv2.invertAffineTransform(m), side) for m in faces.matrices]
         if enhance is not None and self._enhancer is not None:
             pasted = enhance.matrices if self._refreshes(enhance) else self._enhance_matrices
             footprints += [(cv2.invertAffineTransform(m), self._esize) for m in pasted]
@@ -206,10 +196,12 @@ class DeviceCompositor:
         return window or (h, w), origin
 
     def _alphas(self, faces: FaceJob, look: Look) -> np.ndarray[Any, np.dtype[np.float32]]:
+        base = self._alpha(self._size * faces.tiles)
+        regions = faces.masks if faces.masks is not None else [None] * len(faces.matrices)
         return np.stack(
             [
-                face_alpha(self._alpha, kps, m, look.mouth_mask, look.opacity)
-                for kps, m in zip(faces.kps, faces.matrices, strict=True)
+                face_alpha(base, kps, m, look.mouth_mask, look.opacity, region)
+                for kps, m, region in zip(faces.kps, faces.matrices, regions, strict=True)
             ]
         )
 
@@ -246,44 +238,14 @@ class DeviceCompositor:
         (h, w), (top, left) = self._window(image, faces, device_enhance)
         shift = np.array([left, top], np.float64)
         self._forget_old_sizes((h, w))
-        count = len(faces.matrices)
         started = clock()
         copy = self._copy_of(image)
-        frame = self._upload(("frame",), image[top : top + h, left : left + w], np.uint8)
+        frame = self._buffers.upload(("frame",), image[top : top + h, left : left + w], np.uint8)
         transfer = clock() - started
-        swap_s = paste_s = 0.0
-        canvases = [self._value(("canvas", i), (h, w, 3), np.uint8) for i in range(2)]
-        canvas, turn = frame, 0
-        step = count if self._batch else 1
-        size = self._size
-        params = self._upload_changed(
-            ("params",),
-            np.array([1.0 if look.color_correction else 0.0, look.sharpness], np.float32),
-            np.float32,
+        canvases = [self._buffers.value(("canvas", i), (h, w, 3), np.uint8) for i in range(2)]
+        canvas, turn, swap_s, paste_s = self._swap_and_paste(
+            frame, canvases, faces, look, latents, alphas, shift
         )
-        for start in range(0, count, step):
-            chosen = [to_window(m, shift) for m in faces.matrices[start : start + step]]
-            matrices = np.stack(chosen).astype(np.float32)
-            inverses = np.stack([cv2.invertAffineTransform(m) for m in chosen])
-            k = len(matrices)
-            inverse = self._upload(("inverse",), inverses, np.float32)
-            matrix = self._upload(("matrix",), matrices, np.float32)
-            latent = self._upload_changed(
-                ("latent",), latents[start : start + step], self._latent_dtype
-            )
-            alpha = self._upload_changed(("alpha",), alphas[start : start + step], np.float32)
-            blob = self._value(("blob",), (k, 3, size, size), self._swap_dtype)
-            crop = self._value(("crop",), (k, size, size, 3), np.float32)
-            face = self._value(("face",), (k, 3, size, size), self._face_dtype)
-            mark = clock()
-            self._crop.run((h, w, k), [frame, inverse, blob, crop])
-            self._swap.run([blob, latent, face])
-            target = canvases[turn]
-            swap_s += clock() - mark
-            mark = clock()
-            self._paste.run((h, w, k), [canvas, face, crop, alpha, matrix, params, target])
-            paste_s += clock() - mark
-            canvas, turn = target, 1 - turn
         if device_enhance is not None:
             mark = clock()
             canvas = self._run_enhancer(canvas, canvases, turn, device_enhance, shift)
@@ -296,6 +258,86 @@ class DeviceCompositor:
         recorder.record_stage("paste", paste_s * 1000.0)
         recorder.record_stage("transfer", transfer * 1000.0)
         return result
+
+    def _swap_and_paste(
+        self,
+        frame: Any,
+        canvases: list[Any],
+        faces: FaceJob,
+        look: Look,
+        latents: np.ndarray[Any, Any],
+        alphas: np.ndarray[Any, Any],
+        shift: np.ndarray[Any, Any],
+    ) -> tuple[Any, int, float, float]:
+        """Crop, swap and paste every face (all in one batch, or one at a time) onto the
+        uploaded window: the canvas holding the result, the free canvas's index, seconds in
+        swap and paste."""
+        clock = time.perf_counter
+        swap_s = paste_s = 0.0
+        h, w = frame.shape()[:2]
+        count = len(faces.matrices)
+        canvas, turn = frame, 0
+        step = count if self._batch else 1
+        tiles, side = faces.tiles, self._size
+        parts, size, split = tiles * tiles, side * tiles, tiles > 1 and not self._batch
+        crop_graph, paste_graph = self._graphs_for(tiles)
+        params = self._buffers.upload_changed(
+            ("params",),
+            np.array([1.0 if look.color_correction else 0.0, look.sharpness], np.float32),
+            np.float32,
+        )
+        previous, keep_all = previous_stats(self._stats, faces.tracks, count, COLOR_KEEP)
+        used: list[np.ndarray[Any, Any]] = []
+        for start in range(0, count, step):
+            chosen = [to_window(m, shift) for m in faces.matrices[start : start + step]]
+            matrices = np.stack(chosen).astype(np.float32)
+            inverses = np.stack([cv2.invertAffineTransform(m) for m in chosen])
+            k = len(matrices)
+            inverse = self._buffers.upload(("inverse",), inverses, np.float32)
+            matrix = self._buffers.upload(("matrix",), matrices, np.float32)
+            rows = latents[start : start + step]
+            if not split:
+                rows = np.repeat(rows, parts, axis=0)
+            latent = self._buffers.upload_changed(("latent",), rows, self._latent_dtype)
+            alpha = self._buffers.upload_changed(
+                ("alpha",), alphas[start : start + step], np.float32
+            )
+            stats = self._buffers.upload(("stats",), previous[start : start + step], np.float32)
+            keep = self._buffers.upload(("keep",), keep_all[start : start + step], np.float32)
+            stats_out = self._buffers.value(("stats_out",), (k, 4, 3), np.float32)
+            crop = self._buffers.value(("crop",), (k, size, size, 3), np.float32)
+            mark = clock()
+            if split:
+                blobs = [
+                    self._buffers.value(("blob", i), (k, 3, side, side), self._swap_dtype)
+                    for i in range(parts)
+                ]
+                outs = [
+                    self._buffers.value(("face", i), (k, 3, side, side), self._face_dtype)
+                    for i in range(parts)
+                ]
+                crop_graph.run((h, w, k), [frame, inverse, *blobs, crop])
+                for blob, face in zip(blobs, outs, strict=True):
+                    self._swap_run(blob, latent, face)
+            else:
+                blob = self._buffers.value(("blob",), (k * parts, 3, side, side), self._swap_dtype)
+                face = self._buffers.value(("face",), (k * parts, 3, side, side), self._face_dtype)
+                crop_graph.run((h, w, k), [frame, inverse, blob, crop])
+                self._swap_run(blob, latent, face)
+                outs = [face]
+            target = canvases[turn]
+            swap_s += clock() - mark
+            mark = clock()
+            paste_graph.run(
+                (h, w, k),
+                [canvas, *outs, crop, alpha, matrix, params, stats, keep, target, stats_out],
+            )
+            used.append(stats_out.numpy().copy())
+            paste_s += clock() - mark
+            canvas, turn = target, 1 - turn
+        if len(faces.tracks) == count:
+            self._stats = dict(zip(faces.tracks, np.concatenate(used), strict=True))
+        return canvas, turn, swap_s, paste_s
 
     def _refreshes(self, enhance: EnhanceJob) -> bool:
         """Whether this frame runs the enhancer (else its last restored crops are re-pasted
@@ -315,24 +357,34 @@ class DeviceCompositor:
         assert self._enhancer is not None
         esize = self._esize
         shape = (*canvas.shape()[:2], 1)
-        alpha = self._upload_changed(("ealpha",), enhance.alpha[None], np.float32)
-        params = self._upload_changed(("eparams",), np.zeros(2, np.float32), np.float32)
+        alpha = self._buffers.upload_changed(("ealpha",), enhance.alpha[None], np.float32)
+        params = self._buffers.upload_changed(("eparams",), np.zeros(2, np.float32), np.float32)
+        stats = self._buffers.upload_changed(
+            ("estats",), np.zeros((1, 4, 3), np.float32), np.float32
+        )
+        keep = self._buffers.upload_changed(("ekeep",), np.zeros((1, 1, 1), np.float32), np.float32)
+        stats_out = self._buffers.value(("estats_out",), (1, 4, 3), np.float32)
         if self._refreshes(enhance):
             self._restored = []
-            blob = self._value(("eblob",), (1, 3, esize, esize), self._edtype)
+            blob = self._buffers.value(("eblob",), (1, 3, esize, esize), self._edtype)
             for index, m in enumerate(enhance.matrices):
-                inverse = self._upload(
+                inverse = self._buffers.upload(
                     ("einverse",), cv2.invertAffineTransform(to_window(m, shift))[None], np.float32
                 )
-                crop = self._value(("ecrop", index), (1, esize, esize, 3), np.float32)
-                restored = self._value(("erestored", index), (1, 3, esize, esize), self._eout_dtype)
+                crop = self._buffers.value(("ecrop", index), (1, esize, esize, 3), np.float32)
+                restored = self._buffers.value(
+                    ("erestored", index), (1, 3, esize, esize), self._eout_dtype
+                )
                 self._ecrop.run(shape, [canvas, inverse, blob, crop])
                 self._enhancer.run([blob, restored])
                 self._restored.append((restored, crop))
             self._enhance_matrices = list(enhance.matrices)
         for (restored, crop), m in zip(self._restored, self._enhance_matrices, strict=True):
-            matrix = self._upload(("ematrix",), to_window(m, shift)[None], np.float32)
+            matrix = self._buffers.upload(("ematrix",), to_window(m, shift)[None], np.float32)
             target = canvases[turn]
-            self._epaste.run(shape, [canvas, restored, crop, alpha, matrix, params, target])
+            self._epaste.run(
+                shape,
+                [canvas, restored, crop, alpha, matrix, params, stats, keep, target, stats_out],
+            )
             canvas, turn = target, 1 - turn
         return canvas

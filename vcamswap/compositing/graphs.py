@@ -14,20 +14,8 @@ from typing import Any
 
 import numpy as np
 
+from vcamswap.compositing.graphs_color import color_transfer
 from vcamswap.inference.onnxgraph import GraphBuilder, Shape, tensor_type, value_info
-
-# sRGB (D65) -> XYZ with the white point divided out (rows), as OpenCV's Lab conversion does.
-_RGB2XYZ = np.array(
-    [
-        [0.412453, 0.357580, 0.180423],
-        [0.212671, 0.715160, 0.072169],
-        [0.019334, 0.119193, 0.950227],
-    ],
-    dtype=np.float64,
-)
-_WHITE = np.array([0.950456, 1.0, 1.088754])
-_TO_XYZN = (_RGB2XYZ / _WHITE[:, None]).astype(np.float32)
-_FROM_XYZN = np.linalg.inv(_RGB2XYZ / _WHITE[:, None]).astype(np.float32)
 
 
 def _padded_table(g: GraphBuilder, images: str, channels: int) -> str:
@@ -119,12 +107,27 @@ def _dims(shape: Shape) -> tuple[Any, Any, Any]:
     return ("H", "W", "N") if shape is None else shape
 
 
+def _tile_count(shape: Shape, tiles: int) -> Any:
+    return "NT" if shape is None else shape[2] * tiles * tiles
+
+
 def crop_graph(
-    size: int, mean: float, std: float, blob_dtype: Any = np.float32, shape: Shape = None
+    size: int,
+    mean: float,
+    std: float,
+    blob_dtype: Any = np.float32,
+    shape: Shape = None,
+    tiles: int = 1,
+    split: bool = False,
 ) -> bytes:
     """Inputs ``frame`` uint8 [H, W, 3] (BGR) and ``inverse`` float [N, 2, 3] (crop pixel ->
     frame pixel). Outputs ``blob`` [N, 3, S, S] (RGB, (x - mean) / std, the model's dtype) and
-    ``crop`` float [N, S, S, 3] (BGR 0..255, for the colour transfer)."""
+    ``crop`` float [N, S, S, 3] (BGR 0..255, for the colour transfer).
+
+    Pixel boost (``tiles`` > 1): the blob is the crop's tiles x tiles sub-sampled tiles of side
+    S / tiles, [N * T, 3, S/t, S/t] with T = tiles^2, tile (a, b) of a face at row
+    a * tiles + b; ``split`` outputs them as ``blob0`` .. ``blob{T-1}`` instead ([N, 3, S/t,
+    S/t] each: a swapper that takes one image per call runs once per tile)."""
     g = GraphBuilder()
     table = g.op("Reshape", "frame", g.const([-1, 3], np.int64))  # a view, still uint8
     dims = g.op("Cast", g.op("Shape", "frame"), to=1)
@@ -140,116 +143,29 @@ def crop_graph(
     rgb = g.op("Gather", crop, g.const([2, 1, 0], np.int64), axis=3)
     normed = g.op("Div", g.op("Sub", rgb, g.const(mean)), g.const(std))
     nchw = g.op("Transpose", normed, perm=[0, 3, 1, 2])
-    g.op("Cast", nchw, to=tensor_type(blob_dtype), out="blob")
     h, w, n = _dims(shape)
+    side = size // tiles
+    count = tiles * tiles
+    if tiles == 1:
+        g.op("Cast", nchw, to=tensor_type(blob_dtype), out="blob")
+        blobs = [value_info("blob", blob_dtype, [n, 3, size, size])]
+    else:
+        grid = g.op("Reshape", nchw, g.const([-1, 3, side, tiles, side, tiles], np.int64))
+        ordered = g.op("Transpose", grid, perm=[0, 3, 5, 1, 2, 4])  # [N, a, b, 3, S, S]
+        cast = g.op("Cast", ordered, to=tensor_type(blob_dtype))
+        if split:
+            flat = g.op("Reshape", cast, g.const([-1, count, 3, side, side], np.int64))
+            for i in range(count):
+                g.op("Gather", flat, g.const(i, np.int64), axis=1, out=f"blob{i}")
+            blobs = [value_info(f"blob{i}", blob_dtype, [n, 3, side, side]) for i in range(count)]
+        else:
+            g.op("Reshape", cast, g.const([-1, 3, side, side], np.int64), out="blob")
+            blobs = [value_info("blob", blob_dtype, [_tile_count(shape, tiles), 3, side, side])]
     return g.model(
         [value_info("frame", np.uint8, [h, w, 3]), value_info("inverse", np.float32, [n, 2, 3])],
-        [
-            value_info("blob", blob_dtype, [n, 3, size, size]),
-            value_info("crop", np.float32, [n, size, size, 3]),
-        ],
+        [*blobs, value_info("crop", np.float32, [n, size, size, 3])],
         "vcamswap_crop",
     )
-
-
-def _srgb_to_lab(g: GraphBuilder, rgb: str) -> str:
-    """[N, 3, P] RGB 0..255 -> Lab in OpenCV's 8-bit scaling (L * 2.55, a + 128, b + 128)."""
-    c = g.op("Div", rgb, g.const(255.0))
-    linear = g.op(
-        "Where",
-        g.op("LessOrEqual", c, g.const(0.04045)),
-        g.op("Div", c, g.const(12.92)),
-        g.op("Pow", g.op("Div", g.op("Add", c, g.const(0.055)), g.const(1.055)), g.const(2.4)),
-    )
-    xyz = g.op("MatMul", g.const(_TO_XYZN), linear)
-    f = g.op(
-        "Where",
-        g.op("Greater", xyz, g.const(0.008856)),
-        g.op("Pow", g.op("Max", xyz, g.const(0.0)), g.const(1.0 / 3.0)),
-        g.op("Add", g.op("Mul", xyz, g.const(7.787)), g.const(16.0 / 116.0)),
-    )
-    fx, fy, fz = g.ops("Split", [f, g.const([1, 1, 1], np.int64)], 3, axis=1)
-    lightness = g.op(
-        "Mul", g.op("Sub", g.op("Mul", fy, g.const(116.0)), g.const(16.0)), g.const(255.0 / 100.0)
-    )
-    a = g.op("Add", g.op("Mul", g.op("Sub", fx, fy), g.const(500.0)), g.const(128.0))
-    b = g.op("Add", g.op("Mul", g.op("Sub", fy, fz), g.const(200.0)), g.const(128.0))
-    return g.op("Concat", lightness, a, b, axis=1)
-
-
-def _lab_to_srgb(g: GraphBuilder, lab: str) -> str:
-    """The inverse of ``_srgb_to_lab``, clipped to 0..255."""
-    lightness, a, b = g.ops("Split", [lab, g.const([1, 1, 1], np.int64)], 3, axis=1)
-    fy = g.op(
-        "Div",
-        g.op("Add", g.op("Mul", lightness, g.const(100.0 / 255.0)), g.const(16.0)),
-        g.const(116.0),
-    )
-    fx = g.op("Add", fy, g.op("Div", g.op("Sub", a, g.const(128.0)), g.const(500.0)))
-    fz = g.op("Sub", fy, g.op("Div", g.op("Sub", b, g.const(128.0)), g.const(200.0)))
-    f = g.op("Concat", fx, fy, fz, axis=1)
-    xyz = g.op(
-        "Where",
-        g.op("Greater", f, g.const(0.206893)),
-        g.op("Mul", g.op("Mul", f, f), f),
-        g.op("Div", g.op("Sub", f, g.const(16.0 / 116.0)), g.const(7.787)),
-    )
-    linear = g.op("Max", g.op("MatMul", g.const(_FROM_XYZN), xyz), g.const(0.0))
-    c = g.op(
-        "Where",
-        g.op("LessOrEqual", linear, g.const(0.0031308)),
-        g.op("Mul", linear, g.const(12.92)),
-        g.op(
-            "Sub",
-            g.op("Mul", g.op("Pow", linear, g.const(1.0 / 2.4)), g.const(1.055)),
-            g.const(0.055),
-        ),
-    )
-    return g.op("Clip", g.op("Mul", c, g.const(255.0)), g.const(0.0), g.const(255.0))
-
-
-def _masked_stats(g: GraphBuilder, lab: str, mask: str, count: str) -> tuple[str, str]:
-    """Per face and channel: mean and population standard deviation inside ``mask``."""
-    axes = g.const([2], np.int64)
-    mean = g.op("Div", g.op("ReduceSum", g.op("Mul", lab, mask), axes, keepdims=1), count)
-    centred = g.op("Sub", lab, mean)
-    var = g.op(
-        "Div",
-        g.op("ReduceSum", g.op("Mul", g.op("Mul", centred, centred), mask), axes, keepdims=1),
-        count,
-    )
-    return mean, g.op("Sqrt", var)
-
-
-def _color_transfer(g: GraphBuilder, face: str, target: str, mask: str, enabled: str) -> str:
-    """Reinhard transfer in Lab ([N, 3, P] RGB 0..255 each): ``face``'s mean and spread inside
-    ``mask`` [N, 1, P] become ``target``'s, the spread ratio clamped to 0.5..2; faces with
-    fewer than 16 mask pixels, or ``enabled`` < 0.5, keep ``face``."""
-    count = g.op("ReduceSum", mask, g.const([2], np.int64), keepdims=1)  # [N, 1, 1]
-    safe = g.op("Max", count, g.const(1.0))
-    # Face and target through one Lab conversion and one set of statistics (fewer kernels).
-    both = _srgb_to_lab(g, g.op("Concat", face, target, axis=0))  # [2N, 3, P]
-    mean, sd = _masked_stats(
-        g, both, g.op("Concat", mask, mask, axis=0), g.op("Concat", safe, safe, axis=0)
-    )
-    src, _ = g.ops("Split", [both], 2, axis=0)  # equal halves: face, target
-    mu_s, mu_t = g.ops("Split", [mean], 2, axis=0)
-    sd_s, sd_t = g.ops("Split", [sd], 2, axis=0)
-    eps = g.const(1e-3)
-    ratio = g.op(
-        "Clip",
-        g.op("Div", g.op("Add", sd_t, eps), g.op("Add", sd_s, eps)),
-        g.const(0.5),
-        g.const(2.0),
-    )
-    shifted = g.op("Add", g.op("Mul", src, ratio), g.op("Sub", mu_t, g.op("Mul", mu_s, ratio)))
-    out = _lab_to_srgb(g, g.op("Clip", shifted, g.const(0.0), g.const(255.0)))
-    use = g.op(
-        "And",
-        g.op("GreaterOrEqual", count, g.const(16.0)),
-        g.op("GreaterOrEqual", enabled, g.const(0.5)),
-    )
-    return g.op("Where", use, out, face)
 
 
 def _gaussian_1d(sigma: float) -> np.ndarray[Any, np.dtype[np.float32]]:
@@ -280,17 +196,54 @@ def _sharpen(g: GraphBuilder, image: str, amount: str) -> str:
     return g.op("Clip", sharp, g.const(0.0), g.const(255.0))
 
 
+def _untiled(g: GraphBuilder, size: int, tiles: int, split: bool) -> str:
+    """The model's output as [N, 3, S, S]: pixel-boost tiles put back together."""
+    if tiles == 1:
+        return "face"
+    side, count = size // tiles, tiles * tiles
+    if split:
+        axis = g.const([1], np.int64)
+        stacked = g.op(
+            "Concat", *(g.op("Unsqueeze", f"face{i}", axis) for i in range(count)), axis=1
+        )
+    else:
+        stacked = "face"
+    grid = g.op("Reshape", stacked, g.const([-1, tiles, tiles, 3, side, side], np.int64))
+    ordered = g.op("Transpose", grid, perm=[0, 3, 4, 1, 5, 2])  # [N, 3, S, a, S, b]
+    return g.op("Reshape", ordered, g.const([-1, 3, size, size], np.int64))
+
+
+def _face_inputs(size: int, face_dtype: Any, shape: Shape, tiles: int, split: bool) -> list[Any]:
+    n = _dims(shape)[2]
+    side, count = size // tiles, tiles * tiles
+    if tiles == 1:
+        return [value_info("face", face_dtype, [n, 3, size, size])]
+    if split:
+        return [value_info(f"face{i}", face_dtype, [n, 3, side, side]) for i in range(count)]
+    return [value_info("face", face_dtype, [_tile_count(shape, tiles), 3, side, side])]
+
+
 def paste_graph(
-    size: int, low: float, high: float, face_dtype: Any = np.float32, shape: Shape = None
+    size: int,
+    low: float,
+    high: float,
+    face_dtype: Any = np.float32,
+    shape: Shape = None,
+    tiles: int = 1,
+    split: bool = False,
 ) -> bytes:
     """Inputs: ``frame`` uint8 [H, W, 3] BGR; ``face`` [N, 3, S, S] (the model's output: RGB in
     low..high); ``crop`` float [N, S, S, 3] (the target crops, BGR 0..255); ``alpha`` float
     [N, S, S] (each face's paste mask); ``matrix`` float [N, 2, 3] (frame pixel -> crop pixel);
     ``params`` float [2]: colour transfer on (>= 0.5) and sharpening amount. Output ``out``
-    uint8 [H, W, 3]: the faces pasted in order, each over the ones before (as the CPU path)."""
+    uint8 [H, W, 3]: the faces pasted in order, each over the ones before (as the CPU path).
+    ``stats`` float [N, 4, 3] and ``keep`` float [N, 1, 1]: each face's colour statistics of
+    its last frame and the share of them to keep; output ``stats_out``: the ones used.
+    ``tiles``/``split``: the face arrives as pixel-boost tiles (see ``crop_graph``)."""
     g = GraphBuilder()
     span = g.const(high - low)
-    face = g.op("Div", g.op("Sub", g.op("Cast", "face", to=1), g.const(low)), span)
+    untiled = _untiled(g, size, tiles, split)
+    face = g.op("Div", g.op("Sub", g.op("Cast", untiled, to=1), g.const(low)), span)
     face = g.op("Mul", g.op("Clip", face, g.const(0.0), g.const(1.0)), g.const(255.0))
     flat = g.const([0, 3, size * size], np.int64)
     face_flat = g.op("Reshape", face, flat)  # [N, 3, P] RGB
@@ -308,7 +261,8 @@ def paste_graph(
     half = g.op("Mul", g.op("ReduceMax", alpha_flat, axes=[2], keepdims=1), g.const(0.5))
     mask = g.op("Cast", g.op("Greater", alpha_flat, half), to=1)
     color, amount = g.ops("Split", ["params", g.const([1, 1], np.int64)], 2, axis=0)
-    corrected = _color_transfer(g, face_flat, target, mask, color)
+    corrected, stats = color_transfer(g, face_flat, target, mask, color, "stats", "keep")
+    g.op("Identity", stats, out="stats_out")
     square = g.const([0, 3, size, size], np.int64)
     sharp = _sharpen(g, g.op("Reshape", corrected, square), amount)
     bgr = g.op("Gather", sharp, g.const([2, 1, 0], np.int64), axis=1)
@@ -358,12 +312,14 @@ def paste_graph(
     return g.model(
         [
             value_info("frame", np.uint8, [h, w, 3]),
-            value_info("face", face_dtype, [n, 3, size, size]),
+            *_face_inputs(size, face_dtype, shape, tiles, split),
             value_info("crop", np.float32, [n, size, size, 3]),
             value_info("alpha", np.float32, [n, size, size]),
             value_info("matrix", np.float32, [n, 2, 3]),
             value_info("params", np.float32, [2]),
+            value_info("stats", np.float32, [n, 4, 3]),
+            value_info("keep", np.float32, [n, 1, 1]),
         ],
-        [value_info("out", np.uint8, [h, w, 3])],
+        [value_info("out", np.uint8, [h, w, 3]), value_info("stats_out", np.float32, [n, 4, 3])],
         "vcamswap_paste",
     )

@@ -8,6 +8,8 @@ from typing import Any
 import numpy as np
 
 from vcamswap.compositing.blend import (
+    ColorStats,
+    FloatImage,
     face_alpha,
     feather_mask,
     paste_back,
@@ -42,20 +44,50 @@ class HostEnhancer:
             paste_back(out, face, matrix, job.alpha, inset)
 
 
+COLOR_KEEP = 0.7
+"""Share of a face's previous colour statistics kept each frame (tracked faces only)."""
+
+
+def to_tiles(crop_image: BgrImage, tiles: int) -> list[BgrImage]:
+    """Pixel boost: a (tiles * S)-px crop as tiles * tiles sub-sampled S-px images; tile
+    (a, b) holds pixels (a + tiles * i, b + tiles * j)."""
+    if tiles == 1:
+        return [crop_image]
+    side = crop_image.shape[0] // tiles
+    grid = crop_image.reshape(side, tiles, side, tiles, 3).transpose(1, 3, 0, 2, 4)
+    return list(np.ascontiguousarray(grid.reshape(tiles * tiles, side, side, 3)))
+
+
+def from_tiles(parts: list[BgrImage], tiles: int) -> BgrImage:
+    """The inverse of ``to_tiles``."""
+    if tiles == 1:
+        return parts[0]
+    side = parts[0].shape[0]
+    grid = np.stack(parts).reshape(tiles, tiles, side, side, 3).transpose(2, 0, 3, 1, 4)
+    image: BgrImage = np.ascontiguousarray(grid.reshape(side * tiles, side * tiles, 3))
+    return image
+
+
 class HostCompositor:
     """``Compositor`` on the CPU. Not thread-safe: the inference thread calls it."""
 
     def __init__(self, swapper: FaceSwapper, enhancer: FaceEnhancer | None = None) -> None:
         self._swapper = swapper
         self._enhancer = HostEnhancer(enhancer) if enhancer is not None else None
-        size = swapper.spec.input_size
-        self._alpha = feather_mask(size)
-        self._inset = zero_border(self._alpha)
-        self._color_mask = (self._alpha > 0.5).astype(np.uint8)
+        self._alphas: dict[int, tuple[FloatImage, int]] = {}
+        self._stats: dict[int, ColorStats] = {}
 
     @property
     def where(self) -> str:
         return "host"
+
+    def _alpha(self, size: int) -> tuple[FloatImage, int]:
+        """The crop's feathered box mask and its zero border, per crop size."""
+        cached = self._alphas.get(size)
+        if cached is None:
+            alpha = feather_mask(size)
+            cached = self._alphas[size] = (alpha, zero_border(alpha))
+        return cached
 
     def composite(
         self,
@@ -65,21 +97,40 @@ class HostCompositor:
         enhance: EnhanceJob | None,
         stages: StageRecorder,
     ) -> BgrImage:
-        size = self._swapper.spec.input_size
+        tiles = faces.tiles
+        size = self._swapper.spec.input_size * tiles
+        base, inset = self._alpha(size)
         crops = [crop(image, m, size) for m in faces.matrices]
+        count = len(crops)
+        latents = faces.latents.reshape(-1, faces.latents.shape[-1])
+        if len(latents) != count:
+            latents = np.repeat(latents[:1], count, axis=0)
         with timed_stage(stages, "swap"):
-            swapped = self._swapper.swap(crops, faces.latents)
+            parts = [t for c in crops for t in to_tiles(c, tiles)]
+            swapped_parts = self._swapper.swap(parts, np.repeat(latents, tiles * tiles, axis=0))
+            step = tiles * tiles
+            swapped = [
+                from_tiles(swapped_parts[i * step : (i + 1) * step], tiles) for i in range(count)
+            ]
         out: BgrImage = image.copy()
+        tracks = faces.tracks if len(faces.tracks) == count else (None,) * count
+        regions = faces.masks if faces.masks is not None else [None] * count
+        stats: dict[int, ColorStats] = {}
         with timed_stage(stages, "paste"):
-            for kps, matrix, target, raw in zip(
-                faces.kps, faces.matrices, crops, swapped, strict=True
+            for kps, matrix, target, raw, track, region in zip(
+                faces.kps, faces.matrices, crops, swapped, tracks, regions, strict=True
             ):
+                alpha = face_alpha(base, kps, matrix, look.mouth_mask, look.opacity, region)
                 result = raw
                 if look.color_correction:
-                    result = transfer_color(result, target, self._color_mask)
+                    mask = (alpha > alpha.max() * 0.5).astype(np.uint8)
+                    previous = self._stats.get(track) if track is not None else None
+                    result, used = transfer_color(result, target, mask, previous, COLOR_KEEP)
+                    if track is not None and used is not None:
+                        stats[track] = used
                 result = sharpen(result, look.sharpness)
-                alpha = face_alpha(self._alpha, kps, matrix, look.mouth_mask, look.opacity)
-                paste_back(out, result, matrix, alpha, self._inset)
+                paste_back(out, result, matrix, alpha, inset)
+        self._stats = stats
         if enhance is not None and self._enhancer is not None:
             with timed_stage(stages, "enhance"):
                 self._enhancer.apply(out, enhance)

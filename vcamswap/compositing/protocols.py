@@ -26,12 +26,21 @@ class Look:
 
 @dataclass(frozen=True, slots=True)
 class FaceJob:
-    """One frame's faces: their keypoints, the swapper's matrices (frame -> crop) and the source
-    latent (one row for every face, or one row per face)."""
+    """One frame's faces: their keypoints, the matrices (frame -> the swapped crop, whose side
+    is the swapper's input size times ``tiles``) and the source latent (one row for every
+    face, or one row per face).
+
+    ``tiles`` > 1 is pixel boost: the crop is tiles x tiles times the swapper's size and is
+    swapped as that many sub-sampled tiles. ``masks``: per face, a crop-sized 0..1 region mask
+    (the face parser's) that multiplies the paste mask. ``tracks``: per face, its track id;
+    the compositor smooths each track's colour statistics across frames (empty: none)."""
 
     kps: list[np.ndarray[Any, Any]]
     matrices: list[Matrix]
     latents: np.ndarray[Any, np.dtype[np.float32]]
+    tiles: int = 1
+    masks: list[np.ndarray[Any, np.dtype[np.float32]]] | None = None
+    tracks: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

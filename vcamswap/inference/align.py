@@ -40,6 +40,19 @@ FFHQ_512 = (
 )
 
 
+# The older arcface layout (insightface's v1 points) that GHOST was trained with, per 112 px.
+ARCFACE_112_V1 = np.array(
+    [
+        [39.7300, 51.1380],
+        [72.2700, 51.1380],
+        [56.0000, 68.4930],
+        [42.4630, 87.0100],
+        [69.5370, 87.0100],
+    ],
+    dtype=np.float64,
+)
+
+
 def template(name: str, size: int) -> np.ndarray[Any, np.dtype[np.float64]]:
     """Destination points for a crop of ``size`` pixels. arcface at 112 multiples scales the
     112 template; at 128 multiples it scales by size/128 and shifts x by 8 (insightface)."""
@@ -52,6 +65,8 @@ def template(name: str, size: int) -> np.ndarray[Any, np.dtype[np.float64]]:
         return points
     if name == "ffhq_512":
         return FFHQ_512 * (size / 512.0)
+    if name == "arcface_112_v1":
+        return ARCFACE_112_V1 * (size / 112.0)
     raise ValueError(f"unknown alignment template {name!r}")
 
 

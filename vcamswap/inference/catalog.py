@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
-Role = Literal["detector", "embedder", "swapper", "enhancer", "content"]
+Role = Literal["detector", "embedder", "swapper", "enhancer", "content", "parser", "converter"]
 
 INSIGHTFACE_LICENCE = (
     "insightface models: non-commercial research use only "
@@ -20,6 +20,12 @@ INSIGHTFACE_LICENCE = (
 VISO = "https://github.com/visomaster/visomaster-assets/releases/download/v1.0.0"
 HF_FF = "https://huggingface.co/facefusion/models-3.0.0/resolve/main"
 HF_DLC = "https://huggingface.co/hacksider/deep-live-cam/resolve/main"
+FF_ASSETS = "https://github.com/facefusion/facefusion-assets/releases/download"
+PARSING = "https://github.com/yakhyo/face-parsing/releases/download/weights"
+PARSER_LICENCE = (
+    "BiSeNet face parsing (yakhyo/face-parsing): MIT; trained on CelebAMask-HQ, whose images "
+    "are for non-commercial research: check before commercial use"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,6 +45,10 @@ class ModelSpec:
     template: str | None = None
     note: str = ""
     aliases: tuple[str, ...] = field(default_factory=tuple)
+    output_range: tuple[float, float] = (0.0, 1.0)
+    """Swappers: the output's value range for RGB 0..1 (inswapper 0..1, GHOST -1..1)."""
+    companion: str | None = None
+    """Another catalog model this one needs (GHOST's embedding converter)."""
 
 
 CATALOG: dict[str, ModelSpec] = {
@@ -152,6 +162,72 @@ CATALOG: dict[str, ModelSpec] = {
             note="slot: not wired to a processor yet",
         ),
         ModelSpec(
+            name="ghost_3_256",
+            file="ghost_3_256.onnx",
+            role="swapper",
+            # One source: a public fetch script pinning the facefusion-assets models-3.0.0 file
+            sha256=("308d87f565e881b8872a5cbe711f97faeda6643e5d2b95ef757cc92a58662abd",),
+            size=None,
+            urls=(
+                f"{FF_ASSETS}/models-3.0.0/ghost_3_256.onnx",
+                f"{HF_FF}/ghost_3_256.onnx",
+            ),
+            licence="GHOST (ai-forever/ghost): Apache-2.0 (the project's LICENSE)",
+            input_size=256,
+            mean=127.5,
+            std=127.5,
+            template="arcface_112_v1",
+            output_range=(-1.0, 1.0),
+            companion="crossface_ghost",
+            note="256 px swapper under a permissive licence; needs crossface_ghost",
+        ),
+        ModelSpec(
+            name="crossface_ghost",
+            file="crossface_ghost.onnx",
+            role="converter",
+            # One source: the same fetch script (facefusion-assets models-3.4.0)
+            sha256=("9ec5862d9ff1f723a7380ea89baf87cddec9c56670d4db766702657939284957",),
+            size=None,
+            urls=(
+                f"{FF_ASSETS}/models-3.4.0/crossface_ghost.onnx",
+                "https://huggingface.co/facefusion/models-3.4.0/resolve/main/crossface_ghost.onnx",
+            ),
+            licence="FaceFusion's ArcFace-to-GHOST embedding map, published with the GHOST "
+            "models; no separate licence stated: check facefusion-assets before commercial use",
+            input_size=512,
+            mean=0.0,
+            std=1.0,
+            note="maps an ArcFace embedding into GHOST's identity space (once per source face)",
+        ),
+        ModelSpec(
+            name="bisenet_resnet_34",
+            file="bisenet_resnet_34.onnx",
+            role="parser",
+            # Two public projects pin this digest and size for the yakhyo/face-parsing release
+            sha256=("5b805bba7b5660ab7070b5a381dcf75e5b3e04199f1e9387232a77a00095102e",),
+            size=93_632_554,
+            urls=(f"{PARSING}/resnet34.onnx",),
+            licence=PARSER_LICENCE,
+            input_size=512,
+            mean=0.0,
+            std=255.0,
+            note="face parser for occlusion-aware masks (19 CelebAMask-HQ classes)",
+        ),
+        ModelSpec(
+            name="bisenet_resnet_18",
+            file="bisenet_resnet_18.onnx",
+            role="parser",
+            # Two public projects pin this digest and size for the yakhyo/face-parsing release
+            sha256=("0d9bd318e46987c3bdbfacae9e2c0f461cae1c6ac6ea6d43bbe541a91727e33f",),
+            size=53_205_364,
+            urls=(f"{PARSING}/resnet18.onnx",),
+            licence=PARSER_LICENCE,
+            input_size=512,
+            mean=0.0,
+            std=255.0,
+            note="smaller, faster face parser",
+        ),
+        ModelSpec(
             name="nudenet_640m",
             file="nudenet_640m.onnx",
             role="content",
@@ -173,7 +249,12 @@ CATALOG: dict[str, ModelSpec] = {
 }
 
 
-def engine_models(swapper: str, enhancer: bool) -> list[ModelSpec]:
-    """The models the neural engine needs for these settings."""
-    names = ["det_10g", "w600k_r50", swapper] + (["gfpgan_1.4"] if enhancer else [])
+def engine_models(swapper: str, enhancer: bool, parser: str | None = None) -> list[ModelSpec]:
+    """The models the neural engine needs for these settings (``parser``: the face parser the
+    mask uses, None for the box mask)."""
+    names = ["det_10g", "w600k_r50", swapper]
+    companion = CATALOG[swapper].companion
+    names += [companion] if companion else []
+    names += ["gfpgan_1.4"] if enhancer else []
+    names += [parser] if parser else []
     return [CATALOG[name] for name in names]

@@ -3,6 +3,7 @@ never sniffed. Pure geometry lives in ``align``."""
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -157,52 +158,63 @@ class ArcFaceEmbedder:
         self._dtype = input_dtype(session)
 
     def embed(self, image: BgrImage, kps: np.ndarray[Any, Any]) -> Vector:
-        size = self._spec.input_size
-        matrix = align.estimate_norm(kps, size, self._spec.template or "arcface_112")
-        blob = align.to_blob(
-            [align.crop(image, matrix, size)], self._spec.mean, self._spec.std, self._dtype
-        )
-        raw = np.asarray(self._session.run(None, {self._input: blob})[0], dtype=np.float32).reshape(
-            -1
-        )
+        """The unit-length embedding."""
+        raw = self.embed_raw(image, kps)
         norm = float(np.linalg.norm(raw))
         if norm == 0:
             raise ValueError("the embedder returned a zero vector")
         normed: Vector = raw / norm
         return normed
 
+    def embed_raw(self, image: BgrImage, kps: np.ndarray[Any, Any]) -> Vector:
+        """The model's output as it is (GHOST's converter was fitted on it, not on the unit
+        vector)."""
+        size = self._spec.input_size
+        matrix = align.estimate_norm(kps, size, self._spec.template or "arcface_112")
+        blob = align.to_blob(
+            [align.crop(image, matrix, size)], self._spec.mean, self._spec.std, self._dtype
+        )
+        raw: Vector = np.asarray(
+            self._session.run(None, {self._input: blob})[0], dtype=np.float32
+        ).reshape(-1)
+        return raw
 
-class InSwapper:
-    """inswapper_128: aligned 128 crops (RGB, /255) + the source latent -> swapped crops.
 
-    ``emap`` is the model's last graph initializer; the latent is computed once per source face.
-    All faces of a frame go in one call when the model's batch dimension is dynamic."""
+def target_and_source(session: OrtSession) -> tuple[int, int]:
+    """Input indices of a swapper's face crop (rank 4) and identity vector (rank 2): exports
+    differ in their order."""
+    ranks = [len(i.shape) for i in session.get_inputs()]
+    return (0, 1) if ranks[0] == 4 else (1, 0)
+
+
+class AlignedSwapper(ABC):
+    """A swapper on aligned square crops (RGB, the catalog's normalisation) and one identity
+    vector per crop. All faces of a frame go in one call when the batch is dynamic."""
+
+    @abstractmethod
+    def latent(self, embedding: Vector) -> Vector:
+        """The identity input for a source face, from its raw ArcFace embedding."""
 
     def __init__(
         self,
         session: OrtSession,
         spec: ModelSpec,
-        emap: np.ndarray[Any, Any],
-        path: Path = Path("inswapper.onnx"),
+        path: Path,
         bound: BoundRunner | None = None,
     ) -> None:
-        check_signature(session, path, [("target", 4), ("source", 2)], 1)
+        ranks = sorted(len(i.shape) for i in session.get_inputs())
+        if ranks != [2, 4] or len(session.get_outputs()) != 1:
+            check_signature(session, path, [("target", 4), ("source", 2)], 1)
         self._bound = bound
-        if emap.shape != (512, 512):
-            raise ValueError(f"{path.name}: emap has shape {emap.shape}, expected (512, 512)")
         self._session = session
         self.spec = spec
-        self._emap = emap.astype(np.float32)
         inputs = session.get_inputs()
-        self._target, self._source = inputs[0].name, inputs[1].name
-        self._dtype = input_dtype(session, 0)
-        self._latent_dtype = input_dtype(session, 1)
+        t, s = target_and_source(session)
+        self._target, self._source = inputs[t].name, inputs[s].name
+        self._dtype = input_dtype(session, t)
+        self._latent_dtype = input_dtype(session, s)
+        self._width = int(inputs[s].shape[-1]) if isinstance(inputs[s].shape[-1], int) else 512
         self._single = fixed_batch(session)
-
-    def latent(self, embedding: Vector) -> Vector:
-        latent = embedding.reshape(1, -1).astype(np.float32) @ self._emap
-        result: Vector = latent / np.linalg.norm(latent)
-        return result
 
     def matrix(self, kps: np.ndarray[Any, Any]) -> align.Matrix:
         return align.estimate_norm(kps, self.spec.input_size, self.spec.template or "arcface_128")
@@ -210,7 +222,7 @@ class InSwapper:
     def swap(self, crops: list[BgrImage], latent: Vector) -> list[BgrImage]:
         """Swap every crop; ``latent`` is one row for all crops or one row per crop."""
         blob = align.to_blob(crops, self.spec.mean, self.spec.std, self._dtype)
-        lat = latent.reshape(-1, 512).astype(self._latent_dtype)
+        lat = latent.reshape(-1, self._width).astype(self._latent_dtype)
         if len(lat) != len(crops):
             lat = np.repeat(lat[:1], len(crops), axis=0)
         if self._single:
@@ -229,7 +241,33 @@ class InSwapper:
             out = self._bound.run({self._target: blob, self._source: lat})
         else:
             out = self._session.run(None, {self._target: blob, self._source: lat})[0]
-        return align.from_blob(np.asarray(out), 0.0, 1.0)
+        low, high = self.spec.output_range
+        return align.from_blob(np.asarray(out), low, high)
+
+
+class InSwapper(AlignedSwapper):
+    """inswapper_128: aligned 128 crops (RGB, /255) + the source latent -> swapped crops.
+
+    ``emap`` is the model's last graph initializer; the latent is computed once per source face."""
+
+    def __init__(
+        self,
+        session: OrtSession,
+        spec: ModelSpec,
+        emap: np.ndarray[Any, Any],
+        path: Path = Path("inswapper.onnx"),
+        bound: BoundRunner | None = None,
+    ) -> None:
+        super().__init__(session, spec, path, bound)
+        if emap.shape != (512, 512):
+            raise ValueError(f"{path.name}: emap has shape {emap.shape}, expected (512, 512)")
+        self._emap = emap.astype(np.float32)
+
+    def latent(self, embedding: Vector) -> Vector:
+        """From the ArcFace embedding (raw or unit length: the latent is normalised)."""
+        latent = embedding.reshape(1, -1).astype(np.float32) @ self._emap
+        result: Vector = latent / np.linalg.norm(latent)
+        return result
 
 
 class GfpganEnhancer:

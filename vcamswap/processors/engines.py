@@ -60,7 +60,7 @@ def engine_choice(config: Config, store: ModelStore) -> tuple[str, str]:
     engine = config.swap.engine
     if engine == "lite":
         return "lite", "swap.engine: lite"
-    needed = local_models(config)
+    needed = local_models(config, store)
     if importlib.util.find_spec("onnxruntime") is None:
         reason = "onnxruntime is not installed (pip install 'vcamswap[neural]' or '[gpu]')"
         if engine == "neural":
@@ -98,12 +98,25 @@ def remote_roles(config: Config) -> set[str]:
     return set(remote.models) if remote.url else set()
 
 
-def local_models(config: Config) -> list[ModelSpec]:
+def parser_model(config: Config, store: ModelStore | None) -> str | None:
+    """The face parser the neural engine's mask uses: models.parser with swap.mask 'parser',
+    or with 'auto' when its file is verified in ``store``; None for the box mask."""
+    mode = config.swap.mask
+    if mode == "box":
+        return None
+    name = config.models.parser
+    if mode == "parser" or (store is not None and store.verify(CATALOG[name]).ok):
+        return name
+    return None
+
+
+def local_models(config: Config, store: ModelStore | None = None) -> list[ModelSpec]:
     """The neural model files this machine needs (the remote ones stay on the server)."""
     roles = remote_roles(config)
+    parser = parser_model(config, store)
     return [
         spec
-        for spec in engine_models(config.models.swapper, config.swap.enhancer)
+        for spec in engine_models(config.models.swapper, config.swap.enhancer, parser)
         if spec.role not in roles
     ]
 
@@ -119,7 +132,7 @@ def neural_loader(
     role is in models.remote.models run on the Triton server at models.remote.url."""
 
     def load() -> NeuralModels:
-        files = store.require(local_models(config))
+        files = store.require(local_models(config, store))
         factory = SessionFactory(
             SessionOptions(
                 providers=providers or tuple(config.models.providers),
@@ -198,6 +211,11 @@ def build_swap_processor(
                 sharpness=swap.sharpness,
                 enhancer_every=swap.enhancer_every,
                 detect_async=swap.neural_detect_async and not offline,
+                smoothing=swap.smoothing,
+                resolution=swap.resolution,
+                parser=parser_model(config, store) is not None,
+                parser_every=swap.parser_every,
+                mask_regions=tuple(swap.mask_regions),
             ),
             stages,
         )

@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from contextlib import AbstractContextManager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -14,65 +14,33 @@ import numpy as np
 
 from vcamswap.compositing import Compositor, EnhanceJob, FaceJob, HostCompositor, Look
 from vcamswap.compositing.blend import feather_mask
+from vcamswap.compositing.occlusion import OcclusionMasks
 from vcamswap.errors import DegradedError, FaceError, FaceLostError
-from vcamswap.ports import DetectedFace, FaceDetector, FaceEmbedder, FaceEnhancer, FaceSwapper
+from vcamswap.ports import (
+    DetectedFace,
+    FaceDetector,
+    FaceEmbedder,
+    FaceEnhancer,
+    FaceParser,
+    FaceSwapper,
+)
 from vcamswap.processors.detection import BackgroundDetector
 from vcamswap.processors.faces import SourceFaceCache
+from vcamswap.processors.neural_options import NeuralOptions, neural_ladder, neural_options_at
+from vcamswap.processors.neural_track import FaceTracks
 from vcamswap.runtime import RuntimeState
 from vcamswap.types import BgrImage, Frame, NullStageRecorder, StageRecorder, timed_stage
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True, slots=True)
-class NeuralOptions:
-    detect_every: int = 1
-    many_faces: bool = False
-    color_correction: bool = True
-    opacity: float = 1.0
-    sharpness: float = 0.0
-    enhancer_every: int = 1
-    enhancer_blend: float = 0.8
-    smoothing: float = 0.5
-    sources: tuple[str, ...] = ()
-    """Several source faces: each target face gets the most similar one (ArcFace cosine)."""
-    detect_async: bool = False
-    """Live: SCRFD runs on a side thread on the newest frame while the inference thread swaps
-    with the latest keypoints (one frame older at most); files keep inline detection."""
-    enhancer_allowed: bool = True
-    detector_size: int | None = None
-    """SCRFD input side (multiple of 32); None keeps the model's (640)."""
-
-
-NEURAL_LADDER: tuple[tuple[str, dict[str, Any]], ...] = (
-    ("full quality", {}),
-    ("enhancer every 2nd frame", {"enhancer_every": 2}),
-    ("enhancer every 4th frame", {"enhancer_every": 4}),
-    ("enhancer off", {"enhancer_allowed": False}),
-    ("enhancer off, detection every 2nd frame", {"enhancer_allowed": False, "detect_every": 2}),
-    (
-        "enhancer off, detection every 3rd frame at 480 px",
-        {"enhancer_allowed": False, "detect_every": 3, "detector_size": 480},
-    ),
-    (
-        "enhancer off, detection every 3rd frame at 320 px",
-        {"enhancer_allowed": False, "detect_every": 3, "detector_size": 320},
-    ),
-)
-"""The neural engine's quality ladder: the enhancer goes first (it costs the most), then
-detection. A step never makes a setting better than the user's own."""
-
-
-def neural_options_at(base: NeuralOptions, level: int) -> NeuralOptions:
-    changes = dict(NEURAL_LADDER[max(0, min(level, len(NEURAL_LADDER) - 1))][1])
-    for key in ("enhancer_every", "detect_every"):
-        if key in changes:
-            changes[key] = max(getattr(base, key), changes[key])
-    if "enhancer_allowed" in changes:
-        changes["enhancer_allowed"] = base.enhancer_allowed and changes["enhancer_allowed"]
-    if "detector_size" in changes and base.detector_size is not None:
-        changes["detector_size"] = min(base.detector_size, changes["detector_size"])
-    return replace(base, **changes)
+__all__ = [
+    "NeuralModels",
+    "NeuralOptions",
+    "NeuralSwapProcessor",
+    "SourceIdentity",
+    "assign_sources",
+    "build_identity",
+    "neural_options_at",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,6 +62,8 @@ class NeuralModels:
     composites on the host."""
     remote_wait: Callable[[], float] | None = None
     """Seconds spent waiting on a remote model server so far (None: all models are local)."""
+    parser: FaceParser | None = None
+    """The face parser for occlusion-aware masks (None: the box mask)."""
 
 
 def build_identity(models: NeuralModels, image: BgrImage, name: str) -> SourceIdentity:
@@ -101,8 +71,11 @@ def build_identity(models: NeuralModels, image: BgrImage, name: str) -> SourceId
     if not faces:
         raise FaceError(f"no face found in {name}: use a clear, frontal, well-lit photo")
     largest = max(faces, key=lambda f: f.box.area)
-    embedding = models.embedder.embed(image, largest.kps).astype(np.float32)
-    return SourceIdentity(embedding, models.swapper.latent(embedding))
+    raw = models.embedder.embed_raw(image, largest.kps).astype(np.float32)
+    norm = float(np.linalg.norm(raw))
+    if norm == 0:
+        raise FaceError(f"the face in {name} gave an empty embedding: try another photo")
+    return SourceIdentity(raw / np.float32(norm), models.swapper.latent(raw))
 
 
 def assign_sources(targets: np.ndarray[Any, Any], sources: np.ndarray[Any, Any]) -> list[int]:
@@ -135,6 +108,8 @@ class NeuralSwapProcessor:
         self._models: NeuralModels | None = None
         self._faces: SourceFaceCache[SourceIdentity] | None = None
         self._tracked: list[DetectedFace] = []
+        self._tracks = FaceTracks(options.smoothing)
+        self._masks: OcclusionMasks | None = None
         self._count = 0
         self._lost = False
         self._compositor: Compositor | None = None
@@ -149,7 +124,7 @@ class NeuralSwapProcessor:
         return models.remote_wait() if models is not None and models.remote_wait else 0.0
 
     def quality_levels(self) -> tuple[str, ...]:
-        return tuple(name for name, _ in NEURAL_LADDER)
+        return tuple(name for name, _ in neural_ladder(self._base))
 
     def set_quality(self, level: int) -> None:
         """The governor's step (called on the inference thread between frames)."""
@@ -171,6 +146,8 @@ class NeuralSwapProcessor:
         self._faces = SourceFaceCache(
             self._resolve, lambda image, name, _digest: build_identity(models, image, name)
         )
+        if models.parser is not None and self._base.parser:
+            self._masks = OcclusionMasks(models.parser, self._base.mask_regions)
 
     def close(self) -> None:
         if self._background is not None:
@@ -181,25 +158,27 @@ class NeuralSwapProcessor:
         self._compositor = None
         self._models = None
         self._faces = None
+        self._masks = None
 
     def prefetch(self, name: str) -> None:
         """Embed ``name`` now, off the frame path (onnxruntime sessions are thread-safe)."""
         if self._faces is not None:
             self._faces.prefetch(name)
 
-    def _detect(self, image: BgrImage, models: NeuralModels) -> list[DetectedFace]:
-        return self._track(models.detector.detect(image))
+    def _detect(self, frame: Frame, models: NeuralModels) -> list[DetectedFace]:
+        return self._track(models.detector.detect(frame.image), frame.captured_at)
 
-    def _update_faces(self, image: BgrImage, models: NeuralModels) -> None:
+    def _update_faces(self, frame: Frame, models: NeuralModels) -> None:
         """Inline: detect every ``detect_every`` frames. Async: take the newest finished
         detection, and hand the side thread this frame whenever it is free and a detection is
         due (so ``detect_every`` still throttles it, e.g. from the governor)."""
         due = not self._tracked or (self._count - 1) % self._options.detect_every == 0
         background = self._background
+        image = frame.image
         if background is None:
             if due:
                 with self._stage("detect"):
-                    self._tracked = self._detect(image, models)
+                    self._tracked = self._detect(frame, models)
             return
         if background.error is not None:
             error, background.error = background.error, None
@@ -207,7 +186,7 @@ class NeuralSwapProcessor:
         result = background.poll()
         if result is not None:
             with self._stage("detect"):
-                self._tracked = self._track(result.boxes)
+                self._tracked = self._track(result.boxes, frame.captured_at)
         if background.idle and (
             due or self._count - self._last_submit >= self._options.detect_every
         ):
@@ -215,28 +194,15 @@ class NeuralSwapProcessor:
             self._last_submit = self._count
         if result is None and not self._tracked and self._count == 1:
             with self._stage("detect"):  # the very first frame waits for its faces once
-                self._tracked = self._detect(image, models)
+                self._tracked = self._detect(frame, models)
 
-    def _track(self, found: list[DetectedFace]) -> list[DetectedFace]:
-        found = list(found)
-        found.sort(key=lambda f: f.box.area, reverse=True)
+    def _track(self, found: list[DetectedFace], now: float) -> list[DetectedFace]:
+        """The faces to swap (the largest only without many_faces), each continuing its track
+        with filtered keypoints."""
+        found = sorted(found, key=lambda f: f.box.area, reverse=True)
         if not self._options.many_faces:
             found = found[:1]
-        if self._tracked and len(found) == len(self._tracked):
-            s = self._options.smoothing
-            smoothed = []
-            for new in found:
-                old = min(self._tracked, key=lambda t: float(np.abs(t.kps - new.kps).sum()))
-                scale = max(new.box.width, 1.0)
-                motion = float(np.abs(old.kps - new.kps).mean()) / scale
-                keep = s if motion < 0.02 else 0.0  # damp jitter, never lag real motion
-                smoothed.append(
-                    DetectedFace(
-                        new.box, (keep * old.kps + (1 - keep) * new.kps).astype(np.float32)
-                    )
-                )
-            found = smoothed
-        return found
+        return self._tracks.update(found, now)
 
     def process(self, frame: Frame) -> Frame:
         models, faces = self._models, self._faces
@@ -247,20 +213,28 @@ class NeuralSwapProcessor:
             source = faces.get(toggles.face)
         self._count += 1
         had_faces = bool(self._tracked)
-        self._update_faces(frame.image, models)
+        self._update_faces(frame, models)
         if not self._tracked:
             if had_faces or self._lost:
                 self._lost = True
                 raise FaceLostError("the tracked face was lost")
             return frame
         self._lost = False
-        matrices = [models.swapper.matrix(face.kps) for face in self._tracked]
+        options = self._options
+        tiles = max(1, options.resolution // models.swapper.spec.input_size)
+        matrices = [models.swapper.matrix(face.kps) * tiles for face in self._tracked]
         latents = source.latent
-        if self._options.sources:
+        if options.sources:
             with self._stage("embed"):
                 latents = self._mapped_latents(frame.image, models, faces)
-        job = FaceJob([face.kps for face in self._tracked], matrices, latents)
-        options = self._options
+        tracks = self._tracks.ids
+        masks = None
+        if self._masks is not None:
+            with self._stage("parse"):
+                refresh = (self._count - 1) % options.parser_every == 0
+                side = models.swapper.spec.input_size * tiles
+                masks = self._masks.masks(frame.image, matrices, side, tracks, refresh)
+        job = FaceJob([face.kps for face in self._tracked], matrices, latents, tiles, masks, tracks)
         look = Look(
             options.color_correction, options.sharpness, options.opacity, toggles.mouth_mask
         )

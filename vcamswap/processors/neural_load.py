@@ -18,9 +18,18 @@ from vcamswap.config import Config
 from vcamswap.errors import DegradedError
 from vcamswap.inference.catalog import CATALOG, ModelSpec
 from vcamswap.inference.devicebind import CAPTURE_RUNS
+from vcamswap.inference.ghost import GhostSwapper
 from vcamswap.inference.letterbox import DeviceLetterbox
-from vcamswap.inference.models import ArcFaceEmbedder, GfpganEnhancer, InSwapper, ScrfdDetector
+from vcamswap.inference.models import (
+    AlignedSwapper,
+    ArcFaceEmbedder,
+    GfpganEnhancer,
+    InSwapper,
+    ScrfdDetector,
+    target_and_source,
+)
 from vcamswap.inference.onnxfile import read_emap, with_symbolic_batch
+from vcamswap.inference.parsing import BiSeNetParser
 from vcamswap.inference.providers import GPU_PROVIDERS
 from vcamswap.inference.remote import RemoteModels
 from vcamswap.inference.session import (
@@ -111,7 +120,29 @@ class NeuralBuilder:
             log.info("the detector's letterbox runs on %s next to it", device)
         return ScrfdDetector(session, spec, self._where(spec), letterbox=letterbox)
 
-    def swapper(self) -> tuple[InSwapper, Any, str | None]:
+    def _swapper_of(self, spec: ModelSpec, path: Path) -> Callable[[Any, Any], AlignedSwapper]:
+        """Wraps a session of the configured swapper: inswapper reads its emap from the file
+        (or the server), GHOST loads its embedding converter (always local: it runs once per
+        source face)."""
+        if spec.companion is not None:
+            companion = CATALOG[spec.companion]
+            converter = self._factory.create(self._files[companion.name])
+            return lambda session, bound: GhostSwapper(session, spec, converter, path, bound)
+        if self._remote is not None and "swapper" in self._roles:
+            emap = self._remote.emap(spec)
+        else:
+            emap = read_emap(path)
+        return lambda session, bound: InSwapper(session, spec, emap, path, bound)
+
+    def parser(self) -> BiSeNetParser | None:
+        name = next((n for n, f in self._files.items() if CATALOG[n].role == "parser"), None)
+        if name is None:
+            return None
+        spec = CATALOG[name]
+        log.info("paste mask: face parser %s", name)
+        return BiSeNetParser(self._session(spec), spec, self._where(spec))
+
+    def swapper(self) -> tuple[AlignedSwapper, Any, str | None]:
         """The swapper, its session and where device compositing runs (None: on the host)."""
         config = self._config
         spec = CATALOG[config.models.swapper]
@@ -119,12 +150,14 @@ class NeuralBuilder:
         # A CUDA graph replays one captured launch sequence: one face at a time, fixed buffers.
         graph = config.models.cuda_graph and not config.swap.many_faces
         session = None
-        if config.swap.many_faces and "swapper" not in self._roles:
+        boosted = config.swap.resolution > spec.input_size  # pixel boost: tiles in one call
+        if (config.swap.many_faces or boosted) and "swapper" not in self._roles:
             session = batched_swapper(self._factory, path)
         if session is None:
             session = self._session(spec, cuda_graph=graph)
+        make = self._swapper_of(spec, path)
         if self._remote is not None and "swapper" in self._roles:
-            return InSwapper(session, spec, self._remote.emap(spec), path), session, None
+            return make(session, None), session, None
         device = self._device("swapper", session)
         host_session = session
         if graph and device is not None:
@@ -138,16 +171,18 @@ class NeuralBuilder:
         wanted = self._io_binding if self._io_binding is not None else on_cuda
         if device is None and ((graph and on_cuda) or wanted):
             # On CUDA: inputs and outputs in preallocated device buffers, one set per count.
-            bound = BoundRunner(session, "cuda" if on_cuda else "cpu", output_like_input=0)
-        emap = read_emap(path)
-        swapper = InSwapper(host_session, spec, emap, path, bound)
+            bound = BoundRunner(
+                session,
+                "cuda" if on_cuda else "cpu",
+                output_like_input=target_and_source(session)[0],
+            )
+        swapper = make(host_session, bound)
         if bound is not None and graph and on_cuda:
 
-            def plain() -> InSwapper:
+            def plain() -> AlignedSwapper:
                 fresh = self._session(spec)
-                return InSwapper(
-                    fresh, spec, emap, path, BoundRunner(fresh, "cuda", output_like_input=0)
-                )
+                like = target_and_source(fresh)[0]
+                return make(fresh, BoundRunner(fresh, "cuda", output_like_input=like))
 
             swapper = captured_or_plain(swapper, plain)
         return swapper, session, device
@@ -192,17 +227,20 @@ class NeuralBuilder:
             enhancer,
             compositor,
             self._remote.waited.total if self._remote is not None else None,
+            self.parser(),
         )
         warm_up(models)
         return models
 
 
-def captured_or_plain(swapper: InSwapper, plain: Callable[[], InSwapper]) -> InSwapper:
+def captured_or_plain(
+    swapper: AlignedSwapper, plain: Callable[[], AlignedSwapper]
+) -> AlignedSwapper:
     """onnxruntime captures a CUDA graph on one of a session's first runs, not when it is made:
     run the host path's captured swapper through its capture now, at load, and use a plain
     session if that fails (else every frame would fail)."""
     size = swapper.spec.input_size
-    latent = np.ones((1, 512), np.float32) / np.sqrt(512.0)
+    latent = swapper.latent(np.ones(512, np.float32))
     try:
         for _ in range(CAPTURE_RUNS):
             swapper.swap([np.zeros((size, size, 3), np.uint8)], latent)

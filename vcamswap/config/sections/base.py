@@ -8,6 +8,7 @@ from pydantic import BaseModel, ConfigDict
 
 Engine = Literal["auto", "neural", "lite"]
 OnFaceLost = Literal["passthrough", "blur", "freeze", "placeholder"]
+MaskRegion = Literal["skin", "brows", "eyes", "glasses", "ears", "nose", "mouth", "lips"]
 Corner = Literal["top-left", "top-right", "bottom-left", "bottom-right"]
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR"]
 ModelRole = Literal["detector", "embedder", "swapper", "enhancer"]

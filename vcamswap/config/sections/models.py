@@ -70,8 +70,16 @@ class ModelsConfig(Section):
         description="onnxruntime execution providers in order of preference: 'auto' "
         "(CUDA > TensorRT > CoreML > DirectML > OpenVINO > CPU) or names such as 'cuda', 'cpu'.",
     )
-    swapper: Literal["inswapper_128", "inswapper_128_fp16"] = Field(
-        "inswapper_128", description="Which swapper file to use; fp16 is faster on GPUs."
+    swapper: Literal["inswapper_128", "inswapper_128_fp16", "ghost_3_256"] = Field(
+        "inswapper_128",
+        description="Which swapper: inswapper_128 (fp16 is faster on GPUs; insightface "
+        "non-commercial licence) or ghost_3_256 (GHOST, 256 px, Apache-2.0; needs its "
+        "embedding converter crossface_ghost too).",
+    )
+    parser: Literal["bisenet_resnet_34", "bisenet_resnet_18"] = Field(
+        "bisenet_resnet_34",
+        description="The face parser for swap.mask: parser (resnet_18 is smaller and faster, "
+        "resnet_34 draws cleaner edges).",
     )
     cuda_graph: bool = Field(
         True,

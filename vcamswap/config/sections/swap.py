@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import Field, field_validator
 
-from vcamswap.config.sections.base import Engine, OnFaceLost, Section, yaml_switch
+from vcamswap.config.sections.base import Engine, MaskRegion, OnFaceLost, Section, yaml_switch
 
 
 class SwapConfig(Section):
@@ -77,6 +77,42 @@ class SwapConfig(Section):
         description="Neural engine: run SCRFD every Nth frame; in between the last keypoints "
         "are reused (smoothed). 2 roughly halves detection cost at the price of one frame of "
         "lag on fast motion.",
+    )
+    mask: Literal["auto", "box", "parser"] = Field(
+        "auto",
+        description="Neural engine: the paste mask. 'parser' runs a face parser on each face "
+        "and pastes only the chosen face regions, so hands, microphones, hair and glasses in "
+        "front of the face stay visible; 'box' pastes the whole feathered face square; 'auto' "
+        "uses the parser when its model (models.parser) is downloaded, else the box.",
+    )
+    mask_regions: list[MaskRegion] = Field(
+        default_factory=lambda: list[MaskRegion](
+            ["skin", "brows", "eyes", "nose", "mouth", "lips"]
+        ),
+        min_length=1,
+        description="With the parser mask: the face regions the swapped face replaces. "
+        "Leave out 'glasses' to keep the camera's glasses over the swap; 'mouth' is the "
+        "inside of the mouth (teeth, tongue), 'lips' the lips.",
+    )
+    parser_every: int = Field(
+        1,
+        ge=1,
+        le=10,
+        description="Neural engine, parser mask: run the face parser every Nth frame; in "
+        "between each face keeps its last mask (it moves with the face).",
+    )
+    resolution: Literal[128, 256, 512] = Field(
+        128,
+        description="Neural engine: 'pixel boost'. The swapped face's side in pixels; above the "
+        "swapper's own (inswapper 128, GHOST 256) the face is swapped as 2x2 or 4x4 "
+        "interleaved tiles of a larger crop, for a sharper face on large faces at 4x or 16x "
+        "the swapper's work.",
+    )
+    smoothing: bool = Field(
+        True,
+        description="Neural engine: steady faces. Filter each face's keypoints over time "
+        "(One-Euro: steady at rest, no lag in motion) and smooth its colour match and mask "
+        "across frames.",
     )
     neural_detect_async: bool = Field(
         True,

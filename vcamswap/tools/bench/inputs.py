@@ -49,6 +49,10 @@ class BenchRequest:
     watermark: bool = True
     """The hidden watermark finisher (safety.watermark, on by default as in the config)."""
     swapper: str = "inswapper_128"
+    mask: str = "box"
+    """neural: 'parser' pastes through the face parser's mask (swap.mask)."""
+    resolution: int = 128
+    """neural: pixel boost (swap.resolution)."""
     io_binding: bool | None = None
     pin_faces: bool = False
     cuda_graph: bool = True
@@ -200,6 +204,8 @@ def build_processor(
     config.swap.enhancer = request.enhancer
     config.safety.watermark.enabled = request.watermark
     config.models.swapper = request.swapper  # type: ignore[assignment]
+    config.swap.mask = request.mask  # type: ignore[assignment]
+    config.swap.resolution = request.resolution  # type: ignore[assignment]
     config.models.cuda_graph = request.cuda_graph
     config.models.device_compositing = request.device_compositing  # type: ignore[assignment]
     config.models.remote.url = request.remote
@@ -229,6 +235,8 @@ def build_processor(
             many_faces=request.faces_per_frame > 1,
             detect_every=request.detect_every,
             detect_async=request.detect_async,
+            resolution=request.resolution,
+            parser=request.mask == "parser",
         ),
         stats,
     )

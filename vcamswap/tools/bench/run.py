@@ -22,7 +22,17 @@ from vcamswap.tools.bench.inputs import BenchRequest, build_processor, load_fram
 from vcamswap.tools.bench.machine import busy_processes, machine
 
 WARMUP = 10
-STAGES = ("detect", "landmarks", "embed", "swap", "enhance", "paste", "transfer", "total")
+STAGES = (
+    "detect",
+    "landmarks",
+    "embed",
+    "parse",
+    "swap",
+    "enhance",
+    "paste",
+    "transfer",
+    "total",
+)
 
 
 SWAPPING = ("lite", "neural")

@@ -125,7 +125,8 @@ def models_checks(config: Config, paths: AppPaths) -> Iterator[Check]:
     from vcamswap.processors.engines import model_store
 
     store = model_store(config, paths)
-    for spec in engine_models(config.models.swapper, config.swap.enhancer):
+    parser = config.models.parser if config.swap.mask == "parser" else None
+    for spec in engine_models(config.models.swapper, config.swap.enhancer, parser):
         result = store.verify(spec)
         if result.ok:
             yield Check(f"model {spec.name}", "OK", f"{result.path} verified")
@@ -143,6 +144,53 @@ def models_checks(config: Config, paths: AppPaths) -> Iterator[Check]:
                 result.message(store.accepted(spec)).split(". ")[0],
                 f"delete {result.path} and run vcamswap models fetch {spec.name}",
             )
+
+
+def mask_and_swapper_checks(config: Config, paths: AppPaths) -> Iterator[Check]:
+    """Which paste masks and swappers this machine can use (files downloaded and verified)."""
+    from vcamswap.inference.catalog import CATALOG
+    from vcamswap.processors.engines import model_store, parser_model
+
+    store = model_store(config, paths)
+    parsers = [s.name for s in CATALOG.values() if s.role == "parser" and store.verify(s).ok]
+    chosen = parser_model(config, store)
+    if chosen is not None and chosen in parsers:
+        yield Check(
+            "mask",
+            "OK",
+            f"face parser {chosen}: hands, microphones, hair and glasses in front of the face "
+            f"stay visible (regions: {', '.join(config.swap.mask_regions)}); available: "
+            f"box, parser ({', '.join(parsers)})",
+        )
+    elif config.swap.mask == "box":
+        yield Check(
+            "mask",
+            "OK",
+            "box (the whole feathered face square); available: box"
+            + (f", parser ({', '.join(parsers)})" if parsers else ""),
+        )
+    else:
+        yield Check(
+            "mask",
+            "WARN" if config.swap.mask == "parser" else "OK",
+            f"box only: the face parser {config.models.parser} is not downloaded, so objects "
+            "in front of the face are covered by the swap",
+            f"vcamswap models fetch {config.models.parser}",
+        )
+    swappers = [
+        s.name
+        for s in CATALOG.values()
+        if s.role == "swapper"
+        and store.verify(s).ok
+        and (s.companion is None or store.verify(CATALOG[s.companion]).ok)
+    ]
+    yield Check(
+        "swappers",
+        "OK" if swappers else "WARN",
+        f"using {config.models.swapper} at {config.swap.resolution} px; available: "
+        + (", ".join(swappers) if swappers else "none downloaded"),
+        "" if swappers else f"vcamswap models fetch {config.models.swapper}",
+    )
 
 
 def content_check_checks(config: Config) -> Iterator[Check]:

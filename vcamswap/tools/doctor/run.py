@@ -15,6 +15,7 @@ from vcamswap.tools.doctor.devices import camera_mode_checks, virtual_camera_che
 from vcamswap.tools.doctor.engines import (
     content_check_checks,
     device_compositing_checks,
+    mask_and_swapper_checks,
     models_checks,
     onnxruntime_checks,
     remote_checks,
@@ -70,6 +71,7 @@ def run_doctor(paths: AppPaths, platform: Platform | None = None) -> Iterator[Ch
     yield from device_compositing_checks(config, gpu_broken)
     yield from content_check_checks(config)
     yield from models_checks(config, paths)
+    yield from mask_and_swapper_checks(config, paths)
     yield from remote_checks(config)
     yield from camera_mode_checks(config, platform)
     yield from virtual_camera_checks(platform, config.output.device_name)
