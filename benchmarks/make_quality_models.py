@@ -69,7 +69,7 @@ def ghost(path: Path, dtype: type, scale: float) -> int:
     widths = [32, 64, 128, 256, 512, 1024, 1024]  # 128 px .. 2 px
     x, cin, skips = "target", 3, []
     for width in widths:
-        x = g.conv(x, cin, c(width), k=4 if cin == 3 else 3, stride=2)
+        x = g.conv(x, cin, c(width), stride=2)
         skips.append((x, c(width)))
         cin = c(width)
     shape_of: dict[int, tuple[str, str, str]] = {}

@@ -253,3 +253,57 @@ def test_a_wrong_converter_file_is_named(models: Path, tmp_path: Path) -> None:
     sess = session(models / "ghost.onnx")
     with pytest.raises(ModelError, match="crossface_ghost"):
         GhostSwapper(sess, CATALOG["ghost_3_256"], sess)
+
+
+def test_a_remote_ghost_is_checked_against_its_own_signature() -> None:
+    """The Triton check takes the swapper's size from its catalog entry and its inputs in
+    either order."""
+    from vcamswap.inference.remote import signature_fits
+
+    ghost_spec, inswapper = CATALOG["ghost_3_256"], CATALOG["inswapper_128"]
+    assert signature_fits(ghost_spec, [[1, 512], [1, 3, 256, 256]], 1)
+    assert signature_fits(ghost_spec, [[-1, 3, 256, 256], [-1, 512]], 1)
+    assert not signature_fits(ghost_spec, [[1, 3, 128, 128], [1, 512]], 1)
+    assert signature_fits(inswapper, [[1, 3, 128, 128], [1, 512]], 1)
+    assert not signature_fits(inswapper, [[1, 3, 128, 128], [1, 512]], 2)
+    assert signature_fits(CATALOG["det_10g"], [[1, 3, -1, -1]], 9)
+
+
+@pytest.mark.parametrize("fp16", [False, True])
+def test_the_benchmark_models_of_the_parser_and_ghost_load_and_run(
+    tmp_path: Path, fp16: bool
+) -> None:
+    """benchmarks/make_quality_models.py (at 1/16 of the channels) makes models the engine's
+    classes take: the speed rows in BENCHMARKS.md run these shapes."""
+    import importlib.util
+    import sys
+
+    from vcamswap.inference.parsing import BiSeNetParser
+
+    root = Path(__file__).resolve().parents[1] / "benchmarks"
+    sys.path.insert(0, str(root))
+    try:
+        spec = importlib.util.spec_from_file_location(
+            "make_quality_models", root / "make_quality_models.py"
+        )
+        assert spec is not None and spec.loader is not None
+        module = importlib.util.module_from_spec(spec)
+        sys.modules["make_quality_models"] = module
+        spec.loader.exec_module(module)
+        module.write_all(tmp_path, fp16=fp16, scale=1 / 16)
+    finally:
+        sys.path.remove(str(root))
+    crop = sample_photo("astronaut")
+    parser = BiSeNetParser(
+        session(tmp_path / "bisenet_resnet_34.onnx"), CATALOG["bisenet_resnet_34"]
+    )
+    (labels,) = parser.parse([crop])
+    assert labels.shape == (512, 512) and labels.max() < 19
+    swapper = GhostSwapper(
+        session(tmp_path / "ghost_3_256.onnx"),
+        CATALOG["ghost_3_256"],
+        session(tmp_path / "crossface_ghost.onnx"),
+    )
+    latent = swapper.latent(np.full(512, 0.3, np.float32))
+    (out,) = swapper.swap([cv2.resize(crop, (256, 256))], latent)
+    assert out.shape == (256, 256, 3) and out.dtype == np.uint8

@@ -209,3 +209,37 @@ def test_the_loader_builds_the_parser_and_ghost_from_the_config(tmp_path: Path) 
     config.swap.engine = "neural"
     with pytest.raises(ModelError, match="vcamswap models fetch bisenet_resnet_18"):
         engine_choice(config, bench_store(config, paths, folder))
+
+
+def test_doctor_says_which_masks_and_swappers_are_available(tmp_path: Path) -> None:
+    from tests.onnx_models import make_converter, make_ghost
+    from vcamswap.config import AppPaths, Config
+    from vcamswap.config.sections.models import ModelOverride
+    from vcamswap.inference.store import file_sha256
+    from vcamswap.tools.doctor.engines import mask_and_swapper_checks
+
+    paths = AppPaths.under(tmp_path / "home")
+    config = Config()
+    checks = {c.name: c for c in mask_and_swapper_checks(config, paths)}
+    assert "box only" in checks["mask"].message
+    assert checks["mask"].fix == "vcamswap models fetch bisenet_resnet_34"
+    assert checks["swappers"].level == "WARN" and "none downloaded" in checks["swappers"].message
+    files = {
+        "bisenet_resnet_34": make_parser(tmp_path / "parser.onnx"),
+        "ghost_3_256": make_ghost(tmp_path / "ghost.onnx"),
+        "crossface_ghost": make_converter(tmp_path / "crossface.onnx")[0],
+    }
+    config.models.overrides = {
+        name: ModelOverride(path=path, sha256=file_sha256(path)) for name, path in files.items()
+    }
+    checks = {c.name: c for c in mask_and_swapper_checks(config, paths)}
+    assert (
+        checks["mask"].level == "OK" and "face parser bisenet_resnet_34" in checks["mask"].message
+    )
+    assert "available: ghost_3_256" in checks["swappers"].message
+    config.swap.mask = "box"
+    checks = {c.name: c for c in mask_and_swapper_checks(config, paths)}
+    assert (
+        checks["mask"].message.startswith("box")
+        and "parser (bisenet_resnet_34)" in checks["mask"].message
+    )

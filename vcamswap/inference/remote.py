@@ -84,6 +84,25 @@ SIGNATURES: dict[str, tuple[list[tuple[int, tuple[int, ...]]], int]] = {
 }
 
 
+def signature_fits(spec: ModelSpec, shapes: Sequence[Sequence[int]], outputs: int) -> bool:
+    """Whether a served model's input shapes (-1 for a dynamic dimension) and output count fit
+    ``spec``'s slot. A swapper's crop side is its catalog size (128, GHOST's 256) and its two
+    inputs may come in either order (the published GHOST lists the identity first)."""
+    want_inputs, want_outputs = SIGNATURES[spec.role]
+    if spec.role == "swapper":
+        size = spec.input_size
+        want_inputs = [(4, (3, size, size)), (2, (512,))]
+        shapes = sorted(shapes, key=len, reverse=True)
+    return (
+        len(shapes) == len(want_inputs)
+        and outputs == want_outputs
+        and all(
+            _matches(shape, rank, tail)
+            for shape, (rank, tail) in zip(shapes, want_inputs, strict=True)
+        )
+    )
+
+
 def _matches(shape: Sequence[int], rank: int, trailing: tuple[int, ...]) -> bool:
     if len(shape) != rank:
         return False
@@ -193,11 +212,10 @@ class RemoteModels:
         inputs = [_arg(m) for m in meta.get("inputs", [])]
         outputs = [_arg(m) for m in meta.get("outputs", [])]
         want_inputs, want_outputs = SIGNATURES[spec.role]
-        shapes_ok = len(inputs) == len(want_inputs) and all(
-            _matches([d if isinstance(d, int) else -1 for d in i.shape], rank, tail)
-            for i, (rank, tail) in zip(inputs, want_inputs, strict=True)
-        )
-        if not shapes_ok or len(outputs) != want_outputs:
+        if spec.role == "swapper":
+            want_inputs = [(4, (3, spec.input_size, spec.input_size)), (2, (512,))]
+        shapes = [[d if isinstance(d, int) else -1 for d in i.shape] for i in inputs]
+        if not signature_fits(spec, shapes, len(outputs)):
             have = ", ".join(f"{i.name}{i.shape} {i.datatype}" for i in inputs)
             want = ", ".join(f"rank {r} ending {list(t)}" for r, t in want_inputs)
             raise self._fail(
