@@ -194,3 +194,35 @@ def test_background_detection_finds_the_face_without_blocking_frames(
         assert sum(results[-20:]) >= 18, results
     finally:
         processor.close()
+
+
+def test_warp_maps_match_a_per_triangle_reference() -> None:
+    """The table-lookup warp gives every pixel exactly the affine of the triangle it lies in,
+    as filling and evaluating one triangle at a time does; -1 outside the mesh."""
+    from vcamswap.processors import mesh
+
+    rng = np.random.default_rng(3)
+    image = sample_photo("astronaut")
+    gray = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
+    checker = DlibLandmarker()
+    src = mesh.with_forehead(checker.landmarks(gray, checker.detect(gray, 1)[0]).astype(np.float32))
+    triangles = mesh.triangulate(src)
+    for scale, shift in ((1.0, (0, 0)), (1.7, (300.3, 80.6)), (0.6, (-20.0, 10.0))):
+        dst = (src * scale + np.array(shift, np.float32)).astype(np.float32)
+        dst += rng.normal(0, 1.5, dst.shape).astype(np.float32)
+        got = mesh.warp_maps(src, dst, triangles, (640, 480))
+        assert got is not None
+        h, w = got.inside.shape
+        index = np.full((h, w), -1, np.int32)
+        offset = np.array([got.left, got.top], np.float32)
+        want_x, want_y = np.full((h, w), -1.0, np.float32), np.full((h, w), -1.0, np.float32)
+        for i, tri in enumerate(triangles):
+            corners = dst[tri] - offset
+            cv2.fillConvexPoly(index, np.round(corners).astype(np.int32), i)
+        for i, tri in enumerate(triangles):
+            affine = cv2.getAffineTransform((dst[tri] - offset).astype(np.float32), src[tri])
+            ys, xs = np.nonzero(index == i)
+            want_x[ys, xs] = affine[0, 0] * xs + affine[0, 1] * ys + affine[0, 2]
+            want_y[ys, xs] = affine[1, 0] * xs + affine[1, 1] * ys + affine[1, 2]
+        assert np.array_equal(got.inside, index >= 0)
+        assert np.abs(got.map_x - want_x).max() < 0.01 and np.abs(got.map_y - want_y).max() < 0.01

@@ -33,34 +33,39 @@ def _local_mean(image: FloatImage, weight: FloatImage, sigma: float) -> FloatIma
     return mean
 
 
-def _soften_detail(
-    lab: FloatImage, target: BgrImage, weight: FloatImage, mean_w: FloatImage, mean_t: FloatImage
-) -> None:
-    """Skin detail (lightness around its local mean) toned down towards the target's where the
-    target's skin is smoother (a wrinkled source on a young face), never up; ``lab`` in place."""
+def _detail_scale(
+    warped: BgrImage,
+    target: BgrImage,
+    weight: FloatImage,
+    mean_w: FloatImage,
+    mean_t: FloatImage,
+) -> float:
+    """How much to tone the face's skin detail (grey level around its local mean) down towards
+    the target's where the target's skin is smoother (a wrinkled source on a young face):
+    0.5..1, never up. ``mean_w``/``mean_t``: the local means in grey, full size."""
     skin = weight > 0.5
     if int(np.count_nonzero(skin)) < 50:
-        return
-    scale = np.float32(1.0 / 255.0)
-    target_l = cv2.cvtColor(target.astype(np.float32) * scale, cv2.COLOR_BGR2LAB)[:, :, 0]
-    spread_w = float(np.std((lab[:, :, 0] - mean_w[:, :, 0])[skin]))
-    spread_t = float(np.std((target_l - mean_t[:, :, 0])[skin]))
-    k = float(np.clip(spread_t / max(spread_w, 1e-3), 0.5, 1.0))
-    if k < 1.0:
-        factor = 1.0 - weight * np.float32(1.0 - k)
-        lab[:, :, 0] = mean_w[:, :, 0] + (lab[:, :, 0] - mean_w[:, :, 0]) * factor
+        return 1.0
+    grey_w = cv2.cvtColor(warped, cv2.COLOR_BGR2GRAY).astype(np.float32)
+    grey_t = cv2.cvtColor(target, cv2.COLOR_BGR2GRAY).astype(np.float32)
+    spread_w = float(np.std((grey_w - mean_w)[skin]))
+    spread_t = float(np.std((grey_t - mean_t)[skin]))
+    return float(np.clip(spread_t / max(spread_w, 1e-3), 0.5, 1.0))
 
 
 def relight(
     warped: BgrImage, target: BgrImage, weight: FloatImage, face_size: float, strength: float = 1.0
 ) -> BgrImage:
     """``warped`` (the source face on the target's mesh) with the target's low-frequency colour
-    and shading, in CIE Lab: the local mean of each channel is replaced by the target's, and
-    the detail around it (wrinkles, pores, the features) keeps the source's own amplitude (a
-    gain on lightness would magnify the wrinkles of a dark photo pasted onto a bright face).
-    ``weight`` (0..1) marks the pixels that show skin in both
-    images; ``face_size`` in pixels sets the blur (a third of it); ``strength`` 0..1 blends
-    from no change to the full transfer."""
+    and shading: the local means of both (blurred over a third of the face, inside ``weight``,
+    at a quarter of the size) are compared in CIE Lab, the change (clamped) is turned back into
+    a BGR offset on those smooth means and added to every pixel, so the detail around the
+    local mean (wrinkles, pores, the features) keeps the source's own amplitude (a gain would
+    magnify the wrinkles of a dark photo pasted onto a bright face). Only the quarter-size
+    fields go through Lab: full-size float Lab conversions cost two thirds of the time and
+    changed the face by a few grey levels (BENCHMARKS.md, lite cost). ``weight`` (0..1) marks
+    the pixels that show skin in both images; ``strength`` 0..1 blends from no change to the
+    full transfer."""
     h, w = weight.shape
     small = (max(4, w // 4), max(4, h // 4))
     scale = np.float32(1.0 / 255.0)
@@ -78,13 +83,29 @@ def relight(
     sigma = max(1.0, face_size / 3.0 / 4.0)
     mt, mw = _local_mean(ts, ms, sigma), _local_mean(ws, ms, sigma)
     change = np.clip(mt - mw, -LIMIT, LIMIT) * np.float32(strength)
-    full = cv2.resize(change, (w, h), interpolation=cv2.INTER_LINEAR)
-    lab = cv2.cvtColor(warped.astype(np.float32) * scale, cv2.COLOR_BGR2LAB)
-    _soften_detail(lab, target, weight, cv2.resize(mw, (w, h)), cv2.resize(mt, (w, h)))
-    lab += full
-    bgr = cv2.cvtColor(lab, cv2.COLOR_LAB2BGR)
-    out: BgrImage = np.clip(bgr * 255.0 + 0.5, 0, 255).astype(np.uint8)
-    return out
+    to_255 = np.float32(255.0)
+    mean_bgr = cv2.cvtColor(mw, cv2.COLOR_LAB2BGR) * to_255
+    moved_bgr = cv2.cvtColor(mw + change, cv2.COLOR_LAB2BGR) * to_255
+    full = (w, h)
+    offset = cv2.resize(moved_bgr - mean_bgr, full, interpolation=cv2.INTER_LINEAR)
+    out = warped.astype(np.float32)
+    mean_full = cv2.resize(mean_bgr, full, interpolation=cv2.INTER_LINEAR)
+    target_mean = cv2.resize(
+        cv2.cvtColor(mt, cv2.COLOR_LAB2BGR) * to_255, full, interpolation=cv2.INTER_LINEAR
+    )
+    k = _detail_scale(
+        warped,
+        target,
+        weight,
+        cv2.cvtColor(mean_full, cv2.COLOR_BGR2GRAY),
+        cv2.cvtColor(target_mean, cv2.COLOR_BGR2GRAY),
+    )
+    if k < 1.0:
+        factor = (1.0 - weight * np.float32(1.0 - k))[:, :, None]
+        out = mean_full + (out - mean_full) * factor
+    out += offset
+    result: BgrImage = np.clip(out + 0.5, 0, 255).astype(np.uint8)
+    return result
 
 
 def _edge_energy(gray: FloatImage, where: np.ndarray[Any, np.dtype[np.bool_]]) -> float:

@@ -15,13 +15,13 @@ import cv2
 import numpy as np
 
 from vcamswap.compositing.blend import blend_into, sharpen
-from vcamswap.compositing.facemask import face_alpha, feature_hull
 from vcamswap.compositing.shading import match_sharpness, relight
 from vcamswap.errors import FaceLostError
 from vcamswap.inference.landmarks import DlibLandmarker, GrayImage, HogDetector
 from vcamswap.processors import mesh
 from vcamswap.processors.detection import BackgroundDetector, detect_scaled
 from vcamswap.processors.lite_options import LITE_LADDER, LiteOptions, lite_options_at
+from vcamswap.processors.lite_patch import face_patch
 from vcamswap.processors.lite_source import (
     LiteFaceCache,
     SourceMesh,
@@ -45,16 +45,11 @@ from vcamswap.types import (
     FaceBox,
     Frame,
     NullStageRecorder,
-    Points,
     StageRecorder,
     timed_stage,
 )
 
 log = logging.getLogger(__name__)
-
-
-FEATHER = 0.10
-"""The paste mask rises over this fraction of the face's width from its outline."""
 
 
 class LiteSwapProcessor:
@@ -172,9 +167,7 @@ class LiteSwapProcessor:
         out = frame.image.copy()
         with self._stage("swap"):
             for track in self._tracks:
-                self._swap_one(
-                    out, frame.image, source, track.points, toggles.mouth_mask, track.fade
-                )
+                self._swap_one(out, frame.image, source, track, toggles.mouth_mask)
         regions = tuple(box_of(mesh.with_forehead(t.points)) for t in self._tracks)
         return frame.with_image(out, swapped=True, regions=regions)
 
@@ -300,50 +293,22 @@ class LiteSwapProcessor:
         out: BgrImage,
         original: BgrImage,
         source: SourceMesh,
-        points: Points,
+        track: Track,
         mouth_mask: bool,
-        fade: float = 1.0,
     ) -> None:
         scale = self._options.face_scale
+        points = track.points
         if scale < 1.0:
             points = (points * scale).astype(np.float32)
-        dst = mesh.with_forehead(points)
         h, w = out.shape[:2]
-        maps = mesh.warp_maps(
-            source.points,
-            dst,
-            source.triangles,
-            (max(1, round(w * scale)), max(1, round(h * scale))),
-        )
-        if maps is None:
+        size = (max(1, round(w * scale)), max(1, round(h * scale)))
+        patch = face_patch(track.patch, source, points, mouth_mask, size)
+        track.patch = patch
+        if patch is None:
             return
-        warped = cv2.remap(
-            source.texture,
-            maps.map_x,
-            maps.map_y,
-            cv2.INTER_LINEAR,
-            borderMode=cv2.BORDER_REPLICATE,
-        )
-        skin = cv2.remap(
-            source.skin, maps.map_x, maps.map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE
-        ).astype(np.float32) * np.float32(1.0 / 255.0)
-        ph, pw = maps.inside.shape
-        left, top = maps.left, maps.top
-        local = dst - np.array([left, top], dtype=np.float32)
-        face_size = mesh.inter_ocular(points) * 2.2
-        holes = [mesh.LEFT_EYE, mesh.RIGHT_EYE, mesh.OUTER_LIPS if mouth_mask else mesh.INNER_MOUTH]
-        brow = local[mesh.BROWS].mean(axis=0)
-        alpha = face_alpha(
-            (ph, pw),
-            mesh.outline(local),
-            brow,
-            local[68:78].mean(axis=0),
-            feather=face_size * FEATHER,
-            holes=[local[part] for part in holes],
-        )
-        keep = feature_hull((ph, pw), mesh.features(local), face_size * 0.1)
-        shaped = alpha * maps.inside
-        alpha = shaped * np.maximum(skin, keep)
+        ph, pw = patch.alpha.shape
+        left, top = patch.left, patch.top
+        warped, alpha = patch.warped, patch.alpha
         if scale < 1.0:  # the patch in full-frame pixels
             left, top = round(left / scale), round(top / scale)
             full_w, full_h = min(w - left, round(pw / scale)), min(h - top, round(ph / scale))
@@ -357,12 +322,12 @@ class LiteSwapProcessor:
         else:
             region = original[top : top + ph, left : left + pw]
         if self._options.color_correction:
-            weight = (maps.inside * skin).astype(np.float32)
-            warped = match_sharpness(warped, region, weight)
-            warped = relight(warped, region, weight, face_size)
+            warped = match_sharpness(warped, region, patch.weight)
+            warped = relight(warped, region, patch.weight, patch.face_size)
         warped = sharpen(warped, self._options.sharpness)
-        if self._options.opacity * fade < 1.0:
-            alpha *= self._options.opacity * fade
+        strength = self._options.opacity * track.fade
+        if strength < 1.0:
+            alpha = alpha * np.float32(strength)
         if scale < 1.0:
             warped = cv2.resize(warped, (full_w, full_h), interpolation=cv2.INTER_LINEAR)
             alpha = cv2.resize(alpha, (full_w, full_h), interpolation=cv2.INTER_LINEAR)

@@ -115,6 +115,8 @@ class Track:
     about 40 px) have noisy landmarks that fail one frame now and then, most often under load
     where detections come late."""
     smooth: PointsFilter = field(default_factory=PointsFilter)
+    patch: Any = None
+    """The face's last ``lite_patch.FacePatch`` (reused while the face holds still)."""
     points: Points = field(init=False)
     """The filtered landmarks: what is drawn (steady at rest; tracking uses ``raw``, so the
     filter's lag never pulls the predictor's box off a moving head)."""

@@ -131,6 +131,23 @@ class WarpMaps:
     inside: np.ndarray[Any, np.dtype[np.bool_]]
 
 
+def triangle_affines(
+    src: Points, dst: Points, triangles: np.ndarray[Any, np.dtype[np.int32]]
+) -> np.ndarray[Any, np.dtype[np.float32]]:
+    """Per triangle, the affine map from its ``dst`` corners to its ``src`` corners, [T, 2, 3]:
+    all triangles' 3x3 systems solved in one call (a degenerate triangle gets a least-squares
+    fit instead of failing)."""
+    d = dst[triangles].astype(np.float64)
+    s = src[triangles].astype(np.float64)
+    a = np.concatenate([d, np.ones((len(triangles), 3, 1))], axis=2)
+    try:
+        x = np.linalg.solve(a, s)
+    except np.linalg.LinAlgError:
+        x = np.stack([np.linalg.lstsq(ai, si, rcond=None)[0] for ai, si in zip(a, s, strict=True)])
+    result: np.ndarray[Any, np.dtype[np.float32]] = np.transpose(x, (0, 2, 1)).astype(np.float32)
+    return result
+
+
 def warp_maps(
     src: Points,
     dst: Points,
@@ -138,7 +155,9 @@ def warp_maps(
     frame_size: tuple[int, int],
 ) -> WarpMaps | None:
     """Piecewise-affine maps from the target mesh ``dst`` back to the source mesh ``src``,
-    computed only over the target's bounding box clipped to the frame."""
+    computed only over the target's bounding box clipped to the frame. Each pixel gets its
+    triangle's number (1-based, 0 outside: one ``fillConvexPoly`` each), then its affine's six
+    coefficients by table lookup, so the per-pixel work is whole-array arithmetic."""
     width, height = frame_size
     left = max(0, int(np.floor(dst[:, 0].min())))
     top = max(0, int(np.floor(dst[:, 1].min())))
@@ -146,22 +165,21 @@ def warp_maps(
     bottom = min(height, int(np.ceil(dst[:, 1].max())) + 1)
     if right - left < 4 or bottom - top < 4:
         return None
-    index = np.full((bottom - top, right - left), -1, dtype=np.int32)
-    offset = np.array([left, top], dtype=np.float32)
-    affines = np.zeros((len(triangles), 2, 3), dtype=np.float32)
+    index = np.zeros((bottom - top, right - left), dtype=np.int32)
+    local = dst.astype(np.float32) - np.array([left, top], dtype=np.float32)
+    corners = np.round(local).astype(np.int32)
     for i, tri in enumerate(triangles):
-        d = dst[tri] - offset
-        affines[i] = cv2.getAffineTransform(d.astype(np.float32), src[tri].astype(np.float32))
-        cv2.fillConvexPoly(index, np.round(d).astype(np.int32), i)
-    inside = index >= 0
-    ys, xs = np.nonzero(inside)
-    chosen = affines[index[ys, xs]]
-    map_x = np.full(index.shape, -1.0, dtype=np.float32)
-    map_y = np.full(index.shape, -1.0, dtype=np.float32)
-    fx, fy = xs.astype(np.float32), ys.astype(np.float32)
-    map_x[ys, xs] = chosen[:, 0, 0] * fx + chosen[:, 0, 1] * fy + chosen[:, 0, 2]
-    map_y[ys, xs] = chosen[:, 1, 0] * fx + chosen[:, 1, 1] * fy + chosen[:, 1, 2]
-    return WarpMaps(left, top, map_x, map_y, inside)
+        cv2.fillConvexPoly(index, corners[tri], i + 1)
+    table = np.empty((len(triangles) + 1, 6), dtype=np.float32)
+    table[0] = (0.0, 0.0, -1.0, 0.0, 0.0, -1.0)  # outside the mesh: (-1, -1)
+    table[1:] = triangle_affines(src, local, triangles).reshape(-1, 6)
+    h, w = index.shape
+    xs = np.arange(w, dtype=np.float32)[None, :]
+    ys = np.arange(h, dtype=np.float32)[:, None]
+    a, b, c, d, e, f = (np.take(table[:, k], index) for k in range(6))
+    map_x: np.ndarray[Any, np.dtype[np.float32]] = a * xs + b * ys + c
+    map_y: np.ndarray[Any, np.dtype[np.float32]] = d * xs + e * ys + f
+    return WarpMaps(left, top, map_x, map_y, index > 0)
 
 
 FIVE_POINT_TEMPLATE = np.array(
