@@ -4,7 +4,8 @@ benchmarks (see make_models.py for the others; speed does not depend on weight v
     python benchmarks/make_quality_models.py OUT_DIR [--fp16] [--scale 1.0]
 
 Writes bisenet_resnet_34.onnx (a BiSeNet face parser with a ResNet-34 context path at 512 px,
-a spatial path and the 19-class head upsampled to 512), ghost_3_256.onnx (a GHOST-sized
+a spatial path and the 19-class head upsampled to 512; bisenet_resnet_18.onnx the same with
+ResNet-18's blocks), ghost_3_256.onnx (a GHOST-sized
 256 px generator: a U-Net encoder to 1024 x 4 x 4 and an AAD decoder whose every level takes
 the identity vector; inputs in GHOST's order, source first) and crossface_ghost.onnx (the
 512 -> 512 embedding converter, an MLP of its size). onnx.helper + numpy only, no torch.
@@ -151,6 +152,9 @@ def write_all(out: Path, fp16: bool = False, scale: float = 1.0) -> dict[str, in
     dtype = np.float16 if fp16 else np.float32
     return {
         "bisenet_resnet_34.onnx": bisenet(out / "bisenet_resnet_34.onnx", dtype, scale),
+        "bisenet_resnet_18.onnx": bisenet(
+            out / "bisenet_resnet_18.onnx", dtype, scale, layers=(2, 2, 2, 2)
+        ),
         "ghost_3_256.onnx": ghost(out / "ghost_3_256.onnx", dtype, scale),
         "crossface_ghost.onnx": crossface(out / "crossface_ghost.onnx", np.float32, scale),
     }

@@ -115,7 +115,9 @@ def processor(source: Path, **options: Any) -> LiteSwapProcessor:
     return swap
 
 
-def pairs(out: Path) -> list[dict[str, Any]]:
+def pairs(
+    out: Path, options: dict[str, Any], lights: tuple[str, ...] = LIGHTS
+) -> list[dict[str, Any]]:
     photos = {name: person(name) for name in PEOPLE}
     identities = {name: descriptor(image) for name, image in photos.items()}
     rows = []
@@ -123,9 +125,9 @@ def pairs(out: Path) -> list[dict[str, Any]]:
         for source, target in itertools.permutations(PEOPLE, 2):
             path = Path(tmp) / f"{source}.png"
             cv2.imwrite(str(path), photos[source])
-            for light in ("", *LIGHTS):
+            for light in ("", *lights):
                 image = lit(photos[target], light) if light else photos[target]
-                swap = processor(path)
+                swap = processor(path, **options)
                 started = time.perf_counter()
                 result = swap.process(Frame(image, 1, 0.0))
                 elapsed = (time.perf_counter() - started) * 1000.0
@@ -143,10 +145,12 @@ def pairs(out: Path) -> list[dict[str, Any]]:
     return rows
 
 
-def jitter(source: Path, target: str, frames: int = 90) -> dict[str, float]:
+def jitter(
+    source: Path, target: str, options: dict[str, Any], frames: int = 90
+) -> dict[str, float]:
     """Frame-to-frame landmark motion of the output face over the input face's."""
     photo = person(target)
-    swap = processor(source)
+    swap = processor(source, **options)
     moves: dict[str, list[float]] = {"in": [], "out": []}
     last: dict[str, np.ndarray[Any, Any] | None] = {"in": None, "out": None}
     for index in range(frames):
@@ -164,10 +168,10 @@ def jitter(source: Path, target: str, frames: int = 90) -> dict[str, float]:
     return {"jitter_ratio": round(ratio, 3), "frames": len(moves["out"])}
 
 
-def false_faces(source: Path, frames: int = 120) -> dict[str, int]:
+def false_faces(source: Path, options: dict[str, Any], frames: int = 120) -> dict[str, int]:
     """The demo's clip: swapped regions that do not overlap the astronaut's real face."""
     photo = sample_photo("astronaut")
-    swap = processor(source)
+    swap = processor(source, **options)
     false = swapped = 0
     for index in range(frames):
         frame = animate(photo, index, frames, (640, 480))
@@ -227,18 +231,30 @@ def main() -> None:
     parser.add_argument("--pairs", nargs="*", default=[])
     parser.add_argument("--skip-clips", action="store_true")
     parser.add_argument("--clips-only", action="store_true")
+    parser.add_argument(
+        "--plain", action="store_true", help="only the 20 plain pairs (no warm or dim light)"
+    )
+    parser.add_argument(
+        "--option",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="a LiteOptions field for every swap, e.g. shape_transfer=0.6 (repeatable)",
+    )
     args = parser.parse_args()
+    options = {k: float(v) for k, v in (item.split("=", 1) for item in args.option)}
     if args.grid is not None:
         grid(args.before, args.out, args.grid, args.pairs)
         return
     args.out.mkdir(parents=True, exist_ok=True)
-    rows = [] if args.clips_only else pairs(args.out)
+    lights = () if args.plain else LIGHTS
+    rows = [] if args.clips_only else pairs(args.out, options, lights)
     result: dict[str, Any] = {"summary": summary(rows) if rows else {}, "rows": rows}
     if not args.skip_clips:
         source = args.out / "source.png"
         cv2.imwrite(str(source), person("grace_hopper"))
-        result["jitter"] = jitter(source, "astronaut")
-        result["false_faces"] = false_faces(source)
+        result["jitter"] = jitter(source, "astronaut", options)
+        result["false_faces"] = false_faces(source, options)
     (args.out / "metrics.json").write_text(json.dumps(result, indent=1))
     print(json.dumps({k: v for k, v in result.items() if k != "rows"}, indent=1))
 

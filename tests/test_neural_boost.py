@@ -307,3 +307,15 @@ def test_the_benchmark_models_of_the_parser_and_ghost_load_and_run(
     latent = swapper.latent(np.full(512, 0.3, np.float32))
     (out,) = swapper.swap([cv2.resize(crop, (256, 256))], latent)
     assert out.shape == (256, 256, 3) and out.dtype == np.uint8
+
+
+def test_a_swapper_file_of_the_wrong_family_is_named_not_a_traceback(models: Path) -> None:
+    from tests.onnx_models import make_inswapper
+
+    inswapper = make_inswapper(models / "plain_inswapper.onnx")
+    with pytest.raises(ModelError, match="128 px faces, but the ghost_3_256 slot needs 256"):
+        GhostSwapper(session(inswapper), CATALOG["ghost_3_256"], session(models / "crossface.onnx"))
+    with pytest.raises(ModelError, match="256 px faces, but the inswapper_128 slot needs 128"):
+        InSwapper(session(models / "ghost.onnx"), CATALOG["inswapper_128"], np.eye(512))
+    with pytest.raises(ModelError, match="not an inswapper model"):
+        InSwapper(session(inswapper), CATALOG["inswapper_128"], np.zeros(3, np.float32))

@@ -220,26 +220,59 @@ def test_doctor_says_which_masks_and_swappers_are_available(tmp_path: Path) -> N
 
     paths = AppPaths.under(tmp_path / "home")
     config = Config()
-    checks = {c.name: c for c in mask_and_swapper_checks(config, paths)}
-    assert "box only" in checks["mask"].message
-    assert checks["mask"].fix == "vcamswap models fetch bisenet_resnet_34"
-    assert checks["swappers"].level == "WARN" and "none downloaded" in checks["swappers"].message
+
+    def checks() -> dict[str, Any]:
+        return {c.name: c for c in mask_and_swapper_checks(config, paths)}
+
+    found = checks()
+    assert "vcamswap models fetch bisenet_resnet_34" in found["mask"].message
+    assert found["swappers"].level == "WARN"
+    assert found["swappers"].fix == "vcamswap models fetch inswapper_128"
+    assert "vcamswap models fetch ghost_3_256" in found["swappers"].message
+    config.swap.mask = "parser"
+    assert checks()["mask"].level == "WARN" and "cannot start" in checks()["mask"].message
     files = {
         "bisenet_resnet_34": make_parser(tmp_path / "parser.onnx"),
         "ghost_3_256": make_ghost(tmp_path / "ghost.onnx"),
-        "crossface_ghost": make_converter(tmp_path / "crossface.onnx")[0],
     }
     config.models.overrides = {
         name: ModelOverride(path=path, sha256=file_sha256(path)) for name, path in files.items()
     }
-    checks = {c.name: c for c in mask_and_swapper_checks(config, paths)}
-    assert (
-        checks["mask"].level == "OK" and "face parser bisenet_resnet_34" in checks["mask"].message
+    config.models.swapper = "ghost_3_256"
+    config.swap.mask_regions = ["skin", "glasses", "eyes"]
+    found = checks()
+    assert found["mask"].level == "OK" and "face parser bisenet_resnet_34" in found["mask"].message
+    assert "glasses" not in found["mask"].message.split("stays visible")[0].split("(")[-1]
+    # GHOST without its converter cannot run
+    assert found["swappers"].level == "WARN" and "crossface_ghost" in found["swappers"].message
+    converter = make_converter(tmp_path / "crossface.onnx")[0]
+    config.models.overrides["crossface_ghost"] = ModelOverride(
+        path=converter, sha256=file_sha256(converter)
     )
-    assert "available: ghost_3_256" in checks["swappers"].message
+    found = checks()
+    assert found["swappers"].level == "OK"
+    assert found["swappers"].message.startswith(
+        "using ghost_3_256 at 256 px; available: ghost_3_256"
+    )
     config.swap.mask = "box"
-    checks = {c.name: c for c in mask_and_swapper_checks(config, paths)}
-    assert (
-        checks["mask"].message.startswith("box")
-        and "parser (bisenet_resnet_34)" in checks["mask"].message
-    )
+    assert "parser (bisenet_resnet_34)" in checks()["mask"].message
+
+
+def test_fetching_ghost_brings_its_converter_and_bench_refuses_a_config(tmp_path: Path) -> None:
+    import argparse
+
+    from tests.test_cli import vcamswap
+    from vcamswap.cli.models_cmd import _chosen
+    from vcamswap.config import Config
+
+    config = Config()
+    fetch = _chosen(argparse.Namespace(name="ghost_3_256", action="fetch"), config)
+    assert fetch == ["ghost_3_256", "crossface_ghost"]
+    assert _chosen(argparse.Namespace(name="ghost_3_256", action="verify"), config) == [
+        "ghost_3_256"
+    ]
+    needed = _chosen(argparse.Namespace(name=None, action="fetch"), config)
+    assert "bisenet_resnet_34" in needed  # swap.mask auto uses it once it is there
+    result = vcamswap(tmp_path / "home", "bench", "--config", "x.yaml", timeout=60)
+    assert result.returncode == 2 and "bench does not read a config file" in result.stderr
+    assert "Traceback" not in result.stderr

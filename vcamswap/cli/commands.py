@@ -111,6 +111,12 @@ def cmd_run(args: argparse.Namespace) -> int:
 def cmd_bench(args: argparse.Namespace) -> int:
     from vcamswap.tools.bench import BenchRequest, run_bench
 
+    if args.config is not None:
+        raise ConfigError(
+            f"bench does not read a config file ({args.config}): it measures built-in "
+            "settings that its own flags change (--engine, --swapper, --mask, --resolution, "
+            "--models, ...; see vcamswap bench --help)"
+        )
     size = None
     if args.size:
         try:

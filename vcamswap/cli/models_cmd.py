@@ -6,7 +6,7 @@ import argparse
 import sys
 
 from vcamswap.cli.commands import load_user_config
-from vcamswap.config import AppPaths
+from vcamswap.config import AppPaths, Config
 from vcamswap.errors import ConfigError, ModelError
 
 
@@ -29,13 +29,11 @@ def _progress_printer() -> object:
     return show
 
 
-def cmd_models(args: argparse.Namespace) -> int:
+def _chosen(args: argparse.Namespace, config: Config) -> list[str]:
+    """The catalog names the command works on: the one named, every slot, or (fetch without a
+    name) what this config needs; a model that needs another (GHOST's converter) brings it."""
     from vcamswap.inference.catalog import CATALOG
-    from vcamswap.processors.engines import model_store
 
-    paths = AppPaths.for_user()
-    config = load_user_config(args, paths)
-    store = model_store(config, paths, args.dir)
     if args.name or args.action != "fetch":
         names = [args.name] if args.name else list(CATALOG)
     else:  # what this config needs, not every slot of the catalog
@@ -47,6 +45,22 @@ def cmd_models(args: argparse.Namespace) -> int:
     unknown = [n for n in names if n not in CATALOG]
     if unknown:
         raise ConfigError(f"unknown model {unknown[0]!r}; known: {', '.join(CATALOG)}")
+    if args.action == "fetch":
+        for name in list(names):
+            companion = CATALOG[name].companion
+            if companion and companion not in names:
+                names.append(companion)
+    return names
+
+
+def cmd_models(args: argparse.Namespace) -> int:
+    from vcamswap.inference.catalog import CATALOG
+    from vcamswap.processors.engines import model_store
+
+    paths = AppPaths.for_user()
+    config = load_user_config(args, paths)
+    store = model_store(config, paths, args.dir)
+    names = _chosen(args, config)
     specs = [CATALOG[n] for n in names]
     if args.action == "list":
         sys.stdout.write(f"model folder: {store.folder}\n")

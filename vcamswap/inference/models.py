@@ -10,6 +10,7 @@ from typing import Any, Protocol
 import cv2
 import numpy as np
 
+from vcamswap.errors import ModelError
 from vcamswap.inference import align
 from vcamswap.inference.catalog import ModelSpec
 from vcamswap.inference.session import (
@@ -210,6 +211,13 @@ class AlignedSwapper(ABC):
         self.spec = spec
         inputs = session.get_inputs()
         t, s = target_and_source(session)
+        side = inputs[t].shape[-1]
+        if isinstance(side, int) and side != spec.input_size:
+            raise ModelError(
+                f"{path.name} takes {side} px faces, but the {spec.name} slot needs "
+                f"{spec.input_size} px: is it the right file for models.swapper "
+                f"({spec.name})?"
+            )
         self._target, self._source = inputs[t].name, inputs[s].name
         self._dtype = input_dtype(session, t)
         self._latent_dtype = input_dtype(session, s)
@@ -260,7 +268,11 @@ class InSwapper(AlignedSwapper):
     ) -> None:
         super().__init__(session, spec, path, bound)
         if emap.shape != (512, 512):
-            raise ValueError(f"{path.name}: emap has shape {emap.shape}, expected (512, 512)")
+            raise ModelError(
+                f"{path.name} has no 512x512 identity map (its last weights have shape "
+                f"{emap.shape}): it is not an inswapper model; is it the right file for "
+                f"models.swapper ({spec.name})?"
+            )
         self._emap = emap.astype(np.float32)
 
     def latent(self, embedding: Vector) -> Vector:

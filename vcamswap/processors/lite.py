@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from contextlib import AbstractContextManager
+from typing import Any
 
 import cv2
 import numpy as np
@@ -18,7 +19,7 @@ from vcamswap.compositing.blend import blend_into, sharpen
 from vcamswap.compositing.shading import match_sharpness, relight
 from vcamswap.errors import FaceLostError
 from vcamswap.inference.landmarks import DlibLandmarker, GrayImage, HogDetector
-from vcamswap.processors import mesh
+from vcamswap.processors import lite_shape, mesh
 from vcamswap.processors.detection import BackgroundDetector, detect_scaled
 from vcamswap.processors.lite_options import LITE_LADDER, LiteOptions, lite_options_at
 from vcamswap.processors.lite_patch import face_patch
@@ -45,6 +46,7 @@ from vcamswap.types import (
     FaceBox,
     Frame,
     NullStageRecorder,
+    Points,
     StageRecorder,
     timed_stage,
 )
@@ -71,6 +73,7 @@ class LiteSwapProcessor:
         self._options = options
         self._stages = stages or NullStageRecorder()
         self._tracks: list[Track] = []
+        self._ring_triangles: dict[int, np.ndarray[Any, np.dtype[np.int32]]] = {}
         self._count = 0
         self._last_submit = -(10**9)
         self._lost = False  # a tracked face disappeared and none was found since
@@ -288,6 +291,22 @@ class LiteSwapProcessor:
             alive.append(track)
         self._tracks = alive
 
+    def _reshape(self, out: BgrImage, source: SourceMesh, points: Points) -> Points:
+        """The face in ``out`` reshaped towards the source's proportions (in place); the
+        landmarks the source's texture then goes on."""
+        strength = lite_shape.strength_for(points, self._options.shape_transfer)
+        morphed = lite_shape.morph_points(points, source.points, strength)
+        triangles = self._ring_triangles.get(id(source))
+        if triangles is None:
+            triangles = lite_shape.ring_triangles(source.points)
+            self._ring_triangles = {id(source): triangles}
+        moved = lite_shape.reshape(out, points, morphed, triangles)
+        if moved is None:
+            return points
+        ph, pw = moved.image.shape[:2]
+        out[moved.top : moved.top + ph, moved.left : moved.left + pw] = moved.image
+        return moved.points
+
     def _swap_one(
         self,
         out: BgrImage,
@@ -300,6 +319,9 @@ class LiteSwapProcessor:
         points = track.points
         if scale < 1.0:
             points = (points * scale).astype(np.float32)
+        elif self._options.shape_transfer > 0.0:
+            points = self._reshape(out, source, points)
+            original = out
         h, w = out.shape[:2]
         size = (max(1, round(w * scale)), max(1, round(h * scale)))
         patch = face_patch(track.patch, source, points, mouth_mask, size)

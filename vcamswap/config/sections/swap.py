@@ -89,11 +89,21 @@ class SwapConfig(Section):
         default_factory=lambda: list[MaskRegion](
             ["skin", "brows", "eyes", "nose", "mouth", "lips"]
         ),
-        min_length=1,
-        description="With the parser mask: the face regions the swapped face replaces. "
-        "Leave out 'glasses' to keep the camera's glasses over the swap; 'mouth' is the "
-        "inside of the mouth (teeth, tongue), 'lips' the lips.",
+        description="With the parser mask: the face regions the swapped face replaces (skin, "
+        "brows, eyes, glasses, ears, nose, mouth, lips). Leave out 'glasses' to keep the "
+        "camera's glasses over the swap; 'mouth' is the inside of the mouth (teeth, tongue), "
+        "'lips' the lips; hair, neck, clothes and anything unlabelled always stay the camera's.",
     )
+
+    @field_validator("mask_regions")
+    @classmethod
+    def _some_regions(cls, value: list[MaskRegion]) -> list[MaskRegion]:
+        if not value:
+            raise ValueError(
+                "list at least one region (skin, brows, eyes, glasses, ears, nose, mouth, "
+                "lips), or set swap.mask: box"
+            )
+        return list(dict.fromkeys(value))
     parser_every: int = Field(
         1,
         ge=1,

@@ -204,6 +204,9 @@ def run_bench(request: BenchRequest, paths: AppPaths) -> dict[str, Any]:
             k: round(percentile(samples[k], 50), 3) if k in samples else None for k in STAGES
         },
         "faces_per_frame_requested": request.faces_per_frame,
+        "neural": None
+        if request.engine != "neural"
+        else {"swapper": request.swapper, "mask": request.mask, "resolution": request.resolution},
         "dropped": status.dropped,
         "providers": providers_used(request),
         "governor": {

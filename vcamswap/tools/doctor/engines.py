@@ -147,50 +147,83 @@ def models_checks(config: Config, paths: AppPaths) -> Iterator[Check]:
 
 
 def mask_and_swapper_checks(config: Config, paths: AppPaths) -> Iterator[Check]:
-    """Which paste masks and swappers this machine can use (files downloaded and verified)."""
+    """Which paste masks and swappers this machine can use (files downloaded and verified),
+    and what to fetch for the others."""
+    from vcamswap.compositing.occlusion import REGIONS
     from vcamswap.inference.catalog import CATALOG
-    from vcamswap.processors.engines import model_store, parser_model
+    from vcamswap.processors.engines import model_store
 
     store = model_store(config, paths)
+    swap = config.swap
     parsers = [s.name for s in CATALOG.values() if s.role == "parser" and store.verify(s).ok]
-    chosen = parser_model(config, store)
-    if chosen is not None and chosen in parsers:
+    name = config.models.parser
+    fetch = f"vcamswap models fetch {name}"
+    left_visible = sorted(set(REGIONS) - set(swap.mask_regions))
+    if swap.mask != "box" and name in parsers:
         yield Check(
             "mask",
             "OK",
-            f"face parser {chosen}: hands, microphones, hair and glasses in front of the face "
-            f"stay visible (regions: {', '.join(config.swap.mask_regions)}); available: "
-            f"box, parser ({', '.join(parsers)})",
+            f"face parser {name}: only {', '.join(swap.mask_regions)} are replaced; anything "
+            f"else in front of the face (hands, microphones, hair"
+            f"{', ' + ', '.join(left_visible) if left_visible else ''}) stays visible; "
+            f"available: box, parser ({', '.join(parsers)})",
         )
-    elif config.swap.mask == "box":
+    elif swap.mask == "parser":
+        yield Check(
+            "mask",
+            "WARN",
+            f"swap.mask is 'parser' but {name} is not ready, so the neural engine cannot "
+            "start (auto uses the lite engine)",
+            f"{fetch}, or set swap.mask: auto",
+        )
+    elif swap.mask == "box":
         yield Check(
             "mask",
             "OK",
             "box (the whole feathered face square); available: box"
-            + (f", parser ({', '.join(parsers)})" if parsers else ""),
+            + (f", parser ({', '.join(parsers)})" if parsers else f"; {fetch} adds the parser"),
         )
     else:
         yield Check(
             "mask",
-            "WARN" if config.swap.mask == "parser" else "OK",
-            f"box only: the face parser {config.models.parser} is not downloaded, so objects "
-            "in front of the face are covered by the swap",
-            f"vcamswap models fetch {config.models.parser}",
+            "OK",
+            f"box: objects in front of the face are covered by the swap until the face parser "
+            f"is downloaded ({fetch}; swap.mask: auto then uses it)",
         )
-    swappers = [
-        s.name
+
+    def ready(spec_name: str) -> bool:
+        spec = CATALOG[spec_name]
+        return store.verify(spec).ok and (
+            spec.companion is None or store.verify(CATALOG[spec.companion]).ok
+        )
+
+    swappers = [s.name for s in CATALOG.values() if s.role == "swapper" and ready(s.name)]
+    chosen = CATALOG[config.models.swapper]
+    size = max(swap.resolution, chosen.input_size)
+    others = [
+        f"vcamswap models fetch {s.name}"
         for s in CATALOG.values()
         if s.role == "swapper"
-        and store.verify(s).ok
-        and (s.companion is None or store.verify(CATALOG[s.companion]).ok)
+        and s.name not in swappers
+        and s.name != chosen.name
+        and not s.name.endswith("_fp16")
     ]
-    yield Check(
-        "swappers",
-        "OK" if swappers else "WARN",
-        f"using {config.models.swapper} at {config.swap.resolution} px; available: "
-        + (", ".join(swappers) if swappers else "none downloaded"),
-        "" if swappers else f"vcamswap models fetch {config.models.swapper}",
-    )
+    hint = f" (others: {'; '.join(others)})" if others else ""
+    if chosen.name in swappers:
+        yield Check(
+            "swappers",
+            "OK",
+            f"using {chosen.name} at {size} px; available: {', '.join(swappers)}{hint}",
+        )
+    else:
+        yield Check(
+            "swappers",
+            "WARN",
+            f"models.swapper is {chosen.name}, not downloaded"
+            + (f" (with its {chosen.companion})" if chosen.companion else "")
+            + f"; available: {', '.join(swappers) or 'none'}{hint}",
+            f"vcamswap models fetch {chosen.name}",
+        )
 
 
 def content_check_checks(config: Config) -> Iterator[Check]:

@@ -1,0 +1,122 @@
+"""Shape transfer for the lite engine: the target's face reshaped part of the way to the
+source's proportions before the source's texture goes on it.
+
+The texture warp alone puts the source's skin and features on the *target's* geometry: the jaw
+line, the face's width, where the eyes, nose and mouth sit. Those proportions are a large part
+of what makes a face someone's (dlib's identity descriptor moved towards the source in only
+about two thirds of pairs with texture alone). Here the target's 68 landmarks move ``strength``
+of the way towards the source's landmarks (fitted onto the target by a similarity), and the
+camera's pixels around the face are warped to match, inside a ring a third of the face wider
+than the face, where nothing moves: the jaw, cheeks and everything the paste mask leaves to the
+camera follow the new outline, so no double contour shows and the frame outside the ring is
+untouched.
+
+Expression stays the target's: the eyes and the mouth move and scale as a whole (their shape,
+open or closed, is the target's own); the jaw, brows and nose take the source's shape."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import cv2
+import numpy as np
+
+from vcamswap.inference.align import similarity
+from vcamswap.processors import mesh
+from vcamswap.types import BgrImage, Points
+
+RING = 1.35
+"""The fixed ring's radius, in the face mesh's extent from its centre."""
+RING_POINTS = 16
+WHOLE = (mesh.LEFT_EYE, mesh.RIGHT_EYE, slice(48, 68))
+"""Moved and scaled as a whole (their shape is the target's expression)."""
+TURNED = 0.45
+"""Beyond this yaw (``mesh.yaw``) the transfer fades out: a turned head's proportions in the
+picture are not the frontal photo's."""
+
+
+def morph_points(target: Points, source: Points, strength: float) -> Points:
+    """The target's 68 landmarks moved ``strength`` (0..1) of the way to the source's 68,
+    fitted onto the target by a similarity; eyes and mouth keep their shape."""
+    if strength <= 0.0:
+        return target
+    matrix = similarity(source[:68], target[:68])
+    fitted = (source[:68] @ matrix[:, :2].T + matrix[:, 2]).astype(np.float32)
+    out = target[:68] + np.float32(strength) * (fitted - target[:68])
+    for part in WHOLE:
+        t, f = target[part], fitted[part]
+        ct, cf = t.mean(axis=0), f.mean(axis=0)
+        spread_t = float(np.sqrt(((t - ct) ** 2).sum(axis=1).mean()))
+        spread_f = float(np.sqrt(((f - cf) ** 2).sum(axis=1).mean()))
+        ratio = 1.0 + strength * (spread_f / max(spread_t, 1e-3) - 1.0)
+        out[part] = ct + strength * (cf - ct) + (t - ct) * np.float32(ratio)
+    result: Points = out.astype(np.float32)
+    return result
+
+
+def ring(points: Points) -> Points:
+    """``RING_POINTS`` fixed points on an ellipse around the face mesh (78 points)."""
+    centre = (points.min(axis=0) + points.max(axis=0)) / 2
+    half = (points.max(axis=0) - points.min(axis=0)) / 2 * RING
+    angles = np.linspace(0.0, 2 * np.pi, RING_POINTS, endpoint=False)
+    result: Points = (centre + np.stack([np.cos(angles), np.sin(angles)], axis=1) * half).astype(
+        np.float32
+    )
+    return result
+
+
+@dataclass(frozen=True, slots=True)
+class Reshape:
+    """Where the camera's pixels move: the region (left, top, width, height) to replace with
+    ``image``, and the face's new landmarks."""
+
+    left: int
+    top: int
+    image: BgrImage
+    points: Points
+
+
+def strength_for(points: Points, strength: float) -> float:
+    """The transfer's strength for a face turned ``mesh.yaw``: full when frontal, none past
+    ``TURNED``."""
+    turn = abs(mesh.yaw(points))
+    return float(strength * np.clip(1.0 - turn / TURNED, 0.0, 1.0))
+
+
+def reshape(
+    frame: BgrImage,
+    target: Points,
+    morphed: Points,
+    triangles: np.ndarray[Any, np.dtype[np.int32]],
+) -> Reshape | None:
+    """The camera's pixels around the face warped so its landmarks sit at ``morphed``:
+    ``triangles`` index the 78 mesh points followed by the ring's. None when nothing moves
+    or the face leaves the frame."""
+    if float(np.abs(morphed - target).max()) < 0.5:
+        return None
+    old = mesh.with_forehead(target)
+    new = mesh.with_forehead(morphed)
+    fixed = ring(old)
+    h, w = frame.shape[:2]
+    src = np.vstack([old, fixed])
+    dst = np.vstack([new, fixed])
+    maps = mesh.warp_maps(src, dst, triangles, (w, h))
+    if maps is None:
+        return None
+    ph, pw = maps.inside.shape
+    region = frame[maps.top : maps.top + ph, maps.left : maps.left + pw]
+    # pixels of the box outside the ring keep their place (the map is -1 there)
+    ys, xs = np.mgrid[0:ph, 0:pw].astype(np.float32)
+    map_x = np.where(maps.inside, maps.map_x, xs + maps.left)
+    map_y = np.where(maps.inside, maps.map_y, ys + maps.top)
+    moved = cv2.remap(frame, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    if moved.shape != region.shape:
+        return None
+    return Reshape(maps.left, maps.top, moved, morphed)
+
+
+def ring_triangles(points: Points) -> np.ndarray[Any, np.dtype[np.int32]]:
+    """Delaunay triangles over a face's 78 mesh points and its ring (made once per source
+    face, on its own landmarks, and reused for every target as the mesh's are)."""
+    return mesh.triangulate(np.vstack([points, ring(points)]).astype(np.float32))
