@@ -106,10 +106,20 @@ def test_pixels_far_from_the_face_are_untouched(
     ys, xs = np.nonzero(changed)
     points = face_points(landmarker, image)
     assert points is not None
-    box = mesh.with_forehead(points)
+    # the face's mesh, and the ring around it inside which the face's shape is moved towards
+    # the source's (swap.shape_transfer): nothing outside changes
+    from vcamswap.processors.lite_shape import ring
+
+    box = np.vstack([mesh.with_forehead(points), ring(mesh.with_forehead(points))])
     assert xs.min() >= box[:, 0].min() - 2 and xs.max() <= box[:, 0].max() + 2
     assert ys.min() >= box[:, 1].min() - 2 and ys.max() <= box[:, 1].max() + 2
     assert not np.shares_memory(out, image)
+    plain = make_processor(landmarker, shape_transfer=0.0)
+    changed = np.any(plain.process(Frame(image, 0, 0.0)).image != image, axis=2)
+    ys, xs = np.nonzero(changed)
+    box = mesh.with_forehead(points)
+    assert xs.min() >= box[:, 0].min() - 2 and xs.max() <= box[:, 0].max() + 2
+    assert ys.min() >= box[:, 1].min() - 2 and ys.max() <= box[:, 1].max() + 2
 
 
 def test_hard_frames_do_not_raise(landmarker: DlibLandmarker, target_clip: list[BgrImage]) -> None:

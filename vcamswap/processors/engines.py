@@ -232,6 +232,7 @@ def build_swap_processor(
                 opacity=swap.opacity,
                 sharpness=swap.sharpness,
                 detect_async=not offline,
+                shape_transfer=swap.shape_transfer,
             ),
             stages,
         )

@@ -317,11 +317,11 @@ class LiteSwapProcessor:
     ) -> None:
         scale = self._options.face_scale
         points = track.points
-        if scale < 1.0:
-            points = (points * scale).astype(np.float32)
-        elif self._options.shape_transfer > 0.0:
+        if self._options.shape_transfer > 0.0:  # at full size, whatever the face_scale
             points = self._reshape(out, source, points)
             original = out
+        if scale < 1.0:
+            points = (points * scale).astype(np.float32)
         h, w = out.shape[:2]
         size = (max(1, round(w * scale)), max(1, round(h * scale)))
         patch = face_patch(track.patch, source, points, mouth_mask, size)

@@ -24,9 +24,9 @@ class LiteOptions:
     face_scale: float = 1.0
     """Below 1, the warp, colour transfer and feathering run at this fraction of the face's
     size and the result is scaled up for the blend (the governor's last steps)."""
-    shape_transfer: float = 0.0
-    """0..1: how far the target's face shape moves towards the source's (``lite_shape``);
-    not at reduced ``face_scale``."""
+    shape_transfer: float = 0.7
+    """0..1: how far the target's face shape moves towards the source's (``lite_shape``; 0.7
+    measured best, BENCHMARKS.md); done at full size at every ``face_scale``."""
 
 
 LITE_LADDER: tuple[tuple[str, dict[str, Any]], ...] = (

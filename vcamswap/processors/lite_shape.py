@@ -92,28 +92,37 @@ def reshape(
 ) -> Reshape | None:
     """The camera's pixels around the face warped so its landmarks sit at ``morphed``:
     ``triangles`` index the 78 mesh points followed by the ring's. None when nothing moves
-    or the face leaves the frame."""
+    or the face leaves the frame. The displacement is piecewise affine and smooth, so it is
+    computed at half size (a quarter of the pixels) and scaled up; only the final remap
+    runs at full size."""
     if float(np.abs(morphed - target).max()) < 0.5:
         return None
-    old = mesh.with_forehead(target)
-    new = mesh.with_forehead(morphed)
-    fixed = ring(old)
+    fixed = ring(mesh.with_forehead(target))
+    src = np.vstack([mesh.with_forehead(target), fixed]) * np.float32(0.5)
+    dst = np.vstack([mesh.with_forehead(morphed), fixed]) * np.float32(0.5)
     h, w = frame.shape[:2]
-    src = np.vstack([old, fixed])
-    dst = np.vstack([new, fixed])
-    maps = mesh.warp_maps(src, dst, triangles, (w, h))
+    maps = mesh.warp_maps(src, dst, triangles, ((w + 1) // 2, (h + 1) // 2))
     if maps is None:
         return None
     ph, pw = maps.inside.shape
-    region = frame[maps.top : maps.top + ph, maps.left : maps.left + pw]
-    # pixels of the box outside the ring keep their place (the map is -1 there)
-    ys, xs = np.mgrid[0:ph, 0:pw].astype(np.float32)
-    map_x = np.where(maps.inside, maps.map_x, xs + maps.left)
-    map_y = np.where(maps.inside, maps.map_y, ys + maps.top)
-    moved = cv2.remap(frame, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-    if moved.shape != region.shape:
+    xs = np.arange(pw, dtype=np.float32)[None, :] + np.float32(maps.left)
+    ys = np.arange(ph, dtype=np.float32)[:, None] + np.float32(maps.top)
+    # one half-size pixel in from the ring (where the shift is ~0 anyway), so scaling it up
+    # cannot spill past the ring
+    inside = cv2.erode(maps.inside.astype(np.uint8), np.ones((3, 3), np.uint8)) > 0
+    shift_x = np.where(inside, maps.map_x - xs, np.float32(0.0))
+    shift_y = np.where(inside, maps.map_y - ys, np.float32(0.0))
+    left, top = 2 * maps.left, 2 * maps.top
+    width, height = min(2 * pw, w - left), min(2 * ph, h - top)
+    if width < 4 or height < 4:
         return None
-    return Reshape(maps.left, maps.top, moved, morphed)
+    two = np.float32(2.0)
+    big_x = cv2.resize(shift_x, (2 * pw, 2 * ph), interpolation=cv2.INTER_LINEAR)[:height, :width]
+    big_y = cv2.resize(shift_y, (2 * pw, 2 * ph), interpolation=cv2.INTER_LINEAR)[:height, :width]
+    map_x = big_x * two + (np.arange(width, dtype=np.float32)[None, :] + np.float32(left))
+    map_y = big_y * two + (np.arange(height, dtype=np.float32)[:, None] + np.float32(top))
+    moved = cv2.remap(frame, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    return Reshape(left, top, moved, morphed)
 
 
 def ring_triangles(points: Points) -> np.ndarray[Any, np.dtype[np.int32]]:

@@ -63,6 +63,15 @@ class SwapConfig(Section):
         "was tracked. 'passthrough' shows the camera frame, 'blur' blurs the last known face "
         "region, 'freeze' repeats the last swapped frame, 'placeholder' shows a still card.",
     )
+    shape_transfer: float = Field(
+        0.7,
+        ge=0.0,
+        le=1.0,
+        description="Lite engine: how far the face's shape (jaw line, where the eyes, nose "
+        "and mouth sit) moves from yours towards the source photo's, the camera's pixels "
+        "around it warped to match; 0 keeps your face's shape and only changes its skin and "
+        "features. Expression (eyes, mouth) stays yours; it fades on a turned head.",
+    )
     detect_every: int = Field(
         10,
         ge=1,
@@ -104,6 +113,7 @@ class SwapConfig(Section):
                 "lips), or set swap.mask: box"
             )
         return list(dict.fromkeys(value))
+
     parser_every: int = Field(
         1,
         ge=1,
