@@ -107,8 +107,20 @@ def _dims(shape: Shape) -> tuple[Any, Any, Any]:
     return ("H", "W", "N") if shape is None else shape
 
 
-def _tile_count(shape: Shape, tiles: int) -> Any:
-    return "NT" if shape is None else shape[2] * tiles * tiles
+def _tile_values(
+    name: str, dtype: Any, size: int, shape: Shape, tiles: int, split: bool
+) -> list[Any]:
+    """The swapper-side tensors of a crop of ``size`` px: ``name`` [N, 3, S, S]; with pixel
+    boost ``name`` [N * T, 3, S/t, S/t] (T = tiles^2), or ``name0`` .. ``name{T-1}`` [N, 3,
+    S/t, S/t] when ``split``. The crop graph's blobs and the paste graph's faces."""
+    n = _dims(shape)[2]
+    side, count = size // tiles, tiles * tiles
+    if tiles == 1:
+        return [value_info(name, dtype, [n, 3, size, size])]
+    if split:
+        return [value_info(f"{name}{i}", dtype, [n, 3, side, side]) for i in range(count)]
+    total = "NT" if shape is None else shape[2] * count
+    return [value_info(name, dtype, [total, 3, side, side])]
 
 
 def crop_graph(
@@ -148,7 +160,6 @@ def crop_graph(
     count = tiles * tiles
     if tiles == 1:
         g.op("Cast", nchw, to=tensor_type(blob_dtype), out="blob")
-        blobs = [value_info("blob", blob_dtype, [n, 3, size, size])]
     else:
         grid = g.op("Reshape", nchw, g.const([-1, 3, side, tiles, side, tiles], np.int64))
         ordered = g.op("Transpose", grid, perm=[0, 3, 5, 1, 2, 4])  # [N, a, b, 3, S, S]
@@ -157,13 +168,14 @@ def crop_graph(
             flat = g.op("Reshape", cast, g.const([-1, count, 3, side, side], np.int64))
             for i in range(count):
                 g.op("Gather", flat, g.const(i, np.int64), axis=1, out=f"blob{i}")
-            blobs = [value_info(f"blob{i}", blob_dtype, [n, 3, side, side]) for i in range(count)]
         else:
             g.op("Reshape", cast, g.const([-1, 3, side, side], np.int64), out="blob")
-            blobs = [value_info("blob", blob_dtype, [_tile_count(shape, tiles), 3, side, side])]
     return g.model(
         [value_info("frame", np.uint8, [h, w, 3]), value_info("inverse", np.float32, [n, 2, 3])],
-        [*blobs, value_info("crop", np.float32, [n, size, size, 3])],
+        [
+            *_tile_values("blob", blob_dtype, size, shape, tiles, split),
+            value_info("crop", np.float32, [n, size, size, 3]),
+        ],
         "vcamswap_crop",
     )
 
@@ -211,16 +223,6 @@ def _untiled(g: GraphBuilder, size: int, tiles: int, split: bool) -> str:
     grid = g.op("Reshape", stacked, g.const([-1, tiles, tiles, 3, side, side], np.int64))
     ordered = g.op("Transpose", grid, perm=[0, 3, 4, 1, 5, 2])  # [N, 3, S, a, S, b]
     return g.op("Reshape", ordered, g.const([-1, 3, size, size], np.int64))
-
-
-def _face_inputs(size: int, face_dtype: Any, shape: Shape, tiles: int, split: bool) -> list[Any]:
-    n = _dims(shape)[2]
-    side, count = size // tiles, tiles * tiles
-    if tiles == 1:
-        return [value_info("face", face_dtype, [n, 3, size, size])]
-    if split:
-        return [value_info(f"face{i}", face_dtype, [n, 3, side, side]) for i in range(count)]
-    return [value_info("face", face_dtype, [_tile_count(shape, tiles), 3, side, side])]
 
 
 def paste_graph(
@@ -312,7 +314,7 @@ def paste_graph(
     return g.model(
         [
             value_info("frame", np.uint8, [h, w, 3]),
-            *_face_inputs(size, face_dtype, shape, tiles, split),
+            *_tile_values("face", face_dtype, size, shape, tiles, split),
             value_info("crop", np.float32, [n, size, size, 3]),
             value_info("alpha", np.float32, [n, size, size]),
             value_info("matrix", np.float32, [n, 2, 3]),

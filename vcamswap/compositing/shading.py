@@ -89,18 +89,22 @@ def relight(
     full = (w, h)
     offset = cv2.resize(moved_bgr - mean_bgr, full, interpolation=cv2.INTER_LINEAR)
     out = warped.astype(np.float32)
-    mean_full = cv2.resize(mean_bgr, full, interpolation=cv2.INTER_LINEAR)
-    target_mean = cv2.resize(
-        cv2.cvtColor(mt, cv2.COLOR_LAB2BGR) * to_255, full, interpolation=cv2.INTER_LINEAR
-    )
+    # grey is linear in BGR and so is the bilinear resize: the grey means are taken at the
+    # quarter size and only their one channel is scaled up
+    target_bgr = cv2.cvtColor(mt, cv2.COLOR_LAB2BGR) * to_255
     k = _detail_scale(
         warped,
         target,
         weight,
-        cv2.cvtColor(mean_full, cv2.COLOR_BGR2GRAY),
-        cv2.cvtColor(target_mean, cv2.COLOR_BGR2GRAY),
+        cv2.resize(
+            cv2.cvtColor(mean_bgr, cv2.COLOR_BGR2GRAY), full, interpolation=cv2.INTER_LINEAR
+        ),
+        cv2.resize(
+            cv2.cvtColor(target_bgr, cv2.COLOR_BGR2GRAY), full, interpolation=cv2.INTER_LINEAR
+        ),
     )
     if k < 1.0:
+        mean_full = cv2.resize(mean_bgr, full, interpolation=cv2.INTER_LINEAR)
         factor = (1.0 - weight * np.float32(1.0 - k))[:, :, None]
         out = mean_full + (out - mean_full) * factor
     out += offset

@@ -97,8 +97,9 @@ def reshape(
     runs at full size."""
     if float(np.abs(morphed - target).max()) < 0.5:
         return None
-    fixed = ring(mesh.with_forehead(target))
-    src = np.vstack([mesh.with_forehead(target), fixed]) * np.float32(0.5)
+    old = mesh.with_forehead(target)
+    fixed = ring(old)
+    src = np.vstack([old, fixed]) * np.float32(0.5)
     dst = np.vstack([mesh.with_forehead(morphed), fixed]) * np.float32(0.5)
     h, w = frame.shape[:2]
     maps = mesh.warp_maps(src, dst, triangles, ((w + 1) // 2, (h + 1) // 2))
