@@ -48,11 +48,14 @@ def test_reshape_moves_pixels_only_inside_the_ring() -> None:
     target = landmarks(frame)
     source = mesh.with_forehead(landmarks(sample_photo("grace_hopper")))
     morphed = lite_shape.morph_points(target, source, 0.7)
-    moved = lite_shape.reshape(frame, target, morphed, lite_shape.ring_triangles(source))
+    size = (frame.shape[1], frame.shape[0])
+    moved = lite_shape.reshape(size, target, morphed, lite_shape.ring_triangles(source))
     assert moved is not None
+    assert moved.fits(target + 0.2, morphed) and not moved.fits(target + 0.5, morphed)
     out = frame.copy()
-    h, w = moved.image.shape[:2]
-    out[moved.top : moved.top + h, moved.left : moved.left + w] = moved.image
+    image = moved.apply(frame)
+    h, w = image.shape[:2]
+    out[moved.top : moved.top + h, moved.left : moved.left + w] = image
     changed = np.any(out != frame, axis=2)
     ring = lite_shape.ring(mesh.with_forehead(target))
     inside = np.zeros(frame.shape[:2], np.uint8)

@@ -20,6 +20,8 @@ from vcamswap.types import BgrImage
 
 FloatImage = np.ndarray[Any, np.dtype[np.float32]]
 
+RELIGHT_SPAN = 5.0
+"""The local means are taken over the face's size divided by this."""
 LIMIT = np.array([45.0, 30.0, 30.0], np.float32)
 """The largest change of local mean (Lab L, a, b): a dark beard or a specular highlight in one
 image must not blow the other up."""
@@ -54,7 +56,12 @@ def _detail_scale(
 
 
 def relight(
-    warped: BgrImage, target: BgrImage, weight: FloatImage, face_size: float, strength: float = 1.0
+    warped: BgrImage,
+    target: BgrImage,
+    weight: FloatImage,
+    face_size: float,
+    strength: float = 1.0,
+    alpha: FloatImage | None = None,
 ) -> BgrImage:
     """``warped`` (the source face on the target's mesh) with the target's low-frequency colour
     and shading: the local means of both (blurred over a third of the face, inside ``weight``,
@@ -65,29 +72,32 @@ def relight(
     fields go through Lab: full-size float Lab conversions cost two thirds of the time and
     changed the face by a few grey levels (BENCHMARKS.md, lite cost). ``weight`` (0..1) marks
     the pixels that show skin in both images; ``strength`` 0..1 blends from no change to the
-    full transfer."""
+    full transfer. With the paste mask ``alpha``, the border is matched too
+    (``border_offset``), in the same quarter-size offset."""
     h, w = weight.shape
     small = (max(4, w // 4), max(4, h // 4))
     scale = np.float32(1.0 / 255.0)
-    ws = cv2.cvtColor(
-        cv2.resize(warped, small, interpolation=cv2.INTER_AREA).astype(np.float32) * scale,
-        cv2.COLOR_BGR2LAB,
-    )
-    ts = cv2.cvtColor(
-        cv2.resize(target, small, interpolation=cv2.INTER_AREA).astype(np.float32) * scale,
-        cv2.COLOR_BGR2LAB,
-    )
+    warped_small = cv2.resize(warped, small, interpolation=cv2.INTER_AREA).astype(np.float32)
+    target_small = cv2.resize(target, small, interpolation=cv2.INTER_AREA).astype(np.float32)
+    ws = cv2.cvtColor(warped_small * scale, cv2.COLOR_BGR2LAB)
+    ts = cv2.cvtColor(target_small * scale, cv2.COLOR_BGR2LAB)
     ms = cv2.resize(weight.astype(np.float32), small, interpolation=cv2.INTER_AREA)
     if float(ms.sum()) < 4.0:
         return warped
-    sigma = max(1.0, face_size / 3.0 / 4.0)
+    sigma = max(1.0, face_size / RELIGHT_SPAN / 4.0)
     mt, mw = _local_mean(ts, ms, sigma), _local_mean(ws, ms, sigma)
     change = np.clip(mt - mw, -LIMIT, LIMIT) * np.float32(strength)
     to_255 = np.float32(255.0)
     mean_bgr = cv2.cvtColor(mw, cv2.COLOR_LAB2BGR) * to_255
     moved_bgr = cv2.cvtColor(mw + change, cv2.COLOR_LAB2BGR) * to_255
     full = (w, h)
-    offset = cv2.resize(moved_bgr - mean_bgr, full, interpolation=cv2.INTER_LINEAR)
+    offset_small = moved_bgr - mean_bgr
+    if alpha is not None:
+        alpha_small = cv2.resize(alpha, small, interpolation=cv2.INTER_AREA)
+        offset_small = offset_small + border_offset(
+            warped_small + offset_small, target_small, alpha_small, face_size / 4.0
+        )
+    offset = cv2.resize(offset_small, full, interpolation=cv2.INTER_LINEAR)
     out = warped.astype(np.float32)
     # grey is linear in BGR and so is the bilinear resize: the grey means are taken at the
     # quarter size and only their one channel is scaled up
@@ -143,3 +153,35 @@ def match_sharpness(warped: BgrImage, target: BgrImage, weight: FloatImage) -> B
             break
     blurred: BgrImage = cv2.GaussianBlur(warped, (0, 0), best)
     return blurred
+
+
+BORDER_REACH = 0.1
+"""How far (a fraction of the face's size) the border's colour difference is spread inward."""
+BORDER_GAIN = 8.0
+BORDER_LIMIT = 40.0
+"""The largest correction (grey levels) at the border: hair or a beard beside the face must
+not paint it."""
+
+
+def border_offset(
+    face: FloatImage, target: FloatImage, alpha: FloatImage, face_size: float
+) -> FloatImage:
+    """The border match, a cheap stand-in for gradient-domain blending: what to add to
+    ``face`` (the relit face, BGR 0..255 floats) so it agrees with ``target`` where the paste
+    mask ``alpha`` fades out. The difference over the mask's feather (0 < alpha < 1) is spread
+    smoothly (a weighted local mean over ``BORDER_REACH`` of the face, clamped to
+    ``BORDER_LIMIT``) and applied in proportion to how far the pixel is into the feather (in
+    full from alpha 1 - 1/``BORDER_GAIN`` down), so at the edge the pasted face already has
+    the camera's colour and light and in the middle it keeps the source's. Without it the
+    feather's slope times that difference drew a line across the forehead and along the jaw
+    (the seam measure in BENCHMARKS.md). All images at one (small) size; ``face_size`` in
+    their pixels."""
+    feather = ((alpha > 0.02) & (alpha < 0.98)).astype(np.float32)
+    if float(feather.sum()) < 4.0:
+        return np.zeros_like(face)
+    sigma = max(1.0, face_size * BORDER_REACH)
+    spread = np.clip(_local_mean(target - face, feather, sigma), -BORDER_LIMIT, BORDER_LIMIT)
+    reach = cv2.GaussianBlur(feather, (0, 0), sigma)
+    gain = np.clip(reach * 2.0, 0.0, 1.0) * np.clip((1.0 - alpha) * BORDER_GAIN, 0.0, 1.0)
+    result: FloatImage = spread * gain[:, :, None]
+    return result

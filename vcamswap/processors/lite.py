@@ -162,7 +162,8 @@ class LiteSwapProcessor:
             return frame
         self._lost = False
         for track in self._tracks:
-            track.turn()
+            dst = mesh.with_forehead(track.points)
+            track.turn(mesh.coverage(source.points, dst, source.triangles))
         if any(track.fade < SHOWN or track.suspect for track in self._tracks):
             # A head turned too far for the mesh, or landmarks that failed the plausibility
             # check this frame: the guard takes the frame.
@@ -291,20 +292,26 @@ class LiteSwapProcessor:
             alive.append(track)
         self._tracks = alive
 
-    def _reshape(self, out: BgrImage, source: SourceMesh, points: Points) -> Points:
+    def _reshape(self, out: BgrImage, source: SourceMesh, track: Track) -> Points:
         """The face in ``out`` reshaped towards the source's proportions (in place); the
         landmarks the source's texture then goes on."""
+        points = track.points
         strength = lite_shape.strength_for(points, self._options.shape_transfer)
         morphed = lite_shape.morph_points(points, source.points, strength)
         triangles = self._ring_triangles.get(id(source))
         if triangles is None:
             triangles = lite_shape.ring_triangles(source.points)
             self._ring_triangles = {id(source): triangles}
-        moved = lite_shape.reshape(out, points, morphed, triangles)
+        moved: lite_shape.Reshape | None = track.reshape
+        if moved is None or not moved.fits(points, morphed):
+            h, w = out.shape[:2]
+            moved = lite_shape.reshape((w, h), points, morphed, triangles)
+            track.reshape = moved
         if moved is None:
             return points
-        ph, pw = moved.image.shape[:2]
-        out[moved.top : moved.top + ph, moved.left : moved.left + pw] = moved.image
+        image = moved.apply(out)
+        ph, pw = image.shape[:2]
+        out[moved.top : moved.top + ph, moved.left : moved.left + pw] = image
         return moved.points
 
     def _swap_one(
@@ -318,7 +325,7 @@ class LiteSwapProcessor:
         scale = self._options.face_scale
         points = track.points
         if self._options.shape_transfer > 0.0:  # at full size, whatever the face_scale
-            points = self._reshape(out, source, points)
+            points = self._reshape(out, source, track)
             original = out
         if scale < 1.0:
             points = (points * scale).astype(np.float32)
@@ -345,7 +352,7 @@ class LiteSwapProcessor:
             region = original[top : top + ph, left : left + pw]
         if self._options.color_correction:
             warped = match_sharpness(warped, region, patch.weight)
-            warped = relight(warped, region, patch.weight, patch.face_size)
+            warped = relight(warped, region, patch.weight, patch.face_size, alpha=alpha)
         warped = sharpen(warped, self._options.sharpness)
         strength = self._options.opacity * track.fade
         if strength < 1.0:

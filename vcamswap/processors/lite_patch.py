@@ -20,8 +20,16 @@ from vcamswap.types import BgrImage, Points
 
 FloatImage = np.ndarray[Any, np.dtype[np.float32]]
 
-FEATHER = 0.10
+FEATHER = 0.13
 """The paste mask rises over this fraction of the face's width from its outline."""
+TURNED_COVERAGE = 0.9
+"""Below this ``mesh.coverage`` the head is turned and its folds are left to the camera."""
+FOLD_REACH = 0.04
+"""The fade from a folded triangle (kept the camera's) to the pasted face, as a fraction of
+the face's size."""
+SKIN_SOFTEN = 0.06
+"""The source's skin map is blurred over this fraction of the face: where it cuts out hair or
+background, the paste fades out over a band instead of a line (the seam measure)."""
 STILL_PX = 0.35
 """Landmarks that moved less than this (pixels, the largest of the 68) since the patch was
 built reuse it."""
@@ -54,6 +62,41 @@ class FacePatch:
             and self.points.shape == points.shape
             and float(np.abs(self.points - points).max()) < STILL_PX
         )
+
+
+def soften(image: FloatImage, sigma: float) -> FloatImage:
+    """A wide Gaussian blur taken at a quarter of the size (a smooth map loses nothing)."""
+    h, w = image.shape[:2]
+    if sigma < 4.0 or h < 16 or w < 16:
+        direct: FloatImage = cv2.GaussianBlur(image, (0, 0), max(sigma, 0.5))
+        return direct
+    small = cv2.resize(image, (w // 4, h // 4), interpolation=cv2.INTER_AREA)
+    blurred = cv2.GaussianBlur(small, (0, 0), sigma / 4.0)
+    result: FloatImage = cv2.resize(blurred, (w, h), interpolation=cv2.INTER_LINEAR)
+    return result
+
+
+def folds_shown(
+    source: SourceMesh, dst: Points, index: np.ndarray[Any, np.dtype[np.int32]], face_size: float
+) -> FloatImage | np.float32:
+    """Per pixel, how much of the warp shows (``mesh.fold_weights`` of its triangle) on a
+    turned head (a triangle flipped over, or ``mesh.coverage`` below ``TURNED_COVERAGE``):
+    the far cheek's folded triangles keep the camera's pixels, faded in over ``FOLD_REACH`` of
+    the face so no triangle edge shows. 1 everywhere for a face the mesh carries whole (the
+    thin triangles an expression squeezes at the mouth and the temples are not folds)."""
+    ratios = mesh.area_ratios(source.points, dst, source.triangles)
+    weights = mesh.ratio_weights(ratios)
+    areas = np.abs(mesh.signed_areas(source.points, source.triangles))
+    flipped = bool((ratios < 0.0).any())
+    if not flipped and float((weights * areas).sum()) >= TURNED_COVERAGE * float(areas.sum()):
+        whole: np.float32 = np.float32(1.0)
+        return whole
+    table = np.concatenate([np.ones(1, np.float32), weights])
+    shown: FloatImage = np.take(table, index)
+    reach = max(3, int(face_size * FOLD_REACH) | 1)
+    shown = cv2.erode(shown, np.ones((reach, reach), np.uint8))
+    blurred: FloatImage = cv2.GaussianBlur(shown, (0, 0), reach / 2.0)
+    return blurred
 
 
 def face_patch(
@@ -90,8 +133,10 @@ def face_patch(
         holes=[local[part] for part in holes],
     )
     keep = feature_hull(shape, mesh.features(local), face_size * 0.1)
-    alpha = (shaped * maps.inside * np.maximum(skin, keep)).astype(np.float32)
-    weight = (maps.inside * skin).astype(np.float32)
+    skin = soften(skin, face_size * SKIN_SOFTEN)
+    shown = maps.inside * folds_shown(source, dst, maps.index, face_size)
+    alpha = (shaped * shown * np.maximum(skin, keep)).astype(np.float32)
+    weight = (shown * skin).astype(np.float32)
     return FacePatch(
         points.copy(),
         source,

@@ -31,9 +31,10 @@ RING = 1.35
 RING_POINTS = 16
 WHOLE = (mesh.LEFT_EYE, mesh.RIGHT_EYE, slice(48, 68))
 """Moved and scaled as a whole (their shape is the target's expression)."""
-TURNED = 0.45
-"""Beyond this yaw (``mesh.yaw``) the transfer fades out: a turned head's proportions in the
-picture are not the frontal photo's."""
+FRONTAL = 0.35
+TURNED = 0.8
+"""From ``FRONTAL`` to this yaw (``mesh.yaw``) the transfer fades out: a turned head's
+proportions in the picture are not the frontal photo's, and its far side folds."""
 
 
 def morph_points(target: Points, source: Points, strength: float) -> Points:
@@ -68,40 +69,61 @@ def ring(points: Points) -> Points:
 
 @dataclass(frozen=True, slots=True)
 class Reshape:
-    """Where the camera's pixels move: the region (left, top, width, height) to replace with
-    ``image``, and the face's new landmarks."""
+    """Where the camera's pixels move: the region at (``left``, ``top``) the maps cover (each
+    pixel's source position in the frame), the landmarks they were made for and the face's
+    new landmarks. Kept on the face's track and reused while the face holds still."""
 
     left: int
     top: int
-    image: BgrImage
+    map_x: np.ndarray[Any, np.dtype[np.float32]]
+    map_y: np.ndarray[Any, np.dtype[np.float32]]
+    target: Points
     points: Points
+
+    def fits(self, target: Points, morphed: Points) -> bool:
+        return (
+            self.target.shape == target.shape
+            and float(np.abs(self.target - target).max()) < STILL_PX
+            and float(np.abs(self.points - morphed).max()) < STILL_PX
+        )
+
+    def apply(self, frame: BgrImage) -> BgrImage:
+        """The region of ``frame`` with its pixels moved."""
+        moved: BgrImage = cv2.remap(
+            frame, self.map_x, self.map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE
+        )
+        return moved
+
+
+STILL_PX = 0.35
+"""Landmarks that moved less than this (pixels) reuse the last maps (as ``lite_patch``)."""
 
 
 def strength_for(points: Points, strength: float) -> float:
-    """The transfer's strength for a face turned ``mesh.yaw``: full when frontal, none past
-    ``TURNED``."""
+    """The transfer's strength for a face turned ``mesh.yaw``: full up to ``FRONTAL``, none
+    past ``TURNED``."""
     turn = abs(mesh.yaw(points))
-    return float(strength * np.clip(1.0 - turn / TURNED, 0.0, 1.0))
+    return float(strength * np.clip((TURNED - turn) / (TURNED - FRONTAL), 0.0, 1.0))
 
 
 def reshape(
-    frame: BgrImage,
+    frame_size: tuple[int, int],
     target: Points,
     morphed: Points,
     triangles: np.ndarray[Any, np.dtype[np.int32]],
 ) -> Reshape | None:
-    """The camera's pixels around the face warped so its landmarks sit at ``morphed``:
-    ``triangles`` index the 78 mesh points followed by the ring's. None when nothing moves
-    or the face leaves the frame. The displacement is piecewise affine and smooth, so it is
-    computed at half size (a quarter of the pixels) and scaled up; only the final remap
-    runs at full size."""
+    """Maps that move the camera's pixels around the face so its landmarks sit at
+    ``morphed``: ``triangles`` index the 78 mesh points followed by the ring's; ``frame_size``
+    is (width, height). None when nothing moves or the face leaves the frame. The
+    displacement is piecewise affine and smooth, so it is computed at half size (a quarter of
+    the pixels) and scaled up; only the remap (``Reshape.apply``) runs at full size."""
     if float(np.abs(morphed - target).max()) < 0.5:
         return None
     old = mesh.with_forehead(target)
     fixed = ring(old)
     src = np.vstack([old, fixed]) * np.float32(0.5)
     dst = np.vstack([mesh.with_forehead(morphed), fixed]) * np.float32(0.5)
-    h, w = frame.shape[:2]
+    w, h = frame_size
     maps = mesh.warp_maps(src, dst, triangles, ((w + 1) // 2, (h + 1) // 2))
     if maps is None:
         return None
@@ -122,8 +144,7 @@ def reshape(
     big_y = cv2.resize(shift_y, (2 * pw, 2 * ph), interpolation=cv2.INTER_LINEAR)[:height, :width]
     map_x = big_x * two + (np.arange(width, dtype=np.float32)[None, :] + np.float32(left))
     map_y = big_y * two + (np.arange(height, dtype=np.float32)[:, None] + np.float32(top))
-    moved = cv2.remap(frame, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-    return Reshape(left, top, moved, morphed)
+    return Reshape(left, top, map_x, map_y, target.copy(), morphed)
 
 
 def ring_triangles(points: Points) -> np.ndarray[Any, np.dtype[np.int32]]:

@@ -68,9 +68,15 @@ START_SCORE = 0.25
 0.03-0.15 on the demo clip, the faces there 0.8-1.6)."""
 CONFIDENT_SCORE = 0.5
 """A detection away from the track this confident replaces it at once (the track drifted)."""
-YAW_LIMIT = 0.8
-"""``mesh.yaw`` beyond which the swap is not shown (the nose 90% of the way to a jaw end)."""
-YAW_FADE = 0.2
+COVERAGE_LIMIT = 0.6
+"""``mesh.coverage`` below which the swap is not shown: the head is turned so far that the
+mesh folds over much of the far cheek (a three-quarter view keeps about 0.75-0.8 of the face
+and is shown; the folded part keeps the camera's pixels)."""
+COVERAGE_FADE = 0.12
+YAW_LIMIT = 0.99
+"""``mesh.yaw`` beyond which the swap is never shown, whatever the coverage: the nose tip at
+the jaw's end, a profile."""
+YAW_FADE = 0.06
 FADE_STEP = 0.34
 DRIFT = 1.5
 """Between detections a track's eye distance may grow or shrink by at most this factor from
@@ -117,6 +123,8 @@ class Track:
     smooth: PointsFilter = field(default_factory=PointsFilter)
     patch: Any = None
     """The face's last ``lite_patch.FacePatch`` (reused while the face holds still)."""
+    reshape: Any = None
+    """The face's last ``lite_shape.Reshape`` maps (reused while the face holds still)."""
     points: Points = field(init=False)
     """The filtered landmarks: what is drawn (steady at rest; tracking uses ``raw``, so the
     filter's lag never pulls the predictor's box off a moving head)."""
@@ -168,9 +176,13 @@ class Track:
     """How much of the swap is shown: it falls over a few frames when the head turns further
     than the 68-point mesh can warp without shearing, and rises again after."""
 
-    def turn(self) -> None:
-        """Move ``fade`` a third of the way per frame towards what the head's yaw allows."""
-        allowed = float(np.clip((YAW_LIMIT - abs(mesh.yaw(self.points))) / YAW_FADE, 0.0, 1.0))
+    def turn(self, coverage: float) -> None:
+        """Move ``fade`` a third of the way per frame towards what the head's turn allows:
+        the share of the face the mesh can show (``mesh.coverage`` against the source's
+        mesh), and the nose's position (``mesh.yaw``) as a backstop."""
+        by_cover = (coverage - COVERAGE_LIMIT) / COVERAGE_FADE
+        by_yaw = (YAW_LIMIT - abs(mesh.yaw(self.points))) / YAW_FADE
+        allowed = float(np.clip(min(by_cover, by_yaw), 0.0, 1.0))
         step = float(np.clip(allowed - self.fade, -FADE_STEP, FADE_STEP))
         self.fade = float(np.clip(self.fade + step, 0.0, 1.0))
 

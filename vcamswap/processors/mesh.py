@@ -129,6 +129,8 @@ class WarpMaps:
     map_x: np.ndarray[Any, np.dtype[np.float32]]
     map_y: np.ndarray[Any, np.dtype[np.float32]]
     inside: np.ndarray[Any, np.dtype[np.bool_]]
+    index: np.ndarray[Any, np.dtype[np.int32]]
+    """Each pixel's triangle, 1-based (0 outside the mesh)."""
 
 
 def triangle_affines(
@@ -179,7 +181,67 @@ def warp_maps(
     a, b, c, d, e, f = (np.take(table[:, k], index) for k in range(6))
     map_x: np.ndarray[Any, np.dtype[np.float32]] = a * xs + b * ys + c
     map_y: np.ndarray[Any, np.dtype[np.float32]] = d * xs + e * ys + f
-    return WarpMaps(left, top, map_x, map_y, index > 0)
+    return WarpMaps(left, top, map_x, map_y, index > 0, index)
+
+
+FOLD_HIDDEN = 0.1
+FOLD_SHOWN = 0.3
+"""A target triangle whose area shrank below ``FOLD_SHOWN`` of the source's (after fitting
+the source onto the target by a similarity) is foreshortened by a head turn past what a flat
+mesh can carry: its texture is a smear, and the landmarks there (the far cheek and jaw, which
+dlib puts on the visible outline) cross. It is shown less, none at ``FOLD_HIDDEN`` or flipped."""
+
+
+def signed_areas(
+    points: Points, triangles: np.ndarray[Any, np.dtype[np.int32]]
+) -> np.ndarray[Any, np.dtype[np.float64]]:
+    a, b, c = (points[triangles[:, k]].astype(np.float64) for k in range(3))
+    areas: np.ndarray[Any, np.dtype[np.float64]] = 0.5 * (
+        (b[:, 0] - a[:, 0]) * (c[:, 1] - a[:, 1]) - (b[:, 1] - a[:, 1]) * (c[:, 0] - a[:, 0])
+    )
+    return areas
+
+
+def area_ratios(
+    src: Points, dst: Points, triangles: np.ndarray[Any, np.dtype[np.int32]]
+) -> np.ndarray[Any, np.dtype[np.float64]]:
+    """Per triangle, its signed area in ``dst`` over its area in ``src`` (the overall scale
+    removed): 1 for the same shape, negative where the mesh folded over."""
+    a, b = src[:68].astype(np.float64), dst[:68].astype(np.float64)
+    ca, cb = a - a.mean(axis=0), b - b.mean(axis=0)
+    scale2 = float((cb**2).sum() / max(float((ca**2).sum()), 1e-9))
+    source = signed_areas(src, triangles) * scale2
+    safe = np.where(np.abs(source) < 1e-9, 1e-9, source)
+    ratio: np.ndarray[Any, np.dtype[np.float64]] = signed_areas(dst, triangles) / safe
+    return ratio
+
+
+def fold_weights(
+    src: Points, dst: Points, triangles: np.ndarray[Any, np.dtype[np.int32]]
+) -> np.ndarray[Any, np.dtype[np.float32]]:
+    """Per triangle, how much of it the warp can show (0..1, ``FOLD_HIDDEN``..``FOLD_SHOWN``
+    of the source's area, scale removed); a flipped triangle (the mesh folded over) is 0."""
+    return ratio_weights(area_ratios(src, dst, triangles))
+
+
+def ratio_weights(
+    ratios: np.ndarray[Any, np.dtype[np.float64]],
+) -> np.ndarray[Any, np.dtype[np.float32]]:
+    """``fold_weights`` from ``area_ratios``."""
+    weights: np.ndarray[Any, np.dtype[np.float32]] = np.clip(
+        (ratios - FOLD_HIDDEN) / (FOLD_SHOWN - FOLD_HIDDEN), 0.0, 1.0
+    ).astype(np.float32)
+    return weights
+
+
+def coverage(src: Points, dst: Points, triangles: np.ndarray[Any, np.dtype[np.int32]]) -> float:
+    """The share of the source face's area the warp onto ``dst`` can show (1.0 for a face the
+    mesh carries whole; a head turned so far that the far cheek folds under loses that part)."""
+    areas = np.abs(signed_areas(src, triangles))
+    total = float(areas.sum())
+    if total <= 0.0:
+        return 0.0
+    return float((fold_weights(src, dst, triangles) * areas).sum() / total)
 
 
 FIVE_POINT_TEMPLATE = np.array(
