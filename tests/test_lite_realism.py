@@ -215,3 +215,17 @@ def test_landmark_filter_halves_the_jitter_without_lagging_a_moving_head() -> No
         for lag in range(4)
     }
     assert min(errors, key=lambda k: errors[k]) <= 1, errors
+
+
+def test_a_dim_room_is_not_taken_for_a_soft_picture() -> None:
+    """The face is softened only to a softer picture, not to a darker one: against the same
+    photo under a dim light it stays as sharp as it was; against a blurred copy it is softened."""
+    from vcamswap.compositing.shading import match_sharpness
+
+    face = sample_photo("astronaut")[60:260, 180:380]
+    weight = np.ones(face.shape[:2], np.float32)
+    dim = lit(face, (0.45, 0.45, 0.45))
+    assert np.array_equal(match_sharpness(face, dim, weight), face)
+    soft = cv2.GaussianBlur(face, (0, 0), 2.5)
+    softened = match_sharpness(face, soft, weight)
+    assert not np.array_equal(softened, face)

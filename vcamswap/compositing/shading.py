@@ -123,9 +123,12 @@ def relight(
 
 
 def _edge_energy(gray: FloatImage, where: np.ndarray[Any, np.dtype[np.bool_]]) -> float:
+    """Mean Sobel magnitude over ``where``, relative to the mean grey level there: a light's
+    brightness scales both, so a dimly lit picture is not taken for a soft one."""
     gx = cv2.Sobel(gray, cv2.CV_32F, 1, 0)
     gy = cv2.Sobel(gray, cv2.CV_32F, 0, 1)
-    return float(np.sqrt(gx * gx + gy * gy)[where].mean())
+    level = max(float(gray[where].mean()), 8.0)
+    return float(np.sqrt(gx * gx + gy * gy)[where].mean()) / level
 
 
 SHARPER = 1.25
@@ -137,8 +140,10 @@ BLURS = (0.6, 1.0, 1.5, 2.2, 3.0)
 def match_sharpness(warped: BgrImage, target: BgrImage, weight: FloatImage) -> BgrImage:
     """``warped`` blurred to the target's sharpness where the target is softer (a webcam's
     focus, compression, a small face scaled up): a crisp face on a soft picture looks pasted
-    however well its colour matches. Edge energy (mean Sobel magnitude) over the skin is
-    compared; never sharpened (that is the user's ``sharpness`` setting)."""
+    however well its colour matches. Edge energy (mean Sobel magnitude over the mean grey
+    level) over the skin is compared, so a dim room's lower contrast is not taken for blur (it
+    was: a face on a dimly lit target came out smeared); never sharpened (that is the user's
+    ``sharpness`` setting)."""
     where = weight > 0.5
     if int(np.count_nonzero(where)) < 50:
         return warped
