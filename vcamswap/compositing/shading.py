@@ -64,9 +64,10 @@ def relight(
     alpha: FloatImage | None = None,
 ) -> BgrImage:
     """``warped`` (the source face on the target's mesh) with the target's low-frequency colour
-    and shading: the local means of both (blurred over a third of the face, inside ``weight``,
-    at a quarter of the size) are compared in CIE Lab, the change (clamped) is turned back into
-    a BGR offset on those smooth means and added to every pixel, so the detail around the
+    and shading: the local means of both (blurred over ``1/RELIGHT_SPAN`` of the face, inside
+    ``weight``, at a quarter of the size) are compared in CIE Lab, the change (clamped) is
+    turned back into a BGR offset on those smooth means and added to every pixel, so the
+    detail around the
     local mean (wrinkles, pores, the features) keeps the source's own amplitude (a gain would
     magnify the wrinkles of a dark photo pasted onto a bright face). Only the quarter-size
     fields go through Lab: full-size float Lab conversions cost two thirds of the time and

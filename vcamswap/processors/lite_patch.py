@@ -86,9 +86,10 @@ def folds_shown(
     thin triangles an expression squeezes at the mouth and the temples are not folds)."""
     ratios = mesh.area_ratios(source.points, dst, source.triangles)
     weights = mesh.ratio_weights(ratios)
-    areas = np.abs(mesh.signed_areas(source.points, source.triangles))
     flipped = bool((ratios < 0.0).any())
-    if not flipped and float((weights * areas).sum()) >= TURNED_COVERAGE * float(areas.sum()):
+    if not flipped and mesh.shown_share(weights, source.points, source.triangles) >= (
+        TURNED_COVERAGE
+    ):
         whole: np.float32 = np.float32(1.0)
         return whole
     table = np.concatenate([np.ones(1, np.float32), weights])

@@ -128,9 +128,13 @@ class WarpMaps:
     top: int
     map_x: np.ndarray[Any, np.dtype[np.float32]]
     map_y: np.ndarray[Any, np.dtype[np.float32]]
-    inside: np.ndarray[Any, np.dtype[np.bool_]]
     index: np.ndarray[Any, np.dtype[np.int32]]
     """Each pixel's triangle, 1-based (0 outside the mesh)."""
+
+    @property
+    def inside(self) -> np.ndarray[Any, np.dtype[np.bool_]]:
+        inside: np.ndarray[Any, np.dtype[np.bool_]] = self.index > 0
+        return inside
 
 
 def triangle_affines(
@@ -181,7 +185,7 @@ def warp_maps(
     a, b, c, d, e, f = (np.take(table[:, k], index) for k in range(6))
     map_x: np.ndarray[Any, np.dtype[np.float32]] = a * xs + b * ys + c
     map_y: np.ndarray[Any, np.dtype[np.float32]] = d * xs + e * ys + f
-    return WarpMaps(left, top, map_x, map_y, index > 0, index)
+    return WarpMaps(left, top, map_x, map_y, index)
 
 
 FOLD_HIDDEN = 0.1
@@ -237,11 +241,20 @@ def ratio_weights(
 def coverage(src: Points, dst: Points, triangles: np.ndarray[Any, np.dtype[np.int32]]) -> float:
     """The share of the source face's area the warp onto ``dst`` can show (1.0 for a face the
     mesh carries whole; a head turned so far that the far cheek folds under loses that part)."""
+    return shown_share(fold_weights(src, dst, triangles), src, triangles)
+
+
+def shown_share(
+    weights: np.ndarray[Any, np.dtype[np.float32]],
+    src: Points,
+    triangles: np.ndarray[Any, np.dtype[np.int32]],
+) -> float:
+    """``coverage`` from ``fold_weights``: their mean over the source's triangles, by area."""
     areas = np.abs(signed_areas(src, triangles))
     total = float(areas.sum())
     if total <= 0.0:
         return 0.0
-    return float((fold_weights(src, dst, triangles) * areas).sum() / total)
+    return float((weights * areas).sum() / total)
 
 
 FIVE_POINT_TEMPLATE = np.array(
